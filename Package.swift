@@ -1,0 +1,118 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Berth: deployment automation for Amazon ECS.
+///
+/// The AWS client is a stack of small libraries that can be used without the rest of Berth:
+/// `AWSSigV4` (pure signing) → `AWSCore` (transport, protocols, errors, retries, endpoints) →
+/// `AWSSTS`, `AWSECS`, `AWSCloudWatchLogs` (typed clients) and `AWSCredentials` (providers, chain,
+/// cache). `BerthCLI` holds the commands; the `berth` executable only calls it.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "berth",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "berth", targets: ["berth"]),
+        .library(name: "AWSSigV4", targets: ["AWSSigV4"]),
+        .library(name: "AWSCore", targets: ["AWSCore"]),
+        .library(name: "AWSSTS", targets: ["AWSSTS"]),
+        .library(name: "AWSECS", targets: ["AWSECS"]),
+        .library(name: "AWSCloudWatchLogs", targets: ["AWSCloudWatchLogs"]),
+        .library(name: "AWSCredentials", targets: ["AWSCredentials"]),
+        .library(name: "BerthTestSupport", targets: ["BerthTestSupport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    ],
+    targets: [
+        // MARK: AWS client
+        .target(
+            name: "AWSSigV4",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AWSCore",
+            dependencies: [
+                "AWSSigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "AWSSTS", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
+        .target(name: "AWSECS", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
+        .target(name: "AWSCloudWatchLogs", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "AWSCredentials",
+            dependencies: ["AWSCore", "AWSSTS"],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Berth
+        .target(
+            name: "BerthCLI",
+            dependencies: [
+                "AWSCore", "AWSSTS", "AWSCredentials",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "berth", dependencies: ["BerthCLI"], swiftSettings: swiftSettings),
+
+        // MARK: Test support and benchmarks
+        .target(
+            name: "BerthTestSupport",
+            dependencies: [
+                "AWSCore", "AWSSTS",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "berth-benchmarks",
+            dependencies: ["AWSSigV4", "AWSCore", "AWSSTS", "AWSCredentials", "BerthTestSupport"],
+            path: "Benchmarks/berth-benchmarks",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "AWSSigV4Tests",
+            dependencies: ["AWSSigV4"],
+            resources: [.copy("Vectors")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AWSCoreTests",
+            dependencies: ["AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "BerthTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AWSCredentialsTests",
+            dependencies: ["AWSCredentials", "AWSSTS", "BerthTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AWSIntegrationTests",
+            dependencies: ["AWSCredentials", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "BerthTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BerthCLITests",
+            dependencies: ["BerthCLI", "BerthTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

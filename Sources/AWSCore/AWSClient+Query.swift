@@ -1,0 +1,32 @@
+import Foundation
+import AWSSigV4
+
+extension AWSClient {
+    /// Calls an AWS Query operation and returns the `<ActionResult>` element of the answer.
+    ///
+    /// - Parameters:
+    ///   - parameters: flattened members (`Tags.member.1.Key`), in any order.
+    ///   - signed: `false` for operations that must go unsigned, like `AssumeRoleWithWebIdentity`.
+    public func queryCall(action: String, parameters: [SigningRequest.QueryItem], signed: Bool = true) async throws -> XMLTree {
+        guard case .query(let version) = service.wireProtocol else {
+            preconditionFailure("\(service.displayName) does not speak the AWS Query protocol")
+        }
+        let form = [SigningRequest.QueryItem("Action", action), .init("Version", version)] + parameters
+        let response = try await send(
+            operation: action,
+            headers: [.init("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+            body: Array(SigV4Signer.encodedQuery(form).utf8),
+            signed: signed)
+        let tree: XMLTree
+        do {
+            tree = try XMLTree.parse(response.body)
+        } catch {
+            throw AWSClientError(.invalidResponse, "\(service.displayName) \(action) answered with \(error.message)")
+        }
+        guard let result = tree.child("\(action)Result") else {
+            throw AWSClientError(
+                .invalidResponse, "\(service.displayName) \(action) answered without a <\(action)Result> element.")
+        }
+        return result
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import AWSCore
+
+/// The shapes of the Amazon ECS API, generated from botocore's model (`ECS.Task`,
+/// `ECS.RegisterTaskDefinitionRequest`, …).
+public enum ECS {}
+
+/// A typed client for Amazon ECS (AWS JSON 1.1).
+///
+/// ```swift
+/// let ecs = try ECSClient(region: "eu-west-1", credentialProvider: chain)
+/// let clusters = try await ecs.describeClusters(.init(clusters: ["prod"]))
+/// ```
+public struct ECSClient: Sendable {
+    public let client: AWSClient
+
+    public init(client: AWSClient) {
+        precondition(client.service == .ecs, "ECSClient needs an AWSClient for Amazon ECS")
+        self.client = client
+    }
+
+    public init(
+        region: String, credentialProvider: (any CredentialProvider)?, environment: EnvironmentVariables = .process
+    ) throws(AWSClientError) {
+        self.client = try AWSClient(
+            service: .ecs, region: region, credentialProvider: credentialProvider, environment: environment)
+    }
+}
