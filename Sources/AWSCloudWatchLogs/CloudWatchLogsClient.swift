@@ -1,5 +1,5 @@
-import Foundation
 import AWSCore
+import Foundation
 
 /// The shapes of the CloudWatch Logs API, generated from botocore's model.
 public enum CloudWatchLogs {}

@@ -15,7 +15,10 @@ extension CloudWatchLogs {
         /// Use this parameter to enable deletion protection for the new log group.
         public var deletionProtectionEnabled: Bool?
 
-        public init(logGroupName: String, kmsKeyId: String? = nil, tags: [String: String]? = nil, logGroupClass: LogGroupClass? = nil, deletionProtectionEnabled: Bool? = nil) {
+        public init(
+            logGroupName: String, kmsKeyId: String? = nil, tags: [String: String]? = nil, logGroupClass: LogGroupClass? = nil,
+            deletionProtectionEnabled: Bool? = nil
+        ) {
             self.logGroupName = logGroupName
             self.kmsKeyId = kmsKeyId
             self.tags = tags
@@ -85,7 +88,11 @@ extension CloudWatchLogs {
         /// Specify true to display the log event fields with all sensitive data unmasked and visible.
         public var unmask: Bool?
 
-        public init(logGroupName: String? = nil, logGroupIdentifier: String? = nil, logStreamNames: [String]? = nil, logStreamNamePrefix: String? = nil, startTime: Int? = nil, endTime: Int? = nil, filterPattern: String? = nil, nextToken: String? = nil, limit: Int? = nil, interleaved: Bool? = nil, unmask: Bool? = nil) {
+        public init(
+            logGroupName: String? = nil, logGroupIdentifier: String? = nil, logStreamNames: [String]? = nil,
+            logStreamNamePrefix: String? = nil, startTime: Int? = nil, endTime: Int? = nil, filterPattern: String? = nil,
+            nextToken: String? = nil, limit: Int? = nil, interleaved: Bool? = nil, unmask: Bool? = nil
+        ) {
             self.logGroupName = logGroupName
             self.logGroupIdentifier = logGroupIdentifier
             self.logStreamNames = logStreamNames
@@ -128,7 +135,10 @@ extension CloudWatchLogs {
         /// The ID of the event.
         public var eventId: String?
 
-        public init(logStreamName: String? = nil, timestamp: Int? = nil, message: String? = nil, ingestionTime: Int? = nil, eventId: String? = nil) {
+        public init(
+            logStreamName: String? = nil, timestamp: Int? = nil, message: String? = nil, ingestionTime: Int? = nil,
+            eventId: String? = nil
+        ) {
             self.logStreamName = logStreamName
             self.timestamp = timestamp
             self.message = message
@@ -157,7 +167,10 @@ extension CloudWatchLogs {
         /// Specify true to display the log event fields with all sensitive data unmasked and visible.
         public var unmask: Bool?
 
-        public init(logStreamName: String, logGroupName: String? = nil, logGroupIdentifier: String? = nil, startTime: Int? = nil, endTime: Int? = nil, nextToken: String? = nil, limit: Int? = nil, startFromHead: Bool? = nil, unmask: Bool? = nil) {
+        public init(
+            logStreamName: String, logGroupName: String? = nil, logGroupIdentifier: String? = nil, startTime: Int? = nil,
+            endTime: Int? = nil, nextToken: String? = nil, limit: Int? = nil, startFromHead: Bool? = nil, unmask: Bool? = nil
+        ) {
             self.logStreamName = logStreamName
             self.logGroupName = logGroupName
             self.logGroupIdentifier = logGroupIdentifier
@@ -234,7 +247,10 @@ extension CloudWatchLogs {
         /// The entity associated with the log events.
         public var entity: Entity?
 
-        public init(logGroupName: String, logStreamName: String, logEvents: [InputLogEvent], sequenceToken: String? = nil, entity: Entity? = nil) {
+        public init(
+            logGroupName: String, logStreamName: String, logEvents: [InputLogEvent], sequenceToken: String? = nil,
+            entity: Entity? = nil
+        ) {
             self.logGroupName = logGroupName
             self.logStreamName = logStreamName
             self.logEvents = logEvents
@@ -251,7 +267,10 @@ extension CloudWatchLogs {
         /// Information about why the entity is rejected when calling PutLogEvents .
         public var rejectedEntityInfo: RejectedEntityInfo?
 
-        public init(nextSequenceToken: String? = nil, rejectedLogEventsInfo: RejectedLogEventsInfo? = nil, rejectedEntityInfo: RejectedEntityInfo? = nil) {
+        public init(
+            nextSequenceToken: String? = nil, rejectedLogEventsInfo: RejectedLogEventsInfo? = nil,
+            rejectedEntityInfo: RejectedEntityInfo? = nil
+        ) {
             self.nextSequenceToken = nextSequenceToken
             self.rejectedLogEventsInfo = rejectedLogEventsInfo
             self.rejectedEntityInfo = rejectedEntityInfo
@@ -277,7 +296,8 @@ extension CloudWatchLogs {
         /// The expired log events.
         public var expiredLogEventEndIndex: Int?
 
-        public init(tooNewLogEventStartIndex: Int? = nil, tooOldLogEventEndIndex: Int? = nil, expiredLogEventEndIndex: Int? = nil) {
+        public init(tooNewLogEventStartIndex: Int? = nil, tooOldLogEventEndIndex: Int? = nil, expiredLogEventEndIndex: Int? = nil)
+        {
             self.tooNewLogEventStartIndex = tooNewLogEventStartIndex
             self.tooOldLogEventEndIndex = tooOldLogEventEndIndex
             self.expiredLogEventEndIndex = expiredLogEventEndIndex

@@ -1,5 +1,5 @@
-import Foundation
 import AWSSigV4
+import Foundation
 
 extension AWSClient {
     /// Calls an AWS Query operation and returns the `<ActionResult>` element of the answer.

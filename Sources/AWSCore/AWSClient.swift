@@ -78,7 +78,8 @@ public struct AWSClient: Sendable {
         operation: String, headers: [SigningRequest.Header], body: [UInt8], signed: Bool = true
     ) async throws -> AWSHTTPResponse {
         let path = endpoint.basePath.isEmpty ? "/" : endpoint.basePath + "/"
-        let url = "\(endpoint.scheme)://\(SigningRequest.hostHeader(host: endpoint.host, port: endpoint.port, scheme: endpoint.scheme))\(path)"
+        let url =
+            "\(endpoint.scheme)://\(SigningRequest.hostHeader(host: endpoint.host, port: endpoint.port, scheme: endpoint.scheme))\(path)"
         let payloadHash = SigV4Signer.payloadHash(body)
         var lastRetryCost: Int?
         var attempt = 1
@@ -105,7 +106,8 @@ public struct AWSClient: Sendable {
                     retryQuota.release(retryCost: lastRetryCost)
                     return response
                 }
-                failure = AWSErrorDecoder.decode(response, protocol: service.wireProtocol, operation: "\(service.displayName) \(operation)")
+                failure = AWSErrorDecoder.decode(
+                    response, protocol: service.wireProtocol, operation: "\(service.displayName) \(operation)")
             } catch let error as AWSClientError {
                 failure = error
             }

@@ -1,4 +1,5 @@
 import Foundation
+
 /// A failure on Berth's side of the wire: configuration, connection, or an answer that cannot be
 /// read. Failures that AWS reports are `AWSError`.
 public struct AWSClientError: Error, Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+
 /// An error answered by an AWS service: its code, message, request id and HTTP status.
 ///
 /// ```swift

@@ -2,7 +2,9 @@ import Foundation
 
 /// Reads the error out of a non-2xx answer, whatever its protocol.
 enum AWSErrorDecoder {
-    static func decode(_ response: AWSHTTPResponse, protocol wireProtocol: AWSServiceDescriptor.WireProtocol, operation: String) -> AWSError {
+    static func decode(_ response: AWSHTTPResponse, protocol wireProtocol: AWSServiceDescriptor.WireProtocol, operation: String)
+        -> AWSError
+    {
         let requestID = response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
         let parsed: (code: String, message: String, requestID: String?)?
         switch wireProtocol {

@@ -1,4 +1,5 @@
 import Foundation
+
 /// The pages of a paginated operation as an async sequence: each page is fetched when the
 /// iteration asks for it, until the service returns no next token (or the same one twice).
 ///

@@ -1,4 +1,5 @@
 import Foundation
+
 /// What the transport needs to know about an AWS service: how to reach it, sign for it and speak
 /// its protocol.
 public struct AWSServiceDescriptor: Sendable, Hashable {

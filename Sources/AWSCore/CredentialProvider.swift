@@ -1,5 +1,5 @@
-import Foundation
 import AWSSigV4
+import Foundation
 
 /// Something that hands out AWS credentials: static keys, the credential chain, a cache.
 public protocol CredentialProvider: Sendable {

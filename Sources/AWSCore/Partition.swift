@@ -1,4 +1,5 @@
 import Foundation
+
 /// An AWS partition: a group of regions that share a DNS suffix and an ARN prefix.
 public struct Partition: Sendable, Hashable {
     /// `aws`, `aws-cn` or `aws-us-gov`: the second field of every ARN in the partition.

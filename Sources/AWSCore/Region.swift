@@ -1,4 +1,5 @@
 import Foundation
+
 /// A validated AWS region name, such as `eu-west-1`.
 public struct Region: Sendable, Hashable, CustomStringConvertible {
     public let name: String
@@ -18,7 +19,8 @@ public struct Region: Sendable, Hashable, CustomStringConvertible {
         guard let partition = Partition.of(region: trimmed) else {
             throw AWSClientError(
                 .invalidRegion,
-                "'\(trimmed)' is not an AWS region. Regions look like 'us-east-1' or 'eu-west-2'\(Self.suggestion(for: trimmed)).")
+                "'\(trimmed)' is not an AWS region. Regions look like 'us-east-1' or 'eu-west-2'\(Self.suggestion(for: trimmed))."
+            )
         }
         guard partition.regions.contains(trimmed) || allowUnlisted else {
             throw AWSClientError(

@@ -11,7 +11,10 @@ public struct RetryPolicy: Sendable {
     /// A random number in `0..<1`; injected so tests can pin the jitter.
     public var random: @Sendable () -> Double
 
-    public init(maxAttempts: Int = 3, maxBackoff: Duration = .seconds(20), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+    public init(
+        maxAttempts: Int = 3, maxBackoff: Duration = .seconds(20),
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
         self.maxAttempts = max(1, maxAttempts)
         self.maxBackoff = maxBackoff
         self.random = random

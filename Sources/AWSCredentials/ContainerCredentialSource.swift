@@ -36,7 +36,8 @@ public struct ContainerCredentialSource: CredentialSource {
         }
         let response: AWSHTTPResponse
         do {
-            response = try await context.transport.send(AWSHTTPRequest(method: "GET", url: url, headers: headers), timeout: timeout)
+            response = try await context.transport.send(
+                AWSHTTPRequest(method: "GET", url: url, headers: headers), timeout: timeout)
         } catch let error as AWSClientError {
             throw CredentialSourceError("The container credentials endpoint \(url) did not answer: \(error.message)")
         }
@@ -67,7 +68,8 @@ public struct ContainerCredentialSource: CredentialSource {
         }
         guard allowedHosts.contains(host) || isLoopback(host) else {
             throw CredentialSourceError(
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI names the host '\(host)' over plain HTTP. Only loopback, 169.254.170.2, 169.254.170.23 and fd00:ec2::23 may be used without HTTPS.")
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI names the host '\(host)' over plain HTTP. Only loopback, 169.254.170.2, 169.254.170.23 and fd00:ec2::23 may be used without HTTPS."
+            )
         }
     }
 
@@ -97,7 +99,8 @@ public struct ContainerCredentialSource: CredentialSource {
         }
         guard let token, !token.isEmpty else { return nil }
         guard !token.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else {
-            throw CredentialSourceError("The container authorization token from \(origin) contains a line break, which HTTP headers cannot carry.")
+            throw CredentialSourceError(
+                "The container authorization token from \(origin) contains a line break, which HTTP headers cannot carry.")
         }
         return token
     }
@@ -111,7 +114,9 @@ enum CredentialDocument {
         }
         if let code = object["Code"] as? String, code != "Success" {
             let message = object["Message"] as? String ?? ""
-            throw CredentialSourceError("\(origin) answered with the code \(code)\(message.isEmpty ? "" : ": \(message)").", awsErrorCode: AWSErrorCode(rawValue: code))
+            throw CredentialSourceError(
+                "\(origin) answered with the code \(code)\(message.isEmpty ? "" : ": \(message)").",
+                awsErrorCode: AWSErrorCode(rawValue: code))
         }
         guard let accessKeyID = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String else {
             throw CredentialSourceError("\(origin) answered without AccessKeyId and SecretAccessKey.")

@@ -81,7 +81,8 @@ public actor CredentialCache: CredentialProvider {
                 logger.warning(
                     "Credential refresh failed; serving the previous credentials until they expire",
                     metadata: [
-                        "aws.credentials.expiration": "\(cached.credentials.expiration.map(AWSTimestamp.formatISO8601) ?? "never")",
+                        "aws.credentials.expiration":
+                            "\(cached.credentials.expiration.map(AWSTimestamp.formatISO8601) ?? "never")",
                         "aws.error": "\(error)",
                     ])
                 return cached

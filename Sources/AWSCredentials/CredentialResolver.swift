@@ -1,7 +1,7 @@
-import Foundation
 import AWSCore
 import AWSSTS
 import AWSSigV4
+import Foundation
 
 /// Resolves credentials and says how: the chain, a single source, an assume-role on top of either.
 public protocol CredentialResolver: Sendable {
@@ -59,7 +59,8 @@ public struct CredentialChain: CredentialResolver {
             }
         }
         throw CredentialResolutionError(
-            message: "No AWS credentials found: every source was skipped. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile, or run where a role is available (web identity, container, EC2).",
+            message:
+                "No AWS credentials found: every source was skipped. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile, or run where a role is available (web identity, container, EC2).",
             trace: trace)
     }
 }
@@ -75,7 +76,10 @@ public struct AssumeRoleResolver: CredentialResolver {
         public var externalID: String?
         public var tags: [SessionTag]
 
-        public init(roleARN: String, sessionName: String? = nil, durationSeconds: Int? = nil, externalID: String? = nil, tags: [SessionTag] = []) {
+        public init(
+            roleARN: String, sessionName: String? = nil, durationSeconds: Int? = nil, externalID: String? = nil,
+            tags: [SessionTag] = []
+        ) {
             self.roleARN = roleARN
             self.sessionName = sessionName
             self.durationSeconds = durationSeconds

@@ -1,7 +1,7 @@
-import Foundation
 import AWSCore
 import AWSSTS
 import AWSSigV4
+import Foundation
 import Logging
 
 /// Everything a credential source may read: passed in, never looked up globally.

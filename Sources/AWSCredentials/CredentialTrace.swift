@@ -1,6 +1,6 @@
-import Foundation
 import AWSCore
 import AWSSigV4
+import Foundation
 
 /// What happened to each credential source during one resolution: which was used, which were
 /// skipped and why, which failed and why. Never holds a secret.
@@ -40,11 +40,12 @@ public struct CredentialTrace: Sendable, Hashable, Codable, CustomStringConverti
     /// One line per source: `✓ environment variables: used (access key AKIA…)`.
     public var description: String {
         entries.map { entry in
-            let mark = switch entry.outcome {
-            case .used: "✓"
-            case .skipped: "-"
-            case .failed: "✗"
-            }
+            let mark =
+                switch entry.outcome {
+                case .used: "✓"
+                case .skipped: "-"
+                case .failed: "✗"
+                }
             return "\(mark) \(entry.source): \(entry.outcome.rawValue) — \(entry.detail)"
         }.joined(separator: "\n")
     }

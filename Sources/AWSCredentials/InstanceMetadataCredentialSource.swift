@@ -31,9 +31,11 @@ public struct InstanceMetadataCredentialSource: CredentialSource {
                 "IMDSv2 at \(endpoint) has no IAM role: this instance has no instance profile with a role attached.")
         }
         guard listing.isSuccess else {
-            throw CredentialSourceError("IMDSv2 at \(endpoint) answered HTTP \(listing.status) when asked for the instance's role.")
+            throw CredentialSourceError(
+                "IMDSv2 at \(endpoint) answered HTTP \(listing.status) when asked for the instance's role.")
         }
-        let roleName = String(decoding: listing.body, as: UTF8.self)
+        let roleName =
+            String(decoding: listing.body, as: UTF8.self)
             .split(whereSeparator: \.isNewline).first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
         guard !roleName.isEmpty else {
             throw CredentialSourceError("IMDSv2 at \(endpoint) lists no role: attach a role to the instance profile.")
@@ -44,7 +46,10 @@ public struct InstanceMetadataCredentialSource: CredentialSource {
                 "IMDSv2 at \(endpoint) answered HTTP \(document.status) for the credentials of the role \(roleName).")
         }
         let credentials = try CredentialDocument.parse(document.body, from: "IMDSv2 at \(endpoint)")
-        return .found(credentials, detail: "temporary access key \(abbreviated(credentials.accessKeyID)) of the instance role \(roleName) from \(endpoint)")
+        return .found(
+            credentials,
+            detail:
+                "temporary access key \(abbreviated(credentials.accessKeyID)) of the instance role \(roleName) from \(endpoint)")
     }
 
     /// `AWS_EC2_METADATA_SERVICE_ENDPOINT`, else the IPv6 address when
@@ -83,16 +88,20 @@ public struct InstanceMetadataCredentialSource: CredentialSource {
         switch response.status {
         case 200:
             let token = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !token.isEmpty else { throw CredentialSourceError("IMDSv2 at \(endpoint) answered the token request with an empty token.") }
+            guard !token.isEmpty else {
+                throw CredentialSourceError("IMDSv2 at \(endpoint) answered the token request with an empty token.")
+            }
             // Refresh a little before the service forgets the token.
             tokenCache.store(token, endpoint: endpoint, until: now.addingTimeInterval(TimeInterval(Self.tokenTTLSeconds - 60)))
             return token
         case 403:
             throw CredentialSourceError(
-                "IMDSv2 at \(endpoint) refused the token request (HTTP 403): the metadata service is disabled on this instance, or the request passed a proxy. Berth does not fall back to IMDSv1.")
+                "IMDSv2 at \(endpoint) refused the token request (HTTP 403): the metadata service is disabled on this instance, or the request passed a proxy. Berth does not fall back to IMDSv1."
+            )
         default:
             throw CredentialSourceError(
-                "IMDSv2 at \(endpoint) answered the token request with HTTP \(response.status). Berth does not fall back to IMDSv1.")
+                "IMDSv2 at \(endpoint) answered the token request with HTTP \(response.status). Berth does not fall back to IMDSv1."
+            )
         }
     }
 

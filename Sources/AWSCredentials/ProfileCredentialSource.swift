@@ -1,7 +1,7 @@
-import Foundation
 import AWSCore
 import AWSSTS
 import AWSSigV4
+import Foundation
 
 /// A named profile of the shared config and credentials files: static keys, `role_arn` with
 /// `source_profile` or `credential_source` (and `external_id`, `role_session_name`,
@@ -19,9 +19,10 @@ public struct ProfileCredentialSource: CredentialSource {
             if chosen {
                 throw CredentialSourceError("The profile '\(profile)' is not in \(files.locations).")
             }
-            return .skipped(reason: files.existingFiles.isEmpty
-                ? "neither \(files.configPath) nor \(files.credentialsPath) exists"
-                : "no profile 'default' in \(files.existingFiles.joined(separator: " or "))")
+            return .skipped(
+                reason: files.existingFiles.isEmpty
+                    ? "neither \(files.configPath) nor \(files.credentialsPath) exists"
+                    : "no profile 'default' in \(files.existingFiles.joined(separator: " or "))")
         }
         return try await resolve(profile: profile, files: files, visited: [], context)
     }
@@ -30,7 +31,8 @@ public struct ProfileCredentialSource: CredentialSource {
         -> CredentialSourceResult
     {
         guard let settings = files.profiles[profile] else {
-            throw CredentialSourceError("The profile '\(profile)' (named by source_profile of '\(visited.last ?? "")') is not in \(files.locations).")
+            throw CredentialSourceError(
+                "The profile '\(profile)' (named by source_profile of '\(visited.last ?? "")') is not in \(files.locations).")
         }
         let label = "profile '\(profile)'"
         let hasStaticKeys = settings["aws_access_key_id"] != nil || settings["aws_secret_access_key"] != nil
@@ -45,7 +47,9 @@ public struct ProfileCredentialSource: CredentialSource {
             return try await assumeRole(roleARN, profile: profile, settings: settings, files: files, visited: visited, context)
         }
         if settings["sso_start_url"] != nil || settings["sso_session"] != nil {
-            throw CredentialSourceError("The \(label) uses IAM Identity Center (SSO), which Berth does not read yet; use `aws configure export-credentials` or keys.")
+            throw CredentialSourceError(
+                "The \(label) uses IAM Identity Center (SSO), which Berth does not read yet; use `aws configure export-credentials` or keys."
+            )
         }
         if settings["credential_process"] != nil {
             throw CredentialSourceError("The \(label) uses credential_process, which Berth does not run.")
@@ -77,7 +81,8 @@ public struct ProfileCredentialSource: CredentialSource {
         case (.some, .some):
             throw CredentialSourceError("The \(label) sets both source_profile and credential_source; keep one.")
         case (nil, nil):
-            throw CredentialSourceError("The \(label) has role_arn but neither source_profile, credential_source nor web_identity_token_file.")
+            throw CredentialSourceError(
+                "The \(label) has role_arn but neither source_profile, credential_source nor web_identity_token_file.")
         case (.some(let source), nil):
             let chain = visited + [profile]
             if chain.contains(source) && !(source == profile && files.profiles[source]?["aws_access_key_id"] != nil) {

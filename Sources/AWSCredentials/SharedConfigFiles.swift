@@ -78,7 +78,9 @@ public struct SharedConfigFiles: Sendable, Hashable {
             let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
             var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             for marker in [" #", " ;", "\t#", "\t;"] {
-                if let range = value.range(of: marker) { value = String(value[..<range.lowerBound]).trimmingCharacters(in: .whitespaces) }
+                if let range = value.range(of: marker) {
+                    value = String(value[..<range.lowerBound]).trimmingCharacters(in: .whitespaces)
+                }
             }
             profiles[profile, default: [:]][key] = value
         }

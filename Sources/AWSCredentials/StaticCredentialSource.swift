@@ -1,6 +1,6 @@
-import Foundation
 import AWSCore
 import AWSSigV4
+import Foundation
 
 /// Fixed keys given in code or configuration (an access key account).
 public struct StaticCredentialSource: CredentialSource {

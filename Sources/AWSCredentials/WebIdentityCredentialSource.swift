@@ -38,7 +38,8 @@ public struct WebIdentityCredentialSource: CredentialSource {
             case (nil, nil):
                 return .skipped(reason: "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set")
             case (.some, nil):
-                throw CredentialSourceError("AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not; the role to assume is needed.")
+                throw CredentialSourceError(
+                    "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not; the role to assume is needed.")
             case (nil, .some):
                 return .skipped(reason: "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not")
             case (.some(let file), .some(let role)):
@@ -67,7 +68,9 @@ public struct WebIdentityCredentialSource: CredentialSource {
             let role = try await context.sts(credentials: nil).assumeRoleWithWebIdentity(request)
             return .found(
                 role.credentials,
-                detail: "assumed \(configuration.roleARN) with the token in \(configuration.tokenFile) as session \(request.roleSessionName)")
+                detail:
+                    "assumed \(configuration.roleARN) with the token in \(configuration.tokenFile) as session \(request.roleSessionName)"
+            )
         } catch {
             throw CredentialSourceError.wrapping(error, while: "AssumeRoleWithWebIdentity for \(configuration.roleARN) failed")
         }

@@ -1,5 +1,5 @@
-import Foundation
 import AWSCore
+import Foundation
 
 /// The shapes of the Amazon ECS API, generated from botocore's model (`ECS.Task`,
 /// `ECS.RegisterTaskDefinitionRequest`, …).

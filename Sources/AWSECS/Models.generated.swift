@@ -14,7 +14,10 @@ extension ECS {
         /// The Amazon Resource Name (ARN) of the IAM role that grants Amazon ECS permission to call the Elastic Load Balancing APIs for you.
         public var roleArn: String?
 
-        public init(alternateTargetGroupArn: String? = nil, productionListenerRule: String? = nil, testListenerRule: String? = nil, roleArn: String? = nil) {
+        public init(
+            alternateTargetGroupArn: String? = nil, productionListenerRule: String? = nil, testListenerRule: String? = nil,
+            roleArn: String? = nil
+        ) {
             self.alternateTargetGroupArn = alternateTargetGroupArn
             self.productionListenerRule = productionListenerRule
             self.testListenerRule = testListenerRule
@@ -169,7 +172,14 @@ extension ECS {
         /// Use this parameter to set a default Service Connect namespace.
         public var serviceConnectDefaults: ClusterServiceConnectDefaults?
 
-        public init(clusterArn: String? = nil, clusterName: String? = nil, configuration: ClusterConfiguration? = nil, status: String? = nil, registeredContainerInstancesCount: Int? = nil, runningTasksCount: Int? = nil, pendingTasksCount: Int? = nil, activeServicesCount: Int? = nil, statistics: [KeyValuePair]? = nil, tags: [Tag]? = nil, settings: [ClusterSetting]? = nil, capacityProviders: [String]? = nil, defaultCapacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, attachments: [Attachment]? = nil, attachmentsStatus: String? = nil, serviceConnectDefaults: ClusterServiceConnectDefaults? = nil) {
+        public init(
+            clusterArn: String? = nil, clusterName: String? = nil, configuration: ClusterConfiguration? = nil,
+            status: String? = nil, registeredContainerInstancesCount: Int? = nil, runningTasksCount: Int? = nil,
+            pendingTasksCount: Int? = nil, activeServicesCount: Int? = nil, statistics: [KeyValuePair]? = nil, tags: [Tag]? = nil,
+            settings: [ClusterSetting]? = nil, capacityProviders: [String]? = nil,
+            defaultCapacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, attachments: [Attachment]? = nil,
+            attachmentsStatus: String? = nil, serviceConnectDefaults: ClusterServiceConnectDefaults? = nil
+        ) {
             self.clusterArn = clusterArn
             self.clusterName = clusterName
             self.configuration = configuration
@@ -196,7 +206,10 @@ extension ECS {
         /// The details of the managed storage configuration.
         public var managedStorageConfiguration: ManagedStorageConfiguration?
 
-        public init(executeCommandConfiguration: ExecuteCommandConfiguration? = nil, managedStorageConfiguration: ManagedStorageConfiguration? = nil) {
+        public init(
+            executeCommandConfiguration: ExecuteCommandConfiguration? = nil,
+            managedStorageConfiguration: ManagedStorageConfiguration? = nil
+        ) {
             self.executeCommandConfiguration = executeCommandConfiguration
             self.managedStorageConfiguration = managedStorageConfiguration
         }
@@ -304,7 +317,13 @@ extension ECS {
         /// The IDs of each GPU assigned to the container.
         public var gpuIds: [String]?
 
-        public init(containerArn: String? = nil, taskArn: String? = nil, name: String? = nil, image: String? = nil, imageDigest: String? = nil, runtimeId: String? = nil, lastStatus: String? = nil, exitCode: Int? = nil, reason: String? = nil, networkBindings: [NetworkBinding]? = nil, networkInterfaces: [NetworkInterface]? = nil, healthStatus: HealthStatus? = nil, managedAgents: [ManagedAgent]? = nil, cpu: String? = nil, memory: String? = nil, memoryReservation: String? = nil, gpuIds: [String]? = nil) {
+        public init(
+            containerArn: String? = nil, taskArn: String? = nil, name: String? = nil, image: String? = nil,
+            imageDigest: String? = nil, runtimeId: String? = nil, lastStatus: String? = nil, exitCode: Int? = nil,
+            reason: String? = nil, networkBindings: [NetworkBinding]? = nil, networkInterfaces: [NetworkInterface]? = nil,
+            healthStatus: HealthStatus? = nil, managedAgents: [ManagedAgent]? = nil, cpu: String? = nil, memory: String? = nil,
+            memoryReservation: String? = nil, gpuIds: [String]? = nil
+        ) {
             self.containerArn = containerArn
             self.taskArn = taskArn
             self.name = name
@@ -421,7 +440,22 @@ extension ECS {
         /// A list of ARNs in SSM or Amazon S3 to a credential spec ( CredSpec ) file that configures the container for Active Directory authentication.
         public var credentialSpecs: [String]?
 
-        public init(name: String? = nil, image: String? = nil, repositoryCredentials: RepositoryCredentials? = nil, cpu: Int? = nil, memory: Int? = nil, memoryReservation: Int? = nil, links: [String]? = nil, portMappings: [PortMapping]? = nil, essential: Bool? = nil, restartPolicy: ContainerRestartPolicy? = nil, entryPoint: [String]? = nil, command: [String]? = nil, environment: [KeyValuePair]? = nil, environmentFiles: [EnvironmentFile]? = nil, mountPoints: [MountPoint]? = nil, volumesFrom: [VolumeFrom]? = nil, linuxParameters: LinuxParameters? = nil, secrets: [Secret]? = nil, dependsOn: [ContainerDependency]? = nil, startTimeout: Int? = nil, stopTimeout: Int? = nil, versionConsistency: VersionConsistency? = nil, hostname: String? = nil, user: String? = nil, workingDirectory: String? = nil, disableNetworking: Bool? = nil, privileged: Bool? = nil, readonlyRootFilesystem: Bool? = nil, dnsServers: [String]? = nil, dnsSearchDomains: [String]? = nil, extraHosts: [HostEntry]? = nil, dockerSecurityOptions: [String]? = nil, interactive: Bool? = nil, pseudoTerminal: Bool? = nil, dockerLabels: [String: String]? = nil, ulimits: [Ulimit]? = nil, logConfiguration: LogConfiguration? = nil, healthCheck: HealthCheck? = nil, systemControls: [SystemControl]? = nil, resourceRequirements: [ResourceRequirement]? = nil, firelensConfiguration: FirelensConfiguration? = nil, credentialSpecs: [String]? = nil) {
+        public init(
+            name: String? = nil, image: String? = nil, repositoryCredentials: RepositoryCredentials? = nil, cpu: Int? = nil,
+            memory: Int? = nil, memoryReservation: Int? = nil, links: [String]? = nil, portMappings: [PortMapping]? = nil,
+            essential: Bool? = nil, restartPolicy: ContainerRestartPolicy? = nil, entryPoint: [String]? = nil,
+            command: [String]? = nil, environment: [KeyValuePair]? = nil, environmentFiles: [EnvironmentFile]? = nil,
+            mountPoints: [MountPoint]? = nil, volumesFrom: [VolumeFrom]? = nil, linuxParameters: LinuxParameters? = nil,
+            secrets: [Secret]? = nil, dependsOn: [ContainerDependency]? = nil, startTimeout: Int? = nil, stopTimeout: Int? = nil,
+            versionConsistency: VersionConsistency? = nil, hostname: String? = nil, user: String? = nil,
+            workingDirectory: String? = nil, disableNetworking: Bool? = nil, privileged: Bool? = nil,
+            readonlyRootFilesystem: Bool? = nil, dnsServers: [String]? = nil, dnsSearchDomains: [String]? = nil,
+            extraHosts: [HostEntry]? = nil, dockerSecurityOptions: [String]? = nil, interactive: Bool? = nil,
+            pseudoTerminal: Bool? = nil, dockerLabels: [String: String]? = nil, ulimits: [Ulimit]? = nil,
+            logConfiguration: LogConfiguration? = nil, healthCheck: HealthCheck? = nil, systemControls: [SystemControl]? = nil,
+            resourceRequirements: [ResourceRequirement]? = nil, firelensConfiguration: FirelensConfiguration? = nil,
+            credentialSpecs: [String]? = nil
+        ) {
             self.name = name
             self.image = image
             self.repositoryCredentials = repositoryCredentials
@@ -499,7 +533,11 @@ extension ECS {
         /// The type and amount of a resource to assign to a container, instead of the default value from the task definition.
         public var resourceRequirements: [ResourceRequirement]?
 
-        public init(name: String? = nil, command: [String]? = nil, environment: [KeyValuePair]? = nil, environmentFiles: [EnvironmentFile]? = nil, cpu: Int? = nil, memory: Int? = nil, memoryReservation: Int? = nil, resourceRequirements: [ResourceRequirement]? = nil) {
+        public init(
+            name: String? = nil, command: [String]? = nil, environment: [KeyValuePair]? = nil,
+            environmentFiles: [EnvironmentFile]? = nil, cpu: Int? = nil, memory: Int? = nil, memoryReservation: Int? = nil,
+            resourceRequirements: [ResourceRequirement]? = nil
+        ) {
             self.name = name
             self.command = command
             self.environment = environment
@@ -543,7 +581,12 @@ extension ECS {
         /// Use this parameter to set a default Service Connect namespace.
         public var serviceConnectDefaults: ClusterServiceConnectDefaultsRequest?
 
-        public init(clusterName: String? = nil, tags: [Tag]? = nil, settings: [ClusterSetting]? = nil, configuration: ClusterConfiguration? = nil, capacityProviders: [String]? = nil, defaultCapacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, serviceConnectDefaults: ClusterServiceConnectDefaultsRequest? = nil) {
+        public init(
+            clusterName: String? = nil, tags: [Tag]? = nil, settings: [ClusterSetting]? = nil,
+            configuration: ClusterConfiguration? = nil, capacityProviders: [String]? = nil,
+            defaultCapacityProviderStrategy: [CapacityProviderStrategyItem]? = nil,
+            serviceConnectDefaults: ClusterServiceConnectDefaultsRequest? = nil
+        ) {
             self.clusterName = clusterName
             self.tags = tags
             self.settings = settings
@@ -617,7 +660,19 @@ extension ECS {
         /// The VPC Lattice configuration for the service being created.
         public var vpcLatticeConfigurations: [VpcLatticeConfiguration]?
 
-        public init(serviceName: String, cluster: String? = nil, taskDefinition: String? = nil, availabilityZoneRebalancing: AvailabilityZoneRebalancing? = nil, loadBalancers: [LoadBalancer]? = nil, serviceRegistries: [ServiceRegistry]? = nil, desiredCount: Int? = nil, clientToken: String? = nil, launchType: LaunchType? = nil, capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, platformVersion: String? = nil, role: String? = nil, deploymentConfiguration: DeploymentConfiguration? = nil, placementConstraints: [PlacementConstraint]? = nil, placementStrategy: [PlacementStrategy]? = nil, networkConfiguration: NetworkConfiguration? = nil, healthCheckGracePeriodSeconds: Int? = nil, schedulingStrategy: SchedulingStrategy? = nil, deploymentController: DeploymentController? = nil, tags: [Tag]? = nil, enableECSManagedTags: Bool? = nil, propagateTags: PropagateTags? = nil, enableExecuteCommand: Bool? = nil, serviceConnectConfiguration: ServiceConnectConfiguration? = nil, volumeConfigurations: [ServiceVolumeConfiguration]? = nil, vpcLatticeConfigurations: [VpcLatticeConfiguration]? = nil) {
+        public init(
+            serviceName: String, cluster: String? = nil, taskDefinition: String? = nil,
+            availabilityZoneRebalancing: AvailabilityZoneRebalancing? = nil, loadBalancers: [LoadBalancer]? = nil,
+            serviceRegistries: [ServiceRegistry]? = nil, desiredCount: Int? = nil, clientToken: String? = nil,
+            launchType: LaunchType? = nil, capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil,
+            platformVersion: String? = nil, role: String? = nil, deploymentConfiguration: DeploymentConfiguration? = nil,
+            placementConstraints: [PlacementConstraint]? = nil, placementStrategy: [PlacementStrategy]? = nil,
+            networkConfiguration: NetworkConfiguration? = nil, healthCheckGracePeriodSeconds: Int? = nil,
+            schedulingStrategy: SchedulingStrategy? = nil, deploymentController: DeploymentController? = nil, tags: [Tag]? = nil,
+            enableECSManagedTags: Bool? = nil, propagateTags: PropagateTags? = nil, enableExecuteCommand: Bool? = nil,
+            serviceConnectConfiguration: ServiceConnectConfiguration? = nil,
+            volumeConfigurations: [ServiceVolumeConfiguration]? = nil, vpcLatticeConfigurations: [VpcLatticeConfiguration]? = nil
+        ) {
             self.serviceName = serviceName
             self.cluster = cluster
             self.taskDefinition = taskDefinition
@@ -743,7 +798,17 @@ extension ECS {
         /// The VPC Lattice configuration for the service deployment.
         public var vpcLatticeConfigurations: [VpcLatticeConfiguration]?
 
-        public init(id: String? = nil, status: String? = nil, taskDefinition: String? = nil, desiredCount: Int? = nil, pendingCount: Int? = nil, runningCount: Int? = nil, failedTasks: Int? = nil, createdAt: Date? = nil, updatedAt: Date? = nil, capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, launchType: LaunchType? = nil, platformVersion: String? = nil, platformFamily: String? = nil, networkConfiguration: NetworkConfiguration? = nil, rolloutState: DeploymentRolloutState? = nil, rolloutStateReason: String? = nil, serviceConnectConfiguration: ServiceConnectConfiguration? = nil, serviceConnectResources: [ServiceConnectServiceResource]? = nil, volumeConfigurations: [ServiceVolumeConfiguration]? = nil, fargateEphemeralStorage: DeploymentEphemeralStorage? = nil, vpcLatticeConfigurations: [VpcLatticeConfiguration]? = nil) {
+        public init(
+            id: String? = nil, status: String? = nil, taskDefinition: String? = nil, desiredCount: Int? = nil,
+            pendingCount: Int? = nil, runningCount: Int? = nil, failedTasks: Int? = nil, createdAt: Date? = nil,
+            updatedAt: Date? = nil, capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil,
+            launchType: LaunchType? = nil, platformVersion: String? = nil, platformFamily: String? = nil,
+            networkConfiguration: NetworkConfiguration? = nil, rolloutState: DeploymentRolloutState? = nil,
+            rolloutStateReason: String? = nil, serviceConnectConfiguration: ServiceConnectConfiguration? = nil,
+            serviceConnectResources: [ServiceConnectServiceResource]? = nil,
+            volumeConfigurations: [ServiceVolumeConfiguration]? = nil, fargateEphemeralStorage: DeploymentEphemeralStorage? = nil,
+            vpcLatticeConfigurations: [VpcLatticeConfiguration]? = nil
+        ) {
             self.id = id
             self.status = status
             self.taskDefinition = taskDefinition
@@ -818,7 +883,12 @@ extension ECS {
         /// Configuration for canary deployment strategy.
         public var canaryConfiguration: CanaryConfiguration?
 
-        public init(deploymentCircuitBreaker: DeploymentCircuitBreaker? = nil, maximumPercent: Int? = nil, minimumHealthyPercent: Int? = nil, alarms: DeploymentAlarms? = nil, strategy: DeploymentStrategy? = nil, bakeTimeInMinutes: Int? = nil, lifecycleHooks: [DeploymentLifecycleHook]? = nil, linearConfiguration: LinearConfiguration? = nil, canaryConfiguration: CanaryConfiguration? = nil) {
+        public init(
+            deploymentCircuitBreaker: DeploymentCircuitBreaker? = nil, maximumPercent: Int? = nil,
+            minimumHealthyPercent: Int? = nil, alarms: DeploymentAlarms? = nil, strategy: DeploymentStrategy? = nil,
+            bakeTimeInMinutes: Int? = nil, lifecycleHooks: [DeploymentLifecycleHook]? = nil,
+            linearConfiguration: LinearConfiguration? = nil, canaryConfiguration: CanaryConfiguration? = nil
+        ) {
             self.deploymentCircuitBreaker = deploymentCircuitBreaker
             self.maximumPercent = maximumPercent
             self.minimumHealthyPercent = minimumHealthyPercent
@@ -874,7 +944,11 @@ extension ECS {
         /// The timeout configuration for the lifecycle hook.
         public var timeoutConfiguration: DeploymentLifecycleHookTimeoutConfiguration?
 
-        public init(targetType: DeploymentLifecycleHookTargetType? = nil, hookTargetArn: String? = nil, roleArn: String? = nil, lifecycleStages: [DeploymentLifecycleHookStage]? = nil, hookDetails: HookDetails? = nil, timeoutConfiguration: DeploymentLifecycleHookTimeoutConfiguration? = nil) {
+        public init(
+            targetType: DeploymentLifecycleHookTargetType? = nil, hookTargetArn: String? = nil, roleArn: String? = nil,
+            lifecycleStages: [DeploymentLifecycleHookStage]? = nil, hookDetails: HookDetails? = nil,
+            timeoutConfiguration: DeploymentLifecycleHookTimeoutConfiguration? = nil
+        ) {
             self.targetType = targetType
             self.hookTargetArn = hookTargetArn
             self.roleArn = roleArn
@@ -1106,7 +1180,10 @@ extension ECS {
         /// Custom metadata to add to your Docker volume.
         public var labels: [String: String]?
 
-        public init(scope: Scope? = nil, autoprovision: Bool? = nil, driver: String? = nil, driverOpts: [String: String]? = nil, labels: [String: String]? = nil) {
+        public init(
+            scope: Scope? = nil, autoprovision: Bool? = nil, driver: String? = nil, driverOpts: [String: String]? = nil,
+            labels: [String: String]? = nil
+        ) {
             self.scope = scope
             self.autoprovision = autoprovision
             self.driver = driver
@@ -1177,7 +1254,10 @@ extension ECS {
         /// The authorization configuration details for the Amazon EFS file system.
         public var authorizationConfig: EFSAuthorizationConfig?
 
-        public init(fileSystemId: String? = nil, rootDirectory: String? = nil, transitEncryption: EFSTransitEncryption? = nil, transitEncryptionPort: Int? = nil, authorizationConfig: EFSAuthorizationConfig? = nil) {
+        public init(
+            fileSystemId: String? = nil, rootDirectory: String? = nil, transitEncryption: EFSTransitEncryption? = nil,
+            transitEncryptionPort: Int? = nil, authorizationConfig: EFSAuthorizationConfig? = nil
+        ) {
             self.fileSystemId = fileSystemId
             self.rootDirectory = rootDirectory
             self.transitEncryption = transitEncryption
@@ -1224,7 +1304,10 @@ extension ECS {
         /// The log configuration for the results of the execute command actions.
         public var logConfiguration: ExecuteCommandLogConfiguration?
 
-        public init(kmsKeyId: String? = nil, logging: ExecuteCommandLogging? = nil, logConfiguration: ExecuteCommandLogConfiguration? = nil) {
+        public init(
+            kmsKeyId: String? = nil, logging: ExecuteCommandLogging? = nil,
+            logConfiguration: ExecuteCommandLogConfiguration? = nil
+        ) {
             self.kmsKeyId = kmsKeyId
             self.logging = logging
             self.logConfiguration = logConfiguration
@@ -1244,7 +1327,10 @@ extension ECS {
         /// An optional folder in the S3 bucket to place logs in.
         public var s3KeyPrefix: String?
 
-        public init(cloudWatchLogGroupName: String? = nil, cloudWatchEncryptionEnabled: Bool? = nil, s3BucketName: String? = nil, s3EncryptionEnabled: Bool? = nil, s3KeyPrefix: String? = nil) {
+        public init(
+            cloudWatchLogGroupName: String? = nil, cloudWatchEncryptionEnabled: Bool? = nil, s3BucketName: String? = nil,
+            s3EncryptionEnabled: Bool? = nil, s3KeyPrefix: String? = nil
+        ) {
             self.cloudWatchLogGroupName = cloudWatchLogGroupName
             self.cloudWatchEncryptionEnabled = cloudWatchEncryptionEnabled
             self.s3BucketName = s3BucketName
@@ -1283,7 +1369,10 @@ extension ECS {
         /// The authorization configuration details for the Amazon FSx for Windows File Server file system.
         public var authorizationConfig: FSxWindowsFileServerAuthorizationConfig?
 
-        public init(fileSystemId: String? = nil, rootDirectory: String? = nil, authorizationConfig: FSxWindowsFileServerAuthorizationConfig? = nil) {
+        public init(
+            fileSystemId: String? = nil, rootDirectory: String? = nil,
+            authorizationConfig: FSxWindowsFileServerAuthorizationConfig? = nil
+        ) {
             self.fileSystemId = fileSystemId
             self.rootDirectory = rootDirectory
             self.authorizationConfig = authorizationConfig
@@ -1339,7 +1428,9 @@ extension ECS {
         /// The optional grace period to provide containers time to bootstrap before failed health checks count towards the maximum number of retries.
         public var startPeriod: Int?
 
-        public init(command: [String]? = nil, interval: Int? = nil, timeout: Int? = nil, retries: Int? = nil, startPeriod: Int? = nil) {
+        public init(
+            command: [String]? = nil, interval: Int? = nil, timeout: Int? = nil, retries: Int? = nil, startPeriod: Int? = nil
+        ) {
             self.command = command
             self.interval = interval
             self.timeout = timeout
@@ -1484,7 +1575,10 @@ extension ECS {
         /// This allows you to tune a container's memory swappiness behavior.
         public var swappiness: Int?
 
-        public init(capabilities: KernelCapabilities? = nil, devices: [Device]? = nil, initProcessEnabled: Bool? = nil, sharedMemorySize: Int? = nil, tmpfs: [Tmpfs]? = nil, maxSwap: Int? = nil, swappiness: Int? = nil) {
+        public init(
+            capabilities: KernelCapabilities? = nil, devices: [Device]? = nil, initProcessEnabled: Bool? = nil,
+            sharedMemorySize: Int? = nil, tmpfs: [Tmpfs]? = nil, maxSwap: Int? = nil, swappiness: Int? = nil
+        ) {
             self.capabilities = capabilities
             self.devices = devices
             self.initProcessEnabled = initProcessEnabled
@@ -1533,7 +1627,10 @@ extension ECS {
         /// The resourceManagementType type to use when filtering the ListServices results.
         public var resourceManagementType: ResourceManagementType?
 
-        public init(cluster: String? = nil, nextToken: String? = nil, maxResults: Int? = nil, launchType: LaunchType? = nil, schedulingStrategy: SchedulingStrategy? = nil, resourceManagementType: ResourceManagementType? = nil) {
+        public init(
+            cluster: String? = nil, nextToken: String? = nil, maxResults: Int? = nil, launchType: LaunchType? = nil,
+            schedulingStrategy: SchedulingStrategy? = nil, resourceManagementType: ResourceManagementType? = nil
+        ) {
             self.cluster = cluster
             self.nextToken = nextToken
             self.maxResults = maxResults
@@ -1567,7 +1664,10 @@ extension ECS {
         /// The maximum number of task definition results that ListTaskDefinitions returned in paginated output.
         public var maxResults: Int?
 
-        public init(familyPrefix: String? = nil, status: TaskDefinitionStatus? = nil, sort: SortOrder? = nil, nextToken: String? = nil, maxResults: Int? = nil) {
+        public init(
+            familyPrefix: String? = nil, status: TaskDefinitionStatus? = nil, sort: SortOrder? = nil, nextToken: String? = nil,
+            maxResults: Int? = nil
+        ) {
             self.familyPrefix = familyPrefix
             self.status = status
             self.sort = sort
@@ -1610,7 +1710,11 @@ extension ECS {
         /// The name of the daemon to use when filtering the ListTasks results.
         public var daemonName: String?
 
-        public init(cluster: String? = nil, containerInstance: String? = nil, family: String? = nil, nextToken: String? = nil, maxResults: Int? = nil, startedBy: String? = nil, serviceName: String? = nil, desiredStatus: DesiredStatus? = nil, launchType: LaunchType? = nil, daemonName: String? = nil) {
+        public init(
+            cluster: String? = nil, containerInstance: String? = nil, family: String? = nil, nextToken: String? = nil,
+            maxResults: Int? = nil, startedBy: String? = nil, serviceName: String? = nil, desiredStatus: DesiredStatus? = nil,
+            launchType: LaunchType? = nil, daemonName: String? = nil
+        ) {
             self.cluster = cluster
             self.containerInstance = containerInstance
             self.family = family
@@ -1649,7 +1753,10 @@ extension ECS {
         /// The advanced settings for the load balancer used in blue/green deployments.
         public var advancedConfiguration: AdvancedConfiguration?
 
-        public init(targetGroupArn: String? = nil, loadBalancerName: String? = nil, containerName: String? = nil, containerPort: Int? = nil, advancedConfiguration: AdvancedConfiguration? = nil) {
+        public init(
+            targetGroupArn: String? = nil, loadBalancerName: String? = nil, containerName: String? = nil,
+            containerPort: Int? = nil, advancedConfiguration: AdvancedConfiguration? = nil
+        ) {
             self.targetGroupArn = targetGroupArn
             self.loadBalancerName = loadBalancerName
             self.containerName = containerName
@@ -1756,7 +1863,10 @@ extension ECS {
         /// The port number range on the host that's used with the network binding.
         public var hostPortRange: String?
 
-        public init(bindIP: String? = nil, containerPort: Int? = nil, hostPort: Int? = nil, `protocol`: TransportProtocol? = nil, containerPortRange: String? = nil, hostPortRange: String? = nil) {
+        public init(
+            bindIP: String? = nil, containerPort: Int? = nil, hostPort: Int? = nil, `protocol`: TransportProtocol? = nil,
+            containerPortRange: String? = nil, hostPortRange: String? = nil
+        ) {
             self.bindIP = bindIP
             self.containerPort = containerPort
             self.hostPort = hostPort
@@ -1879,7 +1989,10 @@ extension ECS {
         /// The port number range on the container that's bound to the dynamically mapped host port range.
         public var containerPortRange: String?
 
-        public init(containerPort: Int? = nil, hostPort: Int? = nil, `protocol`: TransportProtocol? = nil, name: String? = nil, appProtocol: ApplicationProtocol? = nil, containerPortRange: String? = nil) {
+        public init(
+            containerPort: Int? = nil, hostPort: Int? = nil, `protocol`: TransportProtocol? = nil, name: String? = nil,
+            appProtocol: ApplicationProtocol? = nil, containerPortRange: String? = nil
+        ) {
             self.containerPort = containerPort
             self.hostPort = hostPort
             self.`protocol` = `protocol`
@@ -1957,7 +2070,14 @@ extension ECS {
         /// Enables fault injection when you register your task definition and allows for fault injection requests to be accepted from the task's containers.
         public var enableFaultInjection: Bool?
 
-        public init(family: String, containerDefinitions: [ContainerDefinition], taskRoleArn: String? = nil, executionRoleArn: String? = nil, networkMode: NetworkMode? = nil, volumes: [Volume]? = nil, placementConstraints: [TaskDefinitionPlacementConstraint]? = nil, requiresCompatibilities: [Compatibility]? = nil, cpu: String? = nil, memory: String? = nil, tags: [Tag]? = nil, pidMode: PidMode? = nil, ipcMode: IpcMode? = nil, proxyConfiguration: ProxyConfiguration? = nil, inferenceAccelerators: [InferenceAccelerator]? = nil, ephemeralStorage: EphemeralStorage? = nil, runtimePlatform: RuntimePlatform? = nil, enableFaultInjection: Bool? = nil) {
+        public init(
+            family: String, containerDefinitions: [ContainerDefinition], taskRoleArn: String? = nil,
+            executionRoleArn: String? = nil, networkMode: NetworkMode? = nil, volumes: [Volume]? = nil,
+            placementConstraints: [TaskDefinitionPlacementConstraint]? = nil, requiresCompatibilities: [Compatibility]? = nil,
+            cpu: String? = nil, memory: String? = nil, tags: [Tag]? = nil, pidMode: PidMode? = nil, ipcMode: IpcMode? = nil,
+            proxyConfiguration: ProxyConfiguration? = nil, inferenceAccelerators: [InferenceAccelerator]? = nil,
+            ephemeralStorage: EphemeralStorage? = nil, runtimePlatform: RuntimePlatform? = nil, enableFaultInjection: Bool? = nil
+        ) {
             self.family = family
             self.containerDefinitions = containerDefinitions
             self.taskRoleArn = taskRoleArn
@@ -2068,7 +2188,15 @@ extension ECS {
         /// The details of the volume that was configuredAtLaunch .
         public var volumeConfigurations: [TaskVolumeConfiguration]?
 
-        public init(taskDefinition: String, capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, cluster: String? = nil, count: Int? = nil, enableECSManagedTags: Bool? = nil, enableExecuteCommand: Bool? = nil, group: String? = nil, launchType: LaunchType? = nil, networkConfiguration: NetworkConfiguration? = nil, overrides: TaskOverride? = nil, placementConstraints: [PlacementConstraint]? = nil, placementStrategy: [PlacementStrategy]? = nil, platformVersion: String? = nil, propagateTags: PropagateTags? = nil, referenceId: String? = nil, startedBy: String? = nil, tags: [Tag]? = nil, clientToken: String? = nil, volumeConfigurations: [TaskVolumeConfiguration]? = nil) {
+        public init(
+            taskDefinition: String, capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, cluster: String? = nil,
+            count: Int? = nil, enableECSManagedTags: Bool? = nil, enableExecuteCommand: Bool? = nil, group: String? = nil,
+            launchType: LaunchType? = nil, networkConfiguration: NetworkConfiguration? = nil, overrides: TaskOverride? = nil,
+            placementConstraints: [PlacementConstraint]? = nil, placementStrategy: [PlacementStrategy]? = nil,
+            platformVersion: String? = nil, propagateTags: PropagateTags? = nil, referenceId: String? = nil,
+            startedBy: String? = nil, tags: [Tag]? = nil, clientToken: String? = nil,
+            volumeConfigurations: [TaskVolumeConfiguration]? = nil
+        ) {
             self.taskDefinition = taskDefinition
             self.capacityProviderStrategy = capacityProviderStrategy
             self.cluster = cluster
@@ -2127,7 +2255,10 @@ extension ECS {
         /// The full ARN of the S3 Files access point to use.
         public var accessPointArn: String?
 
-        public init(fileSystemArn: String? = nil, rootDirectory: String? = nil, transitEncryptionPort: Int? = nil, accessPointArn: String? = nil) {
+        public init(
+            fileSystemArn: String? = nil, rootDirectory: String? = nil, transitEncryptionPort: Int? = nil,
+            accessPointArn: String? = nil
+        ) {
             self.fileSystemArn = fileSystemArn
             self.rootDirectory = rootDirectory
             self.transitEncryptionPort = transitEncryptionPort
@@ -2254,7 +2385,21 @@ extension ECS {
         /// Identifies whether an ECS Service is an Express Service managed by ECS, or managed by the customer.
         public var resourceManagementType: ResourceManagementType?
 
-        public init(serviceArn: String? = nil, serviceName: String? = nil, clusterArn: String? = nil, loadBalancers: [LoadBalancer]? = nil, serviceRegistries: [ServiceRegistry]? = nil, status: String? = nil, desiredCount: Int? = nil, runningCount: Int? = nil, pendingCount: Int? = nil, launchType: LaunchType? = nil, capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, platformVersion: String? = nil, platformFamily: String? = nil, taskDefinition: String? = nil, deploymentConfiguration: DeploymentConfiguration? = nil, taskSets: [TaskSet]? = nil, deployments: [Deployment]? = nil, roleArn: String? = nil, events: [ServiceEvent]? = nil, createdAt: Date? = nil, currentServiceDeployment: String? = nil, currentServiceRevisions: [ServiceCurrentRevisionSummary]? = nil, placementConstraints: [PlacementConstraint]? = nil, placementStrategy: [PlacementStrategy]? = nil, networkConfiguration: NetworkConfiguration? = nil, healthCheckGracePeriodSeconds: Int? = nil, schedulingStrategy: SchedulingStrategy? = nil, deploymentController: DeploymentController? = nil, tags: [Tag]? = nil, createdBy: String? = nil, enableECSManagedTags: Bool? = nil, propagateTags: PropagateTags? = nil, enableExecuteCommand: Bool? = nil, availabilityZoneRebalancing: AvailabilityZoneRebalancing? = nil, resourceManagementType: ResourceManagementType? = nil) {
+        public init(
+            serviceArn: String? = nil, serviceName: String? = nil, clusterArn: String? = nil,
+            loadBalancers: [LoadBalancer]? = nil, serviceRegistries: [ServiceRegistry]? = nil, status: String? = nil,
+            desiredCount: Int? = nil, runningCount: Int? = nil, pendingCount: Int? = nil, launchType: LaunchType? = nil,
+            capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, platformVersion: String? = nil,
+            platformFamily: String? = nil, taskDefinition: String? = nil, deploymentConfiguration: DeploymentConfiguration? = nil,
+            taskSets: [TaskSet]? = nil, deployments: [Deployment]? = nil, roleArn: String? = nil, events: [ServiceEvent]? = nil,
+            createdAt: Date? = nil, currentServiceDeployment: String? = nil,
+            currentServiceRevisions: [ServiceCurrentRevisionSummary]? = nil, placementConstraints: [PlacementConstraint]? = nil,
+            placementStrategy: [PlacementStrategy]? = nil, networkConfiguration: NetworkConfiguration? = nil,
+            healthCheckGracePeriodSeconds: Int? = nil, schedulingStrategy: SchedulingStrategy? = nil,
+            deploymentController: DeploymentController? = nil, tags: [Tag]? = nil, createdBy: String? = nil,
+            enableECSManagedTags: Bool? = nil, propagateTags: PropagateTags? = nil, enableExecuteCommand: Bool? = nil,
+            availabilityZoneRebalancing: AvailabilityZoneRebalancing? = nil, resourceManagementType: ResourceManagementType? = nil
+        ) {
             self.serviceArn = serviceArn
             self.serviceName = serviceName
             self.clusterArn = clusterArn
@@ -2300,7 +2445,9 @@ extension ECS {
         /// Specifies whether to include query parameters in Service Connect access logs.
         public var includeQueryParameters: ServiceConnectIncludeQueryParameters?
 
-        public init(format: ServiceConnectAccessLoggingFormat? = nil, includeQueryParameters: ServiceConnectIncludeQueryParameters? = nil) {
+        public init(
+            format: ServiceConnectAccessLoggingFormat? = nil, includeQueryParameters: ServiceConnectIncludeQueryParameters? = nil
+        ) {
             self.format = format
             self.includeQueryParameters = includeQueryParameters
         }
@@ -2342,7 +2489,10 @@ extension ECS {
         /// The configuration for Service Connect access logging.
         public var accessLogConfiguration: ServiceConnectAccessLogConfiguration?
 
-        public init(enabled: Bool? = nil, namespace: String? = nil, services: [ServiceConnectService]? = nil, logConfiguration: LogConfiguration? = nil, accessLogConfiguration: ServiceConnectAccessLogConfiguration? = nil) {
+        public init(
+            enabled: Bool? = nil, namespace: String? = nil, services: [ServiceConnectService]? = nil,
+            logConfiguration: LogConfiguration? = nil, accessLogConfiguration: ServiceConnectAccessLogConfiguration? = nil
+        ) {
             self.enabled = enabled
             self.namespace = namespace
             self.services = services
@@ -2374,7 +2524,10 @@ extension ECS {
         /// A reference to an object that represents a Transport Layer Security (TLS) configuration.
         public var tls: ServiceConnectTlsConfiguration?
 
-        public init(portName: String? = nil, discoveryName: String? = nil, clientAliases: [ServiceConnectClientAlias]? = nil, ingressPortOverride: Int? = nil, timeout: TimeoutConfiguration? = nil, tls: ServiceConnectTlsConfiguration? = nil) {
+        public init(
+            portName: String? = nil, discoveryName: String? = nil, clientAliases: [ServiceConnectClientAlias]? = nil,
+            ingressPortOverride: Int? = nil, timeout: TimeoutConfiguration? = nil, tls: ServiceConnectTlsConfiguration? = nil
+        ) {
             self.portName = portName
             self.discoveryName = discoveryName
             self.clientAliases = clientAliases
@@ -2449,7 +2602,10 @@ extension ECS {
         /// The Amazon Resource Name (ARN) of the IAM role that's associated with the Service Connect TLS.
         public var roleArn: String?
 
-        public init(issuerCertificateAuthority: ServiceConnectTlsCertificateAuthority? = nil, kmsKey: String? = nil, roleArn: String? = nil) {
+        public init(
+            issuerCertificateAuthority: ServiceConnectTlsCertificateAuthority? = nil, kmsKey: String? = nil,
+            roleArn: String? = nil
+        ) {
             self.issuerCertificateAuthority = issuerCertificateAuthority
             self.kmsKey = kmsKey
             self.roleArn = roleArn
@@ -2467,7 +2623,9 @@ extension ECS {
         /// The number of pending tasks in the current service revision
         public var pendingTaskCount: Int?
 
-        public init(arn: String? = nil, requestedTaskCount: Int? = nil, runningTaskCount: Int? = nil, pendingTaskCount: Int? = nil) {
+        public init(
+            arn: String? = nil, requestedTaskCount: Int? = nil, runningTaskCount: Int? = nil, pendingTaskCount: Int? = nil
+        ) {
             self.arn = arn
             self.requestedTaskCount = requestedTaskCount
             self.runningTaskCount = runningTaskCount
@@ -2522,7 +2680,11 @@ extension ECS {
         /// The filesystem type for the volume.
         public var filesystemType: TaskFilesystemType?
 
-        public init(encrypted: Bool? = nil, kmsKeyId: String? = nil, volumeType: String? = nil, sizeInGiB: Int? = nil, snapshotId: String? = nil, volumeInitializationRate: Int? = nil, iops: Int? = nil, throughput: Int? = nil, tagSpecifications: [EBSTagSpecification]? = nil, roleArn: String? = nil, filesystemType: TaskFilesystemType? = nil) {
+        public init(
+            encrypted: Bool? = nil, kmsKeyId: String? = nil, volumeType: String? = nil, sizeInGiB: Int? = nil,
+            snapshotId: String? = nil, volumeInitializationRate: Int? = nil, iops: Int? = nil, throughput: Int? = nil,
+            tagSpecifications: [EBSTagSpecification]? = nil, roleArn: String? = nil, filesystemType: TaskFilesystemType? = nil
+        ) {
             self.encrypted = encrypted
             self.kmsKeyId = kmsKeyId
             self.volumeType = volumeType
@@ -2734,7 +2896,19 @@ extension ECS {
         /// The Fargate ephemeral storage settings for the task.
         public var fargateEphemeralStorage: TaskEphemeralStorage?
 
-        public init(attachments: [Attachment]? = nil, attributes: [Attribute]? = nil, availabilityZone: String? = nil, capacityProviderName: String? = nil, clusterArn: String? = nil, connectivity: Connectivity? = nil, connectivityAt: Date? = nil, containerInstanceArn: String? = nil, containers: [Container]? = nil, cpu: String? = nil, createdAt: Date? = nil, desiredStatus: String? = nil, enableExecuteCommand: Bool? = nil, executionStoppedAt: Date? = nil, group: String? = nil, healthStatus: HealthStatus? = nil, inferenceAccelerators: [InferenceAccelerator]? = nil, lastStatus: String? = nil, launchType: LaunchType? = nil, memory: String? = nil, overrides: TaskOverride? = nil, platformVersion: String? = nil, platformFamily: String? = nil, pullStartedAt: Date? = nil, pullStoppedAt: Date? = nil, startedAt: Date? = nil, startedBy: String? = nil, stopCode: TaskStopCode? = nil, stoppedAt: Date? = nil, stoppedReason: String? = nil, stoppingAt: Date? = nil, tags: [Tag]? = nil, taskArn: String? = nil, taskDefinitionArn: String? = nil, version: Int? = nil, ephemeralStorage: EphemeralStorage? = nil, fargateEphemeralStorage: TaskEphemeralStorage? = nil) {
+        public init(
+            attachments: [Attachment]? = nil, attributes: [Attribute]? = nil, availabilityZone: String? = nil,
+            capacityProviderName: String? = nil, clusterArn: String? = nil, connectivity: Connectivity? = nil,
+            connectivityAt: Date? = nil, containerInstanceArn: String? = nil, containers: [Container]? = nil, cpu: String? = nil,
+            createdAt: Date? = nil, desiredStatus: String? = nil, enableExecuteCommand: Bool? = nil,
+            executionStoppedAt: Date? = nil, group: String? = nil, healthStatus: HealthStatus? = nil,
+            inferenceAccelerators: [InferenceAccelerator]? = nil, lastStatus: String? = nil, launchType: LaunchType? = nil,
+            memory: String? = nil, overrides: TaskOverride? = nil, platformVersion: String? = nil, platformFamily: String? = nil,
+            pullStartedAt: Date? = nil, pullStoppedAt: Date? = nil, startedAt: Date? = nil, startedBy: String? = nil,
+            stopCode: TaskStopCode? = nil, stoppedAt: Date? = nil, stoppedReason: String? = nil, stoppingAt: Date? = nil,
+            tags: [Tag]? = nil, taskArn: String? = nil, taskDefinitionArn: String? = nil, version: Int? = nil,
+            ephemeralStorage: EphemeralStorage? = nil, fargateEphemeralStorage: TaskEphemeralStorage? = nil
+        ) {
             self.attachments = attachments
             self.attributes = attributes
             self.availabilityZone = availabilityZone
@@ -2830,7 +3004,17 @@ extension ECS {
         /// Enables fault injection and allows for fault injection requests to be accepted from the task's containers.
         public var enableFaultInjection: Bool?
 
-        public init(taskDefinitionArn: String? = nil, containerDefinitions: [ContainerDefinition]? = nil, family: String? = nil, taskRoleArn: String? = nil, executionRoleArn: String? = nil, networkMode: NetworkMode? = nil, revision: Int? = nil, volumes: [Volume]? = nil, status: TaskDefinitionStatus? = nil, requiresAttributes: [Attribute]? = nil, placementConstraints: [TaskDefinitionPlacementConstraint]? = nil, compatibilities: [Compatibility]? = nil, runtimePlatform: RuntimePlatform? = nil, requiresCompatibilities: [Compatibility]? = nil, cpu: String? = nil, memory: String? = nil, inferenceAccelerators: [InferenceAccelerator]? = nil, pidMode: PidMode? = nil, ipcMode: IpcMode? = nil, proxyConfiguration: ProxyConfiguration? = nil, registeredAt: Date? = nil, deregisteredAt: Date? = nil, deleteRequestedAt: Date? = nil, registeredBy: String? = nil, ephemeralStorage: EphemeralStorage? = nil, enableFaultInjection: Bool? = nil) {
+        public init(
+            taskDefinitionArn: String? = nil, containerDefinitions: [ContainerDefinition]? = nil, family: String? = nil,
+            taskRoleArn: String? = nil, executionRoleArn: String? = nil, networkMode: NetworkMode? = nil, revision: Int? = nil,
+            volumes: [Volume]? = nil, status: TaskDefinitionStatus? = nil, requiresAttributes: [Attribute]? = nil,
+            placementConstraints: [TaskDefinitionPlacementConstraint]? = nil, compatibilities: [Compatibility]? = nil,
+            runtimePlatform: RuntimePlatform? = nil, requiresCompatibilities: [Compatibility]? = nil, cpu: String? = nil,
+            memory: String? = nil, inferenceAccelerators: [InferenceAccelerator]? = nil, pidMode: PidMode? = nil,
+            ipcMode: IpcMode? = nil, proxyConfiguration: ProxyConfiguration? = nil, registeredAt: Date? = nil,
+            deregisteredAt: Date? = nil, deleteRequestedAt: Date? = nil, registeredBy: String? = nil,
+            ephemeralStorage: EphemeralStorage? = nil, enableFaultInjection: Bool? = nil
+        ) {
             self.taskDefinitionArn = taskDefinitionArn
             self.containerDefinitions = containerDefinitions
             self.family = family
@@ -2948,7 +3132,12 @@ extension ECS {
         /// The Linux filesystem type for the volume.
         public var filesystemType: TaskFilesystemType?
 
-        public init(encrypted: Bool? = nil, kmsKeyId: String? = nil, volumeType: String? = nil, sizeInGiB: Int? = nil, snapshotId: String? = nil, volumeInitializationRate: Int? = nil, iops: Int? = nil, throughput: Int? = nil, tagSpecifications: [EBSTagSpecification]? = nil, roleArn: String? = nil, terminationPolicy: TaskManagedEBSVolumeTerminationPolicy? = nil, filesystemType: TaskFilesystemType? = nil) {
+        public init(
+            encrypted: Bool? = nil, kmsKeyId: String? = nil, volumeType: String? = nil, sizeInGiB: Int? = nil,
+            snapshotId: String? = nil, volumeInitializationRate: Int? = nil, iops: Int? = nil, throughput: Int? = nil,
+            tagSpecifications: [EBSTagSpecification]? = nil, roleArn: String? = nil,
+            terminationPolicy: TaskManagedEBSVolumeTerminationPolicy? = nil, filesystemType: TaskFilesystemType? = nil
+        ) {
             self.encrypted = encrypted
             self.kmsKeyId = kmsKeyId
             self.volumeType = volumeType
@@ -2991,7 +3180,11 @@ extension ECS {
         /// The ephemeral storage setting override for the task.
         public var ephemeralStorage: EphemeralStorage?
 
-        public init(containerOverrides: [ContainerOverride]? = nil, cpu: String? = nil, inferenceAcceleratorOverrides: [InferenceAcceleratorOverride]? = nil, executionRoleArn: String? = nil, memory: String? = nil, taskRoleArn: String? = nil, ephemeralStorage: EphemeralStorage? = nil) {
+        public init(
+            containerOverrides: [ContainerOverride]? = nil, cpu: String? = nil,
+            inferenceAcceleratorOverrides: [InferenceAcceleratorOverride]? = nil, executionRoleArn: String? = nil,
+            memory: String? = nil, taskRoleArn: String? = nil, ephemeralStorage: EphemeralStorage? = nil
+        ) {
             self.containerOverrides = containerOverrides
             self.cpu = cpu
             self.inferenceAcceleratorOverrides = inferenceAcceleratorOverrides
@@ -3055,7 +3248,17 @@ extension ECS {
         /// The Fargate ephemeral storage settings for the task set.
         public var fargateEphemeralStorage: DeploymentEphemeralStorage?
 
-        public init(id: String? = nil, taskSetArn: String? = nil, serviceArn: String? = nil, clusterArn: String? = nil, startedBy: String? = nil, externalId: String? = nil, status: String? = nil, taskDefinition: String? = nil, computedDesiredCount: Int? = nil, pendingCount: Int? = nil, runningCount: Int? = nil, createdAt: Date? = nil, updatedAt: Date? = nil, launchType: LaunchType? = nil, capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, platformVersion: String? = nil, platformFamily: String? = nil, networkConfiguration: NetworkConfiguration? = nil, loadBalancers: [LoadBalancer]? = nil, serviceRegistries: [ServiceRegistry]? = nil, scale: Scale? = nil, stabilityStatus: StabilityStatus? = nil, stabilityStatusAt: Date? = nil, tags: [Tag]? = nil, fargateEphemeralStorage: DeploymentEphemeralStorage? = nil) {
+        public init(
+            id: String? = nil, taskSetArn: String? = nil, serviceArn: String? = nil, clusterArn: String? = nil,
+            startedBy: String? = nil, externalId: String? = nil, status: String? = nil, taskDefinition: String? = nil,
+            computedDesiredCount: Int? = nil, pendingCount: Int? = nil, runningCount: Int? = nil, createdAt: Date? = nil,
+            updatedAt: Date? = nil, launchType: LaunchType? = nil,
+            capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, platformVersion: String? = nil,
+            platformFamily: String? = nil, networkConfiguration: NetworkConfiguration? = nil,
+            loadBalancers: [LoadBalancer]? = nil, serviceRegistries: [ServiceRegistry]? = nil, scale: Scale? = nil,
+            stabilityStatus: StabilityStatus? = nil, stabilityStatusAt: Date? = nil, tags: [Tag]? = nil,
+            fargateEphemeralStorage: DeploymentEphemeralStorage? = nil
+        ) {
             self.id = id
             self.taskSetArn = taskSetArn
             self.serviceArn = serviceArn
@@ -3225,7 +3428,18 @@ extension ECS {
         /// An object representing the VPC Lattice configuration for the service being updated.
         public var vpcLatticeConfigurations: [VpcLatticeConfiguration]?
 
-        public init(service: String, cluster: String? = nil, desiredCount: Int? = nil, taskDefinition: String? = nil, capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil, deploymentConfiguration: DeploymentConfiguration? = nil, availabilityZoneRebalancing: AvailabilityZoneRebalancing? = nil, networkConfiguration: NetworkConfiguration? = nil, placementConstraints: [PlacementConstraint]? = nil, placementStrategy: [PlacementStrategy]? = nil, platformVersion: String? = nil, forceNewDeployment: Bool? = nil, healthCheckGracePeriodSeconds: Int? = nil, deploymentController: DeploymentController? = nil, enableExecuteCommand: Bool? = nil, enableECSManagedTags: Bool? = nil, loadBalancers: [LoadBalancer]? = nil, propagateTags: PropagateTags? = nil, serviceRegistries: [ServiceRegistry]? = nil, serviceConnectConfiguration: ServiceConnectConfiguration? = nil, volumeConfigurations: [ServiceVolumeConfiguration]? = nil, vpcLatticeConfigurations: [VpcLatticeConfiguration]? = nil) {
+        public init(
+            service: String, cluster: String? = nil, desiredCount: Int? = nil, taskDefinition: String? = nil,
+            capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil,
+            deploymentConfiguration: DeploymentConfiguration? = nil,
+            availabilityZoneRebalancing: AvailabilityZoneRebalancing? = nil, networkConfiguration: NetworkConfiguration? = nil,
+            placementConstraints: [PlacementConstraint]? = nil, placementStrategy: [PlacementStrategy]? = nil,
+            platformVersion: String? = nil, forceNewDeployment: Bool? = nil, healthCheckGracePeriodSeconds: Int? = nil,
+            deploymentController: DeploymentController? = nil, enableExecuteCommand: Bool? = nil,
+            enableECSManagedTags: Bool? = nil, loadBalancers: [LoadBalancer]? = nil, propagateTags: PropagateTags? = nil,
+            serviceRegistries: [ServiceRegistry]? = nil, serviceConnectConfiguration: ServiceConnectConfiguration? = nil,
+            volumeConfigurations: [ServiceVolumeConfiguration]? = nil, vpcLatticeConfigurations: [VpcLatticeConfiguration]? = nil
+        ) {
             self.service = service
             self.cluster = cluster
             self.desiredCount = desiredCount
@@ -3284,7 +3498,12 @@ extension ECS {
         /// Indicates whether the volume should be configured at launch time.
         public var configuredAtLaunch: Bool?
 
-        public init(name: String? = nil, host: HostVolumeProperties? = nil, dockerVolumeConfiguration: DockerVolumeConfiguration? = nil, efsVolumeConfiguration: EFSVolumeConfiguration? = nil, s3filesVolumeConfiguration: S3FilesVolumeConfiguration? = nil, fsxWindowsFileServerVolumeConfiguration: FSxWindowsFileServerVolumeConfiguration? = nil, configuredAtLaunch: Bool? = nil) {
+        public init(
+            name: String? = nil, host: HostVolumeProperties? = nil, dockerVolumeConfiguration: DockerVolumeConfiguration? = nil,
+            efsVolumeConfiguration: EFSVolumeConfiguration? = nil, s3filesVolumeConfiguration: S3FilesVolumeConfiguration? = nil,
+            fsxWindowsFileServerVolumeConfiguration: FSxWindowsFileServerVolumeConfiguration? = nil,
+            configuredAtLaunch: Bool? = nil
+        ) {
             self.name = name
             self.host = host
             self.dockerVolumeConfiguration = dockerVolumeConfiguration

@@ -1,6 +1,6 @@
-import Foundation
 import AWSCore
 import AWSSigV4
+import Foundation
 
 /// The parameters of `AssumeRole`.
 public struct AssumeRoleRequest: Sendable, Hashable {

@@ -80,7 +80,8 @@ public struct AssumedRole: Sendable, Hashable {
             throw AWSClientError(.invalidResponse, "AWS STS \(action) answered without complete Credentials.")
         }
         guard let expiration = AWSTimestamp.parseISO8601(expirationText) else {
-            throw AWSClientError(.invalidResponse, "AWS STS \(action) answered with an unreadable Expiration '\(expirationText)'.")
+            throw AWSClientError(
+                .invalidResponse, "AWS STS \(action) answered with an unreadable Expiration '\(expirationText)'.")
         }
         self.credentials = Credentials(
             accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: token, expiration: expiration)

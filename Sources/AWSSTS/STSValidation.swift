@@ -1,5 +1,5 @@
-import Foundation
 import AWSCore
+import Foundation
 
 /// The rules STS applies to its inputs, checked before a call so that mistakes are named clearly.
 public enum STSValidation {
@@ -19,7 +19,8 @@ public enum STSValidation {
 
     /// 2–64 characters of letters, digits and `+=,.@_-`.
     public static func sessionName(_ name: String) throws(AWSClientError) {
-        guard (2...64).contains(name.count), name.unicodeScalars.allSatisfy({ isWordCharacter($0) || "+=,.@-".unicodeScalars.contains($0) })
+        guard (2...64).contains(name.count),
+            name.unicodeScalars.allSatisfy({ isWordCharacter($0) || "+=,.@-".unicodeScalars.contains($0) })
         else {
             throw AWSClientError(
                 .invalidRequest,
@@ -32,18 +33,21 @@ public enum STSValidation {
         guard (900...43_200).contains(seconds) else {
             throw AWSClientError(
                 .invalidRequest,
-                "The session duration \(seconds) s is out of range: AWS accepts 900 to 43200 seconds (15 minutes to 12 hours), and no more than the role's maximum.")
+                "The session duration \(seconds) s is out of range: AWS accepts 900 to 43200 seconds (15 minutes to 12 hours), and no more than the role's maximum."
+            )
         }
     }
 
     /// 2–1224 characters of letters, digits and `+=,.@:/_-`. The value itself is not repeated in the
     /// message: an external ID is a shared secret between the caller and the role's owner.
     public static func externalID(_ value: String) throws(AWSClientError) {
-        guard (2...1224).contains(value.count), value.unicodeScalars.allSatisfy({ isWordCharacter($0) || "+=,.@:/-".unicodeScalars.contains($0) })
+        guard (2...1224).contains(value.count),
+            value.unicodeScalars.allSatisfy({ isWordCharacter($0) || "+=,.@:/-".unicodeScalars.contains($0) })
         else {
             throw AWSClientError(
                 .invalidRequest,
-                "The external ID is not valid: use 2 to 1224 characters of letters, digits and +=,.@:/_- (it has \(value.count) characters).")
+                "The external ID is not valid: use 2 to 1224 characters of letters, digits and +=,.@:/_- (it has \(value.count) characters)."
+            )
         }
     }
 

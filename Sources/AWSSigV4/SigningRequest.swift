@@ -1,4 +1,5 @@
 import Foundation
+
 /// The parts of an HTTP request that a SigV4 signature covers.
 ///
 /// `path` is the path exactly as it goes on the wire (already percent-encoded); `query` holds the

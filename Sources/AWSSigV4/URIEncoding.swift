@@ -1,4 +1,5 @@
 import Foundation
+
 /// Percent-encoding as SigV4 defines it: every byte of the UTF-8 form except the unreserved
 /// characters `A-Z a-z 0-9 - _ . ~` becomes `%XX` with upper-case hex digits.
 enum URIEncoding {

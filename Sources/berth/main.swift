@@ -1,2 +1,3 @@
-import Foundation
-print("x")
+import BerthCLI
+
+await BerthMain.run()

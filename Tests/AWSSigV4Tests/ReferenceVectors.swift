@@ -78,4 +78,3 @@ struct ReferenceVector: Decodable, Sendable {
         return try! decoder.decode(File.self, from: Data(contentsOf: url)).vectors
     }()
 }
-

@@ -49,14 +49,16 @@ struct SigV4SignerTests {
         #expect(!longLived.signedHeaders(for: request, date: date).contains { $0.name == "X-Amz-Security-Token" })
     }
 
-    @Test("signing dates render in UTC across day, month and leap-year boundaries", arguments: [
-        (0.0, "19700101T000000Z"),
-        (951_782_399, "20000228T235959Z"),
-        (951_782_400, "20000229T000000Z"),
-        (1_709_251_199, "20240229T235959Z"),
-        (1_735_689_599.999, "20241231T235959Z"),
-        (4_102_444_800, "21000101T000000Z"),
-    ])
+    @Test(
+        "signing dates render in UTC across day, month and leap-year boundaries",
+        arguments: [
+            (0.0, "19700101T000000Z"),
+            (951_782_399, "20000228T235959Z"),
+            (951_782_400, "20000229T000000Z"),
+            (1_709_251_199, "20240229T235959Z"),
+            (1_735_689_599.999, "20241231T235959Z"),
+            (4_102_444_800, "21000101T000000Z"),
+        ])
     func signingDate(seconds: Double, expected: String) {
         let signer = SigV4Signer(credentials: .init(accessKeyID: "A", secretAccessKey: "s"), region: "r", service: "s")
         let request = SigningRequest(method: "GET", host: "h", payloadHash: SigV4Signer.emptyPayloadHash)

@@ -1,0 +1,50 @@
+# Berth — the two commands a new machine needs: `make dev` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+SWIFT_BUILD_FLAGS ?=
+
+.PHONY: dev build test test-swift format format-check venv vectors models bench clean
+
+## Build Berth and run it. (Until the server lands, this shows the identity Berth resolves.)
+dev: build
+	.build/debug/berth aws whoami --explain || true
+
+build:
+	swift build $(SWIFT_BUILD_FLAGS)
+
+## Everything CI checks: formatting, the Python test tools, every Swift test.
+test: venv format-check
+	swift build --build-tests $(SWIFT_BUILD_FLAGS) 2>&1 | tee .build-log.txt | grep -E "warning:|error:" | grep -v "/.build/checkouts/" | grep -v "swift-distributed-tracing" || true
+	@if grep -E "^/.*(Sources|Tests|Benchmarks)/.*(warning|error):" .build-log.txt | grep -v "/.build/" >/dev/null; then \
+		echo "make test: the build has warnings or errors in Berth's code"; exit 1; fi
+	BERTH_MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server swift test --skip-build --parallel $(SWIFT_BUILD_FLAGS)
+
+## The Python test tools (moto, awscli/botocore) in a local virtual environment.
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-test.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+format:
+	swift format format --in-place --recursive Package.swift Sources Tests Benchmarks
+
+format-check:
+	swift format lint --strict --recursive Package.swift Sources Tests Benchmarks
+
+## Regenerate the committed SigV4 reference vectors and AWS models with the venv's botocore.
+vectors: venv
+	$(PYTHON) scripts/generate-sigv4-vectors.py
+models: venv
+	$(PYTHON) scripts/generate-aws-models.py
+	$(MAKE) format
+
+## Benchmarks (numbers, not pass/fail): signing rate, STS calls under load, whoami wall time.
+bench: venv
+	swift build -c release --product berth
+	swift build -c release --product berth-benchmarks
+	BERTH_MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server .build/release/berth-benchmarks --berth .build/release/berth
+
+clean:
+	rm -rf .build $(VENV) .build-log.txt

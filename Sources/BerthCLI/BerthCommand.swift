@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+
+/// `berth`: the root command.
+public struct BerthCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "berth",
+        abstract: "Deployment automation for Amazon ECS.",
+        version: "0.1.0",
+        subcommands: [AWSCommand.self])
+
+    public init() {}
+}
+
+/// `berth aws`: AWS credentials and identity.
+struct AWSCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aws",
+        abstract: "Inspect AWS credentials as Berth resolves them.",
+        subcommands: [WhoAmICommand.self])
+}
+
+/// Exit codes shared by every command.
+public enum BerthExitCode {
+    /// The command did what was asked.
+    public static let success: Int32 = 0
+    /// The command ran but failed: AWS refused, credentials were not found, a check failed.
+    public static let failure: Int32 = 1
+    /// The command line is wrong.
+    public static let usage: Int32 = 2
+    /// A server (Berth's or AWS's) could not be reached.
+    public static let unreachable: Int32 = 3
+}
+
+/// Output formats of `--output`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
+
+/// The entry point of the `berth` executable: parses, runs, and maps errors to Berth's exit codes
+/// (ArgumentParser's usage errors become 2).
+public enum BerthMain {
+    public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
+        do {
+            var command = try BerthCommand.parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            exit(BerthExitCode.success)
+        } catch let exitCode as ExitCode {
+            exit(exitCode.rawValue)
+        } catch {
+            let code = BerthCommand.exitCode(for: error)
+            if code == .success {
+                print(BerthCommand.fullMessage(for: error))
+                exit(BerthExitCode.success)
+            }
+            FileHandle.standardError.write(Data((BerthCommand.fullMessage(for: error) + "\n").utf8))
+            exit(code == .validationFailure ? BerthExitCode.usage : code.rawValue)
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import AWSCore
+import AWSSigV4
+import Foundation
+
+/// A moto server (the AWS emulator) on a free loopback port, started for a test and stopped after.
+///
+/// moto is found at `$BERTH_MOTO_SERVER`, else in the repository's `.venv`, else on `PATH`; the test
+/// command installs it. Signature checking is off until `enableAuthentication()`; from then on
+/// moto checks every SigV4 signature against the access keys in its IAM.
+public final class MotoServer: Sendable {
+    public let port: Int
+    public let endpoint: String
+    private let process: Process
+
+    /// Starts moto and waits until it answers.
+    public static func start() async throws -> MotoServer {
+        let executable = try locateExecutable()
+        for _ in 0..<5 {
+            let port = try freeLoopbackPort()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
+            var environment = ProcessInfo.processInfo.environment
+            environment["MOTO_CALL_RESET_API"] = "true"
+            for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let server = MotoServer(port: port, process: process)
+            if try await server.waitUntilReady() { return server }
+            server.stop()
+        }
+        throw TestSupportError("moto_server did not start on a loopback port after 5 tries")
+    }
+
+    private init(port: Int, process: Process) {
+        self.port = port
+        self.endpoint = "http://127.0.0.1:\(port)"
+        self.process = process
+    }
+
+    deinit { stop() }
+
+    public func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    /// Environment variables that point every AWS service at this moto.
+    public var environment: EnvironmentVariables {
+        ["AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"]
+    }
+
+    /// From now on moto validates every request's signature.
+    public func enableAuthentication() async throws {
+        _ = try await post("/moto-api/reset-auth", body: "0")
+    }
+
+    /// Creates an IAM user allowed to do everything and returns its access keys. Call before
+    /// `enableAuthentication()`.
+    public func createAdministrator(named name: String = "berth-admin") async throws -> Credentials {
+        let iam = try client(for: .iam)
+        _ = try await iam.queryCall(action: "CreateUser", parameters: [.init("UserName", name)])
+        _ = try await iam.queryCall(
+            action: "PutUserPolicy",
+            parameters: [
+                .init("UserName", name), .init("PolicyName", "everything"),
+                .init(
+                    "PolicyDocument", #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
+            ])
+        let key = try await iam.queryCall(action: "CreateAccessKey", parameters: [.init("UserName", name)])
+        guard let id = key.string("AccessKey", "AccessKeyId"), let secret = key.string("AccessKey", "SecretAccessKey") else {
+            throw TestSupportError("moto's CreateAccessKey answered without keys")
+        }
+        return Credentials(accessKeyID: id, secretAccessKey: secret)
+    }
+
+    /// Creates a role with an allow-everything policy and the given trust policy; returns its ARN.
+    public func createRole(named name: String, trustPolicy: String) async throws -> String {
+        let iam = try client(for: .iam)
+        let role = try await iam.queryCall(
+            action: "CreateRole", parameters: [.init("RoleName", name), .init("AssumeRolePolicyDocument", trustPolicy)])
+        _ = try await iam.queryCall(
+            action: "PutRolePolicy",
+            parameters: [
+                .init("RoleName", name), .init("PolicyName", "everything"),
+                .init(
+                    "PolicyDocument", #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
+            ])
+        guard let arn = role.string("Role", "Arn") else { throw TestSupportError("moto's CreateRole answered without an ARN") }
+        return arn
+    }
+
+    /// An `AWSClient` for `service` at this moto, signed with `credentials`.
+    public func client(
+        for service: AWSServiceDescriptor,
+        credentials: Credentials = Credentials(accessKeyID: "AKIAMOTOSETUP", secretAccessKey: "setup")
+    ) throws -> AWSClient {
+        try AWSClient(
+            service: service, region: "us-east-1", credentialProvider: StaticCredentialProvider(credentials),
+            environment: environment, retryPolicy: .none)
+    }
+
+    private func post(_ path: String, body: String) async throws -> AWSHTTPResponse {
+        try await AsyncHTTPTransport.shared.send(
+            AWSHTTPRequest(method: "POST", url: endpoint + path, body: Array(body.utf8)), timeout: .seconds(10))
+    }
+
+    private func waitUntilReady() async throws -> Bool {
+        for _ in 0..<150 {
+            guard process.isRunning else { return false }
+            if let response = try? await AsyncHTTPTransport.shared.send(
+                AWSHTTPRequest(method: "GET", url: endpoint + "/moto-api/data.json"), timeout: .seconds(1)),
+                response.isSuccess
+            {
+                return true
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    static func locateExecutable() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if let explicit = environment["BERTH_MOTO_SERVER"], FileManager.default.isExecutableFile(atPath: explicit) {
+            return explicit
+        }
+        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent(".venv/bin/moto_server").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        for path in (environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = "\(path)/moto_server"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw TestSupportError(
+            "moto_server was not found: run `make test` (it installs moto into .venv) or set BERTH_MOTO_SERVER")
+    }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+public func freeLoopbackPort() throws -> Int {
+    #if canImport(Glibc)
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+        let socketFD = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    guard socketFD >= 0 else { throw TestSupportError("socket() failed") }
+    defer { close(socketFD) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0 else { throw TestSupportError("bind() to 127.0.0.1:0 failed") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketFD, $0, &length) }
+    }
+    guard named == 0 else { throw TestSupportError("getsockname() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
