@@ -99,7 +99,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AWSCoreTests",
-            dependencies: ["AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "BerthTestSupport"],
+            dependencies: [
+                "AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "BerthTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -49,12 +49,23 @@ public struct AsyncHTTPTransport: HTTPTransport {
     /// Answers larger than this are refused rather than buffered.
     public var maxResponseBytes: Int
 
-    public init(client: HTTPClient = .shared, maxResponseBytes: Int = 16 << 20) {
+    public init(client: HTTPClient = AsyncHTTPTransport.sharedClient, maxResponseBytes: Int = 16 << 20) {
         self.client = client
         self.maxResponseBytes = maxResponseBytes
     }
 
     public static let shared = AsyncHTTPTransport()
+
+    /// A process-wide client that fails a connection attempt at once instead of retrying it until
+    /// the deadline (AsyncHTTPClient's default): the retry policy decides about retries, and an
+    /// unreachable endpoint is reported in milliseconds, not after the request timeout.
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     public func send(_ request: AWSHTTPRequest, timeout: Duration) async throws -> AWSHTTPResponse {
         var outgoing = HTTPClientRequest(url: request.url)
