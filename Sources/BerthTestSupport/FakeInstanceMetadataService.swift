@@ -13,6 +13,12 @@ public final class FakeInstanceMetadataService: Sendable {
         public var tokenRequests = 0
         public var credentialRequests = 0
         public var requestsWithoutToken = 0
+
+        public init(tokenRequests: Int = 0, credentialRequests: Int = 0, requestsWithoutToken: Int = 0) {
+            self.tokenRequests = tokenRequests
+            self.credentialRequests = credentialRequests
+            self.requestsWithoutToken = requestsWithoutToken
+        }
     }
 
     public let roleName: String
