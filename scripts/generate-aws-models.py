@@ -167,6 +167,21 @@ class Generator:
         for member_name, _, _ in params:
             lines.append(f"            self.{identifier(member_name)} = {identifier(member_name)}")
         lines.append("        }")
+        # Services (and emulators) sometimes send a number where the model says string, as botocore
+        # tolerates; string members accept both.
+        if any(t == "String" for _, t, _ in params):
+            lines.append("")
+            lines.append("        public init(from decoder: any Decoder) throws {")
+            lines.append("            let container = try decoder.container(keyedBy: CodingKeys.self)")
+            for member_name, swift, optional in params:
+                name = identifier(member_name)
+                if swift == "String":
+                    call = "decodeLenientStringIfPresent" if optional else "decodeLenientString"
+                    lines.append(f"            self.{name} = try container.{call}(forKey: .{name})")
+                else:
+                    call = "decodeIfPresent" if optional else "decode"
+                    lines.append(f"            self.{name} = try container.{call}({swift}.self, forKey: .{name})")
+            lines.append("        }")
         lines.append("    }")
         return lines
 

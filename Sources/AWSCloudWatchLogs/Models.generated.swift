@@ -25,6 +25,15 @@ extension CloudWatchLogs {
             self.logGroupClass = logGroupClass
             self.deletionProtectionEnabled = deletionProtectionEnabled
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.logGroupName = try container.decodeLenientString(forKey: .logGroupName)
+            self.kmsKeyId = try container.decodeLenientStringIfPresent(forKey: .kmsKeyId)
+            self.tags = try container.decodeIfPresent([String: String].self, forKey: .tags)
+            self.logGroupClass = try container.decodeIfPresent(LogGroupClass.self, forKey: .logGroupClass)
+            self.deletionProtectionEnabled = try container.decodeIfPresent(Bool.self, forKey: .deletionProtectionEnabled)
+        }
     }
 
     public struct CreateLogStreamRequest: Codable, Sendable, Hashable {
@@ -36,6 +45,12 @@ extension CloudWatchLogs {
         public init(logGroupName: String, logStreamName: String) {
             self.logGroupName = logGroupName
             self.logStreamName = logStreamName
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.logGroupName = try container.decodeLenientString(forKey: .logGroupName)
+            self.logStreamName = try container.decodeLenientString(forKey: .logStreamName)
         }
     }
 
@@ -105,6 +120,21 @@ extension CloudWatchLogs {
             self.interleaved = interleaved
             self.unmask = unmask
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.logGroupName = try container.decodeLenientStringIfPresent(forKey: .logGroupName)
+            self.logGroupIdentifier = try container.decodeLenientStringIfPresent(forKey: .logGroupIdentifier)
+            self.logStreamNames = try container.decodeIfPresent([String].self, forKey: .logStreamNames)
+            self.logStreamNamePrefix = try container.decodeLenientStringIfPresent(forKey: .logStreamNamePrefix)
+            self.startTime = try container.decodeIfPresent(Int.self, forKey: .startTime)
+            self.endTime = try container.decodeIfPresent(Int.self, forKey: .endTime)
+            self.filterPattern = try container.decodeLenientStringIfPresent(forKey: .filterPattern)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
+            self.limit = try container.decodeIfPresent(Int.self, forKey: .limit)
+            self.interleaved = try container.decodeIfPresent(Bool.self, forKey: .interleaved)
+            self.unmask = try container.decodeIfPresent(Bool.self, forKey: .unmask)
+        }
     }
 
     public struct FilterLogEventsResponse: Codable, Sendable, Hashable {
@@ -119,6 +149,13 @@ extension CloudWatchLogs {
             self.events = events
             self.searchedLogStreams = searchedLogStreams
             self.nextToken = nextToken
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.events = try container.decodeIfPresent([FilteredLogEvent].self, forKey: .events)
+            self.searchedLogStreams = try container.decodeIfPresent([SearchedLogStream].self, forKey: .searchedLogStreams)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
         }
     }
 
@@ -144,6 +181,15 @@ extension CloudWatchLogs {
             self.message = message
             self.ingestionTime = ingestionTime
             self.eventId = eventId
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.logStreamName = try container.decodeLenientStringIfPresent(forKey: .logStreamName)
+            self.timestamp = try container.decodeIfPresent(Int.self, forKey: .timestamp)
+            self.message = try container.decodeLenientStringIfPresent(forKey: .message)
+            self.ingestionTime = try container.decodeIfPresent(Int.self, forKey: .ingestionTime)
+            self.eventId = try container.decodeLenientStringIfPresent(forKey: .eventId)
         }
     }
 
@@ -181,6 +227,19 @@ extension CloudWatchLogs {
             self.startFromHead = startFromHead
             self.unmask = unmask
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.logStreamName = try container.decodeLenientString(forKey: .logStreamName)
+            self.logGroupName = try container.decodeLenientStringIfPresent(forKey: .logGroupName)
+            self.logGroupIdentifier = try container.decodeLenientStringIfPresent(forKey: .logGroupIdentifier)
+            self.startTime = try container.decodeIfPresent(Int.self, forKey: .startTime)
+            self.endTime = try container.decodeIfPresent(Int.self, forKey: .endTime)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
+            self.limit = try container.decodeIfPresent(Int.self, forKey: .limit)
+            self.startFromHead = try container.decodeIfPresent(Bool.self, forKey: .startFromHead)
+            self.unmask = try container.decodeIfPresent(Bool.self, forKey: .unmask)
+        }
     }
 
     public struct GetLogEventsResponse: Codable, Sendable, Hashable {
@@ -196,6 +255,13 @@ extension CloudWatchLogs {
             self.nextForwardToken = nextForwardToken
             self.nextBackwardToken = nextBackwardToken
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.events = try container.decodeIfPresent([OutputLogEvent].self, forKey: .events)
+            self.nextForwardToken = try container.decodeLenientStringIfPresent(forKey: .nextForwardToken)
+            self.nextBackwardToken = try container.decodeLenientStringIfPresent(forKey: .nextBackwardToken)
+        }
     }
 
     /// Represents a log event, which is a record of activity that was recorded by the application or resource being monitored.
@@ -208,6 +274,12 @@ extension CloudWatchLogs {
         public init(timestamp: Int? = nil, message: String? = nil) {
             self.timestamp = timestamp
             self.message = message
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.timestamp = try container.decodeIfPresent(Int.self, forKey: .timestamp)
+            self.message = try container.decodeLenientStringIfPresent(forKey: .message)
         }
     }
 
@@ -233,6 +305,13 @@ extension CloudWatchLogs {
             self.message = message
             self.ingestionTime = ingestionTime
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.timestamp = try container.decodeIfPresent(Int.self, forKey: .timestamp)
+            self.message = try container.decodeLenientStringIfPresent(forKey: .message)
+            self.ingestionTime = try container.decodeIfPresent(Int.self, forKey: .ingestionTime)
+        }
     }
 
     public struct PutLogEventsRequest: Codable, Sendable, Hashable {
@@ -257,6 +336,15 @@ extension CloudWatchLogs {
             self.sequenceToken = sequenceToken
             self.entity = entity
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.logGroupName = try container.decodeLenientString(forKey: .logGroupName)
+            self.logStreamName = try container.decodeLenientString(forKey: .logStreamName)
+            self.logEvents = try container.decode([InputLogEvent].self, forKey: .logEvents)
+            self.sequenceToken = try container.decodeLenientStringIfPresent(forKey: .sequenceToken)
+            self.entity = try container.decodeIfPresent(Entity.self, forKey: .entity)
+        }
     }
 
     public struct PutLogEventsResponse: Codable, Sendable, Hashable {
@@ -274,6 +362,13 @@ extension CloudWatchLogs {
             self.nextSequenceToken = nextSequenceToken
             self.rejectedLogEventsInfo = rejectedLogEventsInfo
             self.rejectedEntityInfo = rejectedEntityInfo
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.nextSequenceToken = try container.decodeLenientStringIfPresent(forKey: .nextSequenceToken)
+            self.rejectedLogEventsInfo = try container.decodeIfPresent(RejectedLogEventsInfo.self, forKey: .rejectedLogEventsInfo)
+            self.rejectedEntityInfo = try container.decodeIfPresent(RejectedEntityInfo.self, forKey: .rejectedEntityInfo)
         }
     }
 
@@ -314,6 +409,12 @@ extension CloudWatchLogs {
         public init(logStreamName: String? = nil, searchedCompletely: Bool? = nil) {
             self.logStreamName = logStreamName
             self.searchedCompletely = searchedCompletely
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.logStreamName = try container.decodeLenientStringIfPresent(forKey: .logStreamName)
+            self.searchedCompletely = try container.decodeIfPresent(Bool.self, forKey: .searchedCompletely)
         }
     }
 }

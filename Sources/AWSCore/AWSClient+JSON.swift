@@ -82,3 +82,19 @@ extension AWSStringEnum {
     }
     public var description: String { rawValue }
 }
+
+extension KeyedDecodingContainer {
+    /// A string member that may arrive as a number or a boolean (`"cpu": 256` for `"cpu": "256"`).
+    public func decodeLenientStringIfPresent(forKey key: Key) throws -> String? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        return try decodeLenientString(forKey: key)
+    }
+
+    public func decodeLenientString(forKey key: Key) throws -> String {
+        if let text = try? decode(String.self, forKey: key) { return text }
+        if let number = try? decode(Int.self, forKey: key) { return String(number) }
+        if let number = try? decode(Double.self, forKey: key) { return String(number) }
+        if let flag = try? decode(Bool.self, forKey: key) { return String(flag) }
+        return try decode(String.self, forKey: key)
+    }
+}

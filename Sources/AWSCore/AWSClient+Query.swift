@@ -8,6 +8,20 @@ extension AWSClient {
     ///   - parameters: flattened members (`Tags.member.1.Key`), in any order.
     ///   - signed: `false` for operations that must go unsigned, like `AssumeRoleWithWebIdentity`.
     public func queryCall(action: String, parameters: [SigningRequest.QueryItem], signed: Bool = true) async throws -> XMLTree {
+        let tree = try await queryDocument(action: action, parameters: parameters, signed: signed)
+        if let result = tree.child("\(action)Result") { return result }
+        // Operations without output answer with just `<ActionResponse><ResponseMetadata>`.
+        guard tree.name == "\(action)Response" else {
+            throw AWSClientError(
+                .invalidResponse, "\(service.displayName) \(action) answered with <\(tree.name)> instead of <\(action)Response>.")
+        }
+        return XMLTree(name: "\(action)Result")
+    }
+
+    /// Calls a Query-style operation and returns the whole answer document (EC2's dialect has no
+    /// `<ActionResult>` wrapper).
+    public func queryDocument(action: String, parameters: [SigningRequest.QueryItem], signed: Bool = true) async throws -> XMLTree
+    {
         guard case .query(let version) = service.wireProtocol else {
             preconditionFailure("\(service.displayName) does not speak the AWS Query protocol")
         }
@@ -17,16 +31,10 @@ extension AWSClient {
             headers: [.init("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
             body: Array(SigV4Signer.encodedQuery(form).utf8),
             signed: signed)
-        let tree: XMLTree
         do {
-            tree = try XMLTree.parse(response.body)
+            return try XMLTree.parse(response.body)
         } catch {
             throw AWSClientError(.invalidResponse, "\(service.displayName) \(action) answered with \(error.message)")
         }
-        guard let result = tree.child("\(action)Result") else {
-            throw AWSClientError(
-                .invalidResponse, "\(service.displayName) \(action) answered without a <\(action)Result> element.")
-        }
-        return result
     }
 }

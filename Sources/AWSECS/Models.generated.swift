@@ -23,6 +23,14 @@ extension ECS {
             self.testListenerRule = testListenerRule
             self.roleArn = roleArn
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.alternateTargetGroupArn = try container.decodeLenientStringIfPresent(forKey: .alternateTargetGroupArn)
+            self.productionListenerRule = try container.decodeLenientStringIfPresent(forKey: .productionListenerRule)
+            self.testListenerRule = try container.decodeLenientStringIfPresent(forKey: .testListenerRule)
+            self.roleArn = try container.decodeLenientStringIfPresent(forKey: .roleArn)
+        }
     }
 
     public struct ApplicationProtocol: AWSStringEnum {
@@ -57,6 +65,14 @@ extension ECS {
             self.status = status
             self.details = details
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.id = try container.decodeLenientStringIfPresent(forKey: .id)
+            self.type = try container.decodeLenientStringIfPresent(forKey: .type)
+            self.status = try container.decodeLenientStringIfPresent(forKey: .status)
+            self.details = try container.decodeIfPresent([KeyValuePair].self, forKey: .details)
+        }
     }
 
     /// An attribute is a name-value pair that's associated with an Amazon ECS object.
@@ -75,6 +91,14 @@ extension ECS {
             self.value = value
             self.targetType = targetType
             self.targetId = targetId
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.name = try container.decodeLenientStringIfPresent(forKey: .name)
+            self.value = try container.decodeLenientStringIfPresent(forKey: .value)
+            self.targetType = try container.decodeIfPresent(TargetType.self, forKey: .targetType)
+            self.targetId = try container.decodeLenientStringIfPresent(forKey: .targetId)
         }
     }
 
@@ -134,6 +158,13 @@ extension ECS {
             self.capacityProvider = capacityProvider
             self.weight = weight
             self.base = base
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.capacityProvider = try container.decodeLenientStringIfPresent(forKey: .capacityProvider)
+            self.weight = try container.decodeIfPresent(Int.self, forKey: .weight)
+            self.base = try container.decodeIfPresent(Int.self, forKey: .base)
         }
     }
 
@@ -197,6 +228,29 @@ extension ECS {
             self.attachmentsStatus = attachmentsStatus
             self.serviceConnectDefaults = serviceConnectDefaults
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.clusterArn = try container.decodeLenientStringIfPresent(forKey: .clusterArn)
+            self.clusterName = try container.decodeLenientStringIfPresent(forKey: .clusterName)
+            self.configuration = try container.decodeIfPresent(ClusterConfiguration.self, forKey: .configuration)
+            self.status = try container.decodeLenientStringIfPresent(forKey: .status)
+            self.registeredContainerInstancesCount = try container.decodeIfPresent(
+                Int.self, forKey: .registeredContainerInstancesCount)
+            self.runningTasksCount = try container.decodeIfPresent(Int.self, forKey: .runningTasksCount)
+            self.pendingTasksCount = try container.decodeIfPresent(Int.self, forKey: .pendingTasksCount)
+            self.activeServicesCount = try container.decodeIfPresent(Int.self, forKey: .activeServicesCount)
+            self.statistics = try container.decodeIfPresent([KeyValuePair].self, forKey: .statistics)
+            self.tags = try container.decodeIfPresent([Tag].self, forKey: .tags)
+            self.settings = try container.decodeIfPresent([ClusterSetting].self, forKey: .settings)
+            self.capacityProviders = try container.decodeIfPresent([String].self, forKey: .capacityProviders)
+            self.defaultCapacityProviderStrategy = try container.decodeIfPresent(
+                [CapacityProviderStrategyItem].self, forKey: .defaultCapacityProviderStrategy)
+            self.attachments = try container.decodeIfPresent([Attachment].self, forKey: .attachments)
+            self.attachmentsStatus = try container.decodeLenientStringIfPresent(forKey: .attachmentsStatus)
+            self.serviceConnectDefaults = try container.decodeIfPresent(
+                ClusterServiceConnectDefaults.self, forKey: .serviceConnectDefaults)
+        }
     }
 
     /// The execute command and managed storage configuration for the cluster.
@@ -233,6 +287,11 @@ extension ECS {
         public init(namespace: String? = nil) {
             self.namespace = namespace
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.namespace = try container.decodeLenientStringIfPresent(forKey: .namespace)
+        }
     }
 
     /// Use this parameter to set a default Service Connect namespace.
@@ -242,6 +301,11 @@ extension ECS {
 
         public init(namespace: String? = nil) {
             self.namespace = namespace
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.namespace = try container.decodeLenientStringIfPresent(forKey: .namespace)
         }
     }
 
@@ -255,6 +319,12 @@ extension ECS {
         public init(name: ClusterSettingName? = nil, value: String? = nil) {
             self.name = name
             self.value = value
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.name = try container.decodeIfPresent(ClusterSettingName.self, forKey: .name)
+            self.value = try container.decodeLenientStringIfPresent(forKey: .value)
         }
     }
 
@@ -341,6 +411,27 @@ extension ECS {
             self.memory = memory
             self.memoryReservation = memoryReservation
             self.gpuIds = gpuIds
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.containerArn = try container.decodeLenientStringIfPresent(forKey: .containerArn)
+            self.taskArn = try container.decodeLenientStringIfPresent(forKey: .taskArn)
+            self.name = try container.decodeLenientStringIfPresent(forKey: .name)
+            self.image = try container.decodeLenientStringIfPresent(forKey: .image)
+            self.imageDigest = try container.decodeLenientStringIfPresent(forKey: .imageDigest)
+            self.runtimeId = try container.decodeLenientStringIfPresent(forKey: .runtimeId)
+            self.lastStatus = try container.decodeLenientStringIfPresent(forKey: .lastStatus)
+            self.exitCode = try container.decodeIfPresent(Int.self, forKey: .exitCode)
+            self.reason = try container.decodeLenientStringIfPresent(forKey: .reason)
+            self.networkBindings = try container.decodeIfPresent([NetworkBinding].self, forKey: .networkBindings)
+            self.networkInterfaces = try container.decodeIfPresent([NetworkInterface].self, forKey: .networkInterfaces)
+            self.healthStatus = try container.decodeIfPresent(HealthStatus.self, forKey: .healthStatus)
+            self.managedAgents = try container.decodeIfPresent([ManagedAgent].self, forKey: .managedAgents)
+            self.cpu = try container.decodeLenientStringIfPresent(forKey: .cpu)
+            self.memory = try container.decodeLenientStringIfPresent(forKey: .memory)
+            self.memoryReservation = try container.decodeLenientStringIfPresent(forKey: .memoryReservation)
+            self.gpuIds = try container.decodeIfPresent([String].self, forKey: .gpuIds)
         }
     }
 
@@ -499,6 +590,52 @@ extension ECS {
             self.firelensConfiguration = firelensConfiguration
             self.credentialSpecs = credentialSpecs
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.name = try container.decodeLenientStringIfPresent(forKey: .name)
+            self.image = try container.decodeLenientStringIfPresent(forKey: .image)
+            self.repositoryCredentials = try container.decodeIfPresent(RepositoryCredentials.self, forKey: .repositoryCredentials)
+            self.cpu = try container.decodeIfPresent(Int.self, forKey: .cpu)
+            self.memory = try container.decodeIfPresent(Int.self, forKey: .memory)
+            self.memoryReservation = try container.decodeIfPresent(Int.self, forKey: .memoryReservation)
+            self.links = try container.decodeIfPresent([String].self, forKey: .links)
+            self.portMappings = try container.decodeIfPresent([PortMapping].self, forKey: .portMappings)
+            self.essential = try container.decodeIfPresent(Bool.self, forKey: .essential)
+            self.restartPolicy = try container.decodeIfPresent(ContainerRestartPolicy.self, forKey: .restartPolicy)
+            self.entryPoint = try container.decodeIfPresent([String].self, forKey: .entryPoint)
+            self.command = try container.decodeIfPresent([String].self, forKey: .command)
+            self.environment = try container.decodeIfPresent([KeyValuePair].self, forKey: .environment)
+            self.environmentFiles = try container.decodeIfPresent([EnvironmentFile].self, forKey: .environmentFiles)
+            self.mountPoints = try container.decodeIfPresent([MountPoint].self, forKey: .mountPoints)
+            self.volumesFrom = try container.decodeIfPresent([VolumeFrom].self, forKey: .volumesFrom)
+            self.linuxParameters = try container.decodeIfPresent(LinuxParameters.self, forKey: .linuxParameters)
+            self.secrets = try container.decodeIfPresent([Secret].self, forKey: .secrets)
+            self.dependsOn = try container.decodeIfPresent([ContainerDependency].self, forKey: .dependsOn)
+            self.startTimeout = try container.decodeIfPresent(Int.self, forKey: .startTimeout)
+            self.stopTimeout = try container.decodeIfPresent(Int.self, forKey: .stopTimeout)
+            self.versionConsistency = try container.decodeIfPresent(VersionConsistency.self, forKey: .versionConsistency)
+            self.hostname = try container.decodeLenientStringIfPresent(forKey: .hostname)
+            self.user = try container.decodeLenientStringIfPresent(forKey: .user)
+            self.workingDirectory = try container.decodeLenientStringIfPresent(forKey: .workingDirectory)
+            self.disableNetworking = try container.decodeIfPresent(Bool.self, forKey: .disableNetworking)
+            self.privileged = try container.decodeIfPresent(Bool.self, forKey: .privileged)
+            self.readonlyRootFilesystem = try container.decodeIfPresent(Bool.self, forKey: .readonlyRootFilesystem)
+            self.dnsServers = try container.decodeIfPresent([String].self, forKey: .dnsServers)
+            self.dnsSearchDomains = try container.decodeIfPresent([String].self, forKey: .dnsSearchDomains)
+            self.extraHosts = try container.decodeIfPresent([HostEntry].self, forKey: .extraHosts)
+            self.dockerSecurityOptions = try container.decodeIfPresent([String].self, forKey: .dockerSecurityOptions)
+            self.interactive = try container.decodeIfPresent(Bool.self, forKey: .interactive)
+            self.pseudoTerminal = try container.decodeIfPresent(Bool.self, forKey: .pseudoTerminal)
+            self.dockerLabels = try container.decodeIfPresent([String: String].self, forKey: .dockerLabels)
+            self.ulimits = try container.decodeIfPresent([Ulimit].self, forKey: .ulimits)
+            self.logConfiguration = try container.decodeIfPresent(LogConfiguration.self, forKey: .logConfiguration)
+            self.healthCheck = try container.decodeIfPresent(HealthCheck.self, forKey: .healthCheck)
+            self.systemControls = try container.decodeIfPresent([SystemControl].self, forKey: .systemControls)
+            self.resourceRequirements = try container.decodeIfPresent([ResourceRequirement].self, forKey: .resourceRequirements)
+            self.firelensConfiguration = try container.decodeIfPresent(FirelensConfiguration.self, forKey: .firelensConfiguration)
+            self.credentialSpecs = try container.decodeIfPresent([String].self, forKey: .credentialSpecs)
+        }
     }
 
     /// The dependencies defined for container startup and shutdown.
@@ -511,6 +648,12 @@ extension ECS {
         public init(containerName: String? = nil, condition: ContainerCondition? = nil) {
             self.containerName = containerName
             self.condition = condition
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.containerName = try container.decodeLenientStringIfPresent(forKey: .containerName)
+            self.condition = try container.decodeIfPresent(ContainerCondition.self, forKey: .condition)
         }
     }
 
@@ -546,6 +689,18 @@ extension ECS {
             self.memory = memory
             self.memoryReservation = memoryReservation
             self.resourceRequirements = resourceRequirements
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.name = try container.decodeLenientStringIfPresent(forKey: .name)
+            self.command = try container.decodeIfPresent([String].self, forKey: .command)
+            self.environment = try container.decodeIfPresent([KeyValuePair].self, forKey: .environment)
+            self.environmentFiles = try container.decodeIfPresent([EnvironmentFile].self, forKey: .environmentFiles)
+            self.cpu = try container.decodeIfPresent(Int.self, forKey: .cpu)
+            self.memory = try container.decodeIfPresent(Int.self, forKey: .memory)
+            self.memoryReservation = try container.decodeIfPresent(Int.self, forKey: .memoryReservation)
+            self.resourceRequirements = try container.decodeIfPresent([ResourceRequirement].self, forKey: .resourceRequirements)
         }
     }
 
@@ -594,6 +749,19 @@ extension ECS {
             self.capacityProviders = capacityProviders
             self.defaultCapacityProviderStrategy = defaultCapacityProviderStrategy
             self.serviceConnectDefaults = serviceConnectDefaults
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.clusterName = try container.decodeLenientStringIfPresent(forKey: .clusterName)
+            self.tags = try container.decodeIfPresent([Tag].self, forKey: .tags)
+            self.settings = try container.decodeIfPresent([ClusterSetting].self, forKey: .settings)
+            self.configuration = try container.decodeIfPresent(ClusterConfiguration.self, forKey: .configuration)
+            self.capacityProviders = try container.decodeIfPresent([String].self, forKey: .capacityProviders)
+            self.defaultCapacityProviderStrategy = try container.decodeIfPresent(
+                [CapacityProviderStrategyItem].self, forKey: .defaultCapacityProviderStrategy)
+            self.serviceConnectDefaults = try container.decodeIfPresent(
+                ClusterServiceConnectDefaultsRequest.self, forKey: .serviceConnectDefaults)
         }
     }
 
@@ -700,6 +868,42 @@ extension ECS {
             self.volumeConfigurations = volumeConfigurations
             self.vpcLatticeConfigurations = vpcLatticeConfigurations
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.serviceName = try container.decodeLenientString(forKey: .serviceName)
+            self.cluster = try container.decodeLenientStringIfPresent(forKey: .cluster)
+            self.taskDefinition = try container.decodeLenientStringIfPresent(forKey: .taskDefinition)
+            self.availabilityZoneRebalancing = try container.decodeIfPresent(
+                AvailabilityZoneRebalancing.self, forKey: .availabilityZoneRebalancing)
+            self.loadBalancers = try container.decodeIfPresent([LoadBalancer].self, forKey: .loadBalancers)
+            self.serviceRegistries = try container.decodeIfPresent([ServiceRegistry].self, forKey: .serviceRegistries)
+            self.desiredCount = try container.decodeIfPresent(Int.self, forKey: .desiredCount)
+            self.clientToken = try container.decodeLenientStringIfPresent(forKey: .clientToken)
+            self.launchType = try container.decodeIfPresent(LaunchType.self, forKey: .launchType)
+            self.capacityProviderStrategy = try container.decodeIfPresent(
+                [CapacityProviderStrategyItem].self, forKey: .capacityProviderStrategy)
+            self.platformVersion = try container.decodeLenientStringIfPresent(forKey: .platformVersion)
+            self.role = try container.decodeLenientStringIfPresent(forKey: .role)
+            self.deploymentConfiguration = try container.decodeIfPresent(
+                DeploymentConfiguration.self, forKey: .deploymentConfiguration)
+            self.placementConstraints = try container.decodeIfPresent([PlacementConstraint].self, forKey: .placementConstraints)
+            self.placementStrategy = try container.decodeIfPresent([PlacementStrategy].self, forKey: .placementStrategy)
+            self.networkConfiguration = try container.decodeIfPresent(NetworkConfiguration.self, forKey: .networkConfiguration)
+            self.healthCheckGracePeriodSeconds = try container.decodeIfPresent(Int.self, forKey: .healthCheckGracePeriodSeconds)
+            self.schedulingStrategy = try container.decodeIfPresent(SchedulingStrategy.self, forKey: .schedulingStrategy)
+            self.deploymentController = try container.decodeIfPresent(DeploymentController.self, forKey: .deploymentController)
+            self.tags = try container.decodeIfPresent([Tag].self, forKey: .tags)
+            self.enableECSManagedTags = try container.decodeIfPresent(Bool.self, forKey: .enableECSManagedTags)
+            self.propagateTags = try container.decodeIfPresent(PropagateTags.self, forKey: .propagateTags)
+            self.enableExecuteCommand = try container.decodeIfPresent(Bool.self, forKey: .enableExecuteCommand)
+            self.serviceConnectConfiguration = try container.decodeIfPresent(
+                ServiceConnectConfiguration.self, forKey: .serviceConnectConfiguration)
+            self.volumeConfigurations = try container.decodeIfPresent(
+                [ServiceVolumeConfiguration].self, forKey: .volumeConfigurations)
+            self.vpcLatticeConfigurations = try container.decodeIfPresent(
+                [VpcLatticeConfiguration].self, forKey: .vpcLatticeConfigurations)
+        }
     }
 
     public struct CreateServiceResponse: Codable, Sendable, Hashable {
@@ -717,6 +921,11 @@ extension ECS {
 
         public init(cluster: String) {
             self.cluster = cluster
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.cluster = try container.decodeLenientString(forKey: .cluster)
         }
     }
 
@@ -741,6 +950,13 @@ extension ECS {
             self.service = service
             self.cluster = cluster
             self.force = force
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.service = try container.decodeLenientString(forKey: .service)
+            self.cluster = try container.decodeLenientStringIfPresent(forKey: .cluster)
+            self.force = try container.decodeIfPresent(Bool.self, forKey: .force)
         }
     }
 
@@ -830,6 +1046,37 @@ extension ECS {
             self.volumeConfigurations = volumeConfigurations
             self.fargateEphemeralStorage = fargateEphemeralStorage
             self.vpcLatticeConfigurations = vpcLatticeConfigurations
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.id = try container.decodeLenientStringIfPresent(forKey: .id)
+            self.status = try container.decodeLenientStringIfPresent(forKey: .status)
+            self.taskDefinition = try container.decodeLenientStringIfPresent(forKey: .taskDefinition)
+            self.desiredCount = try container.decodeIfPresent(Int.self, forKey: .desiredCount)
+            self.pendingCount = try container.decodeIfPresent(Int.self, forKey: .pendingCount)
+            self.runningCount = try container.decodeIfPresent(Int.self, forKey: .runningCount)
+            self.failedTasks = try container.decodeIfPresent(Int.self, forKey: .failedTasks)
+            self.createdAt = try container.decodeIfPresent(Date.self, forKey: .createdAt)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+            self.capacityProviderStrategy = try container.decodeIfPresent(
+                [CapacityProviderStrategyItem].self, forKey: .capacityProviderStrategy)
+            self.launchType = try container.decodeIfPresent(LaunchType.self, forKey: .launchType)
+            self.platformVersion = try container.decodeLenientStringIfPresent(forKey: .platformVersion)
+            self.platformFamily = try container.decodeLenientStringIfPresent(forKey: .platformFamily)
+            self.networkConfiguration = try container.decodeIfPresent(NetworkConfiguration.self, forKey: .networkConfiguration)
+            self.rolloutState = try container.decodeIfPresent(DeploymentRolloutState.self, forKey: .rolloutState)
+            self.rolloutStateReason = try container.decodeLenientStringIfPresent(forKey: .rolloutStateReason)
+            self.serviceConnectConfiguration = try container.decodeIfPresent(
+                ServiceConnectConfiguration.self, forKey: .serviceConnectConfiguration)
+            self.serviceConnectResources = try container.decodeIfPresent(
+                [ServiceConnectServiceResource].self, forKey: .serviceConnectResources)
+            self.volumeConfigurations = try container.decodeIfPresent(
+                [ServiceVolumeConfiguration].self, forKey: .volumeConfigurations)
+            self.fargateEphemeralStorage = try container.decodeIfPresent(
+                DeploymentEphemeralStorage.self, forKey: .fargateEphemeralStorage)
+            self.vpcLatticeConfigurations = try container.decodeIfPresent(
+                [VpcLatticeConfiguration].self, forKey: .vpcLatticeConfigurations)
         }
     }
 
@@ -927,6 +1174,11 @@ extension ECS {
         public init(kmsKeyId: String? = nil) {
             self.kmsKeyId = kmsKeyId
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.kmsKeyId = try container.decodeLenientStringIfPresent(forKey: .kmsKeyId)
+        }
     }
 
     /// A deployment lifecycle hook runs custom logic at specific stages of the deployment process.
@@ -955,6 +1207,17 @@ extension ECS {
             self.lifecycleStages = lifecycleStages
             self.hookDetails = hookDetails
             self.timeoutConfiguration = timeoutConfiguration
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.targetType = try container.decodeIfPresent(DeploymentLifecycleHookTargetType.self, forKey: .targetType)
+            self.hookTargetArn = try container.decodeLenientStringIfPresent(forKey: .hookTargetArn)
+            self.roleArn = try container.decodeLenientStringIfPresent(forKey: .roleArn)
+            self.lifecycleStages = try container.decodeIfPresent([DeploymentLifecycleHookStage].self, forKey: .lifecycleStages)
+            self.hookDetails = try container.decodeIfPresent(HookDetails.self, forKey: .hookDetails)
+            self.timeoutConfiguration = try container.decodeIfPresent(
+                DeploymentLifecycleHookTimeoutConfiguration.self, forKey: .timeoutConfiguration)
         }
     }
 
@@ -1022,6 +1285,11 @@ extension ECS {
         public init(taskDefinition: String) {
             self.taskDefinition = taskDefinition
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.taskDefinition = try container.decodeLenientString(forKey: .taskDefinition)
+        }
     }
 
     public struct DeregisterTaskDefinitionResponse: Codable, Sendable, Hashable {
@@ -1070,6 +1338,13 @@ extension ECS {
             self.cluster = cluster
             self.include = include
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.services = try container.decode([String].self, forKey: .services)
+            self.cluster = try container.decodeLenientStringIfPresent(forKey: .cluster)
+            self.include = try container.decodeIfPresent([ServiceField].self, forKey: .include)
+        }
     }
 
     public struct DescribeServicesResponse: Codable, Sendable, Hashable {
@@ -1093,6 +1368,12 @@ extension ECS {
         public init(taskDefinition: String, include: [TaskDefinitionField]? = nil) {
             self.taskDefinition = taskDefinition
             self.include = include
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.taskDefinition = try container.decodeLenientString(forKey: .taskDefinition)
+            self.include = try container.decodeIfPresent([TaskDefinitionField].self, forKey: .include)
         }
     }
 
@@ -1120,6 +1401,13 @@ extension ECS {
             self.tasks = tasks
             self.cluster = cluster
             self.include = include
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.tasks = try container.decode([String].self, forKey: .tasks)
+            self.cluster = try container.decodeLenientStringIfPresent(forKey: .cluster)
+            self.include = try container.decodeIfPresent([TaskField].self, forKey: .include)
         }
     }
 
@@ -1157,6 +1445,13 @@ extension ECS {
             self.containerPath = containerPath
             self.permissions = permissions
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.hostPath = try container.decodeLenientStringIfPresent(forKey: .hostPath)
+            self.containerPath = try container.decodeLenientStringIfPresent(forKey: .containerPath)
+            self.permissions = try container.decodeIfPresent([DeviceCgroupPermission].self, forKey: .permissions)
+        }
     }
 
     public struct DeviceCgroupPermission: AWSStringEnum {
@@ -1189,6 +1484,15 @@ extension ECS {
             self.driver = driver
             self.driverOpts = driverOpts
             self.labels = labels
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.scope = try container.decodeIfPresent(Scope.self, forKey: .scope)
+            self.autoprovision = try container.decodeIfPresent(Bool.self, forKey: .autoprovision)
+            self.driver = try container.decodeLenientStringIfPresent(forKey: .driver)
+            self.driverOpts = try container.decodeIfPresent([String: String].self, forKey: .driverOpts)
+            self.labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
         }
     }
 
@@ -1224,6 +1528,12 @@ extension ECS {
         public init(accessPointId: String? = nil, iam: EFSAuthorizationConfigIAM? = nil) {
             self.accessPointId = accessPointId
             self.iam = iam
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.accessPointId = try container.decodeLenientStringIfPresent(forKey: .accessPointId)
+            self.iam = try container.decodeIfPresent(EFSAuthorizationConfigIAM.self, forKey: .iam)
         }
     }
 
@@ -1264,6 +1574,15 @@ extension ECS {
             self.transitEncryptionPort = transitEncryptionPort
             self.authorizationConfig = authorizationConfig
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.fileSystemId = try container.decodeLenientStringIfPresent(forKey: .fileSystemId)
+            self.rootDirectory = try container.decodeLenientStringIfPresent(forKey: .rootDirectory)
+            self.transitEncryption = try container.decodeIfPresent(EFSTransitEncryption.self, forKey: .transitEncryption)
+            self.transitEncryptionPort = try container.decodeIfPresent(Int.self, forKey: .transitEncryptionPort)
+            self.authorizationConfig = try container.decodeIfPresent(EFSAuthorizationConfig.self, forKey: .authorizationConfig)
+        }
     }
 
     /// A list of files containing the environment variables to pass to a container.
@@ -1276,6 +1595,12 @@ extension ECS {
         public init(value: String? = nil, type: EnvironmentFileType? = nil) {
             self.value = value
             self.type = type
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.value = try container.decodeLenientStringIfPresent(forKey: .value)
+            self.type = try container.decodeIfPresent(EnvironmentFileType.self, forKey: .type)
         }
     }
 
@@ -1312,6 +1637,13 @@ extension ECS {
             self.logging = logging
             self.logConfiguration = logConfiguration
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.kmsKeyId = try container.decodeLenientStringIfPresent(forKey: .kmsKeyId)
+            self.logging = try container.decodeIfPresent(ExecuteCommandLogging.self, forKey: .logging)
+            self.logConfiguration = try container.decodeIfPresent(ExecuteCommandLogConfiguration.self, forKey: .logConfiguration)
+        }
     }
 
     /// The log configuration for the results of the execute command actions.
@@ -1337,6 +1669,15 @@ extension ECS {
             self.s3EncryptionEnabled = s3EncryptionEnabled
             self.s3KeyPrefix = s3KeyPrefix
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.cloudWatchLogGroupName = try container.decodeLenientStringIfPresent(forKey: .cloudWatchLogGroupName)
+            self.cloudWatchEncryptionEnabled = try container.decodeIfPresent(Bool.self, forKey: .cloudWatchEncryptionEnabled)
+            self.s3BucketName = try container.decodeLenientStringIfPresent(forKey: .s3BucketName)
+            self.s3EncryptionEnabled = try container.decodeIfPresent(Bool.self, forKey: .s3EncryptionEnabled)
+            self.s3KeyPrefix = try container.decodeLenientStringIfPresent(forKey: .s3KeyPrefix)
+        }
     }
 
     public struct ExecuteCommandLogging: AWSStringEnum {
@@ -1358,6 +1699,12 @@ extension ECS {
             self.credentialsParameter = credentialsParameter
             self.domain = domain
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.credentialsParameter = try container.decodeLenientStringIfPresent(forKey: .credentialsParameter)
+            self.domain = try container.decodeLenientStringIfPresent(forKey: .domain)
+        }
     }
 
     /// This parameter is specified when you're using Amazon FSx for Windows File Server file system for task storage.
@@ -1377,6 +1724,14 @@ extension ECS {
             self.rootDirectory = rootDirectory
             self.authorizationConfig = authorizationConfig
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.fileSystemId = try container.decodeLenientStringIfPresent(forKey: .fileSystemId)
+            self.rootDirectory = try container.decodeLenientStringIfPresent(forKey: .rootDirectory)
+            self.authorizationConfig = try container.decodeIfPresent(
+                FSxWindowsFileServerAuthorizationConfig.self, forKey: .authorizationConfig)
+        }
     }
 
     /// A failed resource.
@@ -1392,6 +1747,13 @@ extension ECS {
             self.arn = arn
             self.reason = reason
             self.detail = detail
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.reason = try container.decodeLenientStringIfPresent(forKey: .reason)
+            self.detail = try container.decodeLenientStringIfPresent(forKey: .detail)
         }
     }
 
@@ -1464,6 +1826,12 @@ extension ECS {
             self.hostname = hostname
             self.ipAddress = ipAddress
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.hostname = try container.decodeLenientStringIfPresent(forKey: .hostname)
+            self.ipAddress = try container.decodeLenientStringIfPresent(forKey: .ipAddress)
+        }
     }
 
     /// Details on a container instance bind mount host volume.
@@ -1473,6 +1841,11 @@ extension ECS {
 
         public init(sourcePath: String? = nil) {
             self.sourcePath = sourcePath
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.sourcePath = try container.decodeLenientStringIfPresent(forKey: .sourcePath)
         }
     }
 
@@ -1487,6 +1860,12 @@ extension ECS {
             self.deviceName = deviceName
             self.deviceType = deviceType
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.deviceName = try container.decodeLenientStringIfPresent(forKey: .deviceName)
+            self.deviceType = try container.decodeLenientStringIfPresent(forKey: .deviceType)
+        }
     }
 
     /// Details on an Elastic Inference accelerator task override.
@@ -1499,6 +1878,12 @@ extension ECS {
         public init(deviceName: String? = nil, deviceType: String? = nil) {
             self.deviceName = deviceName
             self.deviceType = deviceType
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.deviceName = try container.decodeLenientStringIfPresent(forKey: .deviceName)
+            self.deviceType = try container.decodeLenientStringIfPresent(forKey: .deviceType)
         }
     }
 
@@ -1533,6 +1918,12 @@ extension ECS {
         public init(name: String? = nil, value: String? = nil) {
             self.name = name
             self.value = value
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.name = try container.decodeLenientStringIfPresent(forKey: .name)
+            self.value = try container.decodeLenientStringIfPresent(forKey: .value)
         }
     }
 
@@ -1599,6 +1990,12 @@ extension ECS {
             self.nextToken = nextToken
             self.maxResults = maxResults
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
+            self.maxResults = try container.decodeIfPresent(Int.self, forKey: .maxResults)
+        }
     }
 
     public struct ListClustersResponse: Codable, Sendable, Hashable {
@@ -1610,6 +2007,12 @@ extension ECS {
         public init(clusterArns: [String]? = nil, nextToken: String? = nil) {
             self.clusterArns = clusterArns
             self.nextToken = nextToken
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.clusterArns = try container.decodeIfPresent([String].self, forKey: .clusterArns)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
         }
     }
 
@@ -1638,6 +2041,17 @@ extension ECS {
             self.schedulingStrategy = schedulingStrategy
             self.resourceManagementType = resourceManagementType
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.cluster = try container.decodeLenientStringIfPresent(forKey: .cluster)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
+            self.maxResults = try container.decodeIfPresent(Int.self, forKey: .maxResults)
+            self.launchType = try container.decodeIfPresent(LaunchType.self, forKey: .launchType)
+            self.schedulingStrategy = try container.decodeIfPresent(SchedulingStrategy.self, forKey: .schedulingStrategy)
+            self.resourceManagementType = try container.decodeIfPresent(
+                ResourceManagementType.self, forKey: .resourceManagementType)
+        }
     }
 
     public struct ListServicesResponse: Codable, Sendable, Hashable {
@@ -1649,6 +2063,12 @@ extension ECS {
         public init(serviceArns: [String]? = nil, nextToken: String? = nil) {
             self.serviceArns = serviceArns
             self.nextToken = nextToken
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.serviceArns = try container.decodeIfPresent([String].self, forKey: .serviceArns)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
         }
     }
 
@@ -1674,6 +2094,15 @@ extension ECS {
             self.nextToken = nextToken
             self.maxResults = maxResults
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.familyPrefix = try container.decodeLenientStringIfPresent(forKey: .familyPrefix)
+            self.status = try container.decodeIfPresent(TaskDefinitionStatus.self, forKey: .status)
+            self.sort = try container.decodeIfPresent(SortOrder.self, forKey: .sort)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
+            self.maxResults = try container.decodeIfPresent(Int.self, forKey: .maxResults)
+        }
     }
 
     public struct ListTaskDefinitionsResponse: Codable, Sendable, Hashable {
@@ -1685,6 +2114,12 @@ extension ECS {
         public init(taskDefinitionArns: [String]? = nil, nextToken: String? = nil) {
             self.taskDefinitionArns = taskDefinitionArns
             self.nextToken = nextToken
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.taskDefinitionArns = try container.decodeIfPresent([String].self, forKey: .taskDefinitionArns)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
         }
     }
 
@@ -1726,6 +2161,20 @@ extension ECS {
             self.launchType = launchType
             self.daemonName = daemonName
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.cluster = try container.decodeLenientStringIfPresent(forKey: .cluster)
+            self.containerInstance = try container.decodeLenientStringIfPresent(forKey: .containerInstance)
+            self.family = try container.decodeLenientStringIfPresent(forKey: .family)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
+            self.maxResults = try container.decodeIfPresent(Int.self, forKey: .maxResults)
+            self.startedBy = try container.decodeLenientStringIfPresent(forKey: .startedBy)
+            self.serviceName = try container.decodeLenientStringIfPresent(forKey: .serviceName)
+            self.desiredStatus = try container.decodeIfPresent(DesiredStatus.self, forKey: .desiredStatus)
+            self.launchType = try container.decodeIfPresent(LaunchType.self, forKey: .launchType)
+            self.daemonName = try container.decodeLenientStringIfPresent(forKey: .daemonName)
+        }
     }
 
     public struct ListTasksResponse: Codable, Sendable, Hashable {
@@ -1737,6 +2186,12 @@ extension ECS {
         public init(taskArns: [String]? = nil, nextToken: String? = nil) {
             self.taskArns = taskArns
             self.nextToken = nextToken
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.taskArns = try container.decodeIfPresent([String].self, forKey: .taskArns)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
         }
     }
 
@@ -1762,6 +2217,15 @@ extension ECS {
             self.containerName = containerName
             self.containerPort = containerPort
             self.advancedConfiguration = advancedConfiguration
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.targetGroupArn = try container.decodeLenientStringIfPresent(forKey: .targetGroupArn)
+            self.loadBalancerName = try container.decodeLenientStringIfPresent(forKey: .loadBalancerName)
+            self.containerName = try container.decodeLenientStringIfPresent(forKey: .containerName)
+            self.containerPort = try container.decodeIfPresent(Int.self, forKey: .containerPort)
+            self.advancedConfiguration = try container.decodeIfPresent(AdvancedConfiguration.self, forKey: .advancedConfiguration)
         }
     }
 
@@ -1811,6 +2275,14 @@ extension ECS {
             self.reason = reason
             self.lastStatus = lastStatus
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.lastStartedAt = try container.decodeIfPresent(Date.self, forKey: .lastStartedAt)
+            self.name = try container.decodeIfPresent(ManagedAgentName.self, forKey: .name)
+            self.reason = try container.decodeLenientStringIfPresent(forKey: .reason)
+            self.lastStatus = try container.decodeLenientStringIfPresent(forKey: .lastStatus)
+        }
     }
 
     public struct ManagedAgentName: AWSStringEnum {
@@ -1830,6 +2302,13 @@ extension ECS {
             self.kmsKeyId = kmsKeyId
             self.fargateEphemeralStorageKmsKeyId = fargateEphemeralStorageKmsKeyId
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.kmsKeyId = try container.decodeLenientStringIfPresent(forKey: .kmsKeyId)
+            self.fargateEphemeralStorageKmsKeyId = try container.decodeLenientStringIfPresent(
+                forKey: .fargateEphemeralStorageKmsKeyId)
+        }
     }
 
     /// The details for a volume mount point that's used in a container definition.
@@ -1845,6 +2324,13 @@ extension ECS {
             self.sourceVolume = sourceVolume
             self.containerPath = containerPath
             self.readOnly = readOnly
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.sourceVolume = try container.decodeLenientStringIfPresent(forKey: .sourceVolume)
+            self.containerPath = try container.decodeLenientStringIfPresent(forKey: .containerPath)
+            self.readOnly = try container.decodeIfPresent(Bool.self, forKey: .readOnly)
         }
     }
 
@@ -1874,6 +2360,16 @@ extension ECS {
             self.containerPortRange = containerPortRange
             self.hostPortRange = hostPortRange
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.bindIP = try container.decodeLenientStringIfPresent(forKey: .bindIP)
+            self.containerPort = try container.decodeIfPresent(Int.self, forKey: .containerPort)
+            self.hostPort = try container.decodeIfPresent(Int.self, forKey: .hostPort)
+            self.`protocol` = try container.decodeIfPresent(TransportProtocol.self, forKey: .`protocol`)
+            self.containerPortRange = try container.decodeLenientStringIfPresent(forKey: .containerPortRange)
+            self.hostPortRange = try container.decodeLenientStringIfPresent(forKey: .hostPortRange)
+        }
     }
 
     /// The network configuration for a task or service.
@@ -1899,6 +2395,13 @@ extension ECS {
             self.attachmentId = attachmentId
             self.privateIpv4Address = privateIpv4Address
             self.ipv6Address = ipv6Address
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.attachmentId = try container.decodeLenientStringIfPresent(forKey: .attachmentId)
+            self.privateIpv4Address = try container.decodeLenientStringIfPresent(forKey: .privateIpv4Address)
+            self.ipv6Address = try container.decodeLenientStringIfPresent(forKey: .ipv6Address)
         }
     }
 
@@ -1944,6 +2447,12 @@ extension ECS {
             self.type = type
             self.expression = expression
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.type = try container.decodeIfPresent(PlacementConstraintType.self, forKey: .type)
+            self.expression = try container.decodeLenientStringIfPresent(forKey: .expression)
+        }
     }
 
     public struct PlacementConstraintType: AWSStringEnum {
@@ -1963,6 +2472,12 @@ extension ECS {
         public init(type: PlacementStrategyType? = nil, field: String? = nil) {
             self.type = type
             self.field = field
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.type = try container.decodeIfPresent(PlacementStrategyType.self, forKey: .type)
+            self.field = try container.decodeLenientStringIfPresent(forKey: .field)
         }
     }
 
@@ -2000,6 +2515,16 @@ extension ECS {
             self.appProtocol = appProtocol
             self.containerPortRange = containerPortRange
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.containerPort = try container.decodeIfPresent(Int.self, forKey: .containerPort)
+            self.hostPort = try container.decodeIfPresent(Int.self, forKey: .hostPort)
+            self.`protocol` = try container.decodeIfPresent(TransportProtocol.self, forKey: .`protocol`)
+            self.name = try container.decodeLenientStringIfPresent(forKey: .name)
+            self.appProtocol = try container.decodeIfPresent(ApplicationProtocol.self, forKey: .appProtocol)
+            self.containerPortRange = try container.decodeLenientStringIfPresent(forKey: .containerPortRange)
+        }
     }
 
     public struct PropagateTags: AWSStringEnum {
@@ -2023,6 +2548,13 @@ extension ECS {
             self.type = type
             self.containerName = containerName
             self.properties = properties
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.type = try container.decodeIfPresent(ProxyConfigurationType.self, forKey: .type)
+            self.containerName = try container.decodeLenientStringIfPresent(forKey: .containerName)
+            self.properties = try container.decodeIfPresent([KeyValuePair].self, forKey: .properties)
         }
     }
 
@@ -2097,6 +2629,30 @@ extension ECS {
             self.runtimePlatform = runtimePlatform
             self.enableFaultInjection = enableFaultInjection
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.family = try container.decodeLenientString(forKey: .family)
+            self.containerDefinitions = try container.decode([ContainerDefinition].self, forKey: .containerDefinitions)
+            self.taskRoleArn = try container.decodeLenientStringIfPresent(forKey: .taskRoleArn)
+            self.executionRoleArn = try container.decodeLenientStringIfPresent(forKey: .executionRoleArn)
+            self.networkMode = try container.decodeIfPresent(NetworkMode.self, forKey: .networkMode)
+            self.volumes = try container.decodeIfPresent([Volume].self, forKey: .volumes)
+            self.placementConstraints = try container.decodeIfPresent(
+                [TaskDefinitionPlacementConstraint].self, forKey: .placementConstraints)
+            self.requiresCompatibilities = try container.decodeIfPresent([Compatibility].self, forKey: .requiresCompatibilities)
+            self.cpu = try container.decodeLenientStringIfPresent(forKey: .cpu)
+            self.memory = try container.decodeLenientStringIfPresent(forKey: .memory)
+            self.tags = try container.decodeIfPresent([Tag].self, forKey: .tags)
+            self.pidMode = try container.decodeIfPresent(PidMode.self, forKey: .pidMode)
+            self.ipcMode = try container.decodeIfPresent(IpcMode.self, forKey: .ipcMode)
+            self.proxyConfiguration = try container.decodeIfPresent(ProxyConfiguration.self, forKey: .proxyConfiguration)
+            self.inferenceAccelerators = try container.decodeIfPresent(
+                [InferenceAccelerator].self, forKey: .inferenceAccelerators)
+            self.ephemeralStorage = try container.decodeIfPresent(EphemeralStorage.self, forKey: .ephemeralStorage)
+            self.runtimePlatform = try container.decodeIfPresent(RuntimePlatform.self, forKey: .runtimePlatform)
+            self.enableFaultInjection = try container.decodeIfPresent(Bool.self, forKey: .enableFaultInjection)
+        }
     }
 
     public struct RegisterTaskDefinitionResponse: Codable, Sendable, Hashable {
@@ -2119,6 +2675,11 @@ extension ECS {
         public init(credentialsParameter: String? = nil) {
             self.credentialsParameter = credentialsParameter
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.credentialsParameter = try container.decodeLenientStringIfPresent(forKey: .credentialsParameter)
+        }
     }
 
     public struct ResourceManagementType: AWSStringEnum {
@@ -2138,6 +2699,12 @@ extension ECS {
         public init(value: String? = nil, type: ResourceType? = nil) {
             self.value = value
             self.type = type
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.value = try container.decodeLenientStringIfPresent(forKey: .value)
+            self.type = try container.decodeIfPresent(ResourceType.self, forKey: .type)
         }
     }
 
@@ -2217,6 +2784,31 @@ extension ECS {
             self.clientToken = clientToken
             self.volumeConfigurations = volumeConfigurations
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.taskDefinition = try container.decodeLenientString(forKey: .taskDefinition)
+            self.capacityProviderStrategy = try container.decodeIfPresent(
+                [CapacityProviderStrategyItem].self, forKey: .capacityProviderStrategy)
+            self.cluster = try container.decodeLenientStringIfPresent(forKey: .cluster)
+            self.count = try container.decodeIfPresent(Int.self, forKey: .count)
+            self.enableECSManagedTags = try container.decodeIfPresent(Bool.self, forKey: .enableECSManagedTags)
+            self.enableExecuteCommand = try container.decodeIfPresent(Bool.self, forKey: .enableExecuteCommand)
+            self.group = try container.decodeLenientStringIfPresent(forKey: .group)
+            self.launchType = try container.decodeIfPresent(LaunchType.self, forKey: .launchType)
+            self.networkConfiguration = try container.decodeIfPresent(NetworkConfiguration.self, forKey: .networkConfiguration)
+            self.overrides = try container.decodeIfPresent(TaskOverride.self, forKey: .overrides)
+            self.placementConstraints = try container.decodeIfPresent([PlacementConstraint].self, forKey: .placementConstraints)
+            self.placementStrategy = try container.decodeIfPresent([PlacementStrategy].self, forKey: .placementStrategy)
+            self.platformVersion = try container.decodeLenientStringIfPresent(forKey: .platformVersion)
+            self.propagateTags = try container.decodeIfPresent(PropagateTags.self, forKey: .propagateTags)
+            self.referenceId = try container.decodeLenientStringIfPresent(forKey: .referenceId)
+            self.startedBy = try container.decodeLenientStringIfPresent(forKey: .startedBy)
+            self.tags = try container.decodeIfPresent([Tag].self, forKey: .tags)
+            self.clientToken = try container.decodeLenientStringIfPresent(forKey: .clientToken)
+            self.volumeConfigurations = try container.decodeIfPresent(
+                [TaskVolumeConfiguration].self, forKey: .volumeConfigurations)
+        }
     }
 
     public struct RunTaskResponse: Codable, Sendable, Hashable {
@@ -2264,6 +2856,14 @@ extension ECS {
             self.transitEncryptionPort = transitEncryptionPort
             self.accessPointArn = accessPointArn
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.fileSystemArn = try container.decodeLenientStringIfPresent(forKey: .fileSystemArn)
+            self.rootDirectory = try container.decodeLenientStringIfPresent(forKey: .rootDirectory)
+            self.transitEncryptionPort = try container.decodeIfPresent(Int.self, forKey: .transitEncryptionPort)
+            self.accessPointArn = try container.decodeLenientStringIfPresent(forKey: .accessPointArn)
+        }
     }
 
     /// A floating-point percentage of the desired number of tasks to place and keep running in the task set.
@@ -2309,6 +2909,12 @@ extension ECS {
         public init(name: String? = nil, valueFrom: String? = nil) {
             self.name = name
             self.valueFrom = valueFrom
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.name = try container.decodeLenientStringIfPresent(forKey: .name)
+            self.valueFrom = try container.decodeLenientStringIfPresent(forKey: .valueFrom)
         }
     }
 
@@ -2436,6 +3042,50 @@ extension ECS {
             self.availabilityZoneRebalancing = availabilityZoneRebalancing
             self.resourceManagementType = resourceManagementType
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.serviceArn = try container.decodeLenientStringIfPresent(forKey: .serviceArn)
+            self.serviceName = try container.decodeLenientStringIfPresent(forKey: .serviceName)
+            self.clusterArn = try container.decodeLenientStringIfPresent(forKey: .clusterArn)
+            self.loadBalancers = try container.decodeIfPresent([LoadBalancer].self, forKey: .loadBalancers)
+            self.serviceRegistries = try container.decodeIfPresent([ServiceRegistry].self, forKey: .serviceRegistries)
+            self.status = try container.decodeLenientStringIfPresent(forKey: .status)
+            self.desiredCount = try container.decodeIfPresent(Int.self, forKey: .desiredCount)
+            self.runningCount = try container.decodeIfPresent(Int.self, forKey: .runningCount)
+            self.pendingCount = try container.decodeIfPresent(Int.self, forKey: .pendingCount)
+            self.launchType = try container.decodeIfPresent(LaunchType.self, forKey: .launchType)
+            self.capacityProviderStrategy = try container.decodeIfPresent(
+                [CapacityProviderStrategyItem].self, forKey: .capacityProviderStrategy)
+            self.platformVersion = try container.decodeLenientStringIfPresent(forKey: .platformVersion)
+            self.platformFamily = try container.decodeLenientStringIfPresent(forKey: .platformFamily)
+            self.taskDefinition = try container.decodeLenientStringIfPresent(forKey: .taskDefinition)
+            self.deploymentConfiguration = try container.decodeIfPresent(
+                DeploymentConfiguration.self, forKey: .deploymentConfiguration)
+            self.taskSets = try container.decodeIfPresent([TaskSet].self, forKey: .taskSets)
+            self.deployments = try container.decodeIfPresent([Deployment].self, forKey: .deployments)
+            self.roleArn = try container.decodeLenientStringIfPresent(forKey: .roleArn)
+            self.events = try container.decodeIfPresent([ServiceEvent].self, forKey: .events)
+            self.createdAt = try container.decodeIfPresent(Date.self, forKey: .createdAt)
+            self.currentServiceDeployment = try container.decodeLenientStringIfPresent(forKey: .currentServiceDeployment)
+            self.currentServiceRevisions = try container.decodeIfPresent(
+                [ServiceCurrentRevisionSummary].self, forKey: .currentServiceRevisions)
+            self.placementConstraints = try container.decodeIfPresent([PlacementConstraint].self, forKey: .placementConstraints)
+            self.placementStrategy = try container.decodeIfPresent([PlacementStrategy].self, forKey: .placementStrategy)
+            self.networkConfiguration = try container.decodeIfPresent(NetworkConfiguration.self, forKey: .networkConfiguration)
+            self.healthCheckGracePeriodSeconds = try container.decodeIfPresent(Int.self, forKey: .healthCheckGracePeriodSeconds)
+            self.schedulingStrategy = try container.decodeIfPresent(SchedulingStrategy.self, forKey: .schedulingStrategy)
+            self.deploymentController = try container.decodeIfPresent(DeploymentController.self, forKey: .deploymentController)
+            self.tags = try container.decodeIfPresent([Tag].self, forKey: .tags)
+            self.createdBy = try container.decodeLenientStringIfPresent(forKey: .createdBy)
+            self.enableECSManagedTags = try container.decodeIfPresent(Bool.self, forKey: .enableECSManagedTags)
+            self.propagateTags = try container.decodeIfPresent(PropagateTags.self, forKey: .propagateTags)
+            self.enableExecuteCommand = try container.decodeIfPresent(Bool.self, forKey: .enableExecuteCommand)
+            self.availabilityZoneRebalancing = try container.decodeIfPresent(
+                AvailabilityZoneRebalancing.self, forKey: .availabilityZoneRebalancing)
+            self.resourceManagementType = try container.decodeIfPresent(
+                ResourceManagementType.self, forKey: .resourceManagementType)
+        }
     }
 
     /// Configuration for Service Connect access logging.
@@ -2475,6 +3125,13 @@ extension ECS {
             self.dnsName = dnsName
             self.testTrafficRules = testTrafficRules
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.port = try container.decodeIfPresent(Int.self, forKey: .port)
+            self.dnsName = try container.decodeLenientStringIfPresent(forKey: .dnsName)
+            self.testTrafficRules = try container.decodeIfPresent(ServiceConnectTestTrafficRules.self, forKey: .testTrafficRules)
+        }
     }
 
     /// The Service Connect configuration of your Amazon ECS service.
@@ -2498,6 +3155,16 @@ extension ECS {
             self.services = services
             self.logConfiguration = logConfiguration
             self.accessLogConfiguration = accessLogConfiguration
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled)
+            self.namespace = try container.decodeLenientStringIfPresent(forKey: .namespace)
+            self.services = try container.decodeIfPresent([ServiceConnectService].self, forKey: .services)
+            self.logConfiguration = try container.decodeIfPresent(LogConfiguration.self, forKey: .logConfiguration)
+            self.accessLogConfiguration = try container.decodeIfPresent(
+                ServiceConnectAccessLogConfiguration.self, forKey: .accessLogConfiguration)
         }
     }
 
@@ -2535,6 +3202,16 @@ extension ECS {
             self.timeout = timeout
             self.tls = tls
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.portName = try container.decodeLenientStringIfPresent(forKey: .portName)
+            self.discoveryName = try container.decodeLenientStringIfPresent(forKey: .discoveryName)
+            self.clientAliases = try container.decodeIfPresent([ServiceConnectClientAlias].self, forKey: .clientAliases)
+            self.ingressPortOverride = try container.decodeIfPresent(Int.self, forKey: .ingressPortOverride)
+            self.timeout = try container.decodeIfPresent(TimeoutConfiguration.self, forKey: .timeout)
+            self.tls = try container.decodeIfPresent(ServiceConnectTlsConfiguration.self, forKey: .tls)
+        }
     }
 
     /// The Service Connect resource.
@@ -2548,6 +3225,12 @@ extension ECS {
             self.discoveryName = discoveryName
             self.discoveryArn = discoveryArn
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.discoveryName = try container.decodeLenientStringIfPresent(forKey: .discoveryName)
+            self.discoveryArn = try container.decodeLenientStringIfPresent(forKey: .discoveryArn)
+        }
     }
 
     /// The header matching rules for test traffic routing in Amazon ECS blue/green deployments.
@@ -2557,6 +3240,11 @@ extension ECS {
 
         public init(exact: String? = nil) {
             self.exact = exact
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.exact = try container.decodeLenientStringIfPresent(forKey: .exact)
         }
     }
 
@@ -2570,6 +3258,12 @@ extension ECS {
         public init(name: String? = nil, value: ServiceConnectTestTrafficHeaderMatchRules? = nil) {
             self.name = name
             self.value = value
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.name = try container.decodeLenientStringIfPresent(forKey: .name)
+            self.value = try container.decodeIfPresent(ServiceConnectTestTrafficHeaderMatchRules.self, forKey: .value)
         }
     }
 
@@ -2591,6 +3285,11 @@ extension ECS {
         public init(awsPcaAuthorityArn: String? = nil) {
             self.awsPcaAuthorityArn = awsPcaAuthorityArn
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.awsPcaAuthorityArn = try container.decodeLenientStringIfPresent(forKey: .awsPcaAuthorityArn)
+        }
     }
 
     /// The key that encrypts and decrypts your resources for Service Connect TLS.
@@ -2609,6 +3308,14 @@ extension ECS {
             self.issuerCertificateAuthority = issuerCertificateAuthority
             self.kmsKey = kmsKey
             self.roleArn = roleArn
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.issuerCertificateAuthority = try container.decodeIfPresent(
+                ServiceConnectTlsCertificateAuthority.self, forKey: .issuerCertificateAuthority)
+            self.kmsKey = try container.decodeLenientStringIfPresent(forKey: .kmsKey)
+            self.roleArn = try container.decodeLenientStringIfPresent(forKey: .roleArn)
         }
     }
 
@@ -2631,6 +3338,14 @@ extension ECS {
             self.runningTaskCount = runningTaskCount
             self.pendingTaskCount = pendingTaskCount
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.requestedTaskCount = try container.decodeIfPresent(Int.self, forKey: .requestedTaskCount)
+            self.runningTaskCount = try container.decodeIfPresent(Int.self, forKey: .runningTaskCount)
+            self.pendingTaskCount = try container.decodeIfPresent(Int.self, forKey: .pendingTaskCount)
+        }
     }
 
     /// The details for an event that's associated with a service.
@@ -2646,6 +3361,13 @@ extension ECS {
             self.id = id
             self.createdAt = createdAt
             self.message = message
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.id = try container.decodeLenientStringIfPresent(forKey: .id)
+            self.createdAt = try container.decodeIfPresent(Date.self, forKey: .createdAt)
+            self.message = try container.decodeLenientStringIfPresent(forKey: .message)
         }
     }
 
@@ -2697,6 +3419,21 @@ extension ECS {
             self.roleArn = roleArn
             self.filesystemType = filesystemType
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.encrypted = try container.decodeIfPresent(Bool.self, forKey: .encrypted)
+            self.kmsKeyId = try container.decodeLenientStringIfPresent(forKey: .kmsKeyId)
+            self.volumeType = try container.decodeLenientStringIfPresent(forKey: .volumeType)
+            self.sizeInGiB = try container.decodeIfPresent(Int.self, forKey: .sizeInGiB)
+            self.snapshotId = try container.decodeLenientStringIfPresent(forKey: .snapshotId)
+            self.volumeInitializationRate = try container.decodeIfPresent(Int.self, forKey: .volumeInitializationRate)
+            self.iops = try container.decodeIfPresent(Int.self, forKey: .iops)
+            self.throughput = try container.decodeIfPresent(Int.self, forKey: .throughput)
+            self.tagSpecifications = try container.decodeIfPresent([EBSTagSpecification].self, forKey: .tagSpecifications)
+            self.roleArn = try container.decodeLenientStringIfPresent(forKey: .roleArn)
+            self.filesystemType = try container.decodeIfPresent(TaskFilesystemType.self, forKey: .filesystemType)
+        }
     }
 
     /// The details for the service registry.
@@ -2716,6 +3453,14 @@ extension ECS {
             self.containerName = containerName
             self.containerPort = containerPort
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.registryArn = try container.decodeLenientStringIfPresent(forKey: .registryArn)
+            self.port = try container.decodeIfPresent(Int.self, forKey: .port)
+            self.containerName = try container.decodeLenientStringIfPresent(forKey: .containerName)
+            self.containerPort = try container.decodeIfPresent(Int.self, forKey: .containerPort)
+        }
     }
 
     /// The configuration for a volume specified in the task definition as a volume that is configured at launch time.
@@ -2728,6 +3473,13 @@ extension ECS {
         public init(name: String? = nil, managedEBSVolume: ServiceManagedEBSVolumeConfiguration? = nil) {
             self.name = name
             self.managedEBSVolume = managedEBSVolume
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.name = try container.decodeLenientStringIfPresent(forKey: .name)
+            self.managedEBSVolume = try container.decodeIfPresent(
+                ServiceManagedEBSVolumeConfiguration.self, forKey: .managedEBSVolume)
         }
     }
 
@@ -2758,6 +3510,13 @@ extension ECS {
             self.cluster = cluster
             self.reason = reason
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.task = try container.decodeLenientString(forKey: .task)
+            self.cluster = try container.decodeLenientStringIfPresent(forKey: .cluster)
+            self.reason = try container.decodeLenientStringIfPresent(forKey: .reason)
+        }
     }
 
     public struct StopTaskResponse: Codable, Sendable, Hashable {
@@ -2780,6 +3539,12 @@ extension ECS {
             self.namespace = namespace
             self.value = value
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.namespace = try container.decodeLenientStringIfPresent(forKey: .namespace)
+            self.value = try container.decodeLenientStringIfPresent(forKey: .value)
+        }
     }
 
     /// The metadata that you apply to a resource to help you categorize and organize them.
@@ -2793,6 +3558,12 @@ extension ECS {
             self.key = key
             self.value = value
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.key = try container.decodeLenientStringIfPresent(forKey: .key)
+            self.value = try container.decodeLenientStringIfPresent(forKey: .value)
+        }
     }
 
     public struct TagResourceRequest: Codable, Sendable, Hashable {
@@ -2804,6 +3575,12 @@ extension ECS {
         public init(resourceArn: String, tags: [Tag]) {
             self.resourceArn = resourceArn
             self.tags = tags
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.resourceArn = try container.decodeLenientString(forKey: .resourceArn)
+            self.tags = try container.decode([Tag].self, forKey: .tags)
         }
     }
 
@@ -2947,6 +3724,49 @@ extension ECS {
             self.ephemeralStorage = ephemeralStorage
             self.fargateEphemeralStorage = fargateEphemeralStorage
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.attachments = try container.decodeIfPresent([Attachment].self, forKey: .attachments)
+            self.attributes = try container.decodeIfPresent([Attribute].self, forKey: .attributes)
+            self.availabilityZone = try container.decodeLenientStringIfPresent(forKey: .availabilityZone)
+            self.capacityProviderName = try container.decodeLenientStringIfPresent(forKey: .capacityProviderName)
+            self.clusterArn = try container.decodeLenientStringIfPresent(forKey: .clusterArn)
+            self.connectivity = try container.decodeIfPresent(Connectivity.self, forKey: .connectivity)
+            self.connectivityAt = try container.decodeIfPresent(Date.self, forKey: .connectivityAt)
+            self.containerInstanceArn = try container.decodeLenientStringIfPresent(forKey: .containerInstanceArn)
+            self.containers = try container.decodeIfPresent([Container].self, forKey: .containers)
+            self.cpu = try container.decodeLenientStringIfPresent(forKey: .cpu)
+            self.createdAt = try container.decodeIfPresent(Date.self, forKey: .createdAt)
+            self.desiredStatus = try container.decodeLenientStringIfPresent(forKey: .desiredStatus)
+            self.enableExecuteCommand = try container.decodeIfPresent(Bool.self, forKey: .enableExecuteCommand)
+            self.executionStoppedAt = try container.decodeIfPresent(Date.self, forKey: .executionStoppedAt)
+            self.group = try container.decodeLenientStringIfPresent(forKey: .group)
+            self.healthStatus = try container.decodeIfPresent(HealthStatus.self, forKey: .healthStatus)
+            self.inferenceAccelerators = try container.decodeIfPresent(
+                [InferenceAccelerator].self, forKey: .inferenceAccelerators)
+            self.lastStatus = try container.decodeLenientStringIfPresent(forKey: .lastStatus)
+            self.launchType = try container.decodeIfPresent(LaunchType.self, forKey: .launchType)
+            self.memory = try container.decodeLenientStringIfPresent(forKey: .memory)
+            self.overrides = try container.decodeIfPresent(TaskOverride.self, forKey: .overrides)
+            self.platformVersion = try container.decodeLenientStringIfPresent(forKey: .platformVersion)
+            self.platformFamily = try container.decodeLenientStringIfPresent(forKey: .platformFamily)
+            self.pullStartedAt = try container.decodeIfPresent(Date.self, forKey: .pullStartedAt)
+            self.pullStoppedAt = try container.decodeIfPresent(Date.self, forKey: .pullStoppedAt)
+            self.startedAt = try container.decodeIfPresent(Date.self, forKey: .startedAt)
+            self.startedBy = try container.decodeLenientStringIfPresent(forKey: .startedBy)
+            self.stopCode = try container.decodeIfPresent(TaskStopCode.self, forKey: .stopCode)
+            self.stoppedAt = try container.decodeIfPresent(Date.self, forKey: .stoppedAt)
+            self.stoppedReason = try container.decodeLenientStringIfPresent(forKey: .stoppedReason)
+            self.stoppingAt = try container.decodeIfPresent(Date.self, forKey: .stoppingAt)
+            self.tags = try container.decodeIfPresent([Tag].self, forKey: .tags)
+            self.taskArn = try container.decodeLenientStringIfPresent(forKey: .taskArn)
+            self.taskDefinitionArn = try container.decodeLenientStringIfPresent(forKey: .taskDefinitionArn)
+            self.version = try container.decodeIfPresent(Int.self, forKey: .version)
+            self.ephemeralStorage = try container.decodeIfPresent(EphemeralStorage.self, forKey: .ephemeralStorage)
+            self.fargateEphemeralStorage = try container.decodeIfPresent(
+                TaskEphemeralStorage.self, forKey: .fargateEphemeralStorage)
+        }
     }
 
     /// The details of a task definition which describes the container and volume definitions of an Amazon Elastic Container Service task.
@@ -3042,6 +3862,38 @@ extension ECS {
             self.ephemeralStorage = ephemeralStorage
             self.enableFaultInjection = enableFaultInjection
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.taskDefinitionArn = try container.decodeLenientStringIfPresent(forKey: .taskDefinitionArn)
+            self.containerDefinitions = try container.decodeIfPresent([ContainerDefinition].self, forKey: .containerDefinitions)
+            self.family = try container.decodeLenientStringIfPresent(forKey: .family)
+            self.taskRoleArn = try container.decodeLenientStringIfPresent(forKey: .taskRoleArn)
+            self.executionRoleArn = try container.decodeLenientStringIfPresent(forKey: .executionRoleArn)
+            self.networkMode = try container.decodeIfPresent(NetworkMode.self, forKey: .networkMode)
+            self.revision = try container.decodeIfPresent(Int.self, forKey: .revision)
+            self.volumes = try container.decodeIfPresent([Volume].self, forKey: .volumes)
+            self.status = try container.decodeIfPresent(TaskDefinitionStatus.self, forKey: .status)
+            self.requiresAttributes = try container.decodeIfPresent([Attribute].self, forKey: .requiresAttributes)
+            self.placementConstraints = try container.decodeIfPresent(
+                [TaskDefinitionPlacementConstraint].self, forKey: .placementConstraints)
+            self.compatibilities = try container.decodeIfPresent([Compatibility].self, forKey: .compatibilities)
+            self.runtimePlatform = try container.decodeIfPresent(RuntimePlatform.self, forKey: .runtimePlatform)
+            self.requiresCompatibilities = try container.decodeIfPresent([Compatibility].self, forKey: .requiresCompatibilities)
+            self.cpu = try container.decodeLenientStringIfPresent(forKey: .cpu)
+            self.memory = try container.decodeLenientStringIfPresent(forKey: .memory)
+            self.inferenceAccelerators = try container.decodeIfPresent(
+                [InferenceAccelerator].self, forKey: .inferenceAccelerators)
+            self.pidMode = try container.decodeIfPresent(PidMode.self, forKey: .pidMode)
+            self.ipcMode = try container.decodeIfPresent(IpcMode.self, forKey: .ipcMode)
+            self.proxyConfiguration = try container.decodeIfPresent(ProxyConfiguration.self, forKey: .proxyConfiguration)
+            self.registeredAt = try container.decodeIfPresent(Date.self, forKey: .registeredAt)
+            self.deregisteredAt = try container.decodeIfPresent(Date.self, forKey: .deregisteredAt)
+            self.deleteRequestedAt = try container.decodeIfPresent(Date.self, forKey: .deleteRequestedAt)
+            self.registeredBy = try container.decodeLenientStringIfPresent(forKey: .registeredBy)
+            self.ephemeralStorage = try container.decodeIfPresent(EphemeralStorage.self, forKey: .ephemeralStorage)
+            self.enableFaultInjection = try container.decodeIfPresent(Bool.self, forKey: .enableFaultInjection)
+        }
     }
 
     public struct TaskDefinitionField: AWSStringEnum {
@@ -3060,6 +3912,12 @@ extension ECS {
         public init(type: TaskDefinitionPlacementConstraintType? = nil, expression: String? = nil) {
             self.type = type
             self.expression = expression
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.type = try container.decodeIfPresent(TaskDefinitionPlacementConstraintType.self, forKey: .type)
+            self.expression = try container.decodeLenientStringIfPresent(forKey: .expression)
         }
     }
 
@@ -3087,6 +3945,12 @@ extension ECS {
         public init(sizeInGiB: Int? = nil, kmsKeyId: String? = nil) {
             self.sizeInGiB = sizeInGiB
             self.kmsKeyId = kmsKeyId
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.sizeInGiB = try container.decodeIfPresent(Int.self, forKey: .sizeInGiB)
+            self.kmsKeyId = try container.decodeLenientStringIfPresent(forKey: .kmsKeyId)
         }
     }
 
@@ -3151,6 +4015,23 @@ extension ECS {
             self.terminationPolicy = terminationPolicy
             self.filesystemType = filesystemType
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.encrypted = try container.decodeIfPresent(Bool.self, forKey: .encrypted)
+            self.kmsKeyId = try container.decodeLenientStringIfPresent(forKey: .kmsKeyId)
+            self.volumeType = try container.decodeLenientStringIfPresent(forKey: .volumeType)
+            self.sizeInGiB = try container.decodeIfPresent(Int.self, forKey: .sizeInGiB)
+            self.snapshotId = try container.decodeLenientStringIfPresent(forKey: .snapshotId)
+            self.volumeInitializationRate = try container.decodeIfPresent(Int.self, forKey: .volumeInitializationRate)
+            self.iops = try container.decodeIfPresent(Int.self, forKey: .iops)
+            self.throughput = try container.decodeIfPresent(Int.self, forKey: .throughput)
+            self.tagSpecifications = try container.decodeIfPresent([EBSTagSpecification].self, forKey: .tagSpecifications)
+            self.roleArn = try container.decodeLenientStringIfPresent(forKey: .roleArn)
+            self.terminationPolicy = try container.decodeIfPresent(
+                TaskManagedEBSVolumeTerminationPolicy.self, forKey: .terminationPolicy)
+            self.filesystemType = try container.decodeIfPresent(TaskFilesystemType.self, forKey: .filesystemType)
+        }
     }
 
     /// The termination policy for the Amazon EBS volume when the task exits.
@@ -3192,6 +4073,18 @@ extension ECS {
             self.memory = memory
             self.taskRoleArn = taskRoleArn
             self.ephemeralStorage = ephemeralStorage
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.containerOverrides = try container.decodeIfPresent([ContainerOverride].self, forKey: .containerOverrides)
+            self.cpu = try container.decodeLenientStringIfPresent(forKey: .cpu)
+            self.inferenceAcceleratorOverrides = try container.decodeIfPresent(
+                [InferenceAcceleratorOverride].self, forKey: .inferenceAcceleratorOverrides)
+            self.executionRoleArn = try container.decodeLenientStringIfPresent(forKey: .executionRoleArn)
+            self.memory = try container.decodeLenientStringIfPresent(forKey: .memory)
+            self.taskRoleArn = try container.decodeLenientStringIfPresent(forKey: .taskRoleArn)
+            self.ephemeralStorage = try container.decodeIfPresent(EphemeralStorage.self, forKey: .ephemeralStorage)
         }
     }
 
@@ -3285,6 +4178,37 @@ extension ECS {
             self.tags = tags
             self.fargateEphemeralStorage = fargateEphemeralStorage
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.id = try container.decodeLenientStringIfPresent(forKey: .id)
+            self.taskSetArn = try container.decodeLenientStringIfPresent(forKey: .taskSetArn)
+            self.serviceArn = try container.decodeLenientStringIfPresent(forKey: .serviceArn)
+            self.clusterArn = try container.decodeLenientStringIfPresent(forKey: .clusterArn)
+            self.startedBy = try container.decodeLenientStringIfPresent(forKey: .startedBy)
+            self.externalId = try container.decodeLenientStringIfPresent(forKey: .externalId)
+            self.status = try container.decodeLenientStringIfPresent(forKey: .status)
+            self.taskDefinition = try container.decodeLenientStringIfPresent(forKey: .taskDefinition)
+            self.computedDesiredCount = try container.decodeIfPresent(Int.self, forKey: .computedDesiredCount)
+            self.pendingCount = try container.decodeIfPresent(Int.self, forKey: .pendingCount)
+            self.runningCount = try container.decodeIfPresent(Int.self, forKey: .runningCount)
+            self.createdAt = try container.decodeIfPresent(Date.self, forKey: .createdAt)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+            self.launchType = try container.decodeIfPresent(LaunchType.self, forKey: .launchType)
+            self.capacityProviderStrategy = try container.decodeIfPresent(
+                [CapacityProviderStrategyItem].self, forKey: .capacityProviderStrategy)
+            self.platformVersion = try container.decodeLenientStringIfPresent(forKey: .platformVersion)
+            self.platformFamily = try container.decodeLenientStringIfPresent(forKey: .platformFamily)
+            self.networkConfiguration = try container.decodeIfPresent(NetworkConfiguration.self, forKey: .networkConfiguration)
+            self.loadBalancers = try container.decodeIfPresent([LoadBalancer].self, forKey: .loadBalancers)
+            self.serviceRegistries = try container.decodeIfPresent([ServiceRegistry].self, forKey: .serviceRegistries)
+            self.scale = try container.decodeIfPresent(Scale.self, forKey: .scale)
+            self.stabilityStatus = try container.decodeIfPresent(StabilityStatus.self, forKey: .stabilityStatus)
+            self.stabilityStatusAt = try container.decodeIfPresent(Date.self, forKey: .stabilityStatusAt)
+            self.tags = try container.decodeIfPresent([Tag].self, forKey: .tags)
+            self.fargateEphemeralStorage = try container.decodeIfPresent(
+                DeploymentEphemeralStorage.self, forKey: .fargateEphemeralStorage)
+        }
     }
 
     public struct TaskStopCode: AWSStringEnum {
@@ -3308,6 +4232,13 @@ extension ECS {
         public init(name: String? = nil, managedEBSVolume: TaskManagedEBSVolumeConfiguration? = nil) {
             self.name = name
             self.managedEBSVolume = managedEBSVolume
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.name = try container.decodeLenientStringIfPresent(forKey: .name)
+            self.managedEBSVolume = try container.decodeIfPresent(
+                TaskManagedEBSVolumeConfiguration.self, forKey: .managedEBSVolume)
         }
     }
 
@@ -3337,6 +4268,13 @@ extension ECS {
             self.containerPath = containerPath
             self.size = size
             self.mountOptions = mountOptions
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.containerPath = try container.decodeLenientStringIfPresent(forKey: .containerPath)
+            self.size = try container.decodeIfPresent(Int.self, forKey: .size)
+            self.mountOptions = try container.decodeIfPresent([String].self, forKey: .mountOptions)
         }
     }
 
@@ -3463,6 +4401,38 @@ extension ECS {
             self.volumeConfigurations = volumeConfigurations
             self.vpcLatticeConfigurations = vpcLatticeConfigurations
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.service = try container.decodeLenientString(forKey: .service)
+            self.cluster = try container.decodeLenientStringIfPresent(forKey: .cluster)
+            self.desiredCount = try container.decodeIfPresent(Int.self, forKey: .desiredCount)
+            self.taskDefinition = try container.decodeLenientStringIfPresent(forKey: .taskDefinition)
+            self.capacityProviderStrategy = try container.decodeIfPresent(
+                [CapacityProviderStrategyItem].self, forKey: .capacityProviderStrategy)
+            self.deploymentConfiguration = try container.decodeIfPresent(
+                DeploymentConfiguration.self, forKey: .deploymentConfiguration)
+            self.availabilityZoneRebalancing = try container.decodeIfPresent(
+                AvailabilityZoneRebalancing.self, forKey: .availabilityZoneRebalancing)
+            self.networkConfiguration = try container.decodeIfPresent(NetworkConfiguration.self, forKey: .networkConfiguration)
+            self.placementConstraints = try container.decodeIfPresent([PlacementConstraint].self, forKey: .placementConstraints)
+            self.placementStrategy = try container.decodeIfPresent([PlacementStrategy].self, forKey: .placementStrategy)
+            self.platformVersion = try container.decodeLenientStringIfPresent(forKey: .platformVersion)
+            self.forceNewDeployment = try container.decodeIfPresent(Bool.self, forKey: .forceNewDeployment)
+            self.healthCheckGracePeriodSeconds = try container.decodeIfPresent(Int.self, forKey: .healthCheckGracePeriodSeconds)
+            self.deploymentController = try container.decodeIfPresent(DeploymentController.self, forKey: .deploymentController)
+            self.enableExecuteCommand = try container.decodeIfPresent(Bool.self, forKey: .enableExecuteCommand)
+            self.enableECSManagedTags = try container.decodeIfPresent(Bool.self, forKey: .enableECSManagedTags)
+            self.loadBalancers = try container.decodeIfPresent([LoadBalancer].self, forKey: .loadBalancers)
+            self.propagateTags = try container.decodeIfPresent(PropagateTags.self, forKey: .propagateTags)
+            self.serviceRegistries = try container.decodeIfPresent([ServiceRegistry].self, forKey: .serviceRegistries)
+            self.serviceConnectConfiguration = try container.decodeIfPresent(
+                ServiceConnectConfiguration.self, forKey: .serviceConnectConfiguration)
+            self.volumeConfigurations = try container.decodeIfPresent(
+                [ServiceVolumeConfiguration].self, forKey: .volumeConfigurations)
+            self.vpcLatticeConfigurations = try container.decodeIfPresent(
+                [VpcLatticeConfiguration].self, forKey: .vpcLatticeConfigurations)
+        }
     }
 
     public struct UpdateServiceResponse: Codable, Sendable, Hashable {
@@ -3512,6 +4482,21 @@ extension ECS {
             self.fsxWindowsFileServerVolumeConfiguration = fsxWindowsFileServerVolumeConfiguration
             self.configuredAtLaunch = configuredAtLaunch
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.name = try container.decodeLenientStringIfPresent(forKey: .name)
+            self.host = try container.decodeIfPresent(HostVolumeProperties.self, forKey: .host)
+            self.dockerVolumeConfiguration = try container.decodeIfPresent(
+                DockerVolumeConfiguration.self, forKey: .dockerVolumeConfiguration)
+            self.efsVolumeConfiguration = try container.decodeIfPresent(
+                EFSVolumeConfiguration.self, forKey: .efsVolumeConfiguration)
+            self.s3filesVolumeConfiguration = try container.decodeIfPresent(
+                S3FilesVolumeConfiguration.self, forKey: .s3filesVolumeConfiguration)
+            self.fsxWindowsFileServerVolumeConfiguration = try container.decodeIfPresent(
+                FSxWindowsFileServerVolumeConfiguration.self, forKey: .fsxWindowsFileServerVolumeConfiguration)
+            self.configuredAtLaunch = try container.decodeIfPresent(Bool.self, forKey: .configuredAtLaunch)
+        }
     }
 
     /// Details on a data volume from another container in the same task definition.
@@ -3524,6 +4509,12 @@ extension ECS {
         public init(sourceContainer: String? = nil, readOnly: Bool? = nil) {
             self.sourceContainer = sourceContainer
             self.readOnly = readOnly
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.sourceContainer = try container.decodeLenientStringIfPresent(forKey: .sourceContainer)
+            self.readOnly = try container.decodeIfPresent(Bool.self, forKey: .readOnly)
         }
     }
 
@@ -3540,6 +4531,13 @@ extension ECS {
             self.roleArn = roleArn
             self.targetGroupArn = targetGroupArn
             self.portName = portName
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.roleArn = try container.decodeLenientStringIfPresent(forKey: .roleArn)
+            self.targetGroupArn = try container.decodeLenientStringIfPresent(forKey: .targetGroupArn)
+            self.portName = try container.decodeLenientStringIfPresent(forKey: .portName)
         }
     }
 }

@@ -24,8 +24,13 @@ public final class MotoServer: Sendable {
             environment["MOTO_CALL_RESET_API"] = "true"
             for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
             process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            // BERTH_MOTO_LOG=FILE keeps moto's own log, for when a test fails inside moto.
+            let log = environment["BERTH_MOTO_LOG"].flatMap { path -> FileHandle? in
+                FileManager.default.createFile(atPath: path, contents: nil)
+                return FileHandle(forWritingAtPath: path)
+            }
+            process.standardOutput = log ?? FileHandle.nullDevice
+            process.standardError = log ?? FileHandle.nullDevice
             try process.run()
             let server = MotoServer(port: port, process: process)
             if try await server.waitUntilReady() { return server }
@@ -42,11 +47,15 @@ public final class MotoServer: Sendable {
 
     deinit { stop() }
 
+    /// Stops moto: SIGTERM, then SIGKILL if it is still running after two seconds. (Polls rather
+    /// than `waitUntilExit`, which can block a concurrency thread forever on Linux.)
     public func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<200 where process.isRunning {
+            usleep(10_000)
         }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     /// Environment variables that point every AWS service at this moto.
@@ -92,6 +101,21 @@ public final class MotoServer: Sendable {
             ])
         guard let arn = role.string("Role", "Arn") else { throw TestSupportError("moto's CreateRole answered without an ARN") }
         return arn
+    }
+
+    /// The default VPC's subnets and security group that moto creates in us-east-1, for
+    /// `awsvpc` network configurations.
+    public func defaultNetwork(credentials: Credentials) async throws -> (subnets: [String], securityGroup: String) {
+        let ec2 = try client(for: .motoEC2, credentials: credentials)
+        let subnets = try await ec2.queryDocument(action: "DescribeSubnets", parameters: [])
+        let groups = try await ec2.queryDocument(
+            action: "DescribeSecurityGroups",
+            parameters: [.init("Filter.1.Name", "group-name"), .init("Filter.1.Value.1", "default")])
+        let subnetIDs = subnets.child("subnetSet")?.children.compactMap { $0.child("subnetId")?.text } ?? []
+        guard !subnetIDs.isEmpty, let group = groups.child("securityGroupInfo")?.children.first?.child("groupId")?.text else {
+            throw TestSupportError("moto has no default VPC subnets or security group")
+        }
+        return (subnetIDs, group)
     }
 
     /// An `AWSClient` for `service` at this moto, signed with `credentials`.
@@ -143,6 +167,13 @@ public final class MotoServer: Sendable {
     }
 }
 
+extension AWSServiceDescriptor {
+    /// EC2's Query dialect, enough for the test harness to read moto's default VPC.
+    public static let motoEC2 = AWSServiceDescriptor(
+        displayName: "Amazon EC2", endpointPrefix: "ec2", signingName: "ec2", endpointVariableSuffix: "EC2",
+        wireProtocol: .query(version: "2016-11-15"))
+}
+
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
 public func freeLoopbackPort() throws -> Int {
     #if canImport(Glibc)
@@ -166,4 +197,16 @@ public func freeLoopbackPort() throws -> Int {
     }
     guard named == 0 else { throw TestSupportError("getsockname() failed") }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Runs `body` against a fresh moto. With `authenticated`, an administrator is created first and
+/// signature checking switched on; `body` gets the administrator's keys.
+public func withMoto<Value: Sendable>(
+    authenticated: Bool = true, _ body: (MotoServer, Credentials) async throws -> Value
+) async throws -> Value {
+    let moto = try await MotoServer.start()
+    defer { moto.stop() }
+    let administrator = try await moto.createAdministrator()
+    if authenticated { try await moto.enableAuthentication() }
+    return try await body(moto, administrator)
 }

@@ -52,4 +52,11 @@ struct ModelRoundTripTests {
         #expect(decoded.networkMode?.rawValue == "some-future-mode")
         #expect(String(decoding: try AWSJSON.encode(decoded), as: UTF8.self).contains(#""networkMode":"some-future-mode""#))
     }
+
+    @Test("a string member sent as a number is read as its text")
+    func lenientStrings() throws {
+        let container = try AWSJSON.decode(ECS.Container.self, from: Array(#"{"name":"app","cpu":256,"memory":"512"}"#.utf8))
+        #expect(container.cpu == "256")
+        #expect(container.memory == "512")
+    }
 }

@@ -13,7 +13,9 @@ import Testing
 struct ProtocolTests {
     static let keys = Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "secret")
 
-    static func client(_ service: AWSServiceDescriptor, _ url: String, clock: TestClock = TestClock(), retry: RetryPolicy = .standard)
+    static func client(
+        _ service: AWSServiceDescriptor, _ url: String, clock: TestClock = TestClock(), retry: RetryPolicy = .standard
+    )
         throws -> AWSClient
     {
         try AWSClient(
@@ -56,9 +58,18 @@ struct ProtocolTests {
     @Test(
         "JSON errors keep their code, message, request id and status",
         arguments: [
-            (#"{"__type":"ClusterNotFoundException","message":"Cluster not found."}"#, nil as String?, "ClusterNotFoundException", "Cluster not found."),
-            (#"{"__type":"com.amazonaws.ecs#ServiceNotFoundException","Message":"Service not found."}"#, nil, "ServiceNotFoundException", "Service not found."),
-            (#"{"message":"Rate exceeded"}"#, "ThrottlingException:http://internal.amazon.com/", "ThrottlingException", "Rate exceeded"),
+            (
+                #"{"__type":"ClusterNotFoundException","message":"Cluster not found."}"#, nil as String?,
+                "ClusterNotFoundException", "Cluster not found."
+            ),
+            (
+                #"{"__type":"com.amazonaws.ecs#ServiceNotFoundException","Message":"Service not found."}"#, nil,
+                "ServiceNotFoundException", "Service not found."
+            ),
+            (
+                #"{"message":"Rate exceeded"}"#, "ThrottlingException:http://internal.amazon.com/", "ThrottlingException",
+                "Rate exceeded"
+            ),
         ])
     func jsonErrors(body: String, typeHeader: String?, code: String, message: String) async throws {
         let router = Router()
@@ -124,7 +135,9 @@ struct ProtocolTests {
         let calls = Mutex(0)
         let router = Router()
         router.post("/") { _, _ -> Response in
-            let number = calls.withLock { $0 += 1; return $0 }
+            let number = calls.withLock {
+                $0 += 1; return $0
+            }
             if number <= 2 {
                 return .text(#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#, status: .badRequest)
             }
@@ -132,7 +145,8 @@ struct ProtocolTests {
         }
         let clock = TestClock()
         let answer = try await withLocalServer(router) { url in
-            try await ECSClient(client: Self.client(.ecs, url, clock: clock, retry: RetryPolicy(random: { 0.5 }))).listClusters(.init())
+            try await ECSClient(client: Self.client(.ecs, url, clock: clock, retry: RetryPolicy(random: { 0.5 }))).listClusters(
+                .init())
         }
         #expect(answer.clusterArns == ["arn:aws:ecs:us-east-1:123456789012:cluster/a"])
         #expect(calls.withLock { $0 } == 3)

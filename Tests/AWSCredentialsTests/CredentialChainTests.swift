@@ -10,11 +10,15 @@ struct CredentialChainTests {
     @Test("environment variables come first, and the trace says the rest were not needed")
     func environmentFirst() async throws {
         let directory = try TemporaryDirectory()
-        try directory.write(".aws/credentials", "[default]\naws_access_key_id = AKIAFROMFILE\naws_secret_access_key = file-secret\n")
+        try directory.write(
+            ".aws/credentials", "[default]\naws_access_key_id = AKIAFROMFILE\naws_secret_access_key = file-secret\n")
         let environment = isolatedEnvironment(
-            directory, ["AWS_ACCESS_KEY_ID": "AKIAFROMENV0001", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "env-token"])
+            directory,
+            ["AWS_ACCESS_KEY_ID": "AKIAFROMENV0001", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "env-token"])
         let resolution = try await CredentialChain.standard(context: CredentialContext(environment: environment)).resolve()
-        #expect(resolution.credentials == Credentials(accessKeyID: "AKIAFROMENV0001", secretAccessKey: "env-secret", sessionToken: "env-token"))
+        #expect(
+            resolution.credentials
+                == Credentials(accessKeyID: "AKIAFROMENV0001", secretAccessKey: "env-secret", sessionToken: "env-token"))
         #expect(
             resolution.outcomes == [
                 "environment variables: used", "shared config and credentials files: skipped", "web identity token file: skipped",
@@ -44,8 +48,10 @@ struct CredentialChainTests {
             ".aws/credentials",
             "# comment\n[default]\naws_access_key_id = AKIAFILE00000001\naws_secret_access_key = file-secret ; inline\n")
         try directory.write(".aws/config", "[default]\nregion = eu-west-1\n[profile other]\nregion = us-west-2\n")
-        let resolution = try await CredentialChain.standard(context: CredentialContext(environment: isolatedEnvironment(directory)))
-            .resolve()
+        let resolution = try await CredentialChain.standard(
+            context: CredentialContext(environment: isolatedEnvironment(directory))
+        )
+        .resolve()
         #expect(resolution.credentials.accessKeyID == "AKIAFILE00000001")
         #expect(resolution.credentials.secretAccessKey == "file-secret")
         #expect(resolution.source == "shared config and credentials files: access key AKIA…0001 of the profile 'default'")
@@ -59,8 +65,10 @@ struct CredentialChainTests {
         let directory = try TemporaryDirectory()
         try directory.write(".aws/config", "[profile deploy]\naws_access_key_id = AKIADEPLOY000001\naws_secret_access_key = s\n")
         let environment = isolatedEnvironment(directory, ["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "e"])
-        let resolution = try await CredentialChain.standard(context: CredentialContext(environment: environment, profile: "deploy"))
-            .resolve()
+        let resolution = try await CredentialChain.standard(
+            context: CredentialContext(environment: environment, profile: "deploy")
+        )
+        .resolve()
         #expect(resolution.credentials.accessKeyID == "AKIADEPLOY000001")
         #expect(resolution.trace.entries[0].outcome == .skipped)
         #expect(resolution.trace.entries[0].detail == "the profile 'deploy' was chosen explicitly")
@@ -114,7 +122,9 @@ struct CredentialChainTests {
                 context: CredentialContext(environment: environment, profile: "deployer")
             ).resolve()
             #expect(resolution.credentials.accessKeyID == "ASIAFAKESTS1")
-            #expect(resolution.source.contains("assumed arn:aws:iam::123456789012:role/Deployer with an external ID as session ci-run"))
+            #expect(
+                resolution.source.contains(
+                    "assumed arn:aws:iam::123456789012:role/Deployer with an external ID as session ci-run"))
             #expect(resolution.trace.entries.contains { $0.source == "source of profile 'deployer'" && $0.outcome == .used })
         }
         let call = try #require(sts.calls.first)
@@ -138,7 +148,8 @@ struct CredentialChainTests {
             role_arn = arn:aws:iam::123456789012:role/B
             source_profile = a
             """)
-        let chain = CredentialChain.standard(context: CredentialContext(environment: isolatedEnvironment(directory), profile: "a"))
+        let chain = CredentialChain.standard(
+            context: CredentialContext(environment: isolatedEnvironment(directory), profile: "a"))
         await #expect {
             try await chain.resolve()
         } throws: { error in
@@ -151,9 +162,12 @@ struct CredentialChainTests {
         let directory = try TemporaryDirectory()
         try directory.write(
             ".aws/config",
-            "[profile p]\naws_access_key_id = AKIASECRETTEST01\naws_secret_access_key = SUPER-SECRET-VALUE\naws_session_token = TOKEN-VALUE\n")
-        let resolution = try await CredentialChain.standard(context: CredentialContext(environment: isolatedEnvironment(directory), profile: "p"))
-            .resolve()
+            "[profile p]\naws_access_key_id = AKIASECRETTEST01\naws_secret_access_key = SUPER-SECRET-VALUE\naws_session_token = TOKEN-VALUE\n"
+        )
+        let resolution = try await CredentialChain.standard(
+            context: CredentialContext(environment: isolatedEnvironment(directory), profile: "p")
+        )
+        .resolve()
         let everything = "\(resolution.trace) \(resolution.source) \(resolution.credentials)"
         #expect(!everything.contains("SUPER-SECRET-VALUE"))
         #expect(!everything.contains("TOKEN-VALUE"))

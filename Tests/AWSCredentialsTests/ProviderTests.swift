@@ -29,7 +29,11 @@ struct WebIdentityTests {
             _ = try await chain.resolve()
             #expect(first.credentials.accessKeyID == "ASIAFAKESTS1")
             #expect(first.credentials.expiration == Date(timeIntervalSince1970: 1_795_003_600))
-            #expect(first.outcomes.prefix(3) == ["environment variables: skipped", "shared config and credentials files: skipped", "web identity token file: used"])
+            #expect(
+                first.outcomes.prefix(3) == [
+                    "environment variables: skipped", "shared config and credentials files: skipped",
+                    "web identity token file: used",
+                ])
         }
         #expect(sts.calls.map(\.parameters["WebIdentityToken"]) == ["first.jwt.token", "second.jwt.token"])
         #expect(sts.calls.allSatisfy { !$0.signed && $0.action == "AssumeRoleWithWebIdentity" })
@@ -44,7 +48,8 @@ struct WebIdentityTests {
         await #expect {
             try await chain.resolve()
         } throws: { error in
-            (error as? CredentialResolutionError)?.message.contains("AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not") == true
+            (error as? CredentialResolutionError)?.message.contains("AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not")
+                == true
         }
     }
 
@@ -52,11 +57,13 @@ struct WebIdentityTests {
     func unreadableFile() async throws {
         let directory = try TemporaryDirectory()
         let environment = isolatedEnvironment(
-            directory, ["AWS_WEB_IDENTITY_TOKEN_FILE": "\(directory.path)/missing", "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/r"])
+            directory,
+            ["AWS_WEB_IDENTITY_TOKEN_FILE": "\(directory.path)/missing", "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/r"])
         await #expect {
             try await CredentialChain.standard(context: CredentialContext(environment: environment)).resolve()
         } throws: { error in
-            (error as? CredentialResolutionError)?.message.contains("Cannot read the web identity token file \(directory.path)/missing") == true
+            (error as? CredentialResolutionError)?.message.contains(
+                "Cannot read the web identity token file \(directory.path)/missing") == true
         }
     }
 }
@@ -69,8 +76,10 @@ struct ContainerCredentialsTests {
         try await withLocalServer(endpoint.router) { url in
             let directory = try TemporaryDirectory()
             let context = CredentialContext(
-                environment: isolatedEnvironment(directory, ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/task-role"]))
-            let resolution = try await CredentialChain(sources: [ContainerCredentialSource(relativeBase: url)], context: context).resolve()
+                environment: isolatedEnvironment(
+                    directory, ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/task-role"]))
+            let resolution = try await CredentialChain(sources: [ContainerCredentialSource(relativeBase: url)], context: context)
+                .resolve()
             #expect(resolution.credentials == roleKeys)
             #expect(resolution.source.contains("for arn:aws:iam::123456789012:role/task-role"))
         }
@@ -101,7 +110,10 @@ struct ContainerCredentialsTests {
             let directory = try TemporaryDirectory()
             let environment = isolatedEnvironment(
                 directory,
-                ["AWS_CONTAINER_CREDENTIALS_FULL_URI": url + "/v2/credentials/task-role", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong"])
+                [
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI": url + "/v2/credentials/task-role",
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong",
+                ])
             await #expect {
                 try await CredentialChain.standard(context: CredentialContext(environment: environment)).resolve()
             } throws: { error in
@@ -130,7 +142,10 @@ struct ContainerCredentialsTests {
         let directory = try TemporaryDirectory()
         let environment = isolatedEnvironment(
             directory,
-            ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "abc\r\nX-Injected: 1"])
+            [
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/creds",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN": "abc\r\nX-Injected: 1",
+            ])
         await #expect {
             try await CredentialChain.standard(context: CredentialContext(environment: environment)).resolve()
         } throws: { error in
@@ -182,15 +197,22 @@ struct InstanceMetadataTests {
 @Suite("Assume role on top of a source")
 struct AssumeRoleTests {
     static let base = CredentialChain(
-        sources: [StaticCredentialSource(Credentials(accessKeyID: "AKIABASE", secretAccessKey: "base"))], context: CredentialContext())
+        sources: [StaticCredentialSource(Credentials(accessKeyID: "AKIABASE", secretAccessKey: "base"))],
+        context: CredentialContext())
 
     @Test(
         "bad options are refused before any call",
         arguments: [
             (AssumeRoleResolver.Options(roleARN: "arn:aws:iam::123:role/x"), "is not an IAM role ARN"),
             (AssumeRoleResolver.Options(roleARN: "arn:aws:s3:::bucket"), "is not an IAM role ARN"),
-            (.init(roleARN: "arn:aws:iam::123456789012:role/x", sessionName: "has space"), "role session name 'has space' is not valid"),
-            (.init(roleARN: "arn:aws:iam::123456789012:role/x", sessionName: String(repeating: "a", count: 65)), "2 to 64 characters"),
+            (
+                .init(roleARN: "arn:aws:iam::123456789012:role/x", sessionName: "has space"),
+                "role session name 'has space' is not valid"
+            ),
+            (
+                .init(roleARN: "arn:aws:iam::123456789012:role/x", sessionName: String(repeating: "a", count: 65)),
+                "2 to 64 characters"
+            ),
             (.init(roleARN: "arn:aws:iam::123456789012:role/x", durationSeconds: 899), "900 to 43200 seconds"),
             (.init(roleARN: "arn:aws:iam::123456789012:role/x", durationSeconds: 43_201), "900 to 43200 seconds"),
             (.init(roleARN: "arn:aws:iam::123456789012:role/x", externalID: "secret id!"), "The external ID is not valid"),
@@ -212,13 +234,17 @@ struct AssumeRoleTests {
             let context = CredentialContext(environment: ["AWS_ENDPOINT_URL_STS": url], region: "eu-west-1", clock: TestClock())
             let resolver = try AssumeRoleResolver(
                 base: Self.base,
-                options: .init(roleARN: "arn:aws:iam::123456789012:role/Deployer", sessionName: " ", durationSeconds: 900, externalID: "ext-123"),
+                options: .init(
+                    roleARN: "arn:aws:iam::123456789012:role/Deployer", sessionName: " ", durationSeconds: 900,
+                    externalID: "ext-123"),
                 context: context)
             let resolution = try await resolver.resolve()
             #expect(resolution.credentials.sessionToken == "fake-token-1")
-            #expect(resolution.trace.entries.last == .init(
-                source: "assume role arn:aws:iam::123456789012:role/Deployer", outcome: .used,
-                detail: "session berth-1795000000000, external ID given, 900 s"))
+            #expect(
+                resolution.trace.entries.last
+                    == .init(
+                        source: "assume role arn:aws:iam::123456789012:role/Deployer", outcome: .used,
+                        detail: "session berth-1795000000000, external ID given, 900 s"))
         }
         #expect(sts.calls.first?.parameters["RoleSessionName"] == "berth-1795000000000")
         #expect(sts.calls.first?.parameters["ExternalId"] == "ext-123")
