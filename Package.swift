@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthCLITests",
-            dependencies: ["BerthCLI", "BerthTestSupport"],
+            dependencies: ["berth", "BerthCLI", "BerthTestSupport", "AWSCore", "AWSSigV4"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -9,6 +9,7 @@ public struct InstanceMetadataCredentialSource: CredentialSource {
     public static let defaultEndpoint = "http://169.254.169.254"
     public static let tokenTTLSeconds = 21_600
 
+    /// The default timeout of each metadata request; `AWS_METADATA_SERVICE_TIMEOUT` overrides it.
     public let timeout: Duration
     public let name = "IMDSv2"
     private let tokenCache = TokenCache()
@@ -23,9 +24,11 @@ public struct InstanceMetadataCredentialSource: CredentialSource {
             return .skipped(reason: "AWS_EC2_METADATA_DISABLED is true")
         }
         let endpoint = try Self.endpoint(environment)
-        let token = try await sessionToken(endpoint: endpoint, context)
+        let timeout = try Self.timeout(environment) ?? self.timeout
+        let token = try await sessionToken(endpoint: endpoint, timeout: timeout, context)
 
-        let listing = try await get("\(endpoint)/latest/meta-data/iam/security-credentials/", token: token, context)
+        let listing = try await get(
+            "\(endpoint)/latest/meta-data/iam/security-credentials/", token: token, timeout: timeout, context)
         guard listing.status != 404 else {
             throw CredentialSourceError(
                 "IMDSv2 at \(endpoint) has no IAM role: this instance has no instance profile with a role attached.")
@@ -40,7 +43,8 @@ public struct InstanceMetadataCredentialSource: CredentialSource {
         guard !roleName.isEmpty else {
             throw CredentialSourceError("IMDSv2 at \(endpoint) lists no role: attach a role to the instance profile.")
         }
-        let document = try await get("\(endpoint)/latest/meta-data/iam/security-credentials/\(roleName)", token: token, context)
+        let document = try await get(
+            "\(endpoint)/latest/meta-data/iam/security-credentials/\(roleName)", token: token, timeout: timeout, context)
         guard document.isSuccess else {
             throw CredentialSourceError(
                 "IMDSv2 at \(endpoint) answered HTTP \(document.status) for the credentials of the role \(roleName).")
@@ -70,7 +74,17 @@ public struct InstanceMetadataCredentialSource: CredentialSource {
         return defaultEndpoint
     }
 
-    func sessionToken(endpoint: String, _ context: CredentialContext) async throws -> String {
+    /// `AWS_METADATA_SERVICE_TIMEOUT`, in seconds, as the AWS CLI reads it.
+    static func timeout(_ environment: EnvironmentVariables) throws -> Duration? {
+        guard let text = environment["AWS_METADATA_SERVICE_TIMEOUT"] else { return nil }
+        guard let seconds = Double(text), seconds > 0, seconds <= 60 else {
+            throw CredentialSourceError(
+                "AWS_METADATA_SERVICE_TIMEOUT is '\(text)'; it must be a number of seconds between 0 and 60.")
+        }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
+    func sessionToken(endpoint: String, timeout: Duration, _ context: CredentialContext) async throws -> String {
         let now = context.clock.now()
         if let cached = tokenCache.value(endpoint: endpoint, at: now) { return cached }
         let request = AWSHTTPRequest(
@@ -105,7 +119,7 @@ public struct InstanceMetadataCredentialSource: CredentialSource {
         }
     }
 
-    func get(_ url: String, token: String, _ context: CredentialContext) async throws -> AWSHTTPResponse {
+    func get(_ url: String, token: String, timeout: Duration, _ context: CredentialContext) async throws -> AWSHTTPResponse {
         do {
             let response = try await context.transport.send(
                 AWSHTTPRequest(method: "GET", url: url, headers: [("X-aws-ec2-metadata-token", token)]), timeout: timeout)

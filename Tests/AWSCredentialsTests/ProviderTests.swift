@@ -161,7 +161,8 @@ struct InstanceMetadataTests {
         let imds = FakeInstanceMetadataService(credentials: roleKeys)
         try await withLocalServer(imds.router) { url in
             let directory = try TemporaryDirectory()
-            var environment = isolatedEnvironment(directory, ["AWS_EC2_METADATA_SERVICE_ENDPOINT": url + "/"])
+            var environment = isolatedEnvironment(
+                directory, ["AWS_EC2_METADATA_SERVICE_ENDPOINT": url + "/", "AWS_METADATA_SERVICE_TIMEOUT": "10"])
             environment["AWS_EC2_METADATA_DISABLED"] = nil
             let chain = CredentialChain.standard(context: CredentialContext(environment: environment))
             let first = try await chain.resolve()
@@ -188,7 +189,9 @@ struct InstanceMetadataTests {
                     && error.message.contains("--http-put-response-hop-limit 2")
                     && error.message.contains("hop limit is 1")
             }
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // The request gives up after IMDS's 1 s timeout (the message says so); the bound here only
+            // proves that nothing waits for the server, with room for a loaded machine.
+            #expect(ContinuousClock.now - started < .seconds(5))
         }
         #expect(imds.requestCounts.credentialRequests == 0, "never falls back to IMDSv1")
     }
