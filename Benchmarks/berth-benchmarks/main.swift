@@ -1,1 +1,110 @@
-print("x")
+// Berth's benchmarks: they print numbers and never fail on them. Run with `make bench`
+// (release build). Targets from the foundation issue are printed beside each number.
+import AWSCore
+import AWSCredentials
+import AWSSTS
+import AWSSigV4
+import BerthTestSupport
+import Foundation
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted[sorted.count / 2]
+}
+
+func percentile(_ values: [Double], _ fraction: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+}
+
+/// Signatures of a typical ECS call per second, on the one thread that runs this loop.
+func signingRate(iterations: Int = 300_000) -> Double {
+    let signer = SigV4Signer(
+        credentials: Credentials(accessKeyID: "ASIAEXAMPLE", secretAccessKey: "secret", sessionToken: "token"),
+        region: "eu-west-1", service: "ecs")
+    let body = Array(#"{"cluster":"prod","services":["web","worker"]}"#.utf8)
+    let request = SigningRequest(
+        method: "POST", host: "ecs.eu-west-1.amazonaws.com", path: "/",
+        headers: [
+            .init("Content-Type", "application/x-amz-json-1.1"),
+            .init("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.DescribeServices"),
+        ],
+        payloadHash: SigV4Signer.payloadHash(body))
+    let date = Date(timeIntervalSince1970: 1_795_000_000)
+    var checksum = 0
+    let started = ContinuousClock.now
+    for index in 0..<iterations {
+        let headers = signer.signedHeaders(for: request, date: date.addingTimeInterval(Double(index % 60)))
+        checksum &+= headers.count
+    }
+    let elapsed = (ContinuousClock.now - started).timeInterval
+    precondition(checksum == iterations * 3)
+    return Double(iterations) / elapsed
+}
+
+/// How many STS calls 1,000 concurrent callers of one cached assume-role identity cause.
+func stsCallsUnderLoad() async throws -> Int {
+    let sts = FakeSTS(expiration: Date().addingTimeInterval(3600))
+    return try await withLocalServer(sts.router) { url in
+        let context = CredentialContext(environment: ["AWS_ENDPOINT_URL_STS": url], region: "us-east-1")
+        let base = CredentialChain(
+            sources: [StaticCredentialSource(Credentials(accessKeyID: "AKIABENCH", secretAccessKey: "bench"))], context: context)
+        let resolver = try AssumeRoleResolver(
+            base: base, options: .init(roleARN: "arn:aws:iam::123456789012:role/Bench", sessionName: "bench"), context: context)
+        let cache = CredentialCache(resolver: resolver)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<1000 { group.addTask { _ = try await cache.credentials() } }
+            try await group.waitForAll()
+        }
+        return sts.calls.count
+    }
+}
+
+/// Wall times, in milliseconds, of `berth aws whoami` (and the AWS CLI's equivalent) against moto.
+func whoamiTimes(berth: String) async throws -> (berth: [Double], awsCLI: [Double]?) {
+    try await withMoto { moto, administrator in
+        var environment = moto.environment.values
+        environment["HOME"] = NSTemporaryDirectory()
+        environment["AWS_ACCESS_KEY_ID"] = administrator.accessKeyID
+        environment["AWS_SECRET_ACCESS_KEY"] = administrator.secretAccessKey
+        var berthTimes: [Double] = []
+        for _ in 0..<21 {
+            let result = try await BerthProcess.run(["aws", "whoami"], environment: environment, binary: berth)
+            guard result.status == 0 else { throw TestSupportError("berth aws whoami failed: \(result.standardError)") }
+            berthTimes.append(result.duration.timeInterval * 1000)
+        }
+        var cliTimes: [Double]?
+        let aws = URL(fileURLWithPath: try MotoServer.locateExecutable()).deletingLastPathComponent().appendingPathComponent(
+            "aws"
+        ).path
+        if FileManager.default.isExecutableFile(atPath: aws) {
+            var times: [Double] = []
+            for _ in 0..<5 {
+                let result = try await BerthProcess.run(["sts", "get-caller-identity"], environment: environment, binary: aws)
+                if result.status == 0 { times.append(result.duration.timeInterval * 1000) }
+            }
+            cliTimes = times.isEmpty ? nil : times
+        }
+        return (berthTimes, cliTimes)
+    }
+}
+
+let arguments = CommandLine.arguments
+let berthBinary = arguments.firstIndex(of: "--berth").map { arguments[$0 + 1] } ?? BerthProcess.binaryPath
+
+if arguments.contains("--signing-only") {
+    print(String(format: "signatures per second (one core): %.0f", signingRate(iterations: 20_000)))
+    exit(0)
+}
+
+print("Berth benchmarks")
+print(String(format: "signatures per second (one core):          %10.0f   (target ≥ 200,000)", signingRate()))
+print(String(format: "STS calls for 1,000 concurrent requests:   %10d   (target exactly 1)", try await stsCallsUnderLoad()))
+let times = try await whoamiTimes(berth: berthBinary)
+print(
+    String(
+        format: "berth aws whoami against moto, median:    %10.1f ms (p90 %.1f ms; target < 50 ms)", median(times.berth),
+        percentile(times.berth, 0.9)))
+if let cli = times.awsCLI {
+    print(String(format: "aws sts get-caller-identity, median:      %10.1f ms (for comparison)", median(cli)))
+}

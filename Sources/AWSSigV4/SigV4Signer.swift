@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// Signs requests with AWS Signature Version 4, either in the `Authorization` header or as a
 /// presigned URL.
@@ -26,6 +27,8 @@ public struct SigV4Signer: Sendable {
     public let credentials: Credentials
     public let region: String
     public let service: String
+    /// The derived key depends only on the day; deriving it is four HMACs of the five a signature costs.
+    private let keyCache = SigningKeyCache()
 
     public init(credentials: Credentials, region: String, service: String) {
         self.credentials = credentials
@@ -46,8 +49,8 @@ public struct SigV4Signer: Sendable {
         let timestamp = SigningDate(date)
         var request = request
         request.headers.removeAll {
-            let name = $0.name.lowercased()
-            return name == "authorization" || name == "x-amz-date" || name == "x-amz-security-token"
+            Self.equalsIgnoringCase($0.name, "authorization") || Self.equalsIgnoringCase($0.name, "x-amz-date")
+                || Self.equalsIgnoringCase($0.name, "x-amz-security-token")
         }
         var added = [SigningRequest.Header("X-Amz-Date", timestamp.full)]
         if let token = credentials.sessionToken {
@@ -55,8 +58,8 @@ public struct SigV4Signer: Sendable {
         }
         request.headers += added
 
-        let canonical = canonicalRequest(request)
-        let signature = self.signature(canonicalRequest: canonical.text, timestamp: timestamp)
+        let canonical = canonicalRequestBytes(request)
+        let signature = self.signature(canonicalRequest: canonical.bytes, timestamp: timestamp)
         let authorization =
             "\(Self.algorithm) Credential=\(credentials.accessKeyID)/\(scope(timestamp)), "
             + "SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
@@ -73,7 +76,7 @@ public struct SigV4Signer: Sendable {
     public func presignedQuery(for request: SigningRequest, date: Date, expires: Int) -> String {
         let timestamp = SigningDate(date)
         var request = request
-        let signedHeaderNames = canonicalHeaders(request.headers, host: request.host).names
+        let signedHeaderNames = canonicalRequestBytes(request).signedHeaders
         var authParameters: [SigningRequest.QueryItem] = [
             .init("X-Amz-Algorithm", Self.algorithm),
             .init("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope(timestamp))"),
@@ -86,8 +89,8 @@ public struct SigV4Signer: Sendable {
         }
         let ownQuery = Self.encodedQuery(request.query)
         request.query += authParameters
-        let canonical = canonicalRequest(request)
-        let signature = self.signature(canonicalRequest: canonical.text, timestamp: timestamp)
+        let canonical = canonicalRequestBytes(request)
+        let signature = self.signature(canonicalRequest: canonical.bytes, timestamp: timestamp)
         let parts = [ownQuery, Self.encodedQuery(authParameters), "X-Amz-Signature=\(signature)"]
         return parts.filter { !$0.isEmpty }.joined(separator: "&")
     }
@@ -96,58 +99,138 @@ public struct SigV4Signer: Sendable {
 
     /// The canonical request and its signed header list.
     public func canonicalRequest(_ request: SigningRequest) -> (text: String, signedHeaders: String) {
-        let headers = canonicalHeaders(request.headers, host: request.host)
-        let text = [
-            request.method.uppercased(),
-            Self.canonicalPath(request.path),
-            Self.canonicalQuery(request.query),
-            headers.block + "\n",
-            headers.names,
-            request.headers.last { $0.name.lowercased() == "x-amz-content-sha256" }?.value ?? request.payloadHash,
-        ].joined(separator: "\n")
-        return (text, headers.names)
+        let canonical = canonicalRequestBytes(request)
+        return (String(decoding: canonical.bytes, as: UTF8.self), canonical.signedHeaders)
     }
 
-    func signature(canonicalRequest: String, timestamp: SigningDate) -> String {
-        let stringToSign = [
-            Self.algorithm,
-            timestamp.full,
-            scope(timestamp),
-            Self.payloadHash(Array(canonicalRequest.utf8)),
-        ].joined(separator: "\n")
-        let key = signingKey(day: timestamp.day)
-        return HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key).hexString
+    /// The canonical request built straight into bytes: this is the hot path of every AWS call.
+    func canonicalRequestBytes(_ request: SigningRequest) -> (bytes: [UInt8], signedHeaders: String) {
+        let newline = UInt8(ascii: "\n")
+        var out = [UInt8]()
+        out.reserveCapacity(384)
+        out.append(contentsOf: request.method.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 })
+        out.append(newline)
+        if request.path == "/" {
+            out.append(UInt8(ascii: "/"))
+        } else {
+            out.append(contentsOf: Self.canonicalPath(request.path).utf8)
+        }
+        out.append(newline)
+        if !request.query.isEmpty { out.append(contentsOf: Self.canonicalQuery(request.query).utf8) }
+        out.append(newline)
+
+        // Lower-case names, folded values; a stable insertion sort keeps repeated names in order.
+        var entries: [(name: [UInt8], value: String)] = []
+        entries.reserveCapacity(request.headers.count + 1)
+        var hasHost = false
+        for header in request.headers {
+            let name = header.name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+            guard !Self.isUnsignable(name) else { continue }
+            if name == Self.hostName { hasHost = true }
+            entries.append((name, Self.foldWhitespace(header.value)))
+        }
+        if !hasHost { entries.append((Self.hostName, request.host)) }
+        for index in entries.indices.dropFirst() {
+            var position = index
+            let entry = entries[index]
+            while position > 0 && entry.name.lexicographicallyPrecedes(entries[position - 1].name) {
+                entries[position] = entries[position - 1]
+                position -= 1
+            }
+            entries[position] = entry
+        }
+        var names = [UInt8]()
+        names.reserveCapacity(96)
+        for (index, entry) in entries.enumerated() {
+            if index > 0 && entries[index - 1].name == entry.name {
+                out.append(UInt8(ascii: ","))
+                out.append(contentsOf: entry.value.utf8)
+                continue
+            }
+            if index > 0 {
+                out.append(newline)
+                names.append(UInt8(ascii: ";"))
+            }
+            out.append(contentsOf: entry.name)
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: entry.value.utf8)
+            names.append(contentsOf: entry.name)
+        }
+        out.append(newline)
+        out.append(newline)
+        out.append(contentsOf: names)
+        out.append(newline)
+        let explicitHash = request.headers.last { Self.equalsIgnoringCase($0.name, "x-amz-content-sha256") }?.value
+        out.append(contentsOf: (explicitHash ?? request.payloadHash).utf8)
+        return (out, String(decoding: names, as: UTF8.self))
     }
 
-    func signingKey(day: String) -> SymmetricKey {
+    func signature(canonicalRequest: [UInt8], timestamp: SigningDate) -> String {
+        var stringToSign = [UInt8]()
+        stringToSign.reserveCapacity(160)
+        stringToSign.append(contentsOf: Self.algorithm.utf8)
+        stringToSign.append(UInt8(ascii: "\n"))
+        stringToSign.append(contentsOf: timestamp.full.utf8)
+        stringToSign.append(UInt8(ascii: "\n"))
+        stringToSign.append(contentsOf: scope(timestamp).utf8)
+        stringToSign.append(UInt8(ascii: "\n"))
+        SHA256.hash(data: canonicalRequest).withUnsafeBytes { stringToSign.append(contentsOf: $0.hexString.utf8) }
+        return signingKey(day: timestamp.day).authenticationCode(for: stringToSign).hexString
+    }
+
+    /// The key for `day`, derived once per day and kept as a pre-keyed HMAC.
+    func signingKey(day: String) -> KeyedHMAC {
+        if let cached = keyCache.key(for: day) { return cached }
         var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
         for part in [day, region, service, "aws4_request"] {
             key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key))
         }
-        return key
+        let keyed = KeyedHMAC(key: key)
+        keyCache.store(keyed, for: day)
+        return keyed
     }
 
     func scope(_ timestamp: SigningDate) -> String {
         "\(timestamp.day)/\(region)/\(service)/aws4_request"
     }
 
-    /// Lower-cased names, sorted; values with runs of white space folded to one space and repeated
-    /// names joined by commas. `host` is added when the request does not carry it.
-    func canonicalHeaders(_ headers: [SigningRequest.Header], host: String) -> (block: String, names: String) {
-        var values: [String: [String]] = [:]
-        for header in headers {
-            let name = header.name.lowercased()
-            guard !Self.unsignableHeaders.contains(name) else { continue }
-            values[name, default: []].append(Self.foldWhitespace(header.value))
+    static let hostName: [UInt8] = Array("host".utf8)
+    static let unsignableNames: [[UInt8]] = unsignableHeaders.map { Array($0.utf8) }
+
+    static func isUnsignable(_ name: [UInt8]) -> Bool {
+        unsignableNames.contains(name)
+    }
+
+    /// ASCII case-insensitive equality with a lower-case `other`, without allocating.
+    static func equalsIgnoringCase(_ text: String, _ other: StaticString) -> Bool {
+        guard text.utf8.count == other.utf8CodeUnitCount else { return false }
+        return other.withUTF8Buffer { expected in
+            zip(text.utf8, expected).allSatisfy { ($0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0) == $1 }
         }
-        if values["host"] == nil { values["host"] = [host] }
-        let names = values.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let block = names.map { "\($0):\(values[$0]!.joined(separator: ","))" }.joined(separator: "\n")
-        return (block, names.joined(separator: ";"))
+    }
+
+    static func lowercasedASCII(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return text }
+        return text.lowercased()
     }
 
     static func foldWhitespace(_ value: String) -> String {
-        value.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        // Most values have nothing to fold; checking the bytes is far cheaper than splitting.
+        var previousWasSpace = true
+        var clean = true
+        for byte in value.utf8 {
+            let isSpace = byte == UInt8(ascii: " ")
+            if byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == 0x0B
+                || byte == 0x0C || byte >= 0x80 || (isSpace && previousWasSpace)
+            {
+                clean = false
+                break
+            }
+            previousWasSpace = isSpace
+        }
+        if clean && !previousWasSpace { return value }
+        if clean && value.isEmpty { return value }
+        return value.split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
     /// The wire path with dot segments and empty segments removed, then encoded once more (every
@@ -235,12 +318,63 @@ struct SigningDate {
 
 extension Sequence where Element == UInt8 {
     var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes = [UInt8]()
-        for byte in self {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0F)])
+        let bytes = Array(self)
+        return bytes.withUnsafeBytes { $0.hexString }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    var hexString: String {
+        let bytes = self
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+            var index = 0
+            for byte in bytes {
+                buffer[index] = hexDigits[Int(byte >> 4)]
+                buffer[index + 1] = hexDigits[Int(byte & 0x0F)]
+                index += 2
+            }
+            return index
         }
-        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+/// The last derived signing key and its day.
+final class SigningKeyCache: Sendable {
+    private let state = Mutex<(day: String, key: KeyedHMAC)?>(nil)
+
+    func key(for day: String) -> KeyedHMAC? {
+        state.withLock { $0?.day == day ? $0?.key : nil }
+    }
+
+    func store(_ key: KeyedHMAC, for day: String) {
+        state.withLock { $0 = (day, key) }
+    }
+}
+
+/// HMAC-SHA256 with the key's inner and outer blocks already hashed, so that each message costs
+/// two short SHA-256 runs (RFC 2104; the key is 32 bytes, shorter than the 64-byte block).
+struct KeyedHMAC: Sendable {
+    private let inner: SHA256
+    private let outer: SHA256
+
+    init(key: SymmetricKey) {
+        var block = key.withUnsafeBytes { Array($0) }
+        block += Array(repeating: 0, count: 64 - block.count)
+        var inner = SHA256()
+        inner.update(data: block.map { $0 ^ 0x36 })
+        var outer = SHA256()
+        outer.update(data: block.map { $0 ^ 0x5C })
+        self.inner = inner
+        self.outer = outer
+    }
+
+    func authenticationCode(for message: [UInt8]) -> [UInt8] {
+        var inner = self.inner
+        inner.update(data: message)
+        var outer = self.outer
+        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize().withUnsafeBytes { Array($0) }
     }
 }

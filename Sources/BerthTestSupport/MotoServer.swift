@@ -26,7 +26,7 @@ public final class MotoServer: Sendable {
             process.environment = environment
             // BERTH_MOTO_LOG=FILE keeps moto's own log, for when a test fails inside moto.
             let log = environment["BERTH_MOTO_LOG"].flatMap { path -> FileHandle? in
-                FileManager.default.createFile(atPath: path, contents: nil)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
                 return FileHandle(forWritingAtPath: path)
             }
             process.standardOutput = log ?? FileHandle.nullDevice
@@ -147,7 +147,7 @@ public final class MotoServer: Sendable {
         return false
     }
 
-    static func locateExecutable() throws -> String {
+    public static func locateExecutable() throws -> String {
         let environment = ProcessInfo.processInfo.environment
         if let explicit = environment["BERTH_MOTO_SERVER"], FileManager.default.isExecutableFile(atPath: explicit) {
             return explicit
