@@ -5,19 +5,13 @@ import Foundation
 public enum CloudWatchLogs {}
 
 /// A typed client for Amazon CloudWatch Logs (AWS JSON 1.1).
-public struct CloudWatchLogsClient: Sendable {
+public struct CloudWatchLogsClient: AWSServiceClient {
+    public static let service = AWSServiceDescriptor.cloudWatchLogs
     public let client: AWSClient
 
     public init(client: AWSClient) {
-        precondition(client.service == .cloudWatchLogs, "CloudWatchLogsClient needs an AWSClient for CloudWatch Logs")
+        precondition(client.service == Self.service, "CloudWatchLogsClient needs an AWSClient for CloudWatch Logs")
         self.client = client
-    }
-
-    public init(
-        region: String, credentialProvider: (any CredentialProvider)?, environment: EnvironmentVariables = .process
-    ) throws(AWSClientError) {
-        self.client = try AWSClient(
-            service: .cloudWatchLogs, region: region, credentialProvider: credentialProvider, environment: environment)
     }
 
     /// Every page of `GetLogEvents` reading forward. The service returns the same forward token

@@ -11,18 +11,13 @@ public enum ECS {}
 /// let ecs = try ECSClient(region: "eu-west-1", credentialProvider: chain)
 /// let clusters = try await ecs.describeClusters(.init(clusters: ["prod"]))
 /// ```
-public struct ECSClient: Sendable {
+public struct ECSClient: AWSServiceClient {
+    public static let service = AWSServiceDescriptor.ecs
     public let client: AWSClient
 
     public init(client: AWSClient) {
-        precondition(client.service == .ecs, "ECSClient needs an AWSClient for Amazon ECS")
+        precondition(client.service == Self.service, "ECSClient needs an AWSClient for Amazon ECS")
         self.client = client
     }
 
-    public init(
-        region: String, credentialProvider: (any CredentialProvider)?, environment: EnvironmentVariables = .process
-    ) throws(AWSClientError) {
-        self.client = try AWSClient(
-            service: .ecs, region: region, credentialProvider: credentialProvider, environment: environment)
-    }
 }

@@ -3,19 +3,13 @@ import AWSSigV4
 import Foundation
 
 /// A typed client for AWS STS (the Query protocol).
-public struct STSClient: Sendable {
+public struct STSClient: AWSServiceClient {
+    public static let service = AWSServiceDescriptor.sts
     public let client: AWSClient
 
     public init(client: AWSClient) {
-        precondition(client.service == .sts, "STSClient needs an AWSClient for AWS STS")
+        precondition(client.service == Self.service, "STSClient needs an AWSClient for AWS STS")
         self.client = client
-    }
-
-    public init(
-        region: String, credentialProvider: (any CredentialProvider)?, environment: EnvironmentVariables = .process
-    ) throws(AWSClientError) {
-        self.client = try AWSClient(
-            service: .sts, region: region, credentialProvider: credentialProvider, environment: environment)
     }
 
     /// Who the credentials belong to. Needs no permission.

@@ -60,13 +60,18 @@ public final class MotoServer: Sendable {
 
     /// Environment variables that point every AWS service at this moto.
     public var environment: EnvironmentVariables {
-        ["AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"]
+        [
+            "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        ]
     }
 
     /// From now on moto validates every request's signature.
     public func enableAuthentication() async throws {
         _ = try await post("/moto-api/reset-auth", body: "0")
     }
+
+    static let allowEverything = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
 
     /// Creates an IAM user allowed to do everything and returns its access keys. Call before
     /// `enableAuthentication()`.
@@ -77,8 +82,7 @@ public final class MotoServer: Sendable {
             action: "PutUserPolicy",
             parameters: [
                 .init("UserName", name), .init("PolicyName", "everything"),
-                .init(
-                    "PolicyDocument", #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
+                .init("PolicyDocument", Self.allowEverything),
             ])
         let key = try await iam.queryCall(action: "CreateAccessKey", parameters: [.init("UserName", name)])
         guard let id = key.string("AccessKey", "AccessKeyId"), let secret = key.string("AccessKey", "SecretAccessKey") else {
@@ -96,8 +100,7 @@ public final class MotoServer: Sendable {
             action: "PutRolePolicy",
             parameters: [
                 .init("RoleName", name), .init("PolicyName", "everything"),
-                .init(
-                    "PolicyDocument", #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
+                .init("PolicyDocument", Self.allowEverything),
             ])
         guard let arn = role.string("Role", "Arn") else { throw TestSupportError("moto's CreateRole answered without an ARN") }
         return arn
