@@ -6,9 +6,9 @@ SWIFT_BUILD_FLAGS ?=
 
 .PHONY: dev build test test-swift format format-check venv vectors models bench clean
 
-## Build Berth and run it. (Until the server lands, this shows the identity Berth resolves.)
-dev: build
-	.build/debug/berth aws whoami --explain || true
+## Build Berth and try it: until the server lands, `berth aws whoami` against a local AWS emulator.
+dev: venv build
+	scripts/dev-demo.sh
 
 build:
 	swift build $(SWIFT_BUILD_FLAGS)
