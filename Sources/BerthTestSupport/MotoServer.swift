@@ -47,15 +47,11 @@ public final class MotoServer: Sendable {
 
     deinit { stop() }
 
-    /// Stops moto: SIGTERM, then SIGKILL if it is still running after two seconds. (Polls rather
-    /// than `waitUntilExit`, which can block a concurrency thread forever on Linux.)
+    /// Stops moto at once. moto keeps nothing worth a graceful shutdown, and waiting here would
+    /// block a thread of the concurrency pool that other tests' local servers need.
     public func stop() {
         guard process.isRunning else { return }
-        process.terminate()
-        for _ in 0..<200 where process.isRunning {
-            usleep(10_000)
-        }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        kill(process.processIdentifier, SIGKILL)
     }
 
     /// Environment variables that point every AWS service at this moto.
