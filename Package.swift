@@ -109,7 +109,11 @@ let package = Package(
         ),
         .testTarget(
             name: "AWSCredentialsTests",
-            dependencies: ["AWSCredentials", "AWSSTS", "BerthTestSupport"],
+            dependencies: [
+                "AWSCredentials", "AWSSTS", "AWSECS", "BerthTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -83,6 +83,7 @@ public struct AWSClient: Sendable {
         let payloadHash = SigV4Signer.payloadHash(body)
         var lastRetryCost: Int?
         var attempt = 1
+        var refreshedExpiredCredentials = false
         while true {
             try Task.checkCancellation()
             var requestHeaders = headers
@@ -110,6 +111,17 @@ public struct AWSClient: Sendable {
                     response, protocol: service.wireProtocol, operation: "\(service.displayName) \(operation)")
             } catch let error as AWSClientError {
                 failure = error
+            }
+
+            // Credentials that expired between resolution and use (a long deployment, a clock skew):
+            // fetch fresh ones once and try again at once.
+            if let error = failure as? AWSError, signed, let credentialProvider, !refreshedExpiredCredentials,
+                error.code == .expiredToken || error.code == .expiredTokenException
+            {
+                refreshedExpiredCredentials = true
+                logger.info("AWS credentials expired; refreshing and retrying", metadata: ["aws.operation": "\(operation)"])
+                await credentialProvider.invalidate()
+                continue
             }
 
             switch retryPolicy.decide(after: failure, attempt: attempt, quota: retryQuota) {

@@ -5,6 +5,12 @@ import Foundation
 public protocol CredentialProvider: Sendable {
     /// Credentials valid for at least a moment from now.
     func credentials() async throws -> Credentials
+    /// Forgets cached credentials after AWS said they expired, so the next call fetches new ones.
+    func invalidate() async
+}
+
+extension CredentialProvider {
+    public func invalidate() async {}
 }
 
 /// A provider that always returns the same keys.

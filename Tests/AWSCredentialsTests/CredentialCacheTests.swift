@@ -1,8 +1,11 @@
 import AWSCore
 import AWSCredentials
+import AWSECS
 import AWSSigV4
 import BerthTestSupport
 import Foundation
+import HTTPTypes
+import Hummingbird
 import Synchronization
 import Testing
 
@@ -113,5 +116,37 @@ struct CredentialCacheTests {
         _ = try await again.credentials()
         #expect(resolver.calls == 1)
         #expect(await registry.count == 2)
+    }
+}
+
+@Suite("Expired credentials during a call")
+struct ExpiredTokenTests {
+    @Test("ExpiredToken from AWS invalidates the cache and the call is retried once with fresh credentials")
+    func refreshesOnExpiredToken() async throws {
+        let seenKeys = Mutex<[String]>([])
+        let router = Router()
+        router.post("/") { request, _ -> Response in
+            let authorization = request.headers[.authorization] ?? ""
+            let key = authorization.split(separator: "=").dropFirst().first?.split(separator: "/").first.map(String.init) ?? ""
+            seenKeys.withLock { $0.append(key) }
+            if key == "ASIA1" {
+                return .text(
+                    #"{"__type":"ExpiredTokenException","message":"The security token included in the request is expired"}"#,
+                    status: .badRequest)
+            }
+            return .text(#"{"clusterArns":[]}"#)
+        }
+        let clock = TestClock()
+        let resolver = CountingResolver(clock: clock)
+        let cache = CredentialCache(resolver: resolver, clock: clock)
+        try await withLocalServer(router) { url in
+            let ecs = ECSClient(
+                client: try AWSClient(
+                    service: .ecs, region: "us-east-1", credentialProvider: cache, environment: ["AWS_ENDPOINT_URL": url],
+                    retryPolicy: .none, clock: clock))
+            _ = try await ecs.listClusters(.init())
+        }
+        #expect(seenKeys.withLock { $0 } == ["ASIA1", "ASIA2"])
+        #expect(resolver.calls == 2)
     }
 }
