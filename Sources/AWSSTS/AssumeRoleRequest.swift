@@ -67,7 +67,7 @@ public struct SessionTag: Sendable, Hashable, Codable {
 }
 
 /// The parameters of `AssumeRoleWithWebIdentity`.
-public struct AssumeRoleWithWebIdentityRequest: Sendable, Hashable {
+public struct AssumeRoleWithWebIdentityRequest: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     public var roleARN: String
     public var roleSessionName: String
     /// The OIDC token (a JWT). Sensitive: it never appears in descriptions or errors.
@@ -80,6 +80,12 @@ public struct AssumeRoleWithWebIdentityRequest: Sendable, Hashable {
         self.webIdentityToken = webIdentityToken
         self.durationSeconds = durationSeconds
     }
+
+    public var description: String {
+        "AssumeRoleWithWebIdentityRequest(roleARN: \(roleARN), roleSessionName: \(roleSessionName), webIdentityToken: <redacted>)"
+    }
+
+    public var debugDescription: String { description }
 
     public func validate() throws(AWSClientError) {
         try STSValidation.roleARN(roleARN)

@@ -223,3 +223,16 @@ struct ProtocolTests {
         }
     }
 }
+
+@Suite("Sensitive request values stay out of descriptions")
+struct RedactionTests {
+    @Test("a web identity request never prints its token")
+    func webIdentityToken() {
+        let request = AssumeRoleWithWebIdentityRequest(
+            roleARN: "arn:aws:iam::123456789012:role/r", roleSessionName: "s", webIdentityToken: "eyJ.SECRET-TOKEN.sig")
+        for text in ["\(request)", String(reflecting: request)] {
+            #expect(!text.contains("SECRET-TOKEN"))
+            #expect(text.contains("arn:aws:iam::123456789012:role/r"))
+        }
+    }
+}
