@@ -30,10 +30,14 @@ public struct SigV4Signer: Sendable {
     /// The derived key depends only on the day; deriving it is four HMACs of the five a signature costs.
     private let keyCache = SigningKeyCache()
 
+    /// `/<region>/<service>/aws4_request`, the part of the scope that never changes.
+    private let scopeSuffix: String
+
     public init(credentials: Credentials, region: String, service: String) {
         self.credentials = credentials
         self.region = region
         self.service = service
+        self.scopeSuffix = "/" + region + "/" + service + "/aws4_request"
     }
 
     /// Hex SHA-256 of a body, for `SigningRequest.payloadHash`.
@@ -48,22 +52,33 @@ public struct SigV4Signer: Sendable {
     public func signedHeaders(for request: SigningRequest, date: Date) -> [SigningRequest.Header] {
         let timestamp = SigningDate(date)
         var request = request
-        request.headers.removeAll {
+        let replaced: (SigningRequest.Header) -> Bool = {
             Self.equalsIgnoringCase($0.name, "authorization") || Self.equalsIgnoringCase($0.name, "x-amz-date")
                 || Self.equalsIgnoringCase($0.name, "x-amz-security-token")
         }
-        var added = [SigningRequest.Header("X-Amz-Date", timestamp.full)]
+        if request.headers.contains(where: replaced) { request.headers.removeAll(where: replaced) }
+        var added = [SigningRequest.Header]()
+        added.reserveCapacity(3)
+        added.append(.init("X-Amz-Date", timestamp.full))
         if let token = credentials.sessionToken {
             added.append(.init("X-Amz-Security-Token", token))
         }
-        request.headers += added
 
-        let canonical = canonicalRequestBytes(request)
-        let signature = self.signature(canonicalRequest: canonical.bytes, timestamp: timestamp)
-        let authorization =
-            "\(Self.algorithm) Credential=\(credentials.accessKeyID)/\(scope(timestamp)), "
-            + "SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
-        added.append(.init("Authorization", authorization))
+        let canonical = canonicalRequestBytes(request, extraHeaders: added)
+        let signature = signatureBytes(canonicalRequest: canonical.bytes, timestamp: timestamp)
+        // Assembled as bytes: string interpolation here cost more than the hashing.
+        var authorization = [UInt8]()
+        authorization.reserveCapacity(256)
+        authorization.append(contentsOf: "AWS4-HMAC-SHA256 Credential=".utf8)
+        authorization.append(contentsOf: credentials.accessKeyID.utf8)
+        authorization.append(UInt8(ascii: "/"))
+        authorization.append(contentsOf: timestamp.day.utf8)
+        authorization.append(contentsOf: scopeSuffix.utf8)
+        authorization.append(contentsOf: ", SignedHeaders=".utf8)
+        authorization.append(contentsOf: canonical.signedHeaderBytes)
+        authorization.append(contentsOf: ", Signature=".utf8)
+        authorization.append(contentsOf: signature)
+        added.append(.init("Authorization", String(decoding: authorization, as: UTF8.self)))
         return added
     }
 
@@ -76,7 +91,7 @@ public struct SigV4Signer: Sendable {
     public func presignedQuery(for request: SigningRequest, date: Date, expires: Int) -> String {
         let timestamp = SigningDate(date)
         var request = request
-        let signedHeaderNames = canonicalRequestBytes(request).signedHeaders
+        let signedHeaderNames = String(decoding: canonicalRequestBytes(request).signedHeaderBytes, as: UTF8.self)
         var authParameters: [SigningRequest.QueryItem] = [
             .init("X-Amz-Algorithm", Self.algorithm),
             .init("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope(timestamp))"),
@@ -90,7 +105,7 @@ public struct SigV4Signer: Sendable {
         let ownQuery = Self.encodedQuery(request.query)
         request.query += authParameters
         let canonical = canonicalRequestBytes(request)
-        let signature = self.signature(canonicalRequest: canonical.bytes, timestamp: timestamp)
+        let signature = String(decoding: signatureBytes(canonicalRequest: canonical.bytes, timestamp: timestamp), as: UTF8.self)
         let parts = [ownQuery, Self.encodedQuery(authParameters), "X-Amz-Signature=\(signature)"]
         return parts.filter { !$0.isEmpty }.joined(separator: "&")
     }
@@ -100,11 +115,13 @@ public struct SigV4Signer: Sendable {
     /// The canonical request and its signed header list.
     public func canonicalRequest(_ request: SigningRequest) -> (text: String, signedHeaders: String) {
         let canonical = canonicalRequestBytes(request)
-        return (String(decoding: canonical.bytes, as: UTF8.self), canonical.signedHeaders)
+        return (String(decoding: canonical.bytes, as: UTF8.self), String(decoding: canonical.signedHeaderBytes, as: UTF8.self))
     }
 
     /// The canonical request built straight into bytes: this is the hot path of every AWS call.
-    func canonicalRequestBytes(_ request: SigningRequest) -> (bytes: [UInt8], signedHeaders: String) {
+    func canonicalRequestBytes(_ request: SigningRequest, extraHeaders: [SigningRequest.Header] = []) -> (
+        bytes: [UInt8], signedHeaderBytes: [UInt8]
+    ) {
         let newline = UInt8(ascii: "\n")
         var out = [UInt8]()
         out.reserveCapacity(384)
@@ -121,10 +138,11 @@ public struct SigV4Signer: Sendable {
 
         // Lower-case names, folded values; a stable insertion sort keeps repeated names in order.
         var entries: [(name: [UInt8], value: String)] = []
-        entries.reserveCapacity(request.headers.count + 1)
+        entries.reserveCapacity(request.headers.count + extraHeaders.count + 1)
         var hasHost = false
-        for header in request.headers {
-            let name = header.name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+        for header in [request.headers, extraHeaders].joined() {
+            var name = Array(header.name.utf8)
+            for index in name.indices where name[index] >= 0x41 && name[index] <= 0x5A { name[index] += 0x20 }
             guard !Self.isUnsignable(name) else { continue }
             if name == Self.hostName { hasHost = true }
             entries.append((name, Self.foldWhitespace(header.value)))
@@ -162,20 +180,25 @@ public struct SigV4Signer: Sendable {
         out.append(newline)
         let explicitHash = request.headers.last { Self.equalsIgnoringCase($0.name, "x-amz-content-sha256") }?.value
         out.append(contentsOf: (explicitHash ?? request.payloadHash).utf8)
-        return (out, String(decoding: names, as: UTF8.self))
+        return (out, names)
     }
 
-    func signature(canonicalRequest: [UInt8], timestamp: SigningDate) -> String {
+    /// The hex signature, as bytes.
+    func signatureBytes(canonicalRequest: [UInt8], timestamp: SigningDate) -> [UInt8] {
         var stringToSign = [UInt8]()
         stringToSign.reserveCapacity(160)
         stringToSign.append(contentsOf: Self.algorithm.utf8)
         stringToSign.append(UInt8(ascii: "\n"))
         stringToSign.append(contentsOf: timestamp.full.utf8)
         stringToSign.append(UInt8(ascii: "\n"))
-        stringToSign.append(contentsOf: scope(timestamp).utf8)
+        stringToSign.append(contentsOf: timestamp.day.utf8)
+        stringToSign.append(contentsOf: scopeSuffix.utf8)
         stringToSign.append(UInt8(ascii: "\n"))
-        SHA256.hash(data: canonicalRequest).withUnsafeBytes { stringToSign.append(contentsOf: $0.hexString.utf8) }
-        return signingKey(day: timestamp.day).authenticationCode(for: stringToSign).hexString
+        SHA256.hash(data: canonicalRequest).withUnsafeBytes { appendHex($0, to: &stringToSign) }
+        var signature = [UInt8]()
+        signature.reserveCapacity(64)
+        signingKey(day: timestamp.day).authenticationCode(for: stringToSign).withUnsafeBytes { appendHex($0, to: &signature) }
+        return signature
     }
 
     /// The key for `day`, derived once per day and kept as a pre-keyed HMAC.
@@ -191,7 +214,7 @@ public struct SigV4Signer: Sendable {
     }
 
     func scope(_ timestamp: SigningDate) -> String {
-        "\(timestamp.day)/\(region)/\(service)/aws4_request"
+        timestamp.day + scopeSuffix
     }
 
     static let hostName: [UInt8] = Array("host".utf8)
@@ -216,20 +239,18 @@ public struct SigV4Signer: Sendable {
 
     static func foldWhitespace(_ value: String) -> String {
         // Most values have nothing to fold; checking the bytes is far cheaper than splitting.
-        var previousWasSpace = true
-        var clean = true
-        for byte in value.utf8 {
-            let isSpace = byte == UInt8(ascii: " ")
-            if byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == 0x0B
-                || byte == 0x0C || byte >= 0x80 || (isSpace && previousWasSpace)
-            {
-                clean = false
-                break
-            }
-            previousWasSpace = isSpace
-        }
-        if clean && !previousWasSpace { return value }
-        if clean && value.isEmpty { return value }
+        let clean =
+            value.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+                var previousWasSpace = true
+                for byte in bytes {
+                    let isSpace = byte == 0x20
+                    if byte < 0x20 || byte >= 0x80 || (isSpace && previousWasSpace) { return false }
+                    previousWasSpace = isSpace
+                }
+                return !previousWasSpace
+            } ?? false
+        if clean { return value }
+        if value.isEmpty { return value }
         return value.split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
@@ -340,6 +361,22 @@ extension UnsafeRawBufferPointer {
 
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
+/// Appends the lower-case hex digits of `bytes`.
+func appendHex(_ bytes: UnsafeRawBufferPointer, to output: inout [UInt8]) {
+    let start = output.count
+    output.append(contentsOf: repeatElement(0, count: bytes.count * 2))
+    output.withUnsafeMutableBufferPointer { buffer in
+        hexDigits.withUnsafeBufferPointer { digits in
+            var index = start
+            for byte in bytes {
+                buffer[index] = digits[Int(byte >> 4)]
+                buffer[index + 1] = digits[Int(byte & 0x0F)]
+                index += 2
+            }
+        }
+    }
+}
+
 /// The last derived signing key and its day.
 final class SigningKeyCache: Sendable {
     private let state = Mutex<(day: String, key: KeyedHMAC)?>(nil)
@@ -370,11 +407,11 @@ struct KeyedHMAC: Sendable {
         self.outer = outer
     }
 
-    func authenticationCode(for message: [UInt8]) -> [UInt8] {
+    func authenticationCode(for message: [UInt8]) -> SHA256Digest {
         var inner = self.inner
         inner.update(data: message)
         var outer = self.outer
         inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
-        return outer.finalize().withUnsafeBytes { Array($0) }
+        return outer.finalize()
     }
 }
