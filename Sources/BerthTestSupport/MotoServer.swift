@@ -209,3 +209,16 @@ public func withMoto<Value: Sendable>(
     if authenticated { try await moto.enableAuthentication() }
     return try await body(moto, administrator)
 }
+
+/// Runs `body` against a fresh moto with signature checking on, an administrator, and one role
+/// with the given trust policy; `body` gets the administrator's keys and the role's ARN.
+public func withMoto<Value: Sendable>(
+    role name: String, trustPolicy: String, _ body: (MotoServer, Credentials, String) async throws -> Value
+) async throws -> Value {
+    let moto = try await MotoServer.start()
+    defer { moto.stop() }
+    let administrator = try await moto.createAdministrator()
+    let roleARN = try await moto.createRole(named: name, trustPolicy: trustPolicy)
+    try await moto.enableAuthentication()
+    return try await body(moto, administrator, roleARN)
+}

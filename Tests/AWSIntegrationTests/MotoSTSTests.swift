@@ -40,62 +40,58 @@ struct MotoSTSTests {
 
     @Test("AssumeRole honours the external ID that the trust policy requires")
     func assumeRoleWithExternalID() async throws {
-        let moto = try await MotoServer.start()
-        defer { moto.stop() }
-        let administrator = try await moto.createAdministrator()
-        let roleARN = try await moto.createRole(
-            named: "Deployer",
+        try await withMoto(
+            role: "Deployer",
             trustPolicy: """
                 {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/berth-admin"},\
                 "Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"tenant-42"}}}]}
-                """)
-        try await moto.enableAuthentication()
+                """
+        ) { moto, administrator, roleARN in
 
-        let sts = try Self.sts(moto, administrator)
-        let role = try await sts.assumeRole(
-            AssumeRoleRequest(
-                roleARN: roleARN, roleSessionName: "berth-test", durationSeconds: 900, externalID: "tenant-42",
-                tags: [SessionTag(key: "project", value: "web")]))
-        #expect(role.assumedRoleARN == "arn:aws:sts::123456789012:assumed-role/Deployer/berth-test")
-        #expect(role.credentials.sessionToken?.isEmpty == false)
-        #expect(role.credentials.expiration != nil)
+            let sts = try Self.sts(moto, administrator)
+            let role = try await sts.assumeRole(
+                AssumeRoleRequest(
+                    roleARN: roleARN, roleSessionName: "berth-test", durationSeconds: 900, externalID: "tenant-42",
+                    tags: [SessionTag(key: "project", value: "web")]))
+            #expect(role.assumedRoleARN == "arn:aws:sts::123456789012:assumed-role/Deployer/berth-test")
+            #expect(role.credentials.sessionToken?.isEmpty == false)
+            #expect(role.credentials.expiration != nil)
 
-        let asRole = try await Self.sts(moto, role.credentials).getCallerIdentity()
-        #expect(asRole.arn == "arn:aws:sts::123456789012:assumed-role/Deployer/berth-test")
+            let asRole = try await Self.sts(moto, role.credentials).getCallerIdentity()
+            #expect(asRole.arn == "arn:aws:sts::123456789012:assumed-role/Deployer/berth-test")
 
-        await #expect {
-            try await sts.assumeRole(AssumeRoleRequest(roleARN: roleARN, roleSessionName: "berth-test", externalID: "tenant-43"))
-        } throws: { error in
-            (error as? AWSError)?.code == .accessDenied
+            await #expect {
+                try await sts.assumeRole(
+                    AssumeRoleRequest(roleARN: roleARN, roleSessionName: "berth-test", externalID: "tenant-43"))
+            } throws: { error in
+                (error as? AWSError)?.code == .accessDenied
+            }
         }
     }
 
     @Test("the credential chain with an assumed role on top, end to end")
     func chainWithAssumeRole() async throws {
-        let moto = try await MotoServer.start()
-        defer { moto.stop() }
-        let administrator = try await moto.createAdministrator()
-        let roleARN = try await moto.createRole(
-            named: "ChainRole",
+        try await withMoto(
+            role: "ChainRole",
             trustPolicy:
                 #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/berth-admin"},"Action":"sts:AssumeRole"}]}"#
-        )
-        try await moto.enableAuthentication()
+        ) { moto, administrator, roleARN in
 
-        var environment = moto.environment
-        environment["AWS_ACCESS_KEY_ID"] = administrator.accessKeyID
-        environment["AWS_SECRET_ACCESS_KEY"] = administrator.secretAccessKey
-        environment["HOME"] = NSTemporaryDirectory() + "berth-no-home-\(UUID().uuidString)"
-        let context = CredentialContext(environment: environment, region: "us-east-1")
-        let resolver = try AssumeRoleResolver(
-            base: CredentialChain.standard(context: context), options: .init(roleARN: roleARN, sessionName: "chain"),
-            context: context)
-        let cache = CredentialCache(resolver: resolver)
-        let sts = STSClient(
-            client: try AWSClient(service: .sts, region: "us-east-1", credentialProvider: cache, environment: environment))
-        let identity = try await sts.getCallerIdentity()
-        #expect(identity.arn == "arn:aws:sts::123456789012:assumed-role/ChainRole/chain")
-        let resolution = try await cache.resolution()
-        #expect(resolution.trace.entries.map(\.outcome) == [.used, .skipped, .skipped, .skipped, .skipped, .used])
+            var environment = moto.environment
+            environment["AWS_ACCESS_KEY_ID"] = administrator.accessKeyID
+            environment["AWS_SECRET_ACCESS_KEY"] = administrator.secretAccessKey
+            environment["HOME"] = NSTemporaryDirectory() + "berth-no-home-\(UUID().uuidString)"
+            let context = CredentialContext(environment: environment, region: "us-east-1")
+            let resolver = try AssumeRoleResolver(
+                base: CredentialChain.standard(context: context), options: .init(roleARN: roleARN, sessionName: "chain"),
+                context: context)
+            let cache = CredentialCache(resolver: resolver)
+            let sts = STSClient(
+                client: try AWSClient(service: .sts, region: "us-east-1", credentialProvider: cache, environment: environment))
+            let identity = try await sts.getCallerIdentity()
+            #expect(identity.arn == "arn:aws:sts::123456789012:assumed-role/ChainRole/chain")
+            let resolution = try await cache.resolution()
+            #expect(resolution.trace.entries.map(\.outcome) == [.used, .skipped, .skipped, .skipped, .skipped, .used])
+        }
     }
 }

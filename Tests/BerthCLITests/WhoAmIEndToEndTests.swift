@@ -30,36 +30,33 @@ struct WhoAmIEndToEndTests {
 
     @Test("access keys from the environment, with and without an assumed role")
     func environmentKeys() async throws {
-        let moto = try await MotoServer.start()
-        defer { moto.stop() }
-        let administrator = try await moto.createAdministrator()
-        let roleARN = try await moto.createRole(named: "Deployer", trustPolicy: Self.trustAdministrator)
-        try await moto.enableAuthentication()
-        let home = try Self.temporaryHome()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let environment = Self.environment(
-            moto, home: home,
-            ["AWS_ACCESS_KEY_ID": administrator.accessKeyID, "AWS_SECRET_ACCESS_KEY": administrator.secretAccessKey])
+        try await withMoto(role: "Deployer", trustPolicy: Self.trustAdministrator) { moto, administrator, roleARN in
+            let home = try Self.temporaryHome()
+            defer { try? FileManager.default.removeItem(atPath: home) }
+            let environment = Self.environment(
+                moto, home: home,
+                ["AWS_ACCESS_KEY_ID": administrator.accessKeyID, "AWS_SECRET_ACCESS_KEY": administrator.secretAccessKey])
 
-        let plain = try await BerthProcess.run(["aws", "whoami", "--output", "json"], environment: environment)
-        #expect(plain.status == 0, "\(plain.standardError)")
-        let identity = try Self.json(plain.standardOutput)
-        #expect(identity["arn"] as? String == "arn:aws:iam::123456789012:user/berth-admin")
-        #expect(identity["account"] as? String == "123456789012")
-        #expect((identity["source"] as? String)?.hasPrefix("environment variables") == true)
-        #expect(identity["trace"] == nil)
+            let plain = try await BerthProcess.run(["aws", "whoami", "--output", "json"], environment: environment)
+            #expect(plain.status == 0, "\(plain.standardError)")
+            let identity = try Self.json(plain.standardOutput)
+            #expect(identity["arn"] as? String == "arn:aws:iam::123456789012:user/berth-admin")
+            #expect(identity["account"] as? String == "123456789012")
+            #expect((identity["source"] as? String)?.hasPrefix("environment variables") == true)
+            #expect(identity["trace"] == nil)
 
-        let assumed = try await BerthProcess.run(
-            [
-                "aws", "whoami", "--assume-role-arn", roleARN, "--session-name", "cli-test", "--session-duration", "900",
-                "--explain",
-            ],
-            environment: environment)
-        #expect(assumed.status == 0, "\(assumed.standardError)")
-        #expect(assumed.standardOutput.contains("ARN      arn:aws:sts::123456789012:assumed-role/Deployer/cli-test"))
-        #expect(assumed.standardOutput.contains("✓ environment variables: used"))
-        #expect(assumed.standardOutput.contains("✓ assume role \(roleARN): used — session cli-test, 900 s"))
-        #expect(!assumed.standardOutput.contains(administrator.secretAccessKey))
+            let assumed = try await BerthProcess.run(
+                [
+                    "aws", "whoami", "--assume-role-arn", roleARN, "--session-name", "cli-test", "--session-duration", "900",
+                    "--explain",
+                ],
+                environment: environment)
+            #expect(assumed.status == 0, "\(assumed.standardError)")
+            #expect(assumed.standardOutput.contains("ARN      arn:aws:sts::123456789012:assumed-role/Deployer/cli-test"))
+            #expect(assumed.standardOutput.contains("✓ environment variables: used"))
+            #expect(assumed.standardOutput.contains("✓ assume role \(roleARN): used — session cli-test, 900 s"))
+            #expect(!assumed.standardOutput.contains(administrator.secretAccessKey))
+        }
     }
 
     @Test("a wrong secret fails with SignatureDoesNotMatch and exit code 1, and the secret is not printed")
@@ -79,40 +76,38 @@ struct WhoAmIEndToEndTests {
 
     @Test("a profile with role_arn, source_profile and external_id")
     func profileWithExternalID() async throws {
-        let moto = try await MotoServer.start()
-        defer { moto.stop() }
-        let administrator = try await moto.createAdministrator()
-        let roleARN = try await moto.createRole(
-            named: "Tenant",
+        try await withMoto(
+            role: "Tenant",
             trustPolicy: """
                 {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/berth-admin"},\
                 "Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"tenant-42"}}}]}
-                """)
-        try await moto.enableAuthentication()
-        let home = try Self.temporaryHome()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        try """
-        [base]
-        aws_access_key_id = \(administrator.accessKeyID)
-        aws_secret_access_key = \(administrator.secretAccessKey)
-        """.write(toFile: home + "/.aws/credentials", atomically: true, encoding: .utf8)
-        try """
-        [profile tenant]
-        role_arn = \(roleARN)
-        source_profile = base
-        external_id = tenant-42
-        role_session_name = from-profile
-        region = us-east-1
-        """.write(toFile: home + "/.aws/config", atomically: true, encoding: .utf8)
+                """
+        ) { moto, administrator, roleARN in
+            let home = try Self.temporaryHome()
+            defer { try? FileManager.default.removeItem(atPath: home) }
+            try """
+            [base]
+            aws_access_key_id = \(administrator.accessKeyID)
+            aws_secret_access_key = \(administrator.secretAccessKey)
+            """.write(toFile: home + "/.aws/credentials", atomically: true, encoding: .utf8)
+            try """
+            [profile tenant]
+            role_arn = \(roleARN)
+            source_profile = base
+            external_id = tenant-42
+            role_session_name = from-profile
+            region = us-east-1
+            """.write(toFile: home + "/.aws/config", atomically: true, encoding: .utf8)
 
-        let result = try await BerthProcess.run(
-            ["aws", "whoami", "--profile", "tenant", "--output", "json", "--explain"],
-            environment: Self.environment(moto, home: home))
-        #expect(result.status == 0, "\(result.standardError)")
-        let identity = try Self.json(result.standardOutput)
-        #expect(identity["arn"] as? String == "arn:aws:sts::123456789012:assumed-role/Tenant/from-profile")
-        let trace = try #require(identity["trace"] as? [[String: String]])
-        #expect(trace.first?["detail"] == "the profile 'tenant' was chosen explicitly")
+            let result = try await BerthProcess.run(
+                ["aws", "whoami", "--profile", "tenant", "--output", "json", "--explain"],
+                environment: Self.environment(moto, home: home))
+            #expect(result.status == 0, "\(result.standardError)")
+            let identity = try Self.json(result.standardOutput)
+            #expect(identity["arn"] as? String == "arn:aws:sts::123456789012:assumed-role/Tenant/from-profile")
+            let trace = try #require(identity["trace"] as? [[String: String]])
+            #expect(trace.first?["detail"] == "the profile 'tenant' was chosen explicitly")
+        }
     }
 
     @Test("a web identity token file (unsigned AssumeRoleWithWebIdentity)")
@@ -139,46 +134,46 @@ struct WhoAmIEndToEndTests {
 
     @Test("container credentials and IMDSv2, each with an assumed role on top")
     func containerAndInstanceMetadata() async throws {
-        let moto = try await MotoServer.start()
-        defer { moto.stop() }
-        let administrator = try await moto.createAdministrator()
-        let roleARN = try await moto.createRole(named: "OnTop", trustPolicy: Self.trustAdministrator)
-        try await moto.enableAuthentication()
-        let home = try Self.temporaryHome()
-        defer { try? FileManager.default.removeItem(atPath: home) }
+        try await withMoto(role: "OnTop", trustPolicy: Self.trustAdministrator) { moto, administrator, roleARN in
+            let home = try Self.temporaryHome()
+            defer { try? FileManager.default.removeItem(atPath: home) }
 
-        let container = FakeContainerCredentialsEndpoint(credentials: administrator, requiredToken: "agent-token")
-        try await withLocalServer(container.router) { url in
-            let environment = Self.environment(
-                moto, home: home,
-                ["AWS_CONTAINER_CREDENTIALS_FULL_URI": url + container.path, "AWS_CONTAINER_AUTHORIZATION_TOKEN": "agent-token"])
-            let direct = try await BerthProcess.run(["aws", "whoami", "--output", "json"], environment: environment)
-            #expect(direct.status == 0, "\(direct.standardError)")
-            #expect(try Self.json(direct.standardOutput)["arn"] as? String == "arn:aws:iam::123456789012:user/berth-admin")
-            #expect((try Self.json(direct.standardOutput)["source"] as? String)?.hasPrefix("container credentials") == true)
+            let container = FakeContainerCredentialsEndpoint(credentials: administrator, requiredToken: "agent-token")
+            try await withLocalServer(container.router) { url in
+                let environment = Self.environment(
+                    moto, home: home,
+                    [
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI": url + container.path,
+                        "AWS_CONTAINER_AUTHORIZATION_TOKEN": "agent-token",
+                    ])
+                let direct = try await BerthProcess.run(["aws", "whoami", "--output", "json"], environment: environment)
+                #expect(direct.status == 0, "\(direct.standardError)")
+                #expect(try Self.json(direct.standardOutput)["arn"] as? String == "arn:aws:iam::123456789012:user/berth-admin")
+                #expect((try Self.json(direct.standardOutput)["source"] as? String)?.hasPrefix("container credentials") == true)
 
-            let onTop = try await BerthProcess.run(
-                ["aws", "whoami", "--output", "json", "--assume-role-arn", roleARN, "--session-name", "from-container"],
-                environment: environment)
-            #expect(
-                try Self.json(onTop.standardOutput)["arn"] as? String
-                    == "arn:aws:sts::123456789012:assumed-role/OnTop/from-container")
-        }
+                let onTop = try await BerthProcess.run(
+                    ["aws", "whoami", "--output", "json", "--assume-role-arn", roleARN, "--session-name", "from-container"],
+                    environment: environment)
+                #expect(
+                    try Self.json(onTop.standardOutput)["arn"] as? String
+                        == "arn:aws:sts::123456789012:assumed-role/OnTop/from-container")
+            }
 
-        let imds = FakeInstanceMetadataService(credentials: administrator)
-        try await withLocalServer(imds.router) { url in
-            // A loaded CI machine can take longer than IMDS's 1 s default to answer locally.
-            var environment = Self.environment(
-                moto, home: home, ["AWS_EC2_METADATA_SERVICE_ENDPOINT": url, "AWS_METADATA_SERVICE_TIMEOUT": "10"])
-            environment["AWS_EC2_METADATA_DISABLED"] = nil
-            let direct = try await BerthProcess.run(["aws", "whoami", "--explain"], environment: environment)
-            #expect(direct.status == 0, "\(direct.standardError)")
-            #expect(direct.standardOutput.contains("ARN      arn:aws:iam::123456789012:user/berth-admin"))
-            #expect(direct.standardOutput.contains("✓ IMDSv2: used — temporary access key"))
+            let imds = FakeInstanceMetadataService(credentials: administrator)
+            try await withLocalServer(imds.router) { url in
+                // A loaded CI machine can take longer than IMDS's 1 s default to answer locally.
+                var environment = Self.environment(
+                    moto, home: home, ["AWS_EC2_METADATA_SERVICE_ENDPOINT": url, "AWS_METADATA_SERVICE_TIMEOUT": "10"])
+                environment["AWS_EC2_METADATA_DISABLED"] = nil
+                let direct = try await BerthProcess.run(["aws", "whoami", "--explain"], environment: environment)
+                #expect(direct.status == 0, "\(direct.standardError)")
+                #expect(direct.standardOutput.contains("ARN      arn:aws:iam::123456789012:user/berth-admin"))
+                #expect(direct.standardOutput.contains("✓ IMDSv2: used — temporary access key"))
 
-            let onTop = try await BerthProcess.run(
-                ["aws", "whoami", "--assume-role-arn", roleARN, "--session-name", "from-imds"], environment: environment)
-            #expect(onTop.standardOutput.contains("assumed-role/OnTop/from-imds"), "\(onTop.standardError)")
+                let onTop = try await BerthProcess.run(
+                    ["aws", "whoami", "--assume-role-arn", roleARN, "--session-name", "from-imds"], environment: environment)
+                #expect(onTop.standardOutput.contains("assumed-role/OnTop/from-imds"), "\(onTop.standardError)")
+            }
         }
     }
 
