@@ -18,6 +18,7 @@ public struct AWSClient: Sendable {
     public let timeout: Duration
     public let logger: Logger
     public let userAgent: String
+    let signerCache = SignerCache()
 
     /// - Parameters:
     ///   - region: the region to call; an unknown region throws `AWSClientError.invalidRegion`.
@@ -90,7 +91,8 @@ public struct AWSClient: Sendable {
             requestHeaders.append(.init("User-Agent", userAgent))
             if signed, let credentialProvider {
                 let credentials = try await credentialProvider.credentials()
-                let signer = SigV4Signer(credentials: credentials, region: endpoint.region.name, service: service.signingName)
+                let signer = signerCache.signer(
+                    for: credentials, region: endpoint.region.name, service: service.signingName)
                 let signing = SigningRequest(
                     method: "POST",
                     host: SigningRequest.hostHeader(host: endpoint.host, port: endpoint.port, scheme: endpoint.scheme),

@@ -45,11 +45,13 @@ public struct AWSEndpoint: Sendable, Hashable, CustomStringConvertible {
             scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
         else {
             throw AWSClientError(
-                .invalidEndpoint, "\(variable) is '\(value)', which is not an http:// or https:// URL with a host.")
+                .invalidEndpoint,
+                "\(variable) is '\(URLRedaction.redacted(value))', which is not an http:// or https:// URL with a host.")
         }
         guard components.query == nil, components.fragment == nil, components.user == nil else {
             throw AWSClientError(
-                .invalidEndpoint, "\(variable) must not have a query, fragment or user part; it is '\(value)'.")
+                .invalidEndpoint,
+                "\(variable) must not have a query, fragment or user part; it is '\(URLRedaction.redacted(value))'.")
         }
         var path = components.percentEncodedPath
         while path.hasSuffix("/") { path.removeLast() }

@@ -30,6 +30,7 @@ public struct ContainerCredentialSource: CredentialSource {
             return .skipped(reason: "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI are not set")
         }
 
+        let shown = URLRedaction.redacted(url)
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
         if let token = try Self.authorizationToken(environment) {
             headers.append(("Authorization", token))
@@ -39,20 +40,20 @@ public struct ContainerCredentialSource: CredentialSource {
             response = try await context.transport.send(
                 AWSHTTPRequest(method: "GET", url: url, headers: headers), timeout: timeout)
         } catch let error as AWSClientError {
-            throw CredentialSourceError("The container credentials endpoint \(url) did not answer: \(error.message)")
+            throw CredentialSourceError("The container credentials endpoint \(shown) did not answer: \(error.message)")
         }
         let body = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
         guard response.isSuccess else {
             let code = body?["code"] as? String ?? body?["Code"] as? String
             let message = body?["message"] as? String ?? body?["Message"] as? String ?? ""
             throw CredentialSourceError(
-                "The container credentials endpoint \(url) answered HTTP \(response.status)"
+                "The container credentials endpoint \(shown) answered HTTP \(response.status)"
                     + (code.map { " \($0)" } ?? "") + (message.isEmpty ? "." : ": \(message)"),
                 awsErrorCode: code.map(AWSErrorCode.init(rawValue:)))
         }
-        let credentials = try CredentialDocument.parse(response.body, from: "the container credentials endpoint \(url)")
+        let credentials = try CredentialDocument.parse(response.body, from: "the container credentials endpoint \(shown)")
         let role = (body?["RoleArn"] as? String).map { " for \($0)" } ?? ""
-        return .found(credentials, detail: "temporary access key \(abbreviated(credentials.accessKeyID))\(role) from \(url)")
+        return .found(credentials, detail: "temporary access key \(abbreviated(credentials.accessKeyID))\(role) from \(shown)")
     }
 
     /// A full URI must be HTTPS, or plain HTTP to loopback or a credential agent's address.
@@ -60,11 +61,13 @@ public struct ContainerCredentialSource: CredentialSource {
         guard let components = URLComponents(string: value), let scheme = components.scheme?.lowercased(),
             let host = components.host?.lowercased(), !host.isEmpty
         else {
-            throw CredentialSourceError("AWS_CONTAINER_CREDENTIALS_FULL_URI is '\(value)', which is not a URL.")
+            throw CredentialSourceError(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI is '\(URLRedaction.redacted(value))', which is not a URL.")
         }
         if scheme == "https" { return }
         guard scheme == "http" else {
-            throw CredentialSourceError("AWS_CONTAINER_CREDENTIALS_FULL_URI must be http or https; it is '\(value)'.")
+            throw CredentialSourceError(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI must be http or https; it is '\(URLRedaction.redacted(value))'.")
         }
         guard allowedHosts.contains(host) || isLoopback(host) else {
             throw CredentialSourceError(
@@ -103,32 +106,5 @@ public struct ContainerCredentialSource: CredentialSource {
                 "The container authorization token from \(origin) contains a line break, which HTTP headers cannot carry.")
         }
         return token
-    }
-}
-
-/// The JSON document that the container and instance metadata endpoints answer with.
-enum CredentialDocument {
-    static func parse(_ bytes: [UInt8], from origin: String) throws -> Credentials {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
-            throw CredentialSourceError("\(origin) answered with something that is not a JSON object.")
-        }
-        if let code = object["Code"] as? String, code != "Success" {
-            let message = object["Message"] as? String ?? ""
-            throw CredentialSourceError(
-                "\(origin) answered with the code \(code)\(message.isEmpty ? "" : ": \(message)").",
-                awsErrorCode: AWSErrorCode(rawValue: code))
-        }
-        guard let accessKeyID = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String else {
-            throw CredentialSourceError("\(origin) answered without AccessKeyId and SecretAccessKey.")
-        }
-        var expiration: Date?
-        if let text = object["Expiration"] as? String {
-            guard let date = AWSTimestamp.parseISO8601(text) else {
-                throw CredentialSourceError("\(origin) answered with an unreadable Expiration '\(text)'.")
-            }
-            expiration = date
-        }
-        return Credentials(
-            accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: object["Token"] as? String, expiration: expiration)
     }
 }

@@ -63,7 +63,13 @@ public struct InstanceMetadataCredentialSource: CredentialSource {
             guard let components = URLComponents(string: configured), components.scheme == "http" || components.scheme == "https",
                 components.host?.isEmpty == false
             else {
-                throw CredentialSourceError("AWS_EC2_METADATA_SERVICE_ENDPOINT is '\(configured)', which is not an http(s) URL.")
+                throw CredentialSourceError(
+                    "AWS_EC2_METADATA_SERVICE_ENDPOINT is '\(URLRedaction.redacted(configured))', which is not an http(s) URL.")
+            }
+            guard components.user == nil, components.password == nil, components.query == nil else {
+                throw CredentialSourceError(
+                    "AWS_EC2_METADATA_SERVICE_ENDPOINT must not carry a user, password or query; it is '\(URLRedaction.redacted(configured))'."
+                )
             }
             while configured.hasSuffix("/") { configured.removeLast() }
             return configured

@@ -40,6 +40,11 @@ public struct SigV4Signer: Sendable {
         self.scopeSuffix = "/" + region + "/" + service + "/aws4_request"
     }
 
+    /// Whether two signers share one derived-key cache (so one derivation serves both).
+    public func sharesKeyCache(with other: SigV4Signer) -> Bool {
+        keyCache === other.keyCache
+    }
+
     /// Hex SHA-256 of a body, for `SigningRequest.payloadHash`.
     public static func payloadHash<Bytes: Sequence>(_ body: Bytes) -> String where Bytes.Element == UInt8 {
         var hasher = SHA256()

@@ -81,3 +81,30 @@ struct EndpointTests {
         }
     }
 }
+
+@Suite("URLs in messages")
+struct URLRedactionTests {
+    @Test(
+        "user names, passwords and queries are hidden",
+        arguments: [
+            ("http://user:hunter2@127.0.0.1:5000/x", "http://***@127.0.0.1:5000/x"),
+            ("https://proxy.example/creds?token=abc123", "https://proxy.example/creds?***"),
+            ("http://169.254.170.2/v2/credentials/id", "http://169.254.170.2/v2/credentials/id"),
+            ("localhost:5000", "localhost:5000"),
+        ])
+    func redaction(url: String, shown: String) {
+        #expect(URLRedaction.redacted(url) == shown)
+    }
+
+    @Test("a bad endpoint URL is named without its password")
+    func endpointError() {
+        #expect {
+            try AWSEndpoint.resolve(
+                service: .ecs, region: "us-east-1", environment: ["AWS_ENDPOINT_URL": "http://me:hunter2@127.0.0.1/?x=1"])
+        } throws: { error in
+            guard let error = error as? AWSClientError else { return false }
+            return error.code == .invalidEndpoint && !error.message.contains("hunter2")
+                && error.message.contains("AWS_ENDPOINT_URL")
+        }
+    }
+}
