@@ -6,7 +6,11 @@ import PackageDescription
 /// The AWS client is a stack of small libraries that can be used without the rest of Berth:
 /// `AWSSigV4` (pure signing) → `AWSCore` (transport, protocols, errors, retries, endpoints) →
 /// `AWSSTS`, `AWSECS`, `AWSCloudWatchLogs` (typed clients) and `AWSCredentials` (providers, chain,
-/// cache). `BerthCLI` holds the commands; the `berth` executable only calls it.
+/// cache). Berth itself is a library per layer: `BerthDomain` (concepts and rules, no I/O) →
+/// `BerthStore` (SQLite or PostgreSQL through SQLKit, secrets sealed before they arrive) →
+/// `BerthEngine` (server tasks: account tests, health checks) → `BerthServer` (Hummingbird: the REST
+/// API of `BerthAPI`'s OpenAPI document, auth, metrics). `BerthCLI` holds the commands, client and
+/// server; the `berth` executable only calls it.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -33,6 +37,17 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client.git", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: AWS client
@@ -63,10 +78,63 @@ let package = Package(
 
         // MARK: Berth
         .target(
+            name: "BerthDomain",
+            dependencies: ["AWSCore", "AWSSTS"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BerthStore",
+            dependencies: [
+                "BerthDomain",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BerthAPI",
+            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")],
+            resources: [.copy("openapi.yaml")],
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        .target(
+            name: "BerthEngine",
+            dependencies: [
+                "BerthDomain", "BerthStore", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BerthServer",
+            dependencies: [
+                "BerthDomain", "BerthStore", "BerthEngine", "BerthAPI", "AWSCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "BerthCLI",
             dependencies: [
-                "AWSCore", "AWSSTS", "AWSCredentials",
+                "AWSCore", "AWSSTS", "AWSCredentials", "BerthAPI", "BerthServer", "BerthDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),

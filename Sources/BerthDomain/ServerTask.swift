@@ -1,0 +1,89 @@
+import Foundation
+
+/// A unit of work with a state and a log: an account test, a health check, later a deployment.
+public struct ServerTask: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        case healthCheck = "health-check"
+        case accountTest = "account-test"
+    }
+
+    public enum State: String, Sendable, Hashable, Codable, CaseIterable {
+        case queued, executing, succeeded, failed, cancelled
+        case timedOut = "timed-out"
+
+        public var isFinished: Bool { self != .queued && self != .executing }
+    }
+
+    public var id: String
+    public var spaceID: String
+    public var kind: Kind
+    public var description: String
+    public var state: State
+    public var targetID: String?
+    public var accountID: String?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var completedAt: Date?
+    public var errorMessage: String?
+    /// The AWS identity (GetCallerIdentity ARN) the task ran as.
+    public var identityARN: String?
+    /// Health checks: the status they found.
+    public var healthStatus: HealthStatus?
+
+    public init(
+        id: String = RecordID.make("task"), spaceID: String, kind: Kind, description: String, state: State = .queued,
+        targetID: String? = nil, accountID: String? = nil, createdAt: Date, startedAt: Date? = nil,
+        completedAt: Date? = nil, errorMessage: String? = nil, identityARN: String? = nil,
+        healthStatus: HealthStatus? = nil
+    ) {
+        self.id = id
+        self.spaceID = spaceID
+        self.kind = kind
+        self.description = description
+        self.state = state
+        self.targetID = targetID
+        self.accountID = accountID
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.completedAt = completedAt
+        self.errorMessage = errorMessage
+        self.identityARN = identityARN
+        self.healthStatus = healthStatus
+    }
+}
+
+/// How a finished task ended.
+public struct TaskOutcome: Sendable, Hashable {
+    public var state: ServerTask.State
+    public var errorMessage: String?
+    public var identityARN: String?
+    public var healthStatus: HealthStatus?
+
+    public init(
+        state: ServerTask.State, errorMessage: String? = nil, identityARN: String? = nil, healthStatus: HealthStatus? = nil
+    ) {
+        self.state = state
+        self.errorMessage = errorMessage
+        self.identityARN = identityARN
+        self.healthStatus = healthStatus
+    }
+}
+
+public enum LogLevel: String, Sendable, Hashable, Codable, CaseIterable {
+    case verbose, info, warning, error
+}
+
+/// One line of a task log, already masked.
+public struct TaskLogLine: Sendable, Hashable {
+    public var sequence: Int
+    public var time: Date
+    public var level: LogLevel
+    public var message: String
+
+    public init(sequence: Int, time: Date, level: LogLevel, message: String) {
+        self.sequence = sequence
+        self.time = time
+        self.level = level
+        self.message = message
+    }
+}

@@ -1,0 +1,106 @@
+// AsyncKit's pools lock internally and are safe to share, but predate Sendable annotations.
+@preconcurrency import AsyncKit
+import BerthDomain
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLKit
+import SQLiteKit
+
+/// A pool of connections to SQLite or PostgreSQL, with transactions that hold one connection.
+public final class Database: Sendable {
+    public enum Dialect: Sendable { case sqlite, postgres }
+
+    public let dialect: Dialect
+    let configuration: DatabaseConfiguration
+    private let pool: Pool
+
+    private enum Pool: Sendable {
+        case sqlite(EventLoopGroupConnectionPool<SQLitePragmaSource>)
+        case postgres(EventLoopGroupConnectionPool<PostgresConnectionSource>)
+    }
+
+    /// Opens the pool. SQLite files are created and switched to WAL; nothing connects to PostgreSQL
+    /// before the first query.
+    public init(_ configuration: DatabaseConfiguration, logger: Logger) throws(BerthError) {
+        self.configuration = configuration
+        let group = MultiThreadedEventLoopGroup.singleton
+        switch configuration {
+        case .sqlite(let path):
+            dialect = .sqlite
+            let source = SQLitePragmaSource(
+                base: SQLiteConnectionSource(configuration: .init(storage: .file(path: path), enableForeignKeys: true)))
+            pool = .sqlite(
+                EventLoopGroupConnectionPool(
+                    source: source, maxConnectionsPerEventLoop: 4, pruneInterval: nil, logger: logger, on: group))
+        case .postgres(let url):
+            dialect = .postgres
+            let sqlConfiguration: SQLPostgresConfiguration
+            do {
+                sqlConfiguration = try SQLPostgresConfiguration(url: url)
+            } catch {
+                throw BerthError(.badRequest, "The PostgreSQL URL \(configuration) cannot be used: \(error)")
+            }
+            pool = .postgres(
+                EventLoopGroupConnectionPool(
+                    source: PostgresConnectionSource(sqlConfiguration: sqlConfiguration), maxConnectionsPerEventLoop: 8,
+                    pruneInterval: nil, logger: logger, on: group))
+        }
+    }
+
+    /// Runs `body` on one pooled connection.
+    public func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch pool {
+        case .sqlite(let pool):
+            let connection = try await pool.requestConnection().get()
+            defer { pool.releaseConnection(connection) }
+            return try await body(connection.sql())
+        case .postgres(let pool):
+            let connection = try await pool.requestConnection().get()
+            defer { pool.releaseConnection(connection) }
+            return try await body(connection.sql())
+        }
+    }
+
+    /// Runs `body` in one transaction: every change it makes is committed together, or none is.
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withConnection { database in
+            // IMMEDIATE takes SQLite's write lock up front, so two writers wait for each other
+            // (busy_timeout) instead of failing when a reader upgrades.
+            try await database.raw(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
+            do {
+                let result = try await body(database)
+                try await database.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await database.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    public func shutdown() async {
+        switch pool {
+        case .sqlite(let pool): try? await pool.shutdownAsync()
+        case .postgres(let pool): try? await pool.shutdownAsync()
+        }
+    }
+}
+
+/// SQLite connections with the settings a server needs: wait up to 10 s for a lock, sync the WAL
+/// at checkpoints only (durable across process crashes; a power loss may drop the last commits).
+struct SQLitePragmaSource: ConnectionPoolSource {
+    let base: SQLiteConnectionSource
+
+    func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
+        base.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
+            connection.query("PRAGMA busy_timeout = 10000").flatMap { _ in
+                connection.query("PRAGMA journal_mode = WAL")
+            }.flatMap { _ in
+                connection.query("PRAGMA synchronous = NORMAL")
+            }.map { _ in connection }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import BerthDomain
+import Foundation
+import SQLKit
+
+/// Versioned schema changes, applied in order, each in its own transaction, recorded in
+/// `schema_migrations`. A migration is never edited once released: changes go into a new one.
+/// The SQL is the common subset of SQLite and PostgreSQL (TEXT, BIGINT, INTEGER; times are Unix
+/// milliseconds).
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    public let statements: [String]
+}
+
+public enum Migrations {
+    public static let all: [Migration] = [
+        Migration(
+            version: 1, name: "spaces, environments, worker pools, accounts, targets, tasks, api keys",
+            statements: [
+                """
+                CREATE TABLE spaces (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, slug TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE environments (
+                    id TEXT PRIMARY KEY, space_id TEXT NOT NULL REFERENCES spaces(id), name TEXT NOT NULL,
+                    slug TEXT NOT NULL, sort_order BIGINT NOT NULL, created_at BIGINT NOT NULL,
+                    UNIQUE (space_id, slug))
+                """,
+                """
+                CREATE TABLE worker_pools (
+                    id TEXT PRIMARY KEY, space_id TEXT NOT NULL REFERENCES spaces(id), name TEXT NOT NULL,
+                    slug TEXT NOT NULL, is_default BIGINT NOT NULL, created_at BIGINT NOT NULL,
+                    UNIQUE (space_id, slug))
+                """,
+                """
+                CREATE TABLE accounts (
+                    id TEXT PRIMARY KEY, space_id TEXT NOT NULL REFERENCES spaces(id), kind TEXT NOT NULL,
+                    name TEXT NOT NULL, slug TEXT NOT NULL, description TEXT NOT NULL, region TEXT,
+                    access_key_id TEXT, secret_key TEXT, role_arn TEXT, session_duration BIGINT, audience TEXT,
+                    subject_keys TEXT NOT NULL, custom_claims TEXT NOT NULL,
+                    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                    UNIQUE (space_id, slug))
+                """,
+                """
+                CREATE TABLE account_environments (
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    environment_id TEXT NOT NULL REFERENCES environments(id),
+                    PRIMARY KEY (account_id, environment_id))
+                """,
+                """
+                CREATE TABLE targets (
+                    id TEXT PRIMARY KEY, space_id TEXT NOT NULL REFERENCES spaces(id), name TEXT NOT NULL,
+                    slug TEXT NOT NULL, roles TEXT NOT NULL, account_id TEXT REFERENCES accounts(id),
+                    assume_role TEXT, region TEXT NOT NULL, cluster_name TEXT NOT NULL,
+                    worker_pool_id TEXT NOT NULL REFERENCES worker_pools(id),
+                    health_status TEXT NOT NULL, health_message TEXT, health_checked_at BIGINT, health_task_id TEXT,
+                    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                    UNIQUE (space_id, slug))
+                """,
+                "CREATE INDEX targets_by_name ON targets (space_id, name)",
+                """
+                CREATE TABLE target_environments (
+                    target_id TEXT NOT NULL REFERENCES targets(id) ON DELETE CASCADE,
+                    environment_id TEXT NOT NULL REFERENCES environments(id),
+                    PRIMARY KEY (target_id, environment_id))
+                """,
+                "CREATE INDEX target_environments_by_environment ON target_environments (environment_id)",
+                """
+                CREATE TABLE tasks (
+                    id TEXT PRIMARY KEY, space_id TEXT NOT NULL REFERENCES spaces(id), kind TEXT NOT NULL,
+                    description TEXT NOT NULL, state TEXT NOT NULL, target_id TEXT, account_id TEXT,
+                    created_at BIGINT NOT NULL, started_at BIGINT, completed_at BIGINT, error_message TEXT,
+                    identity_arn TEXT, health_status TEXT)
+                """,
+                "CREATE INDEX tasks_by_state ON tasks (state, created_at)",
+                "CREATE INDEX tasks_by_created ON tasks (created_at)",
+                """
+                CREATE TABLE task_log (
+                    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE, sequence BIGINT NOT NULL,
+                    time BIGINT NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL,
+                    PRIMARY KEY (task_id, sequence))
+                """,
+                """
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, prefix TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+                    created_at BIGINT NOT NULL, last_used_at BIGINT, revoked_at BIGINT)
+                """,
+            ])
+    ]
+
+    /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two
+    /// nodes that start together from migrating at once.
+    /// - Returns: the versions applied now.
+    @discardableResult
+    public static func migrate(_ database: Database) async throws -> [Int] {
+        try await database.withConnection { db in
+            try await db.raw(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+            ).run()
+        }
+        var applied: [Int] = []
+        for migration in all {
+            let didApply = try await database.transaction { db in
+                if database.dialect == .postgres {
+                    try await db.raw("SELECT pg_advisory_xact_lock(4242001)").run()
+                }
+                let existing = try await db.raw(
+                    "SELECT version FROM schema_migrations WHERE version = \(bind: Int64(migration.version))"
+                ).all()
+                guard existing.isEmpty else { return false }
+                for statement in migration.statements {
+                    try await db.raw(SQLQueryString(statement)).run()
+                }
+                try await db.raw(
+                    """
+                    INSERT INTO schema_migrations (version, name, applied_at) VALUES \
+                    (\(bind: Int64(migration.version)), \(bind: migration.name), \(bind: Date().unixMilliseconds))
+                    """
+                ).run()
+                return true
+            }
+            if didApply { applied.append(migration.version) }
+        }
+        return applied
+    }
+
+    /// The newest version recorded in the database.
+    public static func currentVersion(_ database: Database) async throws -> Int {
+        try await database.withConnection { db in
+            let row = try await db.raw("SELECT MAX(version) AS version FROM schema_migrations").first()
+            return Int(try row?.decode(column: "version", as: Int64?.self) ?? 0)
+        }
+    }
+}
+
+extension Date {
+    var unixMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+
+    init(unixMilliseconds: Int64) {
+        self.init(timeIntervalSince1970: Double(unixMilliseconds) / 1000)
+    }
+}

@@ -1,0 +1,161 @@
+import BerthDomain
+import Foundation
+import SQLKit
+
+/// One page of targets, by name.
+public struct TargetPage: Sendable {
+    public var targets: [ECSClusterTarget]
+    /// Pass as `after` to get the next page; nil on the last page.
+    public var nextCursor: String?
+}
+
+extension BerthStore {
+    /// Targets by name, `limit` at a time, optionally only those in an environment or with a role.
+    public func listTargets(
+        spaceID: String, environmentID: String? = nil, role: String? = nil, limit: Int = 100, after: String? = nil
+    ) async throws -> TargetPage {
+        try await database.withConnection { db in
+            var query = SQLQueryString("SELECT * FROM targets WHERE space_id = \(bind: spaceID)")
+            if let environmentID {
+                query.appendInterpolation(
+                    unsafeRaw: " AND id IN (SELECT target_id FROM target_environments WHERE environment_id = ")
+                query.appendInterpolation(bind: environmentID)
+                query.appendInterpolation(unsafeRaw: ")")
+            }
+            if let role {
+                query.appendInterpolation(unsafeRaw: " AND roles LIKE ")
+                query.appendInterpolation(bind: "%\"" + Self.escapeLike(role) + "\"%")
+                query.appendInterpolation(unsafeRaw: " ESCAPE '!'")
+            }
+            if let after {
+                query.appendInterpolation(unsafeRaw: " AND name > ")
+                query.appendInterpolation(bind: after)
+            }
+            query.appendInterpolation(unsafeRaw: " ORDER BY name LIMIT ")
+            query.appendInterpolation(bind: Int64(limit + 1))
+            let rows = try await db.raw(query).all()
+            let pageRows = rows.prefix(limit)
+            let ids = try pageRows.map { try $0.string("id") }
+            let environments = try await Self.targetEnvironments(ids, db)
+            let targets = try pageRows.map { try Self.target($0, environmentIDs: environments) }
+            return TargetPage(targets: targets, nextCursor: rows.count > limit ? targets.last?.name : nil)
+        }
+    }
+
+    /// Every target of a space (for health-checking them all).
+    public func allTargets(spaceID: String) async throws -> [ECSClusterTarget] {
+        var result: [ECSClusterTarget] = []
+        var cursor: String?
+        repeat {
+            let page = try await listTargets(spaceID: spaceID, limit: 1000, after: cursor)
+            result += page.targets
+            cursor = page.nextCursor
+        } while cursor != nil
+        return result
+    }
+
+    public func findTarget(_ reference: String, spaceID: String) async throws -> ECSClusterTarget? {
+        let (id, slug) = referenceClause(reference)
+        return try await database.withConnection { db in
+            guard
+                let row = try await db.raw(
+                    "SELECT * FROM targets WHERE space_id = \(bind: spaceID) AND (id = \(bind: id) OR slug = \(bind: slug))"
+                ).first()
+            else { return nil }
+            return try Self.target(row, environmentIDs: try await Self.targetEnvironments([try row.string("id")], db))
+        }
+    }
+
+    public func target(_ reference: String, spaceID: String) async throws -> ECSClusterTarget {
+        guard let target = try await findTarget(reference, spaceID: spaceID) else {
+            throw BerthError.notFound("target", reference)
+        }
+        return target
+    }
+
+    public func target(id: String) async throws -> ECSClusterTarget? {
+        try await database.withConnection { db in
+            guard let row = try await db.raw("SELECT * FROM targets WHERE id = \(bind: id)").first() else { return nil }
+            return try Self.target(row, environmentIDs: try await Self.targetEnvironments([id], db))
+        }
+    }
+
+    /// Inserts the target and its environments together.
+    public func createTarget(_ target: ECSClusterTarget) async throws -> ECSClusterTarget {
+        try await database.transaction { db in
+            if try await db.raw(
+                "SELECT id FROM targets WHERE space_id = \(bind: target.spaceID) AND slug = \(bind: target.slug)"
+            ).first() != nil {
+                throw BerthError(.conflict, "A target named '\(target.name)' already exists in this space.")
+            }
+            let accountID: String? =
+                switch target.authentication {
+                case .account(let id): id
+                case .workerCredentials: nil
+                }
+            try await db.raw(
+                """
+                INSERT INTO targets (id, space_id, name, slug, roles, account_id, assume_role, region, cluster_name, \
+                worker_pool_id, health_status, health_message, health_checked_at, health_task_id, created_at, updated_at) VALUES \
+                (\(bind: target.id), \(bind: target.spaceID), \(bind: target.name), \(bind: target.slug), \
+                \(bind: jsonText(target.roles)), \(bind: accountID), \(bind: target.assumeRole.map(jsonText)), \
+                \(bind: target.region), \(bind: target.clusterName), \(bind: target.workerPoolID), \
+                \(bind: target.health.status.rawValue), \(bind: target.health.message), \
+                \(bind: target.health.checkedAt.unixMilliseconds), \(bind: target.health.taskID), \
+                \(bind: target.createdAt.unixMilliseconds), \(bind: target.updatedAt.unixMilliseconds))
+                """
+            ).run()
+            try await Self.replaceLinks(
+                table: "target_environments", ownerColumn: "target_id", owner: target.id, environmentIDs: target.environmentIDs, db)
+            return target
+        }
+    }
+
+    public func deleteTarget(id: String) async throws {
+        try await database.transaction { db in
+            try await db.raw("DELETE FROM target_environments WHERE target_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM targets WHERE id = \(bind: id)").run()
+        }
+    }
+
+    static func targetEnvironments(_ targetIDs: [String], _ db: any SQLDatabase) async throws -> [String: [String]] {
+        guard !targetIDs.isEmpty else { return [:] }
+        var result: [String: [String]] = [:]
+        let rows = try await db.select().column("target_id").column("environment_id").from("target_environments")
+            .where("target_id", .in, targetIDs).all()
+        for row in rows {
+            result[try row.string("target_id"), default: []].append(try row.string("environment_id"))
+        }
+        return result
+    }
+
+    static func target(_ row: any SQLRow, environmentIDs: [String: [String]]) throws -> ECSClusterTarget {
+        let id = try row.string("id")
+        let accountID = try row.optionalString("account_id")
+        let assumeRole = try row.optionalString("assume_role").map {
+            try JSONDecoder().decode(AssumeRoleSettings.self, from: Data($0.utf8))
+        }
+        var target = ECSClusterTarget(
+            id: id, spaceID: try row.string("space_id"), name: try row.string("name"),
+            environmentIDs: (environmentIDs[id] ?? []).sorted(), roles: try row.json("roles", as: [String].self),
+            authentication: accountID.map { .account($0) } ?? .workerCredentials, assumeRole: assumeRole,
+            region: try row.string("region"), clusterName: try row.string("cluster_name"),
+            workerPoolID: try row.string("worker_pool_id"),
+            health: TargetHealth(
+                status: HealthStatus(rawValue: try row.string("health_status")) ?? .unknown,
+                message: try row.optionalString("health_message"), checkedAt: try row.optionalDate("health_checked_at"),
+                taskID: try row.optionalString("health_task_id")),
+            createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
+        target.slug = try row.string("slug")
+        return target
+    }
+
+    static func escapeLike(_ value: String) -> String {
+        var escaped = ""
+        for character in value {
+            if character == "%" || character == "_" || character == "!" { escaped.append("!") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+}

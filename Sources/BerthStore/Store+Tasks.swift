@@ -1,0 +1,161 @@
+import BerthDomain
+import Foundation
+import SQLKit
+
+extension BerthStore {
+    /// Records queued tasks, all or none.
+    public func createTasks(_ tasks: [ServerTask]) async throws {
+        guard !tasks.isEmpty else { return }
+        try await database.transaction { db in
+            for task in tasks {
+                try await db.raw(
+                    """
+                    INSERT INTO tasks (id, space_id, kind, description, state, target_id, account_id, created_at) VALUES \
+                    (\(bind: task.id), \(bind: task.spaceID), \(bind: task.kind.rawValue), \(bind: task.description), \
+                    \(bind: task.state.rawValue), \(bind: task.targetID), \(bind: task.accountID), \
+                    \(bind: task.createdAt.unixMilliseconds))
+                    """
+                ).run()
+            }
+        }
+    }
+
+    public func task(id: String) async throws -> ServerTask? {
+        try await database.withConnection { db in
+            try await db.raw("SELECT * FROM tasks WHERE id = \(bind: id)").first().map(Self.task)
+        }
+    }
+
+    /// The most recent tasks first.
+    public func listTasks(state: ServerTask.State? = nil, limit: Int = 50) async throws -> [ServerTask] {
+        try await database.withConnection { db in
+            if let state {
+                return try await db.raw(
+                    "SELECT * FROM tasks WHERE state = \(bind: state.rawValue) ORDER BY created_at DESC, id LIMIT \(bind: Int64(limit))"
+                ).all().map(Self.task)
+            }
+            return try await db.raw("SELECT * FROM tasks ORDER BY created_at DESC, id LIMIT \(bind: Int64(limit))").all()
+                .map(Self.task)
+        }
+    }
+
+    /// Tasks still queued, oldest first (to resume after a restart).
+    public func queuedTasks() async throws -> [ServerTask] {
+        try await database.withConnection { db in
+            try await db.raw("SELECT * FROM tasks WHERE state = 'queued' ORDER BY created_at, id").all().map(Self.task)
+        }
+    }
+
+    /// Moves a queued task to executing. False when it was not queued (cancelled, or taken).
+    public func startTask(id: String, at time: Date) async throws -> Bool {
+        try await database.transaction { db in
+            let row = try await db.raw("SELECT state FROM tasks WHERE id = \(bind: id)").first()
+            guard try row?.string("state") == ServerTask.State.queued.rawValue else { return false }
+            try await db.raw(
+                "UPDATE tasks SET state = 'executing', started_at = \(bind: time.unixMilliseconds) WHERE id = \(bind: id)"
+            ).run()
+            return true
+        }
+    }
+
+    public func appendLog(taskID: String, _ lines: [TaskLogLine]) async throws {
+        guard !lines.isEmpty else { return }
+        try await database.transaction { db in
+            for line in lines {
+                try await db.raw(
+                    """
+                    INSERT INTO task_log (task_id, sequence, time, level, message) VALUES \
+                    (\(bind: taskID), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
+                    \(bind: line.level.rawValue), \(bind: line.message))
+                    """
+                ).run()
+            }
+        }
+    }
+
+    /// Lines with a sequence number greater than `after`.
+    public func taskLog(taskID: String, after: Int = 0) async throws -> [TaskLogLine] {
+        try await database.withConnection { db in
+            try await db.raw(
+                "SELECT * FROM task_log WHERE task_id = \(bind: taskID) AND sequence > \(bind: Int64(after)) ORDER BY sequence"
+            ).all().map { row in
+                TaskLogLine(
+                    sequence: try row.int("sequence"), time: try row.date("time"),
+                    level: LogLevel(rawValue: try row.string("level")) ?? .info, message: try row.string("message"))
+            }
+        }
+    }
+
+    /// Ends a task: its outcome, its last log lines and, for a health check, the target's health —
+    /// in one transaction, so a reader never sees a finished task without its result.
+    public func finishTask(
+        id: String, outcome: TaskOutcome, at time: Date, lastLines: [TaskLogLine] = [], targetHealth: (String, TargetHealth)? = nil
+    ) async throws {
+        try await database.transaction { db in
+            for line in lastLines {
+                try await db.raw(
+                    """
+                    INSERT INTO task_log (task_id, sequence, time, level, message) VALUES \
+                    (\(bind: id), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
+                    \(bind: line.level.rawValue), \(bind: line.message))
+                    """
+                ).run()
+            }
+            try await db.raw(
+                """
+                UPDATE tasks SET state = \(bind: outcome.state.rawValue), completed_at = \(bind: time.unixMilliseconds), \
+                error_message = \(bind: outcome.errorMessage), identity_arn = \(bind: outcome.identityARN), \
+                health_status = \(bind: outcome.healthStatus?.rawValue) WHERE id = \(bind: id)
+                """
+            ).run()
+            if let (targetID, health) = targetHealth {
+                try await db.raw(
+                    """
+                    UPDATE targets SET health_status = \(bind: health.status.rawValue), health_message = \(bind: health.message), \
+                    health_checked_at = \(bind: health.checkedAt.unixMilliseconds), health_task_id = \(bind: health.taskID) \
+                    WHERE id = \(bind: targetID)
+                    """
+                ).run()
+            }
+        }
+    }
+
+    /// Marks every task left executing (the server stopped under it) as failed with `reason`.
+    /// - Returns: the ids of the tasks it marked.
+    public func failAbandonedTasks(reason: String, at time: Date) async throws -> [String] {
+        try await database.transaction { db in
+            let ids = try await db.raw("SELECT id FROM tasks WHERE state = 'executing'").all().map { try $0.string("id") }
+            for id in ids {
+                let next = try await db.raw("SELECT MAX(sequence) AS last FROM task_log WHERE task_id = \(bind: id)").first()
+                let sequence = (try next?.decode(column: "last", as: Int64?.self) ?? 0) + 1
+                try await db.raw(
+                    """
+                    INSERT INTO task_log (task_id, sequence, time, level, message) VALUES \
+                    (\(bind: id), \(bind: sequence), \(bind: time.unixMilliseconds), 'error', \(bind: reason))
+                    """
+                ).run()
+                try await db.raw(
+                    """
+                    UPDATE tasks SET state = 'failed', completed_at = \(bind: time.unixMilliseconds), \
+                    error_message = \(bind: reason) WHERE id = \(bind: id)
+                    """
+                ).run()
+            }
+            return ids
+        }
+    }
+
+    static func task(_ row: any SQLRow) throws -> ServerTask {
+        let id = try row.string("id")
+        guard let kind = ServerTask.Kind(rawValue: try row.string("kind")),
+            let state = ServerTask.State(rawValue: try row.string("state"))
+        else { throw BerthError(.internalError, "The task \(id) has an unknown kind or state in the database.") }
+        return ServerTask(
+            id: id, spaceID: try row.string("space_id"), kind: kind, description: try row.string("description"), state: state,
+            targetID: try row.optionalString("target_id"), accountID: try row.optionalString("account_id"),
+            createdAt: try row.date("created_at"), startedAt: try row.optionalDate("started_at"),
+            completedAt: try row.optionalDate("completed_at"), errorMessage: try row.optionalString("error_message"),
+            identityARN: try row.optionalString("identity_arn"),
+            healthStatus: try row.optionalString("health_status").flatMap(HealthStatus.init(rawValue:)))
+    }
+}

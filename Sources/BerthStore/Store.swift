@@ -1,0 +1,82 @@
+import BerthDomain
+import Foundation
+import Logging
+import SQLKit
+
+/// Berth's records, on SQLite or PostgreSQL. Every change that touches several rows runs in one
+/// transaction; secrets arrive sealed (`SecretBox`) and are stored as they come.
+///
+/// ```swift
+/// let store = try await BerthStore.open(.sqlite(path: dataDir + "/berth.sqlite"), logger: logger)
+/// let space = try await store.space("default")
+/// ```
+public struct BerthStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Opens the database, applies migrations and makes sure the `default` space and its default
+    /// worker pool exist.
+    public static func open(_ configuration: DatabaseConfiguration, logger: Logger, now: Date = Date()) async throws
+        -> BerthStore
+    {
+        let database = try Database(configuration, logger: logger)
+        do {
+            try await Migrations.migrate(database)
+            let store = BerthStore(database: database)
+            if try await store.findSpace(Space.defaultName) == nil {
+                _ = try await store.createSpace(Space(name: Space.defaultName, createdAt: now))
+            }
+            return store
+        } catch let error as BerthError {
+            await database.shutdown()
+            throw error
+        } catch {
+            await database.shutdown()
+            throw BerthError(.unavailable, "The database \(configuration) cannot be opened: \(String(reflecting: error))")
+        }
+    }
+
+    public func close() async {
+        await database.shutdown()
+    }
+
+    /// A cheap query, for `/readyz`.
+    public func ping() async throws {
+        try await database.withConnection { db in _ = try await db.raw("SELECT 1 AS one").first() }
+    }
+}
+
+// MARK: - Row helpers
+
+extension SQLRow {
+    func string(_ column: String) throws -> String { try decode(column: column, as: String.self) }
+    func optionalString(_ column: String) throws -> String? { try decode(column: column, as: String?.self) }
+    func int(_ column: String) throws -> Int { Int(try decode(column: column, as: Int64.self)) }
+    func optionalInt(_ column: String) throws -> Int? { try decode(column: column, as: Int64?.self).map(Int.init) }
+    func date(_ column: String) throws -> Date { Date(unixMilliseconds: try decode(column: column, as: Int64.self)) }
+    func optionalDate(_ column: String) throws -> Date? {
+        try decode(column: column, as: Int64?.self).map(Date.init(unixMilliseconds:))
+    }
+    func json<T: Decodable>(_ column: String, as type: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(try string(column).utf8))
+    }
+}
+
+func jsonText(_ value: some Encodable) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    // Arrays and dictionaries of strings always encode.
+    return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+}
+
+extension Optional where Wrapped == Date {
+    var unixMilliseconds: Int64? { self?.unixMilliseconds }
+}
+
+/// Looks a record up by id, or by name (compared by slug, so case and punctuation do not matter).
+func referenceClause(_ reference: String) -> (id: String, slug: String) {
+    (reference, Slug.make(reference))
+}
