@@ -104,7 +104,9 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthDomain", "BerthStore", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials",
+                "BerthDomain", "BerthStore", "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,0 +1,89 @@
+import AWSCore
+import AWSCredentials
+import Logging
+import BerthDomain
+import BerthStore
+import Foundation
+import ServiceLifecycle
+
+/// The engine as the API sees it: record tasks and hand them to the worker. Build it once per
+/// server with `Engine.make`, which also returns the services to run.
+public struct Engine: Sendable {
+    public let store: BerthStore
+    public let queue: TaskQueue
+    public let configuration: EngineConfiguration
+
+    public init(store: BerthStore, queue: TaskQueue, configuration: EngineConfiguration) {
+        self.store = store
+        self.queue = queue
+        self.configuration = configuration
+    }
+
+    /// The engine and its services: the task runner and, when an interval is set, the health-check
+    /// schedule.
+    public static func make(store: BerthStore, secrets: SecretBox, configuration: EngineConfiguration) -> (
+        engine: Engine, services: [any Service]
+    ) {
+        let queue = TaskQueue()
+        let engine = Engine(store: store, queue: queue, configuration: configuration)
+        let credentials = TargetCredentials(
+            store: store, secrets: secrets, registry: CredentialCacheRegistry(clock: configuration.clock),
+            configuration: configuration)
+        let runner = TaskRunner(
+            store: store, queue: queue,
+            executors: [
+                AccountTestExecutor(store: store, credentials: credentials, configuration: configuration),
+                HealthCheckExecutor(store: store, credentials: credentials, configuration: configuration),
+            ], configuration: configuration)
+        var services: [any Service] = [runner]
+        if let interval = configuration.healthCheckInterval {
+            services.append(HealthCheckSchedule(engine: engine, interval: interval))
+        }
+        return (engine, services)
+    }
+
+    /// Queues "Save and test" for an account.
+    public func testAccount(_ account: Account) async throws -> ServerTask {
+        let task = ServerTask(
+            spaceID: account.spaceID, kind: .accountTest, description: "Test the account '\(account.name)'",
+            accountID: account.id, createdAt: configuration.clock.now())
+        try await store.createTasks([task])
+        queue.enqueue(task.id)
+        return task
+    }
+
+    /// Queues one health check per target, recorded together.
+    public func checkHealth(of targets: [ECSClusterTarget]) async throws -> [ServerTask] {
+        let now = configuration.clock.now()
+        let tasks = targets.map {
+            ServerTask(
+                spaceID: $0.spaceID, kind: .healthCheck, description: "Health check of the target '\($0.name)'", targetID: $0.id,
+                createdAt: now)
+        }
+        try await store.createTasks(tasks)
+        for task in tasks { queue.enqueue(task.id) }
+        return tasks
+    }
+}
+
+/// Health-checks every target of every space at a fixed interval.
+struct HealthCheckSchedule: Service {
+    let engine: Engine
+    let interval: Duration
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await engine.configuration.clock.sleep(for: interval)
+                do {
+                    for space in try await engine.store.listSpaces() {
+                        let targets = try await engine.store.allTargets(spaceID: space.id)
+                        _ = try await engine.checkHealth(of: targets)
+                    }
+                } catch {
+                    engine.configuration.logger.error("Scheduled health checks could not be queued", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import AWSCore
+import AWSCredentials
+import AWSECS
+import BerthDomain
+import BerthStore
+import Foundation
+
+/// Checks an ECS cluster target: credentials as a deployment would resolve them, then
+/// DescribeClusters. Healthy only when the cluster is ACTIVE (Octopus calls FAILED and
+/// DEPROVISIONING clusters healthy; Berth does not); any other state is Unhealthy with that state;
+/// a missing cluster or failing credentials is Unavailable with the AWS error.
+public struct HealthCheckExecutor: TaskExecutor {
+    public let kind = ServerTask.Kind.healthCheck
+    let store: BerthStore
+    let credentials: TargetCredentials
+    let configuration: EngineConfiguration
+
+    public init(store: BerthStore, credentials: TargetCredentials, configuration: EngineConfiguration) {
+        self.store = store
+        self.credentials = credentials
+        self.configuration = configuration
+    }
+
+    public func execute(_ task: ServerTask, log: TaskLogWriter) async throws -> ExecutionResult {
+        guard let targetID = task.targetID, let target = try await store.target(id: targetID) else {
+            throw BerthError(.notFound, "The target of this health check no longer exists.")
+        }
+        await log.info("Checking the ECS cluster '\(target.clusterName)' in \(target.region) for the target '\(target.name)'.")
+        let resolved: TargetCredentials.Resolved
+        do {
+            resolved = try await credentials.resolve(for: target, log: log)
+        } catch {
+            return await verdict(.unavailable, "The credentials could not be resolved: \(describe(error))", task, log)
+        }
+        let ecs = ECSClient(
+            client: try AWSClient(
+                service: .ecs, region: target.region, credentialProvider: resolved.provider,
+                environment: configuration.environment, transport: configuration.transport, clock: configuration.clock,
+                logger: configuration.logger))
+        let response: ECS.DescribeClustersResponse
+        do {
+            response = try await ecs.describeClusters(ECS.DescribeClustersRequest(clusters: [target.clusterName]))
+        } catch let error as AWSError {
+            return await verdict(.unavailable, "DescribeClusters failed: \(error)", task, log)
+        } catch let error as AWSClientError {
+            return await verdict(.unavailable, "DescribeClusters could not reach ECS: \(error.message)", task, log)
+        }
+        guard let cluster = response.clusters?.first(where: { Self.matches($0, target.clusterName) }) else {
+            let reason = response.failures?.first?.reason ?? "not returned"
+            return await verdict(
+                .unavailable,
+                "The cluster '\(target.clusterName)' was not found in \(target.region) (\(reason)). Check the cluster name, region and account.",
+                task, log)
+        }
+        let status = cluster.status ?? "UNKNOWN"
+        let counts =
+            "\(cluster.activeServicesCount ?? 0) services, \(cluster.runningTasksCount ?? 0) running tasks, "
+            + "\(cluster.registeredContainerInstancesCount ?? 0) container instances"
+        if status == "ACTIVE" {
+            return await verdict(.healthy, "The cluster '\(target.clusterName)' is ACTIVE (\(counts)).", task, log)
+        }
+        return await verdict(
+            .unhealthy, "The cluster '\(target.clusterName)' is \(status), not ACTIVE; deployments to it would fail.", task, log)
+    }
+
+    static func matches(_ cluster: ECS.Cluster, _ reference: String) -> Bool {
+        cluster.clusterName == reference || cluster.clusterArn == reference
+    }
+
+    func verdict(_ status: HealthStatus, _ message: String, _ task: ServerTask, _ log: TaskLogWriter) async -> ExecutionResult {
+        let level: LogLevel =
+            switch status {
+            case .healthy: .info
+            case .unhealthy: .warning
+            case .unavailable, .unknown: .error
+            }
+        await log.write(level, "\(status.rawValue.capitalized): \(message)")
+        let maskedMessage = await log.mask(message)
+        let state: ServerTask.State = status == .healthy ? .succeeded : .failed
+        return ExecutionResult(
+            outcome: TaskOutcome(
+                state: state, errorMessage: status == .healthy ? nil : maskedMessage, healthStatus: status),
+            targetHealth: TargetHealth(status: status, message: maskedMessage, checkedAt: configuration.clock.now(), taskID: task.id))
+    }
+}

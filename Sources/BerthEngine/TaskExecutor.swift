@@ -1,0 +1,28 @@
+import BerthDomain
+import Foundation
+
+/// Does the work of one kind of server task.
+public protocol TaskExecutor: Sendable {
+    var kind: ServerTask.Kind { get }
+    /// Runs the task, logging as it goes. Throwing fails the task with the error's message;
+    /// cancellation ends it as cancelled.
+    func execute(_ task: ServerTask, log: TaskLogWriter) async throws -> ExecutionResult
+}
+
+/// What an executor reports besides its log.
+public struct ExecutionResult: Sendable {
+    public var outcome: TaskOutcome
+    /// A health check's verdict on its target.
+    public var targetHealth: TargetHealth?
+
+    public init(outcome: TaskOutcome, targetHealth: TargetHealth? = nil) {
+        self.outcome = outcome
+        self.targetHealth = targetHealth
+    }
+}
+
+/// A readable message for anything an AWS call or the engine throws.
+func describe(_ error: any Error) -> String {
+    if let error = error as? BerthError { return error.message }
+    return String(describing: error)
+}

@@ -1,0 +1,91 @@
+import AWSCore
+import BerthDomain
+import BerthStore
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// The built-in worker: takes queued tasks, runs them with a bound on concurrency, and records
+/// each one's outcome. On start it fails the tasks a previous process left executing and resumes
+/// the ones still queued. On graceful shutdown it stops taking tasks and cancels the running ones,
+/// which record themselves as cancelled before the store closes.
+public struct TaskRunner: Service {
+    let store: BerthStore
+    let queue: TaskQueue
+    let executors: [ServerTask.Kind: any TaskExecutor]
+    let configuration: EngineConfiguration
+
+    public init(store: BerthStore, queue: TaskQueue, executors: [any TaskExecutor], configuration: EngineConfiguration) {
+        self.store = store
+        self.queue = queue
+        self.executors = Dictionary(executors.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
+        self.configuration = configuration
+    }
+
+    public func run() async throws {
+        let clock = configuration.clock
+        let abandoned = try await store.failAbandonedTasks(
+            reason: "The server stopped while this task was executing; it did not finish.", at: clock.now())
+        if !abandoned.isEmpty {
+            configuration.logger.warning("Marked tasks left executing as failed", metadata: ["tasks.count": "\(abandoned.count)"])
+        }
+        for task in try await store.queuedTasks() { queue.enqueue(task.id) }
+
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                var running = 0
+                for await taskID in queue.stream {
+                    if running >= configuration.maximumConcurrentTasks {
+                        await group.next()
+                        running -= 1
+                    }
+                    running += 1
+                    group.addTask { await runTask(taskID) }
+                }
+                await group.waitForAll()
+            }
+        }
+    }
+
+    /// Runs one task from queued to finished. Errors never escape: they become the outcome.
+    func runTask(_ taskID: String) async {
+        let clock = configuration.clock
+        let logger = configuration.logger
+        do {
+            guard try await store.startTask(id: taskID, at: clock.now()), let task = try await store.task(id: taskID) else {
+                return
+            }
+            let log = TaskLogWriter(taskID: taskID, store: store, clock: { clock.now() })
+            let result: ExecutionResult
+            if Task.isCancelled {
+                result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: "The server shut down."))
+            } else if let executor = executors[task.kind] {
+                do {
+                    result = try await executor.execute(task, log: log)
+                } catch is CancellationError {
+                    result = ExecutionResult(
+                        outcome: TaskOutcome(state: .cancelled, errorMessage: "Cancelled: the server is shutting down."))
+                } catch {
+                    let message = await log.masked(describe(error)) ?? ""
+                    result = ExecutionResult(outcome: TaskOutcome(state: .failed, errorMessage: message))
+                }
+            } else {
+                result = ExecutionResult(
+                    outcome: TaskOutcome(state: .failed, errorMessage: "This server has no executor for \(task.kind.rawValue) tasks."))
+            }
+            var outcome = result.outcome
+            outcome.errorMessage = await log.masked(outcome.errorMessage)
+            let closing = await log.nextLine(
+                outcome.state == .succeeded ? .info : .error,
+                "Task \(outcome.state.rawValue)" + (outcome.errorMessage.map { ": \($0)" } ?? "."))
+            try await store.finishTask(
+                id: taskID, outcome: outcome, at: clock.now(), lastLines: [closing],
+                targetHealth: result.targetHealth.flatMap { health in task.targetID.map { ($0, health) } })
+            Counter(label: "berth_tasks_total", dimensions: [("kind", task.kind.rawValue), ("state", outcome.state.rawValue)])
+                .increment()
+        } catch {
+            logger.error("A task could not be recorded", metadata: ["task.id": "\(taskID)", "error": "\(error)"])
+        }
+    }
+}
