@@ -101,7 +101,8 @@ public struct AccountDraft: Sendable {
 
     /// Every rule of REFERENCE.md §1 and §3 that can be checked without the store. Secrets are never
     /// repeated in a message.
-    public func validate() throws(BerthError) {
+    /// - Parameter secretIsStored: an update may leave out the secret key that the account already has.
+    public func validate(secretIsStored: Bool = false) throws(BerthError) {
         var errors = ValidationErrors()
         NameRules.validate(name, into: &errors)
         if description.count > 2000 { errors.add("description", "is longer than 2000 characters") }
@@ -124,7 +125,7 @@ public struct AccountDraft: Sendable {
                 if secretKey.isEmpty || secretKey.contains(where: \.isWhitespace) {
                     errors.add("secretKey", "must not be empty or contain spaces or line breaks (\(secretKey.count) characters given)")
                 }
-            } else {
+            } else if !secretIsStored {
                 errors.add("secretKey", "is required for an aws-access-key account")
             }
             for (field, value) in [("roleArn", roleARN as Any?), ("sessionDuration", sessionDuration), ("audience", audience)]

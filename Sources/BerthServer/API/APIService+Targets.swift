@@ -1,0 +1,94 @@
+import BerthAPI
+import BerthDomain
+import BerthEngine
+import BerthStore
+import Foundation
+
+extension APIService {
+    func listTargets(_ input: Operations.ListTargets.Input) async throws -> Operations.ListTargets.Output {
+        let space = try await space(input.path.space)
+        let limit = try Paging.limit(input.query.limit, default: 100)
+        var environmentID: String?
+        if let reference = input.query.environment {
+            environmentID = try await resolveEnvironments([reference], spaceID: space.id, field: "environment").first?.id
+        }
+        let page = try await store.listTargets(
+            spaceID: space.id, environmentID: environmentID, role: input.query.role, limit: limit, after: input.query.after)
+        let names = try await TargetNames.load(store: store, spaceID: space.id)
+        return .ok(.init(body: .json(.init(items: page.targets.map { .init($0, names: names) }, nextCursor: page.nextCursor))))
+    }
+
+    func getTarget(_ input: Operations.GetTarget.Input) async throws -> Operations.GetTarget.Output {
+        let space = try await space(input.path.space)
+        let target = try await store.target(input.path.target, spaceID: space.id)
+        return .ok(.init(body: .json(.init(target, names: try await TargetNames.load(store: store, spaceID: space.id)))))
+    }
+
+    func createTarget(_ input: Operations.CreateTarget.Input) async throws -> Operations.CreateTarget.Output {
+        guard case .json(let body) = input.body else { throw BerthError(.badRequest, "Send the target as JSON.") }
+        let space = try await space(input.path.space)
+        let environments = try await resolveEnvironments(body.environments, spaceID: space.id, field: "environments")
+        var account: Account?
+        if let reference = body.account?.nonBlank {
+            guard let found = try await store.findAccount(reference, spaceID: space.id) else {
+                throw BerthError.invalid("ECS cluster target", [.init(field: "account", message: "there is no account '\(reference)'")])
+            }
+            account = found
+        }
+        let pool: WorkerPool
+        if let reference = body.workerPool?.nonBlank {
+            guard let found = try await store.findWorkerPool(reference, spaceID: space.id) else {
+                throw BerthError.invalid(
+                    "ECS cluster target", [.init(field: "workerPool", message: "there is no worker pool '\(reference)'")])
+            }
+            pool = found
+        } else {
+            pool = try await store.defaultWorkerPool(spaceID: space.id)
+        }
+        let assumeRole = body.assumeRole.map {
+            AssumeRoleSettings(
+                roleARN: $0.roleArn, sessionName: $0.sessionName?.nonBlank, sessionDuration: $0.sessionDuration,
+                externalID: $0.externalId?.nonBlank)
+        }
+        let draft = TargetDraft(
+            name: body.name, environments: environments, roles: body.roles, account: account,
+            useWorkerCredentials: body.useWorkerCredentials ?? false, assumeRole: assumeRole, region: body.region,
+            clusterName: body.clusterName)
+        try draft.validate()
+        let target = try await store.createTarget(
+            ECSClusterTarget(
+                spaceID: space.id, name: draft.name, environmentIDs: environments.map(\.id), roles: draft.roles,
+                authentication: account.map { .account($0.id) } ?? .workerCredentials, assumeRole: assumeRole,
+                region: draft.region, clusterName: draft.clusterName, workerPoolID: pool.id, createdAt: now()))
+        return .created(.init(body: .json(.init(target, names: try await TargetNames.load(store: store, spaceID: space.id)))))
+    }
+
+    func deleteTarget(_ input: Operations.DeleteTarget.Input) async throws -> Operations.DeleteTarget.Output {
+        let space = try await space(input.path.space)
+        let target = try await store.target(input.path.target, spaceID: space.id)
+        try await store.deleteTarget(id: target.id)
+        return .noContent(.init())
+    }
+
+    func checkTargetHealth(_ input: Operations.CheckTargetHealth.Input) async throws -> Operations.CheckTargetHealth.Output {
+        let space = try await space(input.path.space)
+        let target = try await store.target(input.path.target, spaceID: space.id)
+        let tasks = try await engine.checkHealth(of: [target])
+        return .accepted(.init(body: .json(.init(tasks[0], spaceName: space.name))))
+    }
+
+    func checkAllTargetsHealth(_ input: Operations.CheckAllTargetsHealth.Input) async throws
+        -> Operations.CheckAllTargetsHealth.Output
+    {
+        let space = try await space(input.path.space)
+        let tasks = try await engine.checkHealth(of: try await store.allTargets(spaceID: space.id))
+        return .accepted(.init(body: .json(.init(items: tasks.map { .init($0, spaceName: space.name) }))))
+    }
+}
+
+extension String {
+    /// nil for an empty or blank string, so that `""` in a form means "not set".
+    var nonBlank: String? {
+        trimmingCharacters(in: .whitespaces).isEmpty ? nil : self
+    }
+}

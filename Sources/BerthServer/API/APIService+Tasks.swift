@@ -1,0 +1,52 @@
+import BerthAPI
+import BerthDomain
+import BerthEngine
+import BerthStore
+import Foundation
+
+extension APIService {
+    func listTasks(_ input: Operations.ListTasks.Input) async throws -> Operations.ListTasks.Output {
+        let limit = try Paging.limit(input.query.limit, default: 50)
+        let tasks = try await store.listTasks(state: input.query.state.map(ServerTask.State.init), limit: limit)
+        let spaces = Dictionary(uniqueKeysWithValues: try await store.listSpaces().map { ($0.id, $0.name) })
+        return .ok(.init(body: .json(.init(items: tasks.map { .init($0, spaceName: spaces[$0.spaceID]) }))))
+    }
+
+    func getTask(_ input: Operations.GetTask.Input) async throws -> Operations.GetTask.Output {
+        guard let task = try await store.task(id: input.path.task) else { throw BerthError.notFound("task", input.path.task) }
+        let space = try await store.findSpace(task.spaceID)
+        return .ok(.init(body: .json(.init(task, spaceName: space?.name))))
+    }
+
+    func getTaskLog(_ input: Operations.GetTaskLog.Input) async throws -> Operations.GetTaskLog.Output {
+        guard let task = try await store.task(id: input.path.task) else { throw BerthError.notFound("task", input.path.task) }
+        if let after = input.query.after, after < 0 {
+            throw BerthError.invalid("request", [.init(field: "after", message: "must be 0 or more")])
+        }
+        let lines = try await store.taskLog(taskID: task.id, after: input.query.after ?? 0)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(taskId: task.id, state: .init(task.state), lines: lines.map(Components.Schemas.TaskLogLine.init)))))
+    }
+
+    func listApiKeys(_ input: Operations.ListApiKeys.Input) async throws -> Operations.ListApiKeys.Output {
+        .ok(.init(body: .json(.init(items: try await store.listAPIKeys().map(Components.Schemas.ApiKey.init)))))
+    }
+
+    func createApiKey(_ input: Operations.CreateApiKey.Input) async throws -> Operations.CreateApiKey.Output {
+        guard case .json(let body) = input.body else { throw BerthError(.badRequest, "Send the API key's name as JSON.") }
+        var errors = ValidationErrors()
+        NameRules.validate(body.name, into: &errors)
+        try errors.throwIfAny("API key")
+        let (key, record) = APIKeyFactory.make(name: body.name, at: now())
+        let stored = try await store.createAPIKey(record)
+        return .created(.init(body: .json(.init(apiKey: .init(stored), key: key))))
+    }
+
+    func revokeApiKey(_ input: Operations.RevokeApiKey.Input) async throws -> Operations.RevokeApiKey.Output {
+        let revoked = try await store.revokeAPIKey(input.path.apiKey, at: now())
+        await apiKeys.forget(hash: revoked.hash)
+        return .noContent(.init())
+    }
+}

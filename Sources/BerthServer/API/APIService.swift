@@ -1,0 +1,56 @@
+import BerthAPI
+import BerthDomain
+import BerthEngine
+import BerthStore
+import BerthEngine
+import BerthStore
+import Foundation
+
+/// The REST API of `openapi.yaml`: each operation checks its input through the domain, changes the
+/// store, and answers with the generated types. Errors are thrown as `BerthError` and rendered by
+/// `ErrorMiddleware`.
+struct APIService: APIProtocol {
+    let store: BerthStore
+    let engine: Engine
+    let secrets: SecretBox
+    let apiKeys: APIKeyCache
+    let now: @Sendable () -> Date
+
+    /// The space named in the path.
+    func space(_ reference: String) async throws -> Space {
+        try await store.space(reference)
+    }
+
+    /// Environment id → name for a space, to answer with names.
+    func environmentNames(_ spaceID: String) async throws -> [String: String] {
+        Dictionary(uniqueKeysWithValues: try await store.listEnvironments(spaceID: spaceID).map { ($0.id, $0.name) })
+    }
+
+    /// Resolves environment names or ids; unknown ones are all named in one error.
+    func resolveEnvironments(_ references: [String], spaceID: String, field: String) async throws -> [Environment] {
+        let all = try await store.listEnvironments(spaceID: spaceID)
+        var found: [Environment] = []
+        var errors = ValidationErrors()
+        for reference in references {
+            if let environment = all.first(where: { $0.id == reference || $0.slug == Slug.make(reference) }) {
+                if !found.contains(environment) { found.append(environment) }
+            } else {
+                let known = all.map(\.name).joined(separator: ", ")
+                errors.add(field, "there is no environment '\(reference)' (known: \(known.isEmpty ? "none yet" : known))")
+            }
+        }
+        try errors.throwIfAny("request")
+        return found
+    }
+}
+
+/// Limits shared by list operations.
+enum Paging {
+    static func limit(_ value: Int?, default defaultValue: Int, maximum: Int = 1000) throws(BerthError) -> Int {
+        guard let value else { return defaultValue }
+        guard (1...maximum).contains(value) else {
+            throw BerthError.invalid("request", [.init(field: "limit", message: "must be 1 to \(maximum) (got \(value))")])
+        }
+        return value
+    }
+}

@@ -1,0 +1,93 @@
+import BerthAPI
+import BerthDomain
+import BerthEngine
+import BerthStore
+import Foundation
+import Hummingbird
+import NIOCore
+import OpenAPIHummingbird
+import HummingbirdAuth
+import Logging
+import Prometheus
+import ServiceLifecycle
+
+/// A Berth server, built and ready to run: `main` and the tests both call `build(_:)`.
+///
+/// ```swift
+/// let server = try await BerthServer.build(configuration)
+/// if let key = server.administratorKey { print("API key: \(key)") }
+/// try await server.application.runService()
+/// ```
+public struct BerthServer: Sendable {
+    public let application: Application<RouterResponder<BerthRequestContext>>
+    public let store: BerthStore
+    public let engine: Engine
+    /// The administrator API key made on the first start; shown once, never stored in clear.
+    public let administratorKey: String?
+    /// Whether this start created the data directory's master key.
+    public let createdMasterKey: Bool
+
+    /// Opens (or initialises) the data directory and the database, and assembles the HTTP server,
+    /// the task runner and the health-check schedule as one service group.
+    public static func build(
+        _ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> BerthServer {
+        let fileManager = FileManager.default
+        do {
+            try fileManager.createDirectory(
+                at: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw BerthError(
+                .badRequest, "The data directory \(configuration.dataDirectory.path) cannot be created: \(error.localizedDescription)")
+        }
+        let (masterKey, createdMasterKey) = try MasterKey.loadOrCreate(
+            dataDirectory: configuration.dataDirectory, environment: configuration.environment)
+        let secrets = SecretBox(masterKey: masterKey)
+        let store = try await BerthStore.open(configuration.effectiveDatabase, logger: configuration.logger)
+
+        var administratorKey: String?
+        if try await store.listAPIKeys().isEmpty {
+            let (key, record) = APIKeyFactory.make(name: "administrator", at: Date())
+            _ = try await store.createAPIKey(record)
+            administratorKey = key
+        }
+
+        let (engine, engineServices) = Engine.make(store: store, secrets: secrets, configuration: configuration.engine)
+        let apiKeys = APIKeyCache(store: store)
+        let router = Router(context: BerthRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: MetricsMiddleware())
+        OperationsRoutes(store: store, metrics: metrics).register(on: router)
+
+        let api = router.group().add(middleware: APIKeyAuthenticator(keys: apiKeys))
+        api.get("/api/openapi.yaml") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/yaml"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try BerthAPIDocument.yaml())))
+        }
+        let service = APIService(store: store, engine: engine, secrets: secrets, apiKeys: apiKeys, now: { Date() })
+        try service.registerHandlers(on: api, serverURL: URL(string: "/api")!)
+
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
+            services: [StoreCloser(store: store)] + engineServices,
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: configuration.logger)
+        return BerthServer(
+            application: application, store: store, engine: engine, administratorKey: administratorKey,
+            createdMasterKey: createdMasterKey)
+    }
+}
+
+/// Closes the database last, after the HTTP server and the task runner have stopped, so that no
+/// write is lost on SIGTERM.
+struct StoreCloser: Service {
+    let store: BerthStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await store.close()
+    }
+}

@@ -1,0 +1,78 @@
+import BerthDomain
+import BerthStore
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdAuth
+
+/// Authenticates `Authorization: Bearer KEY` or `X-Berth-ApiKey: KEY` against the stored hashes.
+/// A missing, unknown or revoked key is a 401 whose message never repeats the key.
+struct APIKeyAuthenticator: AuthenticatorMiddleware {
+    typealias Context = BerthRequestContext
+    let keys: APIKeyCache
+
+    func authenticate(request: Request, context: Context) async throws -> APIKey? {
+        guard let presented = request.headers.bearer?.token ?? request.headers[.berthAPIKey] else {
+            throw BerthError(
+                .unauthorized,
+                "This route needs an API key: send 'Authorization: Bearer <key>' or 'X-Berth-ApiKey: <key>'. Create one with `berth apikey create`."
+            )
+        }
+        guard let key = try await keys.verify(presented.trimmingCharacters(in: .whitespaces)) else {
+            throw BerthError(.unauthorized, "The API key is not valid: it is unknown or has been revoked.")
+        }
+        return key
+    }
+}
+
+/// Looks keys up by hash with a short-lived memory of recent answers, so that a busy client does
+/// not cost a database read per request; revocation through this server takes effect at once, on
+/// other nodes within `ttl`. `last_used_at` is written at most once a minute per key.
+actor APIKeyCache {
+    struct Entry {
+        var key: APIKey?
+        var fetchedAt: Date
+    }
+
+    let store: BerthStore
+    let ttl: TimeInterval
+    private var entries: [String: Entry] = [:]
+    private var touched: [String: Date] = [:]
+
+    init(store: BerthStore, ttl: TimeInterval = 5) {
+        self.store = store
+        self.ttl = ttl
+    }
+
+    static func hash(_ key: String) -> String {
+        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    func verify(_ presented: String) async throws -> APIKey? {
+        let hash = Self.hash(presented)
+        let now = Date()
+        let key: APIKey?
+        if let entry = entries[hash], now.timeIntervalSince(entry.fetchedAt) < ttl {
+            key = entry.key
+        } else {
+            key = try await store.apiKey(hash: hash)
+            if entries.count > 10_000 { entries.removeAll() }
+            entries[hash] = Entry(key: key, fetchedAt: now)
+        }
+        guard let key, key.revokedAt == nil else { return nil }
+        if now.timeIntervalSince(touched[key.id] ?? .distantPast) > 60 {
+            touched[key.id] = now
+            try? await store.touchAPIKey(id: key.id, at: now)
+        }
+        return key
+    }
+
+    func forget(hash: String) {
+        entries[hash] = nil
+    }
+}
+
+extension HTTPField.Name {
+    static let berthAPIKey = HTTPField.Name("X-Berth-ApiKey")!
+}

@@ -1,0 +1,59 @@
+import AWSCore
+import BerthEngine
+import BerthStore
+import Foundation
+import Logging
+
+/// Everything `berth server` is told, read once at the edge and passed down.
+public struct ServerConfiguration: Sendable {
+    public var dataDirectory: URL
+    public var host: String
+    public var port: Int
+    /// The URL users and AWS reach the server at; default `http://<listen address>`.
+    public var publicURL: String?
+    /// nil: `sqlite:<data directory>/berth.sqlite`.
+    public var database: DatabaseConfiguration?
+    /// The process environment, for `BERTH_MASTER_KEY`.
+    public var environment: [String: String]
+    public var engine: EngineConfiguration
+    public var logger: Logger
+
+    public init(
+        dataDirectory: URL, host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil,
+        database: DatabaseConfiguration? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+        engine: EngineConfiguration = EngineConfiguration(), logger: Logger = Logger(label: "berth.server")
+    ) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL
+        self.database = database
+        self.environment = environment
+        self.engine = engine
+        self.logger = logger
+    }
+
+    public var effectiveDatabase: DatabaseConfiguration {
+        database ?? .sqlite(path: dataDirectory.appendingPathComponent("berth.sqlite").path)
+    }
+
+    /// Parses `HOST:PORT` (`[::1]:8080` for IPv6).
+    public static func parseListen(_ value: String) throws -> (host: String, port: Int) {
+        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
+            throw ListenAddressError(value: value)
+        }
+        var host = String(value[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ListenAddressError(value: value) }
+        return (host, port)
+    }
+
+    public struct ListenAddressError: Error, CustomStringConvertible {
+        public var value: String
+        public var description: String {
+            "--listen '\(value)' is not HOST:PORT; for example 127.0.0.1:8080, or 0.0.0.0:8080 to listen on every interface."
+        }
+    }
+}
