@@ -132,7 +132,11 @@ let package = Package(
         .target(
             name: "BerthCLI",
             dependencies: [
-                "AWSCore", "AWSSTS", "AWSCredentials", "BerthAPI", "BerthServer", "BerthDomain",
+                "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthAPI", "BerthServer", "BerthDomain", "BerthEngine",
+                "BerthStore", "BerthTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthDomain
 import Foundation
 
 /// `berth`: the root command.
@@ -7,7 +8,10 @@ public struct BerthCommand: AsyncParsableCommand {
         commandName: "berth",
         abstract: "Deployment automation for Amazon ECS.",
         version: "0.1.0",
-        subcommands: [AWSCommand.self])
+        subcommands: [
+            ServerCommand.self, LoginCommand.self, EnvironmentCommand.self, AccountCommand.self, TargetCommand.self,
+            TaskCommand.self, APIKeyCommand.self, AWSCommand.self,
+        ])
 
     public init() {}
 }
@@ -49,6 +53,12 @@ public enum BerthMain {
                 try command.run()
             }
             exit(BerthExitCode.success)
+        } catch let failure as CLIFailure {
+            FileHandle.standardError.write(Data(("Error: " + failure.message + "\n").utf8))
+            exit(failure.exitCode)
+        } catch let error as BerthError {
+            FileHandle.standardError.write(Data(("Error: " + error.message + "\n").utf8))
+            exit(error.code == .badRequest || error.code == .validationFailed ? BerthExitCode.usage : BerthExitCode.failure)
         } catch let exitCode as ExitCode {
             exit(exitCode.rawValue)
         } catch {

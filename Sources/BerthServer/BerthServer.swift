@@ -22,6 +22,8 @@ public struct BerthServer: Sendable {
     public let application: Application<RouterResponder<BerthRequestContext>>
     public let store: BerthStore
     public let engine: Engine
+    /// Seals secrets under this server's master key.
+    public let secrets: SecretBox
     /// The administrator API key made on the first start; shown once, never stored in clear.
     public let administratorKey: String?
     /// Whether this start created the data directory's master key.
@@ -76,7 +78,7 @@ public struct BerthServer: Sendable {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: configuration.logger)
         return BerthServer(
-            application: application, store: store, engine: engine, administratorKey: administratorKey,
+            application: application, store: store, engine: engine, secrets: secrets, administratorKey: administratorKey,
             createdMasterKey: createdMasterKey)
     }
 }

@@ -12,7 +12,8 @@ struct OperationsRoutes {
 
     func register(on router: Router<BerthRequestContext>) {
         let info = metrics.makeGauge(
-            descriptor: MetricNameDescriptor(namespace: "berth", metricName: "build_info", helpText: "The running version of Berth."),
+            descriptor: MetricNameDescriptor(
+                namespace: "berth", metricName: "build", unitName: "info", helpText: "The running version of Berth."),
             labels: [("version", BerthAPIVersion.current)])
         info.set(to: 1)
         router.get("/healthz") { _, _ -> Response in

@@ -1,0 +1,93 @@
+import AWSCore
+import ArgumentParser
+import BerthEngine
+import BerthServer
+import BerthStore
+import BerthTestSupport
+import Hummingbird
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+
+/// `berth server`: the Berth server, or with `--dev` a throwaway one for trying Berth out.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run the Berth server (REST API, task runner, health-check schedule).",
+        discussion: """
+            The first start initialises the data directory: a master key file (mode 0600) that seals every \
+            secret, the database, and an administrator API key that is printed once. Stop it with Ctrl-C or \
+            SIGTERM; running tasks are recorded as cancelled and nothing is lost.
+            """)
+
+    @Option(name: .customLong("data-dir"), help: "The data directory.") var dataDirectory: String = "./berth-data"
+    @Option(help: "Address to listen on, HOST:PORT.") var listen: String = "127.0.0.1:8080"
+    @Option(name: .customLong("public-url"), help: "The URL users and AWS reach this server at.") var publicURL: String?
+    @Option(help: "sqlite:PATH (default: berth.sqlite in the data directory) or postgres://user:password@host:5432/db.")
+    var database: String?
+    @Option(name: .customLong("health-check-interval"), help: "Seconds between scheduled health checks of every target; 0 turns them off.")
+    var healthCheckInterval: Int = 3600
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+    @Flag(help: "A throwaway server for trying Berth: temporary data, and a local AWS emulator with a demo cluster when moto is installed.")
+    var dev = false
+
+    func validate() throws {
+        guard healthCheckInterval >= 0 else { throw ValidationError("--health-check-interval must be 0 or more seconds.") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level.") }
+        _ = try parsedListen()
+        if let database { _ = try DatabaseConfiguration(parsing: database) }
+    }
+
+    func parsedListen() throws -> (host: String, port: Int) {
+        do {
+            return try ServerConfiguration.parseListen(listen)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "berth")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let (host, port) = try parsedListen()
+        var environment = ProcessInfo.processInfo.environment
+        var dataDirectory = URL(fileURLWithPath: self.dataDirectory)
+        var devEnvironment: DevEnvironment?
+        if dev {
+            dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-dev-\(UUID().uuidString)")
+            devEnvironment = await DevEnvironment.start(logger: logger)
+            if let moto = devEnvironment?.moto { environment.merge(moto.environment.values) { _, new in new } }
+        }
+        defer {
+            devEnvironment?.stop()
+            if dev { try? FileManager.default.removeItem(at: dataDirectory) }
+        }
+        let configuration = ServerConfiguration(
+            dataDirectory: dataDirectory, host: host, port: port, publicURL: publicURL,
+            database: try database.map(DatabaseConfiguration.init(parsing:)), environment: environment,
+            engine: EngineConfiguration(
+                environment: EnvironmentVariables(environment),
+                healthCheckInterval: healthCheckInterval == 0 ? nil : .seconds(healthCheckInterval), logger: logger),
+            logger: logger)
+        let dataDescription = dev ? "temporary" : dataDirectory.path
+        let server = try await BerthServer.build(configuration, metrics: registry) { [publicURL] boundPort in
+            let url = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
+            print("Berth is listening on \(url) (data: \(dataDescription), database: \(configuration.effectiveDatabase)).")
+        }
+        if server.createdMasterKey {
+            print("Created the master key \(dataDirectory.appendingPathComponent(MasterKey.fileName).path); back it up: without it no secret can be read.")
+        }
+        if let key = server.administratorKey {
+            print("Administrator API key (shown once):\n  \(key)")
+            print("Log in with: berth login --server http://\(host):\(port) --api-key \(key)")
+        }
+        if let devEnvironment {
+            try await devEnvironment.seed(server: server, logger: logger)
+        }
+        try await server.application.runService()
+    }
+}

@@ -1,0 +1,156 @@
+import ArgumentParser
+import BerthAPI
+import Foundation
+
+/// `berth task …`
+struct TaskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "task", abstract: "Server tasks: account tests, health checks.", subcommands: [Show.self, List.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a task and its log; --follow waits until it ends.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The task's id.") var task: String
+        @Flag(help: "Print the log as it grows until the task ends; exit 1 unless it succeeded.") var follow = false
+
+        func run() async throws {
+            let client = try options.connect()
+            let follower = TaskFollower(client: client, format: options.output)
+            if follow {
+                try await follower.follow(task)
+            } else {
+                let current = try await follower.task(task)
+                let log = try await follower.log(task, after: 0)
+                if options.output == .json {
+                    print(try Output.json(TaskWithLog(task: current, log: log.lines)))
+                } else {
+                    print(try TaskPrinter.one(current, .table))
+                    print("")
+                    for line in log.lines { print(TaskPrinter.line(line)) }
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The most recent tasks.")
+        @OptionGroup var options: ClientOptions
+        @Option(help: "At most this many.") var limit: Int = 20
+
+        func run() async throws {
+            let client = try options.connect()
+            switch try await client.call({ try await $0.listTasks(query: .init(limit: limit)) }) {
+            case .ok(let ok): print(try TaskPrinter.list(try ok.body.json.items, options.output))
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+        }
+    }
+}
+
+struct TaskWithLog: Encodable {
+    var task: Components.Schemas.ServerTask
+    var log: [Components.Schemas.TaskLogLine]
+}
+
+/// Follows tasks through the API until they end.
+struct TaskFollower {
+    let client: BerthClient
+    let format: OutputFormat
+    var interval: Duration = .milliseconds(250)
+
+    func task(_ id: String) async throws -> Components.Schemas.ServerTask {
+        switch try await client.call({ try await $0.getTask(path: .init(task: id)) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw BerthClient.failure(status, error)
+        }
+    }
+
+    func log(_ id: String, after: Int) async throws -> Components.Schemas.TaskLog {
+        switch try await client.call({ try await $0.getTaskLog(path: .init(task: id), query: .init(after: after)) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw BerthClient.failure(status, error)
+        }
+    }
+
+    /// Prints the log as it grows (table) or the finished task and log (json); fails unless the
+    /// task succeeded.
+    func follow(_ id: String) async throws {
+        var last = 0
+        var lines: [Components.Schemas.TaskLogLine] = []
+        while true {
+            let page = try await log(id, after: last)
+            for line in page.lines {
+                if format == .table { print(TaskPrinter.line(line)) }
+                lines.append(line)
+                last = max(last, line.sequence)
+            }
+            if Self.isFinished(page.state) {
+                // Lines written in the closing transaction arrive with the final state.
+                let rest = try await log(id, after: last)
+                for line in rest.lines {
+                    if format == .table { print(TaskPrinter.line(line)) }
+                    lines.append(line)
+                }
+                let finished = try await task(id)
+                if format == .json { print(try Output.json(TaskWithLog(task: finished, log: lines))) }
+                guard finished.state == .succeeded else {
+                    throw CLIFailure("Task \(finished.id) \(finished.state.rawValue): \(finished.errorMessage ?? "see its log")")
+                }
+                return
+            }
+            try await Task.sleep(for: interval)
+        }
+    }
+
+    /// Waits until every task has ended and returns them in the given order.
+    func waitForAll(_ ids: [String]) async throws -> [Components.Schemas.ServerTask] {
+        var finished: [String: Components.Schemas.ServerTask] = [:]
+        while finished.count < ids.count {
+            var listed = Set<String>()
+            switch try await client.call({ try await $0.listTasks(query: .init(limit: 1000)) }) {
+            case .ok(let ok):
+                for task in try ok.body.json.items where ids.contains(task.id) {
+                    listed.insert(task.id)
+                    if Self.isFinished(task.state) { finished[task.id] = task }
+                }
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+            // Tasks older than the most recent 1000 are asked for one by one.
+            for id in ids where finished[id] == nil && !listed.contains(id) {
+                let current = try await task(id)
+                if Self.isFinished(current.state) { finished[id] = current }
+            }
+            if finished.count < ids.count { try await Task.sleep(for: interval) }
+        }
+        return ids.compactMap { finished[$0] }
+    }
+
+    static func isFinished(_ state: Components.Schemas.TaskState) -> Bool {
+        state != .queued && state != .executing
+    }
+}
+
+enum TaskPrinter {
+    static func line(_ line: Components.Schemas.TaskLogLine) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withTime, .withColonSeparatorInTime]
+        return "\(formatter.string(from: line.time))  \(line.level.rawValue.uppercased().padding(toLength: 7, withPad: " ", startingAt: 0))  \(line.message)"
+    }
+
+    static func list(_ tasks: [Components.Schemas.ServerTask], _ format: OutputFormat) throws -> String {
+        if format == .json { return try Output.json(tasks) }
+        return Output.table(
+            ["ID", "STATE", "KIND", "DESCRIPTION", "CREATED"],
+            tasks.map { [$0.id, $0.state.rawValue, $0.kind.rawValue, $0.description, Output.time($0.createdAt)] })
+    }
+
+    static func one(_ task: Components.Schemas.ServerTask, _ format: OutputFormat) throws -> String {
+        if format == .json { return try Output.json(task) }
+        return Output.fields([
+            ("Task", task.id), ("Description", task.description), ("State", task.state.rawValue),
+            ("Health", task.healthStatus?.rawValue), ("Identity", task.identityArn), ("Error", task.errorMessage),
+            ("Created", Output.time(task.createdAt)), ("Started", task.startedAt.map { Output.time($0) }),
+            ("Completed", task.completedAt.map { Output.time($0) }),
+        ])
+    }
+}
