@@ -13,13 +13,15 @@ dev: venv build
 build:
 	swift build $(SWIFT_BUILD_FLAGS)
 
-## Everything CI checks: formatting, the Python test tools, every Swift test.
+## Everything CI checks: formatting, the Python test tools, every Swift test (the store suite also on a
+## throwaway PostgreSQL, installed from Debian's packages when missing).
 test: venv format-check
 	@echo "Building Berth and its tests (the first build of the dependencies takes a few minutes)…"
 	@swift build --build-tests $(SWIFT_BUILD_FLAGS) > .build-log.txt 2>&1 || { cat .build-log.txt; exit 1; }
 	@if grep -E "^/.*/(Sources|Tests|Benchmarks)/.*: (warning|error):" .build-log.txt | grep -v "/.build/"; then \
 		echo "make test: the build has warnings in Berth's own code"; exit 1; fi
-	BERTH_MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server swift test --skip-build --disable-xctest $(SWIFT_BUILD_FLAGS)
+	BERTH_MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server BERTH_REQUIRE_POSTGRES=1 \
+		scripts/with-postgres.sh swift test --skip-build --disable-xctest $(SWIFT_BUILD_FLAGS)
 
 ## The Python test tools (moto, awscli/botocore) in a local virtual environment.
 venv: $(VENV)/.installed

@@ -197,6 +197,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BerthDomainTests",
+            dependencies: ["BerthDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BerthStoreTests",
+            dependencies: [
+                "BerthDomain", "BerthStore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BerthCLITests",
             dependencies: ["berth", "BerthCLI", "BerthTestSupport", "AWSCore", "AWSSigV4"],
             swiftSettings: swiftSettings

@@ -22,13 +22,13 @@ struct DevEnvironment {
         """
 
     static func start(logger: Logger) async -> DevEnvironment {
-        print(banner)
+        Console.line(banner)
         do {
             let moto = try await MotoServer.start()
-            print("A local AWS emulator (moto) runs at \(moto.endpoint); Berth's AWS calls go there, nothing leaves this machine.")
+            Console.line("A local AWS emulator (moto) runs at \(moto.endpoint); Berth's AWS calls go there, nothing leaves this machine.")
             return DevEnvironment(moto: moto)
         } catch {
-            print("No local AWS emulator: \(error). Run `make dev` to install moto; the server starts without demo data.")
+            Console.line("No local AWS emulator: \(error). Run `make dev` to install moto; the server starts without demo data.")
             return DevEnvironment(moto: nil)
         }
     }
@@ -56,7 +56,7 @@ struct DevEnvironment {
                 authentication: .account(account.id), assumeRole: nil, region: "us-east-1", clusterName: "berth-demo",
                 workerPoolID: pool.id, createdAt: now))
         _ = try await server.engine.checkHealth(of: [target])
-        print(
+        Console.line(
             """
             Demo data: the environment 'Development', the account 'demo-aws' and the target 'demo-cluster' (ECS cluster \
             'berth-demo'); a first health check is queued. Try:

@@ -76,14 +76,14 @@ struct ServerCommand: AsyncParsableCommand {
         let dataDescription = dev ? "temporary" : dataDirectory.path
         let server = try await BerthServer.build(configuration, metrics: registry) { [publicURL] boundPort in
             let url = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
-            print("Berth is listening on \(url) (data: \(dataDescription), database: \(configuration.effectiveDatabase)).")
+            Console.line("Berth is listening on \(url) (data: \(dataDescription), database: \(configuration.effectiveDatabase)).")
         }
         if server.createdMasterKey {
-            print("Created the master key \(dataDirectory.appendingPathComponent(MasterKey.fileName).path); back it up: without it no secret can be read.")
+            Console.line("Created the master key \(dataDirectory.appendingPathComponent(MasterKey.fileName).path); back it up: without it no secret can be read.")
         }
         if let key = server.administratorKey {
-            print("Administrator API key (shown once):\n  \(key)")
-            print("Log in with: berth login --server http://\(host):\(port) --api-key \(key)")
+            Console.line("Administrator API key (shown once):\n  \(key)")
+            Console.line("Log in with: berth login --server http://\(host):\(port) --api-key \(key)")
         }
         if let devEnvironment {
             try await devEnvironment.seed(server: server, logger: logger)
