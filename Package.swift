@@ -211,6 +211,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BerthServerTests",
+            dependencies: [
+                "BerthServer", "BerthEngine", "BerthStore", "BerthDomain", "BerthAPI", "BerthTestSupport", "AWSCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BerthCLITests",
             dependencies: ["berth", "BerthCLI", "BerthTestSupport", "AWSCore", "AWSSigV4"],
             swiftSettings: swiftSettings

@@ -1,0 +1,69 @@
+import AWSCore
+import BerthEngine
+import BerthServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+
+/// A Berth server in this process, on a free loopback port, with a fresh data directory.
+struct TestServer {
+    let client: any TestClientProtocol
+    let server: BerthServer
+    let key: String
+    let dataDirectory: URL
+
+    /// Runs `body` against a new server; AWS calls go to `awsEnvironment` (nothing by default).
+    static func with<T: Sendable>(
+        awsEnvironment: [String: String] = ["AWS_EC2_METADATA_DISABLED": "true"],
+        _ body: @Sendable (TestServer) async throws -> T
+    ) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-api-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var logger = Logger(label: "berth.test.server")
+        logger.logLevel = .warning
+        let configuration = ServerConfiguration(
+            dataDirectory: directory, host: "127.0.0.1", port: 0, environment: [:],
+            engine: EngineConfiguration(
+                environment: EnvironmentVariables(awsEnvironment), healthCheckInterval: nil, logger: logger),
+            logger: logger)
+        let server = try await BerthServer.build(configuration)
+        let key = try #require(server.administratorKey)
+        return try await server.application.test(.live) { client in
+            try await body(TestServer(client: client, server: server, key: key, dataDirectory: directory))
+        }
+    }
+
+    struct Reply {
+        var status: HTTPResponse.Status
+        var text: String
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
+        var items: [[String: Any]] { json["items"] as? [[String: Any]] ?? [] }
+        var errorMessage: String { (json["error"] as? [String: Any])?["message"] as? String ?? "" }
+        var errorFields: [String] {
+            ((json["error"] as? [String: Any])?["details"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+        }
+    }
+
+    /// A request with the administrator key (or `key`), a JSON body given as a dictionary or text.
+    @discardableResult
+    func request(
+        _ method: HTTPRequest.Method, _ path: String, json: Any? = nil, text: String? = nil, key: String?? = .none
+    ) async throws -> Reply {
+        var headers: HTTPFields = [:]
+        if let key = key ?? self.key { headers[.authorization] = "Bearer \(key)" }
+        var body: ByteBuffer?
+        if let json {
+            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
+        } else if let text {
+            body = ByteBuffer(string: text)
+        }
+        if body != nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body) { response in
+            Reply(status: response.status, text: String(buffer: response.body))
+        }
+    }
+}
