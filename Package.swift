@@ -152,9 +152,11 @@ let package = Package(
             name: "BerthTestSupport",
             dependencies: [
                 "AWSCore", "AWSSTS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -224,7 +226,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthCLITests",
-            dependencies: ["berth", "BerthCLI", "BerthTestSupport", "AWSCore", "AWSSigV4"],
+            dependencies: ["berth", "BerthCLI", "BerthTestSupport", "AWSCore", "AWSSigV4", "AWSECS"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -47,7 +47,7 @@ extension BerthStore {
     }
 
     public func touchAPIKey(id: String, at time: Date) async throws {
-        try await database.withConnection { db in
+        try await database.transaction { db in
             try await db.raw("UPDATE api_keys SET last_used_at = \(bind: time.unixMilliseconds) WHERE id = \(bind: id)").run()
         }
     }

@@ -27,9 +27,10 @@ public struct BerthProcess {
     }
 
     /// Runs `berth arguments…`. `PATH` is passed through; nothing else from this process is.
-    public static func run(_ arguments: [String], environment: [String: String], binary: String = binaryPath) async throws
-        -> Result
-    {
+    /// - Parameter standardInput: text for the process's stdin (nothing when nil).
+    public static func run(
+        _ arguments: [String], environment: [String: String], standardInput: String? = nil, binary: String = binaryPath
+    ) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -40,7 +41,14 @@ public struct BerthProcess {
         let error = Pipe()
         process.standardOutput = output
         process.standardError = error
-        process.standardInput = FileHandle.nullDevice
+        if let standardInput {
+            let input = Pipe()
+            process.standardInput = input
+            input.fileHandleForWriting.write(Data(standardInput.utf8))
+            try input.fileHandleForWriting.close()
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         let started = ContinuousClock.now
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }

@@ -124,11 +124,11 @@ struct TargetCommand: AsyncParsableCommand {
                 }
             }
             if noWait {
-                print(try TaskPrinter.list(tasks, options.output))
+                print(all ? try TaskPrinter.list(tasks, options.output) : try TaskPrinter.one(tasks[0], options.output))
                 return
             }
             let follower = TaskFollower(client: client, format: options.output)
-            if tasks.count == 1 {
+            if !all {
                 try await follower.follow(tasks[0].id)
                 return
             }

@@ -16,6 +16,9 @@ public final class Database: Sendable {
     public let dialect: Dialect
     let configuration: DatabaseConfiguration
     private let pool: Pool
+    /// SQLite allows one writer at a time. Writers of this process queue here, instead of inside
+    /// SQLite's busy wait, which blocks one of the few threads that every connection needs.
+    private let writeGate = WriteGate()
 
     private enum Pool: Sendable {
         case sqlite(EventLoopGroupConnectionPool<SQLitePragmaSource>)
@@ -65,7 +68,21 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` in one transaction: every change it makes is committed together, or none is.
+    /// Every write goes through here.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard dialect == .sqlite else { return try await runTransaction(body) }
+        await writeGate.enter()
+        do {
+            let result = try await runTransaction(body)
+            await writeGate.leave()
+            return result
+        } catch {
+            await writeGate.leave()
+            throw error
+        }
+    }
+
+    private func runTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await withConnection { database in
             // IMMEDIATE takes SQLite's write lock up front, so two writers wait for each other
             // (busy_timeout) instead of failing when a reader upgrades.
@@ -85,6 +102,28 @@ public final class Database: Sendable {
         switch pool {
         case .sqlite(let pool): try? await pool.shutdownAsync()
         case .postgres(let pool): try? await pool.shutdownAsync()
+        }
+    }
+}
+
+/// A first-come, first-served lock for async code.
+actor WriteGate {
+    private var isHeld = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        guard isHeld else {
+            isHeld = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func leave() {
+        if waiting.isEmpty {
+            isHeld = false
+        } else {
+            waiting.removeFirst().resume()
         }
     }
 }

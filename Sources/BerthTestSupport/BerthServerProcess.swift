@@ -1,0 +1,140 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import Foundation
+
+/// A real `berth server` process on a free loopback port, for end-to-end tests: its output goes
+/// to a log file outside the data directory, so that tests can search both.
+public final class BerthServerProcess: Sendable {
+    public let url: String
+    public let apiKey: String
+    public let dataDirectory: URL
+    public let logFile: URL
+    private let process: Process
+
+    /// Starts the server and waits until `/healthz` answers.
+    /// - Parameters:
+    ///   - apiKey: the key of an earlier start on the same data directory (a first start prints one).
+    ///   - environment: the server's whole environment besides `PATH`.
+    public static func start(
+        dataDirectory: URL, environment: [String: String], apiKey: String? = nil, arguments: [String] = []
+    ) async throws -> BerthServerProcess {
+        let port = try freeLoopbackPort()
+        let logFile = dataDirectory.deletingLastPathComponent().appendingPathComponent(
+            "\(dataDirectory.lastPathComponent)-server-\(port).log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BerthProcess.binaryPath)
+        process.arguments =
+            [
+                "server", "--data-dir", dataDirectory.path, "--listen", "127.0.0.1:\(port)", "--health-check-interval", "0",
+            ] + arguments
+        var childEnvironment = environment
+        childEnvironment["PATH"] = ProcessInfo.processInfo.environment["PATH"]
+        process.environment = childEnvironment
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let url = "http://127.0.0.1:\(port)"
+        for _ in 0..<300 {
+            if !process.isRunning {
+                throw TestSupportError("berth server exited: \((try? String(contentsOf: logFile, encoding: .utf8)) ?? "")")
+            }
+            var request = HTTPClientRequest(url: url + "/healthz")
+            request.method = .GET
+            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(1)), response.status == .ok {
+                let output = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+                let printedKey = output.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("berth_") }.map(String.init)
+                guard let key = apiKey ?? printedKey else {
+                    kill(process.processIdentifier, SIGKILL)
+                    throw TestSupportError("berth server printed no API key: \(output)")
+                }
+                return BerthServerProcess(url: url, apiKey: key, dataDirectory: dataDirectory, logFile: logFile, process: process)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        kill(process.processIdentifier, SIGKILL)
+        throw TestSupportError("berth server did not answer /healthz within 30 s")
+    }
+
+    private init(url: String, apiKey: String, dataDirectory: URL, logFile: URL, process: Process) {
+        self.url = url
+        self.apiKey = apiKey
+        self.dataDirectory = dataDirectory
+        self.logFile = logFile
+        self.process = process
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// What the server has printed so far.
+    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// Runs a CLI command against this server (no login file; the key comes from the environment).
+    public func cli(_ arguments: [String], standardInput: String? = nil, environment: [String: String] = [:]) async throws
+        -> BerthProcess.Result
+    {
+        var childEnvironment = environment
+        childEnvironment["BERTH_SERVER"] = url
+        childEnvironment["BERTH_API_KEY"] = apiKey
+        childEnvironment["BERTH_CONFIG"] = dataDirectory.path + "-no-login.json"
+        return try await BerthProcess.run(arguments, environment: childEnvironment, standardInput: standardInput)
+    }
+
+    /// SIGTERM, then waits (without blocking a thread) for the exit; returns the exit status.
+    @discardableResult
+    public func terminate() async throws -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        return try await waitForExit()
+    }
+
+    /// SIGKILL: the server gets no chance to clean up.
+    @discardableResult
+    public func killNow() async throws -> Int32 {
+        kill(process.processIdentifier, SIGKILL)
+        return try await waitForExit()
+    }
+
+    private func waitForExit() async throws -> Int32 {
+        for _ in 0..<300 where process.isRunning {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        guard !process.isRunning else { throw TestSupportError("berth server did not exit within 30 s") }
+        return process.terminationStatus
+    }
+}
+
+/// A loopback TCP port that accepts connections and never answers: an AWS endpoint that hangs.
+public final class SilentEndpoint: Sendable {
+    public let url: String
+    private let socketDescriptor: Int32
+
+    public init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw TestSupportError("socket() failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 64) == 0 else {
+            close(descriptor)
+            throw TestSupportError("bind/listen failed")
+        }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        socketDescriptor = descriptor
+        url = "http://127.0.0.1:\(UInt16(bigEndian: actual.sin_port))"
+    }
+
+    deinit { close(socketDescriptor) }
+}
