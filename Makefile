@@ -6,9 +6,10 @@ SWIFT_BUILD_FLAGS ?=
 
 .PHONY: dev build test test-swift format format-check venv vectors models bench clean
 
-## Build Berth and try it: until the server lands, `berth aws whoami` against a local AWS emulator.
+## Build Berth and try it: a throwaway server (temporary data, printed API key) with a local AWS emulator
+## and a demo cluster, account and target already registered. Ctrl-C stops it and deletes everything.
 dev: venv build
-	scripts/dev-demo.sh
+	BERTH_MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server .build/debug/berth server --dev $(DEV_FLAGS)
 
 build:
 	swift build $(SWIFT_BUILD_FLAGS)

@@ -132,7 +132,8 @@ let package = Package(
         .target(
             name: "BerthCLI",
             dependencies: [
-                "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthAPI", "BerthServer", "BerthDomain", "BerthEngine",
+                "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthAPI", "BerthServer", "BerthDomain",
+                "BerthEngine",
                 "BerthStore", "BerthTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

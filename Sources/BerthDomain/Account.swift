@@ -123,7 +123,8 @@ public struct AccountDraft: Sendable {
             }
             if let secretKey {
                 if secretKey.isEmpty || secretKey.contains(where: \.isWhitespace) {
-                    errors.add("secretKey", "must not be empty or contain spaces or line breaks (\(secretKey.count) characters given)")
+                    errors.add(
+                        "secretKey", "must not be empty or contain spaces or line breaks (\(secretKey.count) characters given)")
                 }
             } else if !secretIsStored {
                 errors.add("secretKey", "is required for an aws-access-key account")
@@ -141,7 +142,8 @@ public struct AccountDraft: Sendable {
             if let sessionDuration { errors.check("sessionDuration") { try STSValidation.duration(sessionDuration) } }
             if let audience, audience.isEmpty || audience.count > 255 { errors.add("audience", "must be 1 to 255 characters") }
             for key in subjectKeys where !Account.subjectKeyChoices.contains(key) {
-                errors.add("subjectKeys", "'\(key)' is not a subject part; use \(Account.subjectKeyChoices.joined(separator: ", "))")
+                errors.add(
+                    "subjectKeys", "'\(key)' is not a subject part; use \(Account.subjectKeyChoices.joined(separator: ", "))")
             }
             for key in customClaims.keys where key.isEmpty || ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"].contains(key) {
                 errors.add("customClaims", "'\(key)' cannot be a custom claim")

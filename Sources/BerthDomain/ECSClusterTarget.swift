@@ -132,7 +132,8 @@ public struct TargetDraft: Sendable {
             for environment in environments where !account.allows(environmentID: environment.id) {
                 errors.add(
                     "account",
-                    "the account '\(account.name)' is restricted to other environments and cannot be used in '\(environment.name)'")
+                    "the account '\(account.name)' is restricted to other environments and cannot be used in '\(environment.name)'"
+                )
             }
         case (nil, true):
             break

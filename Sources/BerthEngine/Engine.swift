@@ -1,9 +1,9 @@
 import AWSCore
 import AWSCredentials
-import Logging
 import BerthDomain
 import BerthStore
 import Foundation
+import Logging
 import ServiceLifecycle
 
 /// The engine as the API sees it: record tasks and hand them to the worker. Build it once per
@@ -81,7 +81,8 @@ struct HealthCheckSchedule: Service {
                         _ = try await engine.checkHealth(of: targets)
                     }
                 } catch {
-                    engine.configuration.logger.error("Scheduled health checks could not be queued", metadata: ["error": "\(error)"])
+                    engine.configuration.logger.error(
+                        "Scheduled health checks could not be queued", metadata: ["error": "\(error)"])
                 }
             }
         }

@@ -80,6 +80,7 @@ public struct HealthCheckExecutor: TaskExecutor {
         return ExecutionResult(
             outcome: TaskOutcome(
                 state: state, errorMessage: status == .healthy ? nil : maskedMessage, healthStatus: status),
-            targetHealth: TargetHealth(status: status, message: maskedMessage, checkedAt: configuration.clock.now(), taskID: task.id))
+            targetHealth: TargetHealth(
+                status: status, message: maskedMessage, checkedAt: configuration.clock.now(), taskID: task.id))
     }
 }

@@ -1,7 +1,7 @@
 import AWSCore
-import AWSSigV4
 import AWSCredentials
 import AWSSTS
+import AWSSigV4
 import BerthDomain
 import BerthStore
 import Crypto

@@ -72,7 +72,8 @@ public struct TaskRunner: Service {
                 }
             } else {
                 result = ExecutionResult(
-                    outcome: TaskOutcome(state: .failed, errorMessage: "This server has no executor for \(task.kind.rawValue) tasks."))
+                    outcome: TaskOutcome(
+                        state: .failed, errorMessage: "This server has no executor for \(task.kind.rawValue) tasks."))
             }
             var outcome = result.outcome
             outcome.errorMessage = await log.masked(outcome.errorMessage)

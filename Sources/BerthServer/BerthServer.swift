@@ -4,10 +4,10 @@ import BerthEngine
 import BerthStore
 import Foundation
 import Hummingbird
-import NIOCore
-import OpenAPIHummingbird
 import HummingbirdAuth
 import Logging
+import NIOCore
+import OpenAPIHummingbird
 import Prometheus
 import ServiceLifecycle
 
@@ -41,7 +41,8 @@ public struct BerthServer: Sendable {
                 at: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw BerthError(
-                .badRequest, "The data directory \(configuration.dataDirectory.path) cannot be created: \(error.localizedDescription)")
+                .badRequest,
+                "The data directory \(configuration.dataDirectory.path) cannot be created: \(error.localizedDescription)")
         }
         let (masterKey, createdMasterKey) = try MasterKey.loadOrCreate(
             dataDirectory: configuration.dataDirectory, environment: configuration.environment)
@@ -66,7 +67,8 @@ public struct BerthServer: Sendable {
         api.get("/api/openapi.yaml") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "application/yaml"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try BerthAPIDocument.yaml())))
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try BerthAPIDocument.yaml())))
         }
         let service = APIService(store: store, engine: engine, secrets: secrets, apiKeys: apiKeys, now: { Date() })
         try service.registerHandlers(on: api, serverURL: URL(string: "/api")!)

@@ -52,7 +52,8 @@ extension BerthStore {
                 """
             ).run()
             try await Self.replaceLinks(
-                table: "account_environments", ownerColumn: "account_id", owner: account.id, environmentIDs: account.environmentIDs,
+                table: "account_environments", ownerColumn: "account_id", owner: account.id,
+                environmentIDs: account.environmentIDs,
                 db)
             return account
         }
@@ -81,7 +82,8 @@ extension BerthStore {
                 """
             ).run()
             try await Self.replaceLinks(
-                table: "account_environments", ownerColumn: "account_id", owner: account.id, environmentIDs: account.environmentIDs,
+                table: "account_environments", ownerColumn: "account_id", owner: account.id,
+                environmentIDs: account.environmentIDs,
                 db)
             return account
         }

@@ -75,7 +75,9 @@ extension BerthStore {
     /// Deletes an environment unless accounts or targets still use it; the error names them.
     public func deleteEnvironment(id: String, spaceID: String) async throws {
         try await database.transaction { db in
-            guard let environment = try await db.raw("SELECT * FROM environments WHERE id = \(bind: id)").first().map(Self.environment)
+            guard
+                let environment = try await db.raw("SELECT * FROM environments WHERE id = \(bind: id)").first().map(
+                    Self.environment)
             else { throw BerthError.notFound("environment", id) }
             let accounts = try await db.raw(
                 """
@@ -115,7 +117,8 @@ extension BerthStore {
 
     static func renumber(_ environments: [Environment], _ db: any SQLDatabase) async throws {
         for (index, environment) in environments.enumerated() where environment.sortOrder != index {
-            try await db.raw("UPDATE environments SET sort_order = \(bind: Int64(index)) WHERE id = \(bind: environment.id)").run()
+            try await db.raw("UPDATE environments SET sort_order = \(bind: Int64(index)) WHERE id = \(bind: environment.id)")
+                .run()
         }
     }
 

@@ -106,7 +106,8 @@ extension BerthStore {
                 """
             ).run()
             try await Self.replaceLinks(
-                table: "target_environments", ownerColumn: "target_id", owner: target.id, environmentIDs: target.environmentIDs, db)
+                table: "target_environments", ownerColumn: "target_id", owner: target.id, environmentIDs: target.environmentIDs,
+                db)
             return target
         }
     }

@@ -89,7 +89,8 @@ extension BerthStore {
     /// Ends a task: its outcome, its last log lines and, for a health check, the target's health —
     /// in one transaction, so a reader never sees a finished task without its result.
     public func finishTask(
-        id: String, outcome: TaskOutcome, at time: Date, lastLines: [TaskLogLine] = [], targetHealth: (String, TargetHealth)? = nil
+        id: String, outcome: TaskOutcome, at time: Date, lastLines: [TaskLogLine] = [],
+        targetHealth: (String, TargetHealth)? = nil
     ) async throws {
         try await database.transaction { db in
             for line in lastLines {

@@ -59,8 +59,10 @@ struct ServerEndToEndTests {
         #expect(try await berth(["environment", "create", "Production"]).status == 0)
         let secret = deployer.secretAccessKey
         let created = try await berth(
-            ["account", "create", "aws", "--name", "deployer", "--access-key", deployer.accessKeyID, "--secret-key-stdin",
-             "--region", "us-east-1", "--environment", "Production", "--output", "json"], stdin: secret + "\n")
+            [
+                "account", "create", "aws", "--name", "deployer", "--access-key", deployer.accessKeyID, "--secret-key-stdin",
+                "--region", "us-east-1", "--environment", "Production", "--output", "json",
+            ], stdin: secret + "\n")
         #expect(created.status == 0, "\(created.standardError)")
         #expect((try Self.json(created.standardOutput)["secretKey"] as? [String: Any])?["hasValue"] as? Bool == true)
         #expect(
@@ -79,7 +81,10 @@ struct ServerEndToEndTests {
 
         func target(_ name: String, _ extra: [String]) async throws {
             let result = try await berth(
-                ["target", "create", "ecs", "--name", name, "--environment", "Production", "--role", "web", "--region", "us-east-1"]
+                [
+                    "target", "create", "ecs", "--name", name, "--environment", "Production", "--role", "web", "--region",
+                    "us-east-1",
+                ]
                     + extra)
             #expect(result.status == 0, "\(name): \(result.standardError)")
         }
@@ -122,14 +127,16 @@ struct ServerEndToEndTests {
         let all = try await berth(["target", "health-check", "--all", "--output", "json"])
         #expect(all.status == 1)
         let verdicts = try Self.array(all)
-        #expect(verdicts.compactMap { $0["healthStatus"] as? String }.sorted() == [
-            "healthy", "healthy", "healthy", "unavailable", "unavailable", "unavailable", "unhealthy",
-        ])
+        #expect(
+            verdicts.compactMap { $0["healthStatus"] as? String }.sorted() == [
+                "healthy", "healthy", "healthy", "unavailable", "unavailable", "unavailable", "unhealthy",
+            ])
         let listed = try await berth(["target", "list", "--output", "json"])
         let targets = try Self.array(listed)
-        let health = Dictionary(uniqueKeysWithValues: targets.map {
-            ($0["name"] as? String ?? "", ($0["health"] as? [String: Any])?["status"] as? String ?? "")
-        })
+        let health = Dictionary(
+            uniqueKeysWithValues: targets.map {
+                ($0["name"] as? String ?? "", ($0["health"] as? [String: Any])?["status"] as? String ?? "")
+            })
         #expect(health["doomed"] == "unhealthy" && health["healthy"] == "healthy" && health["missing"] == "unavailable")
 
         // The secret is nowhere: not in the CLI's output, the task logs, the server log or the database's bytes.
@@ -140,7 +147,8 @@ struct ServerEndToEndTests {
         try await server.terminate()
         let database = try FileManager.default.contentsOfDirectory(at: server.dataDirectory, includingPropertiesForKeys: nil)
         #expect(database.contains { $0.lastPathComponent == "berth.sqlite" })
-        let haystacks = outputs + [server.log] + database.map { String(decoding: (try? Data(contentsOf: $0)) ?? Data(), as: UTF8.self) }
+        let haystacks =
+            outputs + [server.log] + database.map { String(decoding: (try? Data(contentsOf: $0)) ?? Data(), as: UTF8.self) }
         let needles = [secret, Data(secret.utf8).base64EncodedString()]
         for needle in needles {
             #expect(!haystacks.contains { $0.contains(needle) }, "the secret leaked")
@@ -166,8 +174,10 @@ struct ServerEndToEndTests {
             ).status == 0)
         #expect(
             try await first.cli(
-                ["target", "create", "ecs", "--name", "api", "--environment", "Staging", "--role", "api", "--region",
-                 "eu-west-1", "--cluster", "staging", "--account", "ops"]
+                [
+                    "target", "create", "ecs", "--name", "api", "--environment", "Staging", "--role", "api", "--region",
+                    "eu-west-1", "--cluster", "staging", "--account", "ops",
+                ]
             ).status == 0)
         let key = try await first.cli(["apikey", "create", "ci", "--output", "json"])
         let ciKey = try #require(try Self.json(key.standardOutput)["key"] as? String)
@@ -185,7 +195,8 @@ struct ServerEndToEndTests {
         let taskID = try #require(try Self.json(queued.standardOutput)["id"] as? String)
         var state = ""
         for _ in 0..<100 where state != "executing" {
-            state = try Self.json(try await second.cli(["task", "show", taskID, "--output", "json"]).standardOutput)
+            state =
+                try Self.json(try await second.cli(["task", "show", taskID, "--output", "json"]).standardOutput)
                 .flatMap { ($0["task"] as? [String: Any])?["state"] as? String } ?? ""
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -37,9 +37,11 @@ struct LogMaskerTests {
 
 @Suite("Names and slugs")
 struct NameTests {
-    @Test("Slugs are lower-case letters and digits joined by single hyphens", arguments: [
-        ("Production", "production"), ("EU West / Prod 2", "eu-west-prod-2"), ("  --web__api--  ", "web-api"),
-    ])
+    @Test(
+        "Slugs are lower-case letters and digits joined by single hyphens",
+        arguments: [
+            ("Production", "production"), ("EU West / Prod 2", "eu-west-prod-2"), ("  --web__api--  ", "web-api"),
+        ])
     func slugs(name: String, slug: String) {
         #expect(Slug.make(name) == slug)
     }

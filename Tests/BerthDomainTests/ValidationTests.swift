@@ -18,7 +18,8 @@ struct ValidationTests {
     @Test("An access key account names every missing or malformed field, and never repeats the secret")
     func accessKeyAccount() throws {
         let secretWithSpace = "secret with space"
-        let draft = AccountDraft(kind: .awsAccessKey, name: "", region: "eu-west-9", accessKeyID: "akia-lower", secretKey: secretWithSpace)
+        let draft = AccountDraft(
+            kind: .awsAccessKey, name: "", region: "eu-west-9", accessKeyID: "akia-lower", secretKey: secretWithSpace)
         let error = try #require(failure { try draft.validate() })
         #expect(error.code == .validationFailed)
         #expect(Set(error.details.map(\.field)) == ["name", "region", "accessKeyId", "secretKey"])
@@ -36,7 +37,8 @@ struct ValidationTests {
     @Test("An OIDC account needs a role ARN, a duration in range and known subject parts")
     func oidcAccount() throws {
         let draft = AccountDraft(
-            kind: .awsOIDC, name: "keyless", roleARN: "arn:aws:iam::123:role/x", sessionDuration: 60, subjectKeys: ["space", "colour"])
+            kind: .awsOIDC, name: "keyless", roleARN: "arn:aws:iam::123:role/x", sessionDuration: 60,
+            subjectKeys: ["space", "colour"])
         let error = try #require(failure { try draft.validate() })
         #expect(Set(error.details.map(\.field)) == ["roleArn", "sessionDuration", "subjectKeys"])
         #expect(error.message.contains("colour"))

@@ -55,8 +55,12 @@ struct APITests {
             for name in ["Development", "Production"] {
                 #expect(try await server.request(.post, base, json: ["name": name]).status == .created)
             }
-            #expect(try await server.request(.post, base, json: ["name": "Staging", "sortOrder": 1]).json["sortOrder"] as? Int == 1)
-            #expect(try await server.request(.get, base).items.map { $0["name"] as? String } == ["Development", "Staging", "Production"])
+            #expect(
+                try await server.request(.post, base, json: ["name": "Staging", "sortOrder": 1]).json["sortOrder"] as? Int == 1)
+            #expect(
+                try await server.request(.get, base).items.map { $0["name"] as? String } == [
+                    "Development", "Staging", "Production",
+                ])
             let renamed = try await server.request(.patch, base + "/staging", json: ["name": "QA", "sortOrder": 2])
             #expect(renamed.json["name"] as? String == "QA" && renamed.json["sortOrder"] as? Int == 2)
             let duplicate = try await server.request(.post, base, json: ["name": "production"])
@@ -65,7 +69,8 @@ struct APITests {
             let account = try await server.request(
                 .post, "/api/spaces/default/accounts",
                 json: [
-                    "type": "aws-access-key", "name": "qa-keys", "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretKey": "s3cret-value",
+                    "type": "aws-access-key", "name": "qa-keys", "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+                    "secretKey": "s3cret-value",
                     "environments": ["QA"],
                 ])
             #expect(account.status == .created)
@@ -90,7 +95,8 @@ struct APITests {
             let replies = [
                 created, try await server.request(.get, "/api/spaces/default/accounts"),
                 try await server.request(.get, "/api/spaces/default/accounts/ops"),
-                try await server.request(.patch, "/api/spaces/default/accounts/ops", json: ["description": "rotated", "secretKey": secret + "2"]),
+                try await server.request(
+                    .patch, "/api/spaces/default/accounts/ops", json: ["description": "rotated", "secretKey": secret + "2"]),
             ]
             for reply in replies {
                 #expect(!reply.text.contains(secret), "\(reply.text)")
@@ -138,13 +144,17 @@ struct APITests {
             let targets = "/api/spaces/default/targets"
             let unknownEnvironment = try await server.request(
                 .post, targets,
-                json: ["name": "t", "environments": ["Prod"], "roles": ["web"], "region": "eu-west-1", "clusterName": "c", "account": "prod"])
+                json: [
+                    "name": "t", "environments": ["Prod"], "roles": ["web"], "region": "eu-west-1", "clusterName": "c",
+                    "account": "prod",
+                ])
             #expect(unknownEnvironment.status == .badRequest)
             #expect(unknownEnvironment.errorMessage.contains("'Prod'"))
             let restricted = try await server.request(
                 .post, targets,
                 json: [
-                    "name": "t", "environments": ["Staging"], "roles": ["web"], "region": "eu-west-1", "clusterName": "c", "account": "prod",
+                    "name": "t", "environments": ["Staging"], "roles": ["web"], "region": "eu-west-1", "clusterName": "c",
+                    "account": "prod",
                     "assumeRole": ["roleArn": "arn:aws:iam::123456789012:role/Deploy", "externalId": "x"],
                 ])
             #expect(restricted.status == .badRequest)
@@ -152,13 +162,22 @@ struct APITests {
             let created = try await server.request(
                 .post, targets,
                 json: [
-                    "name": "web-prod", "environments": ["Production"], "roles": ["web"], "region": "eu-west-1", "clusterName": "prod",
-                    "account": "prod", "assumeRole": ["roleArn": "arn:aws:iam::123456789012:role/Deploy", "externalId": "ext-42"],
+                    "name": "web-prod", "environments": ["Production"], "roles": ["web"], "region": "eu-west-1",
+                    "clusterName": "prod",
+                    "account": "prod",
+                    "assumeRole": ["roleArn": "arn:aws:iam::123456789012:role/Deploy", "externalId": "ext-42"],
                 ])
             #expect(created.status == .created)
             #expect(created.json["workerPool"] as? String == "Default Worker Pool")
             #expect((created.json["health"] as? [String: Any])?["status"] as? String == "unknown")
-            #expect(try await server.request(.post, targets, json: ["name": "web-prod", "environments": ["Production"], "roles": ["web"], "region": "eu-west-1", "clusterName": "prod", "useWorkerCredentials": true]).status == .conflict)
+            #expect(
+                try await server.request(
+                    .post, targets,
+                    json: [
+                        "name": "web-prod", "environments": ["Production"], "roles": ["web"], "region": "eu-west-1",
+                        "clusterName": "prod", "useWorkerCredentials": true,
+                    ]
+                ).status == .conflict)
             #expect(try await server.request(.delete, "/api/spaces/default/accounts/prod").status == .conflict)
         }
     }

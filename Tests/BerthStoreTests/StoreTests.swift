@@ -83,7 +83,8 @@ struct StoreTests {
 
             let oidc = try await store.createAccount(
                 Account(
-                    spaceID: fixture.space.id, kind: .awsOIDC, name: "Keyless", roleARN: "arn:aws:iam::123456789012:role/Deployer",
+                    spaceID: fixture.space.id, kind: .awsOIDC, name: "Keyless",
+                    roleARN: "arn:aws:iam::123456789012:role/Deployer",
                     sessionDuration: 3600, audience: "berth.example.com", subjectKeys: ["space", "environment"],
                     customClaims: ["https://aws.amazon.com/tags": "team"], createdAt: now))
             #expect(try await store.account(id: oidc.id) == oidc)
@@ -190,7 +191,9 @@ struct StoreTests {
             let key = APIKey(name: "ci", prefix: "berth_abcdef", hash: String(repeating: "ab", count: 32), createdAt: now)
             _ = try await store.createAPIKey(key)
             #expect(try await store.apiKey(hash: key.hash)?.id == key.id)
-            await #expect(throws: BerthError.self) { _ = try await store.createAPIKey(APIKey(name: "ci", prefix: "x", hash: "y", createdAt: now)) }
+            await #expect(throws: BerthError.self) {
+                _ = try await store.createAPIKey(APIKey(name: "ci", prefix: "x", hash: "y", createdAt: now))
+            }
             let revoked = try await store.revokeAPIKey("ci", at: now)
             #expect(revoked.revokedAt == now)
             #expect(try await store.apiKey(hash: key.hash)?.revokedAt == now)
@@ -216,7 +219,8 @@ struct Fixture {
             Environment(spaceID: space.id, name: "Production", sortOrder: 0, createdAt: now), position: nil)
         let account = try await store.createAccount(
             Account(
-                spaceID: space.id, kind: .awsAccessKey, name: "Prod keys", description: "for prod", environmentIDs: [production.id],
+                spaceID: space.id, kind: .awsAccessKey, name: "Prod keys", description: "for prod",
+                environmentIDs: [production.id],
                 region: "eu-west-1", accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretKey: SealedSecret(ciphertext: "v1:sealed-bytes"),
                 createdAt: now))
         let pool = try await store.defaultWorkerPool(spaceID: space.id)

@@ -24,7 +24,8 @@ enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let store = try await BerthStore.open(.sqlite(path: directory.appendingPathComponent("berth.sqlite").path), logger: logger)
+            let store = try await BerthStore.open(
+                .sqlite(path: directory.appendingPathComponent("berth.sqlite").path), logger: logger)
             do {
                 let result = try await body(store)
                 await store.close()

@@ -14,7 +14,8 @@ struct BerthClient {
 
     init(server: String, apiKey: String) throws {
         let trimmed = server.hasSuffix("/") ? String(server.dropLast()) : server
-        guard let url = URL(string: trimmed + "/api"), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil
+        guard let url = URL(string: trimmed + "/api"), let scheme = url.scheme, ["http", "https"].contains(scheme),
+            url.host != nil
         else {
             throw CLIFailure.usage("'\(server)' is not a server URL; use for example http://127.0.0.1:8080")
         }

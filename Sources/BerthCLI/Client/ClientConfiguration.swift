@@ -21,7 +21,8 @@ struct ClientConfiguration: Codable, Equatable {
         do {
             return try JSONDecoder().decode(ClientConfiguration.self, from: Data(contentsOf: url))
         } catch {
-            throw CLIFailure.usage("The configuration file \(url.path) cannot be read (\(error.localizedDescription)); run `berth login` again.")
+            throw CLIFailure.usage(
+                "The configuration file \(url.path) cannot be read (\(error.localizedDescription)); run `berth login` again.")
         }
     }
 

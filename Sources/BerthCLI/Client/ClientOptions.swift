@@ -20,7 +20,8 @@ struct ClientOptions: ParsableArguments {
         let file = try ClientConfiguration.load(environment: environment)
         guard let server = server ?? environment["BERTH_SERVER"] ?? file?.server else {
             throw CLIFailure.usage(
-                "No Berth server is configured: run `berth login --server URL --api-key KEY`, or set BERTH_SERVER and BERTH_API_KEY.")
+                "No Berth server is configured: run `berth login --server URL --api-key KEY`, or set BERTH_SERVER and BERTH_API_KEY."
+            )
         }
         guard let apiKey = apiKey ?? environment["BERTH_API_KEY"] ?? file?.apiKey else {
             throw CLIFailure.usage("No API key is configured: run `berth login`, pass --api-key, or set BERTH_API_KEY.")

@@ -45,7 +45,8 @@ struct AccountCommand: AsyncParsableCommand {
         @Option(name: .customLong("role-arn"), help: "The IAM role to assume.") var roleARN: String
         @Option(name: .customLong("session-duration"), help: "Seconds, 900–43200 (default 3600).") var sessionDuration: Int?
         @Option(help: "The token audience (default: the server's host name).") var audience: String?
-        @Option(name: .customLong("subject-key"), help: "A part of the subject claim (repeatable).") var subjectKeys: [String] = []
+        @Option(name: .customLong("subject-key"), help: "A part of the subject claim (repeatable).") var subjectKeys: [String] =
+            []
         @Option(help: "The default region.") var region: String?
         @Option(help: "Restrict the account to this environment (repeatable).") var environment: [String] = []
         @Option(help: "A description.") var description: String?

@@ -1,8 +1,8 @@
 import AWSCore
 import AWSECS
 import AWSSigV4
-import BerthEngine
 import BerthDomain
+import BerthEngine
 import BerthServer
 import BerthStore
 import BerthTestSupport
@@ -25,7 +25,8 @@ struct DevEnvironment {
         Console.line(banner)
         do {
             let moto = try await MotoServer.start()
-            Console.line("A local AWS emulator (moto) runs at \(moto.endpoint); Berth's AWS calls go there, nothing leaves this machine.")
+            Console.line(
+                "A local AWS emulator (moto) runs at \(moto.endpoint); Berth's AWS calls go there, nothing leaves this machine.")
             return DevEnvironment(moto: moto)
         } catch {
             Console.line("No local AWS emulator: \(error). Run `make dev` to install moto; the server starts without demo data.")

@@ -21,7 +21,8 @@ struct EnvironmentCommand: AsyncParsableCommand {
                     path: .init(space: options.space), body: .json(.init(name: name, sortOrder: position)))
             }
             switch output {
-            case .created(let created): try print(EnvironmentPrinter.render([try created.body.json], options.output, single: true))
+            case .created(let created):
+                try print(EnvironmentPrinter.render([try created.body.json], options.output, single: true))
             case .default(let status, let error): throw BerthClient.failure(status, error)
             }
         }
@@ -55,7 +56,8 @@ struct EnvironmentCommand: AsyncParsableCommand {
             let client = try options.connect()
             let output = try await client.call {
                 try await $0.updateEnvironment(
-                    path: .init(space: options.space, environment: environment), body: .json(.init(name: name, sortOrder: position)))
+                    path: .init(space: options.space, environment: environment),
+                    body: .json(.init(name: name, sortOrder: position)))
             }
             switch output {
             case .ok(let ok): try print(EnvironmentPrinter.render([try ok.body.json], options.output, single: true))

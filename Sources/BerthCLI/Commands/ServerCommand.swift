@@ -4,8 +4,8 @@ import BerthEngine
 import BerthServer
 import BerthStore
 import BerthTestSupport
-import Hummingbird
 import Foundation
+import Hummingbird
 import Logging
 import Metrics
 import Prometheus
@@ -26,16 +26,23 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: "The URL users and AWS reach this server at.") var publicURL: String?
     @Option(help: "sqlite:PATH (default: berth.sqlite in the data directory) or postgres://user:password@host:5432/db.")
     var database: String?
-    @Option(name: .customLong("health-check-interval"), help: "Seconds between scheduled health checks of every target; 0 turns them off.")
+    @Option(
+        name: .customLong("health-check-interval"),
+        help: "Seconds between scheduled health checks of every target; 0 turns them off.")
     var healthCheckInterval: Int = 3600
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
-    @Flag(help: "A throwaway server for trying Berth: temporary data, and a local AWS emulator with a demo cluster when moto is installed.")
+    @Flag(
+        help:
+            "A throwaway server for trying Berth: temporary data, and a local AWS emulator with a demo cluster when moto is installed."
+    )
     var dev = false
 
     func validate() throws {
         guard healthCheckInterval >= 0 else { throw ValidationError("--health-check-interval must be 0 or more seconds.") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level.") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level '\(logLevel)' is not a log level.")
+        }
         _ = try parsedListen()
         if let database { _ = try DatabaseConfiguration(parsing: database) }
     }
@@ -79,7 +86,9 @@ struct ServerCommand: AsyncParsableCommand {
             Console.line("Berth is listening on \(url) (data: \(dataDescription), database: \(configuration.effectiveDatabase)).")
         }
         if server.createdMasterKey {
-            Console.line("Created the master key \(dataDirectory.appendingPathComponent(MasterKey.fileName).path); back it up: without it no secret can be read.")
+            Console.line(
+                "Created the master key \(dataDirectory.appendingPathComponent(MasterKey.fileName).path); back it up: without it no secret can be read."
+            )
         }
         if let key = server.administratorKey {
             Console.line("Administrator API key (shown once):\n  \(key)")

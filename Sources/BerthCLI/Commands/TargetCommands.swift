@@ -25,13 +25,18 @@ struct TargetCommand: AsyncParsableCommand {
         var workerCredentials = false
         @Option(name: .customLong("assume-role-arn"), help: "Then assume this role.") var assumeRoleARN: String?
         @Option(name: .customLong("session-name"), help: "The role session name (default: berth).") var sessionName: String?
-        @Option(name: .customLong("session-duration"), help: "Seconds, 900–43200 (default: the role's).") var sessionDuration: Int?
-        @Option(name: .customLong("external-id"), help: "The external ID the role's trust policy requires.") var externalID: String?
-        @Option(name: .customLong("worker-pool"), help: "The worker pool (default: the space's default pool).") var workerPool: String?
+        @Option(name: .customLong("session-duration"), help: "Seconds, 900–43200 (default: the role's).") var sessionDuration:
+            Int?
+        @Option(name: .customLong("external-id"), help: "The external ID the role's trust policy requires.") var externalID:
+            String?
+        @Option(name: .customLong("worker-pool"), help: "The worker pool (default: the space's default pool).") var workerPool:
+            String?
 
         func validate() throws {
             if account == nil && !workerCredentials { throw ValidationError("Give --account NAME or --worker-credentials.") }
-            if account != nil && workerCredentials { throw ValidationError("--account and --worker-credentials exclude each other.") }
+            if account != nil && workerCredentials {
+                throw ValidationError("--account and --worker-credentials exclude each other.")
+            }
             if assumeRoleARN == nil && (sessionName != nil || sessionDuration != nil || externalID != nil) {
                 throw ValidationError("--session-name, --session-duration and --external-id need --assume-role-arn.")
             }
@@ -135,7 +140,8 @@ struct TargetCommand: AsyncParsableCommand {
             let finished = try await follower.waitForAll(tasks.map(\.id))
             print(try HealthPrinter.render(finished, options.output))
             if finished.contains(where: { $0.state != .succeeded }) {
-                throw CLIFailure("\(finished.filter { $0.state != .succeeded }.count) of \(finished.count) targets are not healthy.")
+                throw CLIFailure(
+                    "\(finished.filter { $0.state != .succeeded }.count) of \(finished.count) targets are not healthy.")
             }
         }
     }
@@ -189,7 +195,10 @@ enum HealthPrinter {
         return Output.table(
             ["TASK", "HEALTH", "DETAIL"],
             tasks.map {
-                [$0.description.replacingOccurrences(of: "Health check of the target ", with: ""), $0.healthStatus?.rawValue ?? $0.state.rawValue, $0.errorMessage ?? ""]
+                [
+                    $0.description.replacingOccurrences(of: "Health check of the target ", with: ""),
+                    $0.healthStatus?.rawValue ?? $0.state.rawValue, $0.errorMessage ?? "",
+                ]
             })
     }
 }

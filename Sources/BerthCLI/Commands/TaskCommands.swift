@@ -134,7 +134,8 @@ enum TaskPrinter {
     static func line(_ line: Components.Schemas.TaskLogLine) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withTime, .withColonSeparatorInTime]
-        return "\(formatter.string(from: line.time))  \(line.level.rawValue.uppercased().padding(toLength: 7, withPad: " ", startingAt: 0))  \(line.message)"
+        return
+            "\(formatter.string(from: line.time))  \(line.level.rawValue.uppercased().padding(toLength: 7, withPad: " ", startingAt: 0))  \(line.message)"
     }
 
     static func list(_ tasks: [Components.Schemas.ServerTask], _ format: OutputFormat) throws -> String {

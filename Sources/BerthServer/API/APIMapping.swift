@@ -2,7 +2,6 @@ import BerthAPI
 import BerthDomain
 import BerthEngine
 import BerthStore
-import BerthStore
 import Foundation
 
 // Domain values as the API shows them. Secrets appear only as `{"hasValue": …}`.

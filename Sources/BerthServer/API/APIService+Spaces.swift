@@ -30,7 +30,8 @@ extension APIService {
         var errors = ValidationErrors()
         NameRules.validate(body.name, into: &errors)
         try errors.throwIfAny("worker pool")
-        let pool = try await store.createWorkerPool(WorkerPool(spaceID: space.id, name: body.name, isDefault: false, createdAt: now()))
+        let pool = try await store.createWorkerPool(
+            WorkerPool(spaceID: space.id, name: body.name, isDefault: false, createdAt: now()))
         return .created(.init(body: .json(.init(pool))))
     }
 

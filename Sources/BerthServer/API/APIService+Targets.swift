@@ -31,7 +31,8 @@ extension APIService {
         var account: Account?
         if let reference = body.account?.nonBlank {
             guard let found = try await store.findAccount(reference, spaceID: space.id) else {
-                throw BerthError.invalid("ECS cluster target", [.init(field: "account", message: "there is no account '\(reference)'")])
+                throw BerthError.invalid(
+                    "ECS cluster target", [.init(field: "account", message: "there is no account '\(reference)'")])
             }
             account = found
         }

@@ -2,8 +2,6 @@ import BerthAPI
 import BerthDomain
 import BerthEngine
 import BerthStore
-import BerthEngine
-import BerthStore
 import Foundation
 
 /// The REST API of `openapi.yaml`: each operation checks its input through the domain, changes the
