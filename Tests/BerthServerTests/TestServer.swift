@@ -1,6 +1,8 @@
 import AWSCore
+import BerthDomain
 import BerthEngine
 import BerthServer
+import BerthStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -18,8 +20,8 @@ struct TestServer {
 
     /// Runs `body` against a new server; AWS calls go to `awsEnvironment` (nothing by default).
     static func with<T: Sendable>(
-        awsEnvironment: [String: String] = ["AWS_EC2_METADATA_DISABLED": "true"],
-        _ body: @Sendable (TestServer) async throws -> T
+        awsEnvironment: [String: String] = ["AWS_EC2_METADATA_DISABLED": "true"], clock: any AWSClock = SystemClock(),
+        healthCheckInterval: Duration? = nil, _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-api-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -28,13 +30,24 @@ struct TestServer {
         let configuration = ServerConfiguration(
             dataDirectory: directory, host: "127.0.0.1", port: 0, environment: [:],
             engine: EngineConfiguration(
-                environment: EnvironmentVariables(awsEnvironment), healthCheckInterval: nil, logger: logger),
+                environment: EnvironmentVariables(awsEnvironment), healthCheckInterval: healthCheckInterval, clock: clock,
+                logger: logger),
             logger: logger)
         let server = try await BerthServer.build(configuration)
         let key = try #require(server.administratorKey)
         return try await server.application.test(.live) { client in
             try await body(TestServer(client: client, server: server, key: key, dataDirectory: directory))
         }
+    }
+
+    /// Waits until `count` tasks exist and all have finished; returns them.
+    func finishedTasks(count: Int) async throws -> [ServerTask] {
+        for _ in 0..<600 {
+            let tasks = try await server.store.listTasks(limit: 1000)
+            if tasks.count >= count, tasks.allSatisfy(\.state.isFinished) { return tasks }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BerthError(.internalError, "\(count) tasks did not finish within 30 s")
     }
 
     struct Reply {
