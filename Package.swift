@@ -163,7 +163,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "berth-benchmarks",
-            dependencies: ["AWSSigV4", "AWSCore", "AWSSTS", "AWSCredentials", "BerthTestSupport"],
+            dependencies: [
+                "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Benchmarks/berth-benchmarks",
             swiftSettings: swiftSettings
         ),

@@ -98,6 +98,7 @@ if arguments.contains("--signing-only") {
 }
 
 print("Berth benchmarks")
+progress("signing, STS and whoami")
 print(String(format: "signatures per second (one core):          %10.0f   (target ≥ 200,000)", signingRate()))
 print(String(format: "STS calls for 1,000 concurrent requests:   %10d   (target exactly 1)", try await stsCallsUnderLoad()))
 let times = try await whoamiTimes(berth: berthBinary)
@@ -108,3 +109,12 @@ print(
 if let cli = times.awsCLI {
     print(String(format: "aws sts get-caller-identity, median:      %10.1f ms (for comparison)", median(cli)))
 }
+
+let server = try await ServerBenchmarks(berth: berthBinary).run()
+print(String(format: "server memory at idle (fresh start):      %10.1f MiB (target < 60 MiB)", server.idleMemoryMiB ?? -1))
+print(String(format: "server memory at idle (after the load):   %10.1f MiB", server.idleMemoryAfterLoadMiB ?? -1))
+print(
+    String(
+        format: "list targets, 1,000 stored, page of 100:  %10.0f req/s (target ≥ 5,000 on 2 cores)", server.listPerSecond[100] ?? 0))
+print(String(format: "list targets, 1,000 stored, page of 1000: %10.0f req/s", server.listPerSecond[1000] ?? 0))
+print(String(format: "health checks of 200 targets against moto: %9.2f s (target < 2 s)", server.healthCheck200Seconds))

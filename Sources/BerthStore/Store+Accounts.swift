@@ -55,6 +55,7 @@ extension BerthStore {
                 table: "account_environments", ownerColumn: "account_id", owner: account.id,
                 environmentIDs: account.environmentIDs,
                 db)
+            try await Self.bumpRevision(spaceID: account.spaceID, db)
             return account
         }
     }
@@ -85,6 +86,7 @@ extension BerthStore {
                 table: "account_environments", ownerColumn: "account_id", owner: account.id,
                 environmentIDs: account.environmentIDs,
                 db)
+            try await Self.bumpRevision(spaceID: account.spaceID, db)
             return account
         }
     }
@@ -110,6 +112,7 @@ extension BerthStore {
                     "The account '\(try row.string("name"))' is used by the target\(targets.count == 1 ? "" : "s") "
                         + targets.map { "'\($0)'" }.joined(separator: ", ") + ". Change or delete them first.")
             }
+            try await Self.bumpRevision(ofSpaceOf: "accounts", id: id, db)
             try await db.raw("DELETE FROM account_environments WHERE account_id = \(bind: id)").run()
             try await db.raw("DELETE FROM accounts WHERE id = \(bind: id)").run()
         }

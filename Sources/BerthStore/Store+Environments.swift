@@ -43,6 +43,7 @@ extension BerthStore {
                 """
             ).run()
             try await Self.renumber(all, db)
+            try await Self.bumpRevision(spaceID: created.spaceID, db)
             return created
         }
     }
@@ -68,6 +69,7 @@ extension BerthStore {
             all.insert(environment, at: newIndex)
             try await Self.renumber(all, db)
             environment.sortOrder = newIndex
+            try await Self.bumpRevision(spaceID: spaceID, db)
             return environment
         }
     }
@@ -107,6 +109,7 @@ extension BerthStore {
             try await db.raw("DELETE FROM environments WHERE id = \(bind: id)").run()
             let rest = try await Self.environments(spaceID: spaceID, db)
             try await Self.renumber(rest, db)
+            try await Self.bumpRevision(spaceID: spaceID, db)
         }
     }
 

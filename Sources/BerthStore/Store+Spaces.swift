@@ -33,6 +33,7 @@ extension BerthStore {
                 (\(bind: space.id), \(bind: space.name), \(bind: space.slug), \(bind: space.createdAt.unixMilliseconds))
                 """
             ).run()
+            try await db.raw("INSERT INTO space_revisions (space_id, revision) VALUES (\(bind: space.id), 0)").run()
             let pool = WorkerPool(spaceID: space.id, name: WorkerPool.defaultName, isDefault: true, createdAt: space.createdAt)
             try await Self.insert(pool, db)
             return space

@@ -108,12 +108,14 @@ extension BerthStore {
             try await Self.replaceLinks(
                 table: "target_environments", ownerColumn: "target_id", owner: target.id, environmentIDs: target.environmentIDs,
                 db)
+            try await Self.bumpRevision(spaceID: target.spaceID, db)
             return target
         }
     }
 
     public func deleteTarget(id: String) async throws {
         try await database.transaction { db in
+            try await Self.bumpRevision(ofSpaceOf: "targets", id: id, db)
             try await db.raw("DELETE FROM target_environments WHERE target_id = \(bind: id)").run()
             try await db.raw("DELETE FROM targets WHERE id = \(bind: id)").run()
         }

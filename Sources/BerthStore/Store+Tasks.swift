@@ -117,6 +117,7 @@ extension BerthStore {
                     WHERE id = \(bind: targetID)
                     """
                 ).run()
+                try await Self.bumpRevision(ofSpaceOf: "targets", id: targetID, db)
             }
         }
     }

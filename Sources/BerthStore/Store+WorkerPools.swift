@@ -42,6 +42,7 @@ extension BerthStore {
                 throw BerthError(.conflict, "A worker pool named '\(pool.name)' already exists in this space.")
             }
             try await Self.insert(pool, db)
+            try await Self.bumpRevision(spaceID: pool.spaceID, db)
             return pool
         }
     }
@@ -62,6 +63,7 @@ extension BerthStore {
                     "The worker pool '\(pool.name)' is used by the target\(targets.count == 1 ? "" : "s") "
                         + targets.map { "'\($0)'" }.joined(separator: ", ") + ".")
             }
+            try await Self.bumpRevision(spaceID: pool.spaceID, db)
             try await db.raw("DELETE FROM worker_pools WHERE id = \(bind: id)").run()
         }
     }

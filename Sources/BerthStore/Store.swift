@@ -43,6 +43,28 @@ public struct BerthStore: Sendable {
         await database.shutdown()
     }
 
+    /// A number that changes whenever anything a target listing shows changes in the space
+    /// (targets, their health, accounts, environments, worker pools), on any server node.
+    public func revision(spaceID: String) async throws -> Int {
+        try await database.withConnection { db in
+            let row = try await db.raw("SELECT revision FROM space_revisions WHERE space_id = \(bind: spaceID)").first()
+            return try row?.int("revision") ?? 0
+        }
+    }
+
+    static func bumpRevision(spaceID: String, _ db: any SQLDatabase) async throws {
+        try await db.raw("UPDATE space_revisions SET revision = revision + 1 WHERE space_id = \(bind: spaceID)").run()
+    }
+
+    static func bumpRevision(ofSpaceOf table: String, id: String, _ db: any SQLDatabase) async throws {
+        try await db.raw(
+            """
+            UPDATE space_revisions SET revision = revision + 1 \
+            WHERE space_id = (SELECT space_id FROM \(ident: table) WHERE id = \(bind: id))
+            """
+        ).run()
+    }
+
     /// A cheap query, for `/readyz`.
     public func ping() async throws {
         try await database.withConnection { db in _ = try await db.raw("SELECT 1 AS one").first() }

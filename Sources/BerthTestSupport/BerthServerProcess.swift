@@ -17,7 +17,8 @@ public final class BerthServerProcess: Sendable {
     ///   - apiKey: the key of an earlier start on the same data directory (a first start prints one).
     ///   - environment: the server's whole environment besides `PATH`.
     public static func start(
-        dataDirectory: URL, environment: [String: String], apiKey: String? = nil, arguments: [String] = []
+        dataDirectory: URL, environment: [String: String], apiKey: String? = nil, arguments: [String] = [],
+        binary: String = BerthProcess.binaryPath
     ) async throws -> BerthServerProcess {
         let port = try freeLoopbackPort()
         let logFile = dataDirectory.deletingLastPathComponent().appendingPathComponent(
@@ -25,7 +26,7 @@ public final class BerthServerProcess: Sendable {
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: BerthProcess.binaryPath)
+        process.executableURL = URL(fileURLWithPath: binary)
         process.arguments =
             [
                 "server", "--data-dir", dataDirectory.path, "--listen", "127.0.0.1:\(port)", "--health-check-interval", "0",
@@ -69,6 +70,15 @@ public final class BerthServerProcess: Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// The server's resident memory in MiB (Linux: VmRSS of /proc/PID/status).
+    public var residentMemoryMiB: Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes / 1024
     }
 
     /// What the server has printed so far.

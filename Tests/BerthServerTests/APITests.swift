@@ -179,6 +179,12 @@ struct APITests {
                     ]
                 ).status == .conflict)
             #expect(try await server.request(.delete, "/api/spaces/default/accounts/prod").status == .conflict)
+            // Listings are cached per space revision: every change shows at once.
+            #expect(try await server.request(.get, targets).items.map { $0["name"] as? String } == ["web-prod"])
+            _ = try await server.request(.patch, "/api/spaces/default/accounts/prod", json: ["name": "prod-keys"])
+            #expect(try await server.request(.get, targets).items.first?["account"] as? String == "prod-keys")
+            #expect(try await server.request(.delete, targets + "/web-prod").status == .noContent)
+            #expect(try await server.request(.get, targets).items.isEmpty)
         }
     }
 

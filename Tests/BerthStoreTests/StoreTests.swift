@@ -141,6 +141,8 @@ struct StoreTests {
             let task = ServerTask(
                 spaceID: fixture.space.id, kind: .healthCheck, description: "check", targetID: fixture.target.id, createdAt: now)
             try await store.createTasks([task])
+            let revisionBefore = try await store.revision(spaceID: fixture.space.id)
+            #expect(revisionBefore >= 4, "creating environments, an account and a target bumps the revision")
             #expect(try await store.queuedTasks().map(\.id) == [task.id])
             #expect(try await store.startTask(id: task.id, at: now))
             #expect(try await store.startTask(id: task.id, at: now) == false)
@@ -155,6 +157,7 @@ struct StoreTests {
             #expect(try await store.taskLog(taskID: task.id).map(\.message) == ["one", "two"])
             #expect(try await store.taskLog(taskID: task.id, after: 1).map(\.message) == ["two"])
             #expect(try await store.target(id: fixture.target.id)?.health == health)
+            #expect(try await store.revision(spaceID: fixture.space.id) == revisionBefore + 1)
         }
     }
 

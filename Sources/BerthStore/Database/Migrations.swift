@@ -86,7 +86,13 @@ public enum Migrations {
                     id TEXT PRIMARY KEY, name TEXT NOT NULL, prefix TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
                     created_at BIGINT NOT NULL, last_used_at BIGINT, revoked_at BIGINT)
                 """,
-            ])
+            ]),
+        Migration(
+            version: 2, name: "a revision per space, bumped by every change that a target listing shows",
+            statements: [
+                "CREATE TABLE space_revisions (space_id TEXT PRIMARY KEY REFERENCES spaces(id), revision BIGINT NOT NULL)",
+                "INSERT INTO space_revisions (space_id, revision) SELECT id, 0 FROM spaces",
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two
