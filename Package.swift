@@ -221,7 +221,8 @@ let package = Package(
         .testTarget(
             name: "BerthServerTests",
             dependencies: [
-                "BerthServer", "BerthEngine", "BerthStore", "BerthDomain", "BerthAPI", "BerthTestSupport", "AWSCore", "AWSECS", "AWSSigV4",
+                "BerthServer", "BerthEngine", "BerthStore", "BerthDomain", "BerthAPI", "BerthTestSupport", "AWSCore", "AWSECS",
+                "AWSSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

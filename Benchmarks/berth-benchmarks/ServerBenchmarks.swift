@@ -48,7 +48,8 @@ struct ServerBenchmarks {
             environment["HOME"] = root.path
             environment["AWS_EC2_METADATA_DISABLED"] = "true"
             let server = try await BerthServerProcess.start(
-                dataDirectory: root.appendingPathComponent("data"), environment: environment, arguments: ["--log-level", "error"],
+                dataDirectory: root.appendingPathComponent("data"), environment: environment,
+                arguments: ["--log-level", "error"],
                 binary: berth)
             defer { _ = server }
             progress("server started")

@@ -115,6 +115,7 @@ print(String(format: "server memory at idle (fresh start):      %10.1f MiB (targ
 print(String(format: "server memory at idle (after the load):   %10.1f MiB", server.idleMemoryAfterLoadMiB ?? -1))
 print(
     String(
-        format: "list targets, 1,000 stored, page of 100:  %10.0f req/s (target ≥ 5,000 on 2 cores)", server.listPerSecond[100] ?? 0))
+        format: "list targets, 1,000 stored, page of 100:  %10.0f req/s (target ≥ 5,000 on 2 cores)",
+        server.listPerSecond[100] ?? 0))
 print(String(format: "list targets, 1,000 stored, page of 1000: %10.0f req/s", server.listPerSecond[1000] ?? 0))
 print(String(format: "health checks of 200 targets against moto: %9.2f s (target < 2 s)", server.healthCheck200Seconds))
