@@ -113,6 +113,41 @@ extension BerthStore {
         }
     }
 
+    /// Writes every field of `target` (loaded and changed by the caller) and its environments together.
+    public func updateTarget(_ target: ECSClusterTarget) async throws -> ECSClusterTarget {
+        try await database.transaction { db in
+            if try await db.raw(
+                """
+                SELECT id FROM targets WHERE space_id = \(bind: target.spaceID) AND slug = \(bind: target.slug) \
+                AND id <> \(bind: target.id)
+                """
+            ).first() != nil {
+                throw BerthError(.conflict, "A target named '\(target.name)' already exists in this space.")
+            }
+            let accountID: String? =
+                switch target.authentication {
+                case .account(let id): id
+                case .workerCredentials: nil
+                }
+            try await db.raw(
+                """
+                UPDATE targets SET name = \(bind: target.name), slug = \(bind: target.slug), roles = \(bind: jsonText(target.roles)), \
+                account_id = \(bind: accountID), assume_role = \(bind: target.assumeRole.map(jsonText)), \
+                region = \(bind: target.region), cluster_name = \(bind: target.clusterName), \
+                worker_pool_id = \(bind: target.workerPoolID), health_status = \(bind: target.health.status.rawValue), \
+                health_message = \(bind: target.health.message), health_checked_at = \(bind: target.health.checkedAt.unixMilliseconds), \
+                health_task_id = \(bind: target.health.taskID), updated_at = \(bind: target.updatedAt.unixMilliseconds) \
+                WHERE id = \(bind: target.id)
+                """
+            ).run()
+            try await Self.replaceLinks(
+                table: "target_environments", ownerColumn: "target_id", owner: target.id, environmentIDs: target.environmentIDs,
+                db)
+            try await Self.bumpRevision(spaceID: target.spaceID, db)
+            return target
+        }
+    }
+
     public func deleteTarget(id: String) async throws {
         try await database.transaction { db in
             try await Self.bumpRevision(ofSpaceOf: "targets", id: id, db)

@@ -189,6 +189,8 @@ struct ServerEndToEndTests {
         let account = try Self.json(try await second.cli(["account", "show", "ops", "--output", "json"]).standardOutput)
         #expect((account["secretKey"] as? [String: Any])?["hasValue"] as? Bool == true)
         #expect(try await second.cli(["target", "show", "api", "--api-key", ciKey]).status == 0)
+        let updated = try await second.cli(["target", "update", "api", "--role", "api", "--role", "batch", "--output", "json"])
+        #expect(try Self.json(updated.standardOutput)["roles"] as? [String] == ["api", "batch"], "\(updated.standardError)")
 
         // The endpoint never answers, so the check is still executing when the server dies.
         let queued = try await second.cli(["target", "health-check", "api", "--no-wait", "--output", "json"])

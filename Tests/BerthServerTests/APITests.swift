@@ -183,7 +183,22 @@ struct APITests {
             #expect(try await server.request(.get, targets).items.map { $0["name"] as? String } == ["web-prod"])
             _ = try await server.request(.patch, "/api/spaces/default/accounts/prod", json: ["name": "prod-keys"])
             #expect(try await server.request(.get, targets).items.first?["account"] as? String == "prod-keys")
-            #expect(try await server.request(.delete, targets + "/web-prod").status == .noContent)
+            // A change to what the check looks at resets the health; a rename does not need to.
+            let moved = try await server.request(
+                .patch, targets + "/web-prod",
+                json: ["name": "web-production", "clusterName": "prod-2", "removeAssumeRole": true, "roles": ["web", "api"]])
+            #expect(moved.status == .ok, "\(moved.text)")
+            #expect(moved.json["name"] as? String == "web-production" && moved.json["clusterName"] as? String == "prod-2")
+            #expect(moved.json["assumeRole"] == nil)
+            #expect(moved.json["roles"] as? [String] == ["web", "api"])
+            let toWorker = try await server.request(.patch, targets + "/web-production", json: ["useWorkerCredentials": true])
+            #expect(toWorker.json["useWorkerCredentials"] as? Bool == true && toWorker.json["account"] == nil)
+            let badMove = try await server.request(
+                .patch, targets + "/web-production", json: ["environments": ["Staging"], "account": "prod-keys"])
+            #expect(badMove.status == .badRequest)
+            #expect(badMove.errorFields == ["account"])
+            #expect(try await server.request(.get, targets).items.first?["name"] as? String == "web-production")
+            #expect(try await server.request(.delete, targets + "/web-production").status == .noContent)
             #expect(try await server.request(.get, targets).items.isEmpty)
         }
     }

@@ -6,7 +6,7 @@ import Foundation
 struct TargetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "target", abstract: "ECS cluster deployment targets and their health.",
-        subcommands: [Create.self, List.self, Show.self, HealthCheck.self, Delete.self])
+        subcommands: [Create.self, List.self, Show.self, Update.self, HealthCheck.self, Delete.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a deployment target.", subcommands: [ECS.self])
@@ -142,6 +142,56 @@ struct TargetCommand: AsyncParsableCommand {
             if finished.contains(where: { $0.state != .succeeded }) {
                 throw CLIFailure(
                     "\(finished.filter { $0.state != .succeeded }.count) of \(finished.count) targets are not healthy.")
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a target; options left out keep their value (lists given replace the old ones).")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The target's name or id.") var target: String
+        @Option(help: "A new name.") var name: String?
+        @Option(help: "The environments (repeatable; replaces the list).") var environment: [String] = []
+        @Option(help: "The target roles (repeatable; replaces the list).") var role: [String] = []
+        @Option(help: "The AWS region of the cluster.") var region: String?
+        @Option(help: "The ECS cluster's name or ARN.") var cluster: String?
+        @Option(help: "Use this account's credentials.") var account: String?
+        @Flag(name: .customLong("worker-credentials"), help: "Use the worker's own AWS credentials.") var workerCredentials =
+            false
+        @Option(name: .customLong("assume-role-arn"), help: "Assume this role (with the options below).") var assumeRoleARN:
+            String?
+        @Option(name: .customLong("session-name")) var sessionName: String?
+        @Option(name: .customLong("session-duration")) var sessionDuration: Int?
+        @Option(name: .customLong("external-id")) var externalID: String?
+        @Flag(name: .customLong("no-assume-role"), help: "Stop assuming a role.") var noAssumeRole = false
+        @Option(name: .customLong("worker-pool")) var workerPool: String?
+
+        func validate() throws {
+            if account != nil && workerCredentials {
+                throw ValidationError("--account and --worker-credentials exclude each other.")
+            }
+            if assumeRoleARN != nil && noAssumeRole {
+                throw ValidationError("--assume-role-arn and --no-assume-role exclude each other.")
+            }
+            if assumeRoleARN == nil && (sessionName != nil || sessionDuration != nil || externalID != nil) {
+                throw ValidationError("--session-name, --session-duration and --external-id need --assume-role-arn.")
+            }
+        }
+
+        func run() async throws {
+            let client = try options.connect()
+            let body = Components.Schemas.TargetUpdate(
+                name: name, environments: environment.isEmpty ? nil : environment, roles: role.isEmpty ? nil : role,
+                account: account, useWorkerCredentials: workerCredentials ? true : nil,
+                assumeRole: assumeRoleARN.map {
+                    .init(roleArn: $0, sessionName: sessionName, sessionDuration: sessionDuration, externalId: externalID)
+                }, removeAssumeRole: noAssumeRole ? true : nil, region: region, clusterName: cluster, workerPool: workerPool)
+            switch try await client.call({
+                try await $0.updateTarget(path: .init(space: options.space, target: target), body: .json(body))
+            }) {
+            case .ok(let ok): print(try TargetPrinter.one(try ok.body.json, options.output))
+            case .default(let status, let error): throw BerthClient.failure(status, error)
             }
         }
     }

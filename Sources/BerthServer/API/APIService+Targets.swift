@@ -64,6 +64,70 @@ extension APIService {
         return .created(.init(body: .json(.init(target, names: try await TargetNames.load(store: store, spaceID: space.id)))))
     }
 
+    func updateTarget(_ input: Operations.UpdateTarget.Input) async throws -> Operations.UpdateTarget.Output {
+        guard case .json(let body) = input.body else { throw BerthError(.badRequest, "Send the change as JSON.") }
+        let space = try await space(input.path.space)
+        var target = try await store.target(input.path.target, spaceID: space.id)
+        let environments = try await resolveEnvironments(
+            body.environments ?? target.environmentIDs, spaceID: space.id, field: "environments")
+        var account: Account?
+        var useWorkerCredentials = false
+        if body.useWorkerCredentials == true {
+            useWorkerCredentials = true
+            if body.account?.nonBlank != nil {
+                throw BerthError.invalid(
+                    "ECS cluster target",
+                    [.init(field: "useWorkerCredentials", message: "cannot be combined with an account; choose one")])
+            }
+        } else if let reference = body.account?.nonBlank {
+            guard let found = try await store.findAccount(reference, spaceID: space.id) else {
+                throw BerthError.invalid(
+                    "ECS cluster target", [.init(field: "account", message: "there is no account '\(reference)'")])
+            }
+            account = found
+        } else {
+            switch target.authentication {
+            case .account(let id): account = try await store.account(id: id)
+            // `false` without an account: the validation below asks for one.
+            case .workerCredentials: useWorkerCredentials = body.useWorkerCredentials != false
+            }
+        }
+        if let reference = body.workerPool?.nonBlank {
+            guard let pool = try await store.findWorkerPool(reference, spaceID: space.id) else {
+                throw BerthError.invalid(
+                    "ECS cluster target", [.init(field: "workerPool", message: "there is no worker pool '\(reference)'")])
+            }
+            target.workerPoolID = pool.id
+        }
+        var assumeRole = target.assumeRole
+        if body.removeAssumeRole == true { assumeRole = nil }
+        if let change = body.assumeRole {
+            assumeRole = AssumeRoleSettings(
+                roleARN: change.roleArn, sessionName: change.sessionName?.nonBlank, sessionDuration: change.sessionDuration,
+                externalID: change.externalId?.nonBlank)
+        }
+        let draft = TargetDraft(
+            name: body.name ?? target.name, environments: environments, roles: body.roles ?? target.roles, account: account,
+            useWorkerCredentials: useWorkerCredentials, assumeRole: assumeRole, region: body.region ?? target.region,
+            clusterName: body.clusterName ?? target.clusterName)
+        try draft.validate()
+        let checksSomethingElse =
+            draft.region != target.region || draft.clusterName != target.clusterName || assumeRole != target.assumeRole
+            || (account.map { ECSClusterTarget.Authentication.account($0.id) } ?? .workerCredentials) != target.authentication
+        target.name = draft.name
+        target.slug = Slug.make(draft.name)
+        target.environmentIDs = environments.map(\.id)
+        target.roles = draft.roles
+        target.authentication = account.map { .account($0.id) } ?? .workerCredentials
+        target.assumeRole = assumeRole
+        target.region = draft.region
+        target.clusterName = draft.clusterName
+        target.updatedAt = now()
+        if checksSomethingElse { target.health = TargetHealth() }
+        let updated = try await store.updateTarget(target)
+        return .ok(.init(body: .json(.init(updated, names: try await TargetNames.load(store: store, spaceID: space.id)))))
+    }
+
     func deleteTarget(_ input: Operations.DeleteTarget.Input) async throws -> Operations.DeleteTarget.Output {
         let space = try await space(input.path.space)
         let target = try await store.target(input.path.target, spaceID: space.id)
