@@ -115,7 +115,7 @@ let package = Package(
         .target(
             name: "BerthServer",
             dependencies: [
-                "BerthDomain", "BerthStore", "BerthEngine", "BerthAPI", "AWSCore",
+                "BerthDomain", "BerthStore", "BerthEngine", "BerthAPI", "AWSCore", "AWSSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

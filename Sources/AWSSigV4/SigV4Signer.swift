@@ -343,7 +343,8 @@ struct SigningDate {
 }
 
 extension Sequence where Element == UInt8 {
-    var hexString: String {
+    /// Lower-case hex, two digits per byte (digests, signatures, key hashes).
+    public var hexString: String {
         let bytes = Array(self)
         return bytes.withUnsafeBytes { $0.hexString }
     }

@@ -1,3 +1,4 @@
+import AWSCore
 import ArgumentParser
 import BerthDomain
 import Foundation
@@ -7,7 +8,7 @@ public struct BerthCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "berth",
         abstract: "Deployment automation for Amazon ECS.",
-        version: "0.1.0",
+        version: BerthVersion.current,
         subcommands: [
             ServerCommand.self, LoginCommand.self, EnvironmentCommand.self, AccountCommand.self, TargetCommand.self,
             TaskCommand.self, APIKeyCommand.self, AWSCommand.self,

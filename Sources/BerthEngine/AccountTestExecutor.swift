@@ -24,17 +24,13 @@ public struct AccountTestExecutor: TaskExecutor {
         }
         let region = account.region ?? "us-east-1"
         await log.info("Testing the \(account.kind.rawValue) account '\(account.name)' with STS GetCallerIdentity in \(region).")
-        let context = CredentialContext(
-            environment: configuration.environment, region: region, transport: configuration.transport,
-            clock: configuration.clock, logger: configuration.logger)
-        let (resolver, secret) = try credentials.accountResolver(account, context: context)
+        let (resolver, secret) = try credentials.accountResolver(
+            account, context: configuration.credentialContext(region: region))
         await log.addSensitive([secret])
         let resolution = try await resolver.resolve()
         let sts = STSClient(
-            client: try AWSClient(
-                service: .sts, region: region, credentialProvider: StaticCredentialProvider(resolution.credentials),
-                environment: configuration.environment, transport: configuration.transport, clock: configuration.clock,
-                logger: configuration.logger))
+            client: try configuration.client(
+                for: .sts, region: region, credentials: StaticCredentialProvider(resolution.credentials)))
         do {
             let identity = try await sts.getCallerIdentity()
             await log.info("AWS accepted the credentials: \(identity.arn) (account \(identity.account)).")

@@ -1,4 +1,5 @@
 import AWSCore
+import AWSCredentials
 import Foundation
 import Logging
 
@@ -25,5 +26,21 @@ public struct EngineConfiguration: Sendable {
         self.clock = clock
         self.transport = transport
         self.logger = logger
+    }
+}
+
+extension EngineConfiguration {
+    /// What the credential sources see: this environment, transport, clock and logger.
+    func credentialContext(region: String) -> CredentialContext {
+        CredentialContext(environment: environment, region: region, transport: transport, clock: clock, logger: logger)
+    }
+
+    /// A client of `service` in `region` that honours `AWS_ENDPOINT_URL*` of this environment.
+    func client(
+        for service: AWSServiceDescriptor, region: String, credentials: any CredentialProvider
+    ) throws(AWSClientError) -> AWSClient {
+        try AWSClient(
+            service: service, region: region, credentialProvider: credentials, environment: environment, transport: transport,
+            clock: clock, logger: logger)
     }
 }

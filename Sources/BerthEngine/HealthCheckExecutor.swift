@@ -32,11 +32,7 @@ public struct HealthCheckExecutor: TaskExecutor {
         } catch {
             return await verdict(.unavailable, "The credentials could not be resolved: \(describe(error))", task, log)
         }
-        let ecs = ECSClient(
-            client: try AWSClient(
-                service: .ecs, region: target.region, credentialProvider: resolved.provider,
-                environment: configuration.environment, transport: configuration.transport, clock: configuration.clock,
-                logger: configuration.logger))
+        let ecs = ECSClient(client: try configuration.client(for: .ecs, region: target.region, credentials: resolved.provider))
         let response: ECS.DescribeClustersResponse
         do {
             response = try await ecs.describeClusters(ECS.DescribeClustersRequest(clusters: [target.clusterName]))

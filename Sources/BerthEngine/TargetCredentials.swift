@@ -39,9 +39,7 @@ public struct TargetCredentials: Sendable {
     public func resolve(for target: ECSClusterTarget, log: TaskLogWriter) async throws -> Resolved {
         var identity: String
         var sensitive: [String] = []
-        let context = CredentialContext(
-            environment: configuration.environment, region: target.region, transport: configuration.transport,
-            clock: configuration.clock, logger: configuration.logger)
+        let context = configuration.credentialContext(region: target.region)
         let base: any CredentialResolver
         switch target.authentication {
         case .account(let accountID):
@@ -65,7 +63,7 @@ public struct TargetCredentials: Sendable {
                 roleARN: assumeRole.roleARN, sessionName: assumeRole.sessionName ?? Self.defaultSessionName,
                 durationSeconds: assumeRole.sessionDuration, externalID: assumeRole.externalID)
             resolver = try AssumeRoleResolver(base: base, options: options, context: context)
-            let externalIDDigest = assumeRole.externalID.map { SHA256.hash(data: Data($0.utf8)).description } ?? "-"
+            let externalIDDigest = assumeRole.externalID.map { SHA256.hash(data: Data($0.utf8)).hexString } ?? "-"
             identity +=
                 "|assume:\(assumeRole.roleARN)|\(options.sessionName ?? "")|\(assumeRole.sessionDuration ?? 0)|\(externalIDDigest)"
             await log.info(

@@ -10,7 +10,6 @@ import NIOCore
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import Prometheus
-import ServiceLifecycle
 
 /// A Berth server, built and ready to run: `main` and the tests both call `build(_:)`.
 ///
@@ -86,16 +85,5 @@ public struct BerthServer: Sendable {
         return BerthServer(
             application: application, store: store, engine: engine, secrets: secrets, administratorKey: administratorKey,
             createdMasterKey: createdMasterKey)
-    }
-}
-
-/// Closes the database last, after the HTTP server and the task runner have stopped, so that no
-/// write is lost on SIGTERM.
-struct StoreCloser: Service {
-    let store: BerthStore
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await store.close()
     }
 }

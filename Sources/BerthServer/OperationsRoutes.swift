@@ -1,3 +1,4 @@
+import AWSCore
 import BerthAPI
 import BerthStore
 import Foundation
@@ -14,7 +15,7 @@ struct OperationsRoutes {
         let info = metrics.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: "berth", metricName: "build", unitName: "info", helpText: "The running version of Berth."),
-            labels: [("version", BerthAPIVersion.current)])
+            labels: [("version", BerthVersion.current)])
         info.set(to: 1)
         router.get("/healthz") { _, _ -> Response in
             Self.text("ok\n")
@@ -41,8 +42,4 @@ struct OperationsRoutes {
         headers[.contentType] = "text/plain; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
-}
-
-enum BerthAPIVersion {
-    static let current = "0.1.0"
 }

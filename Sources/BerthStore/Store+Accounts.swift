@@ -35,11 +35,7 @@ extension BerthStore {
     /// Inserts the account and its environment restrictions together.
     public func createAccount(_ account: Account) async throws -> Account {
         try await database.transaction { db in
-            if try await db.raw(
-                "SELECT id FROM accounts WHERE space_id = \(bind: account.spaceID) AND slug = \(bind: account.slug)"
-            ).first() != nil {
-                throw BerthError(.conflict, "An account named '\(account.name)' already exists in this space.")
-            }
+            try await Self.ensureNameIsFree("accounts", kind: "an account", name: account.name, spaceID: account.spaceID, db)
             try await db.raw(
                 """
                 INSERT INTO accounts (id, space_id, kind, name, slug, description, region, access_key_id, secret_key, \
@@ -63,14 +59,8 @@ extension BerthStore {
     /// Writes every field of `account` (loaded and changed by the caller), names unique.
     public func updateAccount(_ account: Account) async throws -> Account {
         try await database.transaction { db in
-            if try await db.raw(
-                """
-                SELECT id FROM accounts WHERE space_id = \(bind: account.spaceID) AND slug = \(bind: account.slug) \
-                AND id <> \(bind: account.id)
-                """
-            ).first() != nil {
-                throw BerthError(.conflict, "An account named '\(account.name)' already exists in this space.")
-            }
+            try await Self.ensureNameIsFree(
+                "accounts", kind: "an account", name: account.name, spaceID: account.spaceID, excluding: account.id, db)
             try await db.raw(
                 """
                 UPDATE accounts SET name = \(bind: account.name), slug = \(bind: account.slug), \
@@ -139,7 +129,7 @@ extension BerthStore {
         guard let kind = Account.Kind(rawValue: try row.string("kind")) else {
             throw BerthError(.internalError, "The account \(id) has an unknown kind in the database.")
         }
-        var account = Account(
+        let account = Account(
             id: id, spaceID: try row.string("space_id"), kind: kind, name: try row.string("name"),
             description: try row.string("description"), environmentIDs: environmentIDs[id] ?? [],
             region: try row.optionalString("region"), accessKeyID: try row.optionalString("access_key_id"),
@@ -148,7 +138,6 @@ extension BerthStore {
             audience: try row.optionalString("audience"), subjectKeys: try row.json("subject_keys", as: [String].self),
             customClaims: try row.json("custom_claims", as: [String: String].self), createdAt: try row.date("created_at"),
             updatedAt: try row.date("updated_at"))
-        account.slug = try row.string("slug")
         return account
     }
 

@@ -60,7 +60,6 @@ extension BerthStore {
                     throw BerthError(.conflict, "An environment named '\(name)' already exists in this space.")
                 }
                 environment.name = name
-                environment.slug = slug
                 try await db.raw(
                     "UPDATE environments SET name = \(bind: name), slug = \(bind: slug) WHERE id = \(bind: id)"
                 ).run()
@@ -126,10 +125,9 @@ extension BerthStore {
     }
 
     static func environment(_ row: any SQLRow) throws -> Environment {
-        var environment = Environment(
+        let environment = Environment(
             id: try row.string("id"), spaceID: try row.string("space_id"), name: try row.string("name"),
             sortOrder: try row.int("sort_order"), createdAt: try row.date("created_at"))
-        environment.slug = try row.string("slug")
         return environment
     }
 }

@@ -41,8 +41,7 @@ extension BerthStore {
     }
 
     static func space(_ row: any SQLRow) throws -> Space {
-        var space = Space(id: try row.string("id"), name: try row.string("name"), createdAt: try row.date("created_at"))
-        space.slug = try row.string("slug")
+        let space = Space(id: try row.string("id"), name: try row.string("name"), createdAt: try row.date("created_at"))
         return space
     }
 }

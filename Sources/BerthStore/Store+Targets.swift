@@ -83,11 +83,7 @@ extension BerthStore {
     /// Inserts the target and its environments together.
     public func createTarget(_ target: ECSClusterTarget) async throws -> ECSClusterTarget {
         try await database.transaction { db in
-            if try await db.raw(
-                "SELECT id FROM targets WHERE space_id = \(bind: target.spaceID) AND slug = \(bind: target.slug)"
-            ).first() != nil {
-                throw BerthError(.conflict, "A target named '\(target.name)' already exists in this space.")
-            }
+            try await Self.ensureNameIsFree("targets", kind: "a target", name: target.name, spaceID: target.spaceID, db)
             let accountID: String? =
                 switch target.authentication {
                 case .account(let id): id
@@ -116,14 +112,8 @@ extension BerthStore {
     /// Writes every field of `target` (loaded and changed by the caller) and its environments together.
     public func updateTarget(_ target: ECSClusterTarget) async throws -> ECSClusterTarget {
         try await database.transaction { db in
-            if try await db.raw(
-                """
-                SELECT id FROM targets WHERE space_id = \(bind: target.spaceID) AND slug = \(bind: target.slug) \
-                AND id <> \(bind: target.id)
-                """
-            ).first() != nil {
-                throw BerthError(.conflict, "A target named '\(target.name)' already exists in this space.")
-            }
+            try await Self.ensureNameIsFree(
+                "targets", kind: "a target", name: target.name, spaceID: target.spaceID, excluding: target.id, db)
             let accountID: String? =
                 switch target.authentication {
                 case .account(let id): id
@@ -173,7 +163,7 @@ extension BerthStore {
         let assumeRole = try row.optionalString("assume_role").map {
             try JSONDecoder().decode(AssumeRoleSettings.self, from: Data($0.utf8))
         }
-        var target = ECSClusterTarget(
+        let target = ECSClusterTarget(
             id: id, spaceID: try row.string("space_id"), name: try row.string("name"),
             environmentIDs: (environmentIDs[id] ?? []).sorted(), roles: try row.json("roles", as: [String].self),
             authentication: accountID.map { .account($0) } ?? .workerCredentials, assumeRole: assumeRole,
@@ -184,7 +174,6 @@ extension BerthStore {
                 message: try row.optionalString("health_message"), checkedAt: try row.optionalDate("health_checked_at"),
                 taskID: try row.optionalString("health_task_id")),
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
-        target.slug = try row.string("slug")
         return target
     }
 

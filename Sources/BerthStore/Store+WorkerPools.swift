@@ -36,11 +36,7 @@ extension BerthStore {
 
     public func createWorkerPool(_ pool: WorkerPool) async throws -> WorkerPool {
         try await database.transaction { db in
-            if try await db.raw(
-                "SELECT id FROM worker_pools WHERE space_id = \(bind: pool.spaceID) AND slug = \(bind: pool.slug)"
-            ).first() != nil {
-                throw BerthError(.conflict, "A worker pool named '\(pool.name)' already exists in this space.")
-            }
+            try await Self.ensureNameIsFree("worker_pools", kind: "a worker pool", name: pool.name, spaceID: pool.spaceID, db)
             try await Self.insert(pool, db)
             try await Self.bumpRevision(spaceID: pool.spaceID, db)
             return pool
@@ -79,10 +75,9 @@ extension BerthStore {
     }
 
     static func workerPool(_ row: any SQLRow) throws -> WorkerPool {
-        var pool = WorkerPool(
+        let pool = WorkerPool(
             id: try row.string("id"), spaceID: try row.string("space_id"), name: try row.string("name"),
             isDefault: try row.int("is_default") != 0, createdAt: try row.date("created_at"))
-        pool.slug = try row.string("slug")
         return pool
     }
 }

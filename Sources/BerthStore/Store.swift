@@ -35,7 +35,8 @@ public struct BerthStore: Sendable {
             throw error
         } catch {
             await database.shutdown()
-            throw BerthError(.unavailable, "The database \(configuration) cannot be opened: \(String(reflecting: error))")
+            // Only the short description: PostgresNIO's reflection includes connection details.
+            throw BerthError(.unavailable, "The database \(configuration) cannot be opened: \(String(describing: error))")
         }
     }
 
@@ -63,6 +64,22 @@ public struct BerthStore: Sendable {
             WHERE space_id = (SELECT space_id FROM \(ident: table) WHERE id = \(bind: id))
             """
         ).run()
+    }
+
+    /// Throws a conflict ("There is already an account named …") when another record of `table` in the space has the same slug: names are
+    /// unique by slug, so "Production" and "production" are the same name.
+    static func ensureNameIsFree(
+        _ table: String, kind: String, name: String, spaceID: String, excluding id: String? = nil, _ db: any SQLDatabase
+    ) async throws {
+        let existing = try await db.raw(
+            """
+            SELECT id FROM \(ident: table) WHERE space_id = \(bind: spaceID) AND slug = \(bind: Slug.make(name)) \
+            AND id <> \(bind: id ?? "")
+            """
+        ).first()
+        if existing != nil {
+            throw BerthError(.conflict, "There is already \(kind) named '\(name)' in this space.")
+        }
     }
 
     /// A cheap query, for `/readyz`.

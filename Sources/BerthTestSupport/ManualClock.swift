@@ -59,8 +59,12 @@ public final class ManualClock: AWSClock {
         for sleeper in due { sleeper.continuation.resume() }
     }
 
-    /// Waits (yielding, not sleeping) until `count` sleeps are pending.
-    public func waitForSleepers(_ count: Int = 1) async {
-        while sleeperCount < count { await Task.yield() }
+    /// Waits (yielding, not sleeping) until `count` sleeps are pending; throws instead of hanging
+    /// when they never come.
+    public func waitForSleepers(_ count: Int = 1) async throws {
+        for _ in 0..<1_000_000 where sleeperCount < count { await Task.yield() }
+        guard sleeperCount >= count else {
+            throw TestSupportError("\(count) sleep(s) were expected on the manual clock; \(sleeperCount) came")
+        }
     }
 }

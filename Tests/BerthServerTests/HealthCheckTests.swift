@@ -76,7 +76,7 @@ struct HealthCheckTests {
                         "useWorkerCredentials": true,
                     ])
             }
-            await clock.waitForSleepers()
+            try await clock.waitForSleepers()
             #expect(try await server.server.store.listTasks().isEmpty)
             clock.advance(by: 600)
             let tasks = try await server.finishedTasks(count: 2)
@@ -85,7 +85,7 @@ struct HealthCheckTests {
             let target = try await server.server.store.target("a", spaceID: try await server.server.store.space("default").id)
             #expect(target.health.status == .unavailable)
             #expect(target.health.message?.contains("No AWS credentials found") == true)
-            await clock.waitForSleepers()
+            try await clock.waitForSleepers()
         }
     }
 }

@@ -57,7 +57,6 @@ extension APIService {
             account.environmentIDs = try await resolveEnvironments(references, spaceID: space.id, field: "environments").map(\.id)
         }
         account.name = draft.name
-        account.slug = Slug.make(draft.name)
         account.description = draft.description
         account.region = draft.region
         account.accessKeyID = draft.accessKeyID

@@ -115,7 +115,6 @@ extension APIService {
             draft.region != target.region || draft.clusterName != target.clusterName || assumeRole != target.assumeRole
             || (account.map { ECSClusterTarget.Authentication.account($0.id) } ?? .workerCredentials) != target.authentication
         target.name = draft.name
-        target.slug = Slug.make(draft.name)
         target.environmentIDs = environments.map(\.id)
         target.roles = draft.roles
         target.authentication = account.map { .account($0.id) } ?? .workerCredentials

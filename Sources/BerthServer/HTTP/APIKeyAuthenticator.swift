@@ -1,3 +1,4 @@
+import AWSSigV4
 import BerthDomain
 import BerthStore
 import Crypto
@@ -46,7 +47,7 @@ actor APIKeyCache {
     }
 
     static func hash(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(key.utf8)).hexString
     }
 
     func verify(_ presented: String) async throws -> APIKey? {

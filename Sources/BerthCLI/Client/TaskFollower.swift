@@ -1,0 +1,80 @@
+import BerthAPI
+import Foundation
+
+/// Follows tasks through the API until they end.
+struct TaskFollower {
+    let client: BerthClient
+    let format: OutputFormat
+    var interval: Duration = .milliseconds(250)
+
+    func task(_ id: String) async throws -> Components.Schemas.ServerTask {
+        switch try await client.call({ try await $0.getTask(path: .init(task: id)) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw BerthClient.failure(status, error)
+        }
+    }
+
+    func log(_ id: String, after: Int) async throws -> Components.Schemas.TaskLog {
+        switch try await client.call({ try await $0.getTaskLog(path: .init(task: id), query: .init(after: after)) }) {
+        case .ok(let ok): return try ok.body.json
+        case .default(let status, let error): throw BerthClient.failure(status, error)
+        }
+    }
+
+    /// Prints the log as it grows (table) or the finished task and log (json); fails unless the
+    /// task succeeded.
+    func follow(_ id: String) async throws {
+        var last = 0
+        var lines: [Components.Schemas.TaskLogLine] = []
+        while true {
+            let page = try await log(id, after: last)
+            for line in page.lines {
+                if format == .table { print(TaskPrinter.line(line)) }
+                lines.append(line)
+                last = max(last, line.sequence)
+            }
+            if Self.isFinished(page.state) {
+                // Lines written in the closing transaction arrive with the final state.
+                let rest = try await log(id, after: last)
+                for line in rest.lines {
+                    if format == .table { print(TaskPrinter.line(line)) }
+                    lines.append(line)
+                }
+                let finished = try await task(id)
+                if format == .json { print(try Output.json(TaskWithLog(task: finished, log: lines))) }
+                guard finished.state == .succeeded else {
+                    throw CLIFailure("Task \(finished.id) \(finished.state.rawValue): \(finished.errorMessage ?? "see its log")")
+                }
+                return
+            }
+            try await Task.sleep(for: interval)
+        }
+    }
+
+    /// Waits until every task has ended and returns them in the given order.
+    func waitForAll(_ ids: [String]) async throws -> [Components.Schemas.ServerTask] {
+        var finished: [String: Components.Schemas.ServerTask] = [:]
+        while finished.count < ids.count {
+            var listed = Set<String>()
+            switch try await client.call({ try await $0.listTasks(query: .init(limit: 1000)) }) {
+            case .ok(let ok):
+                for task in try ok.body.json.items where ids.contains(task.id) {
+                    listed.insert(task.id)
+                    if Self.isFinished(task.state) { finished[task.id] = task }
+                }
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+            // Tasks older than the most recent 1000 are asked for one by one.
+            for id in ids where finished[id] == nil && !listed.contains(id) {
+                let current = try await task(id)
+                if Self.isFinished(current.state) { finished[id] = current }
+            }
+            if finished.count < ids.count { try await Task.sleep(for: interval) }
+        }
+        return ids.compactMap { finished[$0] }
+    }
+
+    static func isFinished(_ state: Components.Schemas.TaskState) -> Bool {
+        state != .queued && state != .executing
+    }
+}
