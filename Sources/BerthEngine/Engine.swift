@@ -72,7 +72,8 @@ struct HealthCheckSchedule: Service {
     let interval: Duration
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Shutdown cancels the sleep; that is the schedule's normal end, not a failure of the server.
+        try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await engine.configuration.clock.sleep(for: interval)
                 do {
