@@ -30,7 +30,7 @@ let package = Package(
         .library(name: "BerthTestSupport", targets: ["BerthTestSupport"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -48,6 +48,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         // MARK: AWS client
@@ -102,9 +103,21 @@ let package = Package(
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
         .target(
+            name: "BerthOIDC",
+            dependencies: [
+                "BerthDomain", "BerthStore", "AWSCore",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthDomain", "BerthStore", "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials",
+                "BerthDomain", "BerthStore", "BerthOIDC", "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -115,7 +128,7 @@ let package = Package(
         .target(
             name: "BerthServer",
             dependencies: [
-                "BerthDomain", "BerthStore", "BerthEngine", "BerthAPI", "AWSCore", "AWSSigV4",
+                "BerthDomain", "BerthStore", "BerthEngine", "BerthOIDC", "BerthAPI", "AWSCore", "AWSSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -76,3 +76,42 @@ public struct WebIdentityCredentialSource: CredentialSource {
         }
     }
 }
+
+/// A role assumed with a web identity token that is made on demand rather than read from a file:
+/// Berth's own OIDC tokens. A fresh token is asked for on every resolution, so refreshed
+/// credentials never depend on an expired token.
+public struct WebIdentityTokenCredentialSource: CredentialSource {
+    public var roleARN: String
+    public var sessionName: String
+    public var durationSeconds: Int?
+    public let name: String
+    let token: @Sendable () async throws -> String
+
+    public init(
+        name: String, roleARN: String, sessionName: String, durationSeconds: Int?,
+        token: @escaping @Sendable () async throws -> String
+    ) {
+        self.name = name
+        self.roleARN = roleARN
+        self.sessionName = sessionName
+        self.durationSeconds = durationSeconds
+        self.token = token
+    }
+
+    public func load(_ context: CredentialContext) async throws -> CredentialSourceResult {
+        let token: String
+        do {
+            token = try await self.token()
+        } catch {
+            throw CredentialSourceError("No web identity token for \(roleARN): \(error)")
+        }
+        let request = AssumeRoleWithWebIdentityRequest(
+            roleARN: roleARN, roleSessionName: sessionName, webIdentityToken: token, durationSeconds: durationSeconds)
+        do {
+            let role = try await context.sts(credentials: nil).assumeRoleWithWebIdentity(request)
+            return .found(role.credentials, detail: "assumed \(roleARN) with a web identity token as session \(sessionName)")
+        } catch {
+            throw CredentialSourceError.wrapping(error, while: "AssumeRoleWithWebIdentity for \(roleARN) failed")
+        }
+    }
+}

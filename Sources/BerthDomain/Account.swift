@@ -63,3 +63,24 @@ public struct Account: Sendable, Hashable {
         environmentIDs.isEmpty || environmentIDs.contains(environmentID)
     }
 }
+
+extension Account {
+    /// The custom claims as they go into a token: a value written as a JSON object or array (AWS
+    /// session tags under `https://aws.amazon.com/tags`) is embedded as JSON, anything else is a
+    /// string. Sorted by name, so tokens are reproducible.
+    public func customClaimValues() throws -> [(String, JSONValue)] {
+        try customClaims.keys.sorted().map { name in
+            (name, try Self.claimValue(customClaims[name] ?? "", name: name))
+        }
+    }
+
+    static func claimValue(_ text: String, name: String) throws -> JSONValue {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasPrefix("{") || trimmed.hasPrefix("[") else { return .string(text) }
+        do {
+            return try JSONValue.parse(trimmed)
+        } catch let error as BerthError {
+            throw BerthError(.validationFailed, "The custom claim '\(name)' looks like JSON but is not: \(error.message)")
+        }
+    }
+}

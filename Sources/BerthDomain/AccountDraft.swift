@@ -84,6 +84,9 @@ public struct AccountDraft: Sendable {
             for key in customClaims.keys where key.isEmpty || ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"].contains(key) {
                 errors.add("customClaims", "'\(key)' cannot be a custom claim")
             }
+            for (key, value) in customClaims.sorted(by: { $0.key < $1.key }) {
+                errors.check("customClaims") { _ = try Account.claimValue(value, name: key) }
+            }
             for (field, value) in [("accessKeyId", accessKeyID), ("secretKey", secretKey)] where value != nil {
                 errors.add(field, "applies to aws-access-key accounts only")
             }

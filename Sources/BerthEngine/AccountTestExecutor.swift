@@ -1,11 +1,13 @@
 import AWSCore
 import AWSCredentials
 import AWSSTS
+import AWSSigV4
 import BerthDomain
 import BerthStore
 import Foundation
 
-/// "Save and test": resolve the account's credentials and call STS GetCallerIdentity.
+/// "Save and test": resolve the account's credentials (an OIDC account mints an account-test token
+/// and calls AssumeRoleWithWebIdentity) and call STS GetCallerIdentity with them.
 public struct AccountTestExecutor: TaskExecutor {
     public let kind = ServerTask.Kind.accountTest
     let store: BerthStore
@@ -24,10 +26,30 @@ public struct AccountTestExecutor: TaskExecutor {
         }
         let region = account.region ?? "us-east-1"
         await log.info("Testing the \(account.kind.rawValue) account '\(account.name)' with STS GetCallerIdentity in \(region).")
-        let (resolver, secret) = try credentials.accountResolver(
-            account, context: configuration.credentialContext(region: region))
-        await log.addSensitive([secret])
-        let resolution = try await resolver.resolve()
+        let space = try await store.space(account.spaceID)
+        let source = try credentials.accountSource(
+            account, purpose: .accountTest, values: OIDCSubject.Values(space: space.slug, account: account.slug),
+            context: configuration.credentialContext(region: region))
+        await log.addSensitive(source.sensitiveValues)
+        await log.info("Credentials: \(source.summary)")
+        let resolution: CredentialResolution
+        do {
+            resolution = try await source.resolver.resolve()
+        } catch let error as CredentialResolutionError {
+            await credentials.maskMintedToken(source.identity, log: log)
+            var message = "AWS refused the credentials: \(error.message)"
+            if let oidc = source.oidc {
+                let explanation = oidc.explain(error)
+                await log.error(message)
+                await log.error(explanation)
+                message += " — " + (explanation.split(separator: "\n").first.map(String.init) ?? "")
+            } else {
+                await log.error(message)
+            }
+            return ExecutionResult(outcome: TaskOutcome(state: .failed, errorMessage: await log.mask(message)))
+        }
+        await credentials.maskMintedToken(source.identity, log: log)
+        await log.addSensitive([resolution.credentials.secretAccessKey] + [resolution.credentials.sessionToken].compactMap { $0 })
         let sts = STSClient(
             client: try configuration.client(
                 for: .sts, region: region, credentials: StaticCredentialProvider(resolution.credentials)))

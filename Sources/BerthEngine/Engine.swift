@@ -1,6 +1,7 @@
 import AWSCore
 import AWSCredentials
 import BerthDomain
+import BerthOIDC
 import BerthStore
 import Foundation
 import Logging
@@ -21,14 +22,14 @@ public struct Engine: Sendable {
 
     /// The engine and its services: the task runner and, when an interval is set, the health-check
     /// schedule.
-    public static func make(store: BerthStore, secrets: SecretBox, configuration: EngineConfiguration) -> (
-        engine: Engine, services: [any Service]
-    ) {
+    public static func make(
+        store: BerthStore, secrets: SecretBox, issuer: OIDCIssuer, configuration: EngineConfiguration
+    ) -> (engine: Engine, services: [any Service]) {
         let queue = TaskQueue()
         let engine = Engine(store: store, queue: queue, configuration: configuration)
         let credentials = TargetCredentials(
             store: store, secrets: secrets, registry: CredentialCacheRegistry(clock: configuration.clock),
-            configuration: configuration)
+            configuration: configuration, issuer: issuer)
         let runner = TaskRunner(
             store: store, queue: queue,
             executors: [

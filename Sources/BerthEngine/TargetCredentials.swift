@@ -3,6 +3,7 @@ import AWSCredentials
 import AWSSTS
 import AWSSigV4
 import BerthDomain
+import BerthOIDC
 import BerthStore
 import Crypto
 import Foundation
@@ -20,25 +21,38 @@ public struct TargetCredentials: Sendable {
     let secrets: SecretBox
     let registry: CredentialCacheRegistry
     let configuration: EngineConfiguration
+    let issuer: OIDCIssuer
+    let mintedTokens = MintedTokens()
 
-    public init(store: BerthStore, secrets: SecretBox, registry: CredentialCacheRegistry, configuration: EngineConfiguration) {
+    public init(
+        store: BerthStore, secrets: SecretBox, registry: CredentialCacheRegistry, configuration: EngineConfiguration,
+        issuer: OIDCIssuer
+    ) {
         self.store = store
         self.secrets = secrets
         self.registry = registry
         self.configuration = configuration
+        self.issuer = issuer
     }
 
     /// What a resolution produced, for the log and for the AWS clients.
     public struct Resolved: Sendable {
         public var provider: CredentialCache
         public var resolution: CredentialResolution
-        /// Values to mask from here on (secret key, session token).
+        /// Values to mask from here on (secret key, session token, OIDC token).
         public var sensitiveValues: [String]
     }
 
-    public func resolve(for target: ECSClusterTarget, log: TaskLogWriter) async throws -> Resolved {
+    /// What the credentials are for; an OIDC account's token says so in its subject.
+    public enum Use: Sendable {
+        case healthCheck
+        case deployment(project: String, environment: String)
+    }
+
+    public func resolve(for target: ECSClusterTarget, use: Use = .healthCheck, log: TaskLogWriter) async throws -> Resolved {
         var identity: String
         var sensitive: [String] = []
+        var oidc: AccountSource.OIDCUse?
         let context = configuration.credentialContext(region: target.region)
         let base: any CredentialResolver
         switch target.authentication {
@@ -46,12 +60,25 @@ public struct TargetCredentials: Sendable {
             guard let account = try await store.account(id: accountID) else {
                 throw BerthError(.notFound, "The target's account \(accountID) no longer exists.")
             }
-            let (resolver, secret) = try accountResolver(account, context: context)
-            base = resolver
-            sensitive.append(secret)
-            await log.addSensitive([secret])
-            identity = "account:\(account.id):\(account.updatedAt.timeIntervalSince1970)"
-            await log.info("Credentials: the access key account '\(account.name)' (\(account.accessKeyID ?? "")).")
+            let space = try await store.space(target.spaceID)
+            var values = OIDCSubject.Values(space: space.slug, account: account.slug, target: target.slug)
+            let purpose: OIDCSubject.Purpose
+            switch use {
+            case .healthCheck:
+                purpose = .healthCheck
+            case .deployment(let project, let environment):
+                purpose = .deployment
+                values.target = nil
+                values.project = project
+                values.environment = environment
+            }
+            let source = try accountSource(account, purpose: purpose, values: values, context: context)
+            base = source.resolver
+            sensitive += source.sensitiveValues
+            await log.addSensitive(source.sensitiveValues)
+            identity = source.identity
+            oidc = source.oidc
+            await log.info("Credentials: \(source.summary)")
         case .workerCredentials:
             base = CredentialChain.standard(context: context)
             identity = "worker"
@@ -72,16 +99,20 @@ public struct TargetCredentials: Sendable {
                     + (assumeRole.sessionDuration.map { " for \($0) s" } ?? "") + ".")
         }
         let finalResolver = resolver
-        let cache = await registry.cache(for: identity + "|region:\(target.region)") { finalResolver }
+        let cacheKey = identity + "|region:\(target.region)"
+        let cache = await registry.cache(for: cacheKey) { finalResolver }
         let resolution: CredentialResolution
         do {
             resolution = try await cache.resolution()
         } catch let error as CredentialResolutionError {
+            await maskMintedToken(identity, log: log)
             for entry in error.trace.entries {
                 await log.verbose("  \(entry.source): \(entry.outcome.rawValue) — \(entry.detail)")
             }
+            if let oidc { await log.error(oidc.explain(error)) }
             throw error
         }
+        await maskMintedToken(identity, log: log)
         sensitive.append(resolution.credentials.secretAccessKey)
         if let token = resolution.credentials.sessionToken { sensitive.append(token) }
         await log.addSensitive(sensitive)
@@ -92,8 +123,37 @@ public struct TargetCredentials: Sendable {
         return Resolved(provider: cache, resolution: resolution, sensitiveValues: sensitive)
     }
 
-    /// The resolver for an account's own credentials, and the secret to mask.
-    func accountResolver(_ account: Account, context: CredentialContext) throws -> (any CredentialResolver, String) {
+    /// Masks the last token minted for `identity` in this log: it is never written, but a token is a
+    /// credential and must not appear even by accident.
+    func maskMintedToken(_ identity: String, log: TaskLogWriter) async {
+        if let token = await mintedTokens.latest(for: identity) { await log.addSensitive([token]) }
+    }
+
+    /// An account's own credentials: its keys, or for an OIDC account a token minted for `purpose`
+    /// exchanged with AssumeRoleWithWebIdentity.
+    struct AccountSource: Sendable {
+        struct OIDCUse: Sendable {
+            var subject: String
+            var policy: TrustPolicy
+
+            /// The refusal in words, with the trust policy that accepts this token.
+            func explain(_ error: CredentialResolutionError) -> String {
+                OIDCRefusal.explain(
+                    code: error.awsErrorCode?.rawValue, message: error.message, policy: policy, subject: subject)
+            }
+        }
+
+        var resolver: any CredentialResolver
+        /// Accounts (and OIDC subjects) with the same identity share cached credentials.
+        var identity: String
+        var sensitiveValues: [String]
+        var summary: String
+        var oidc: OIDCUse?
+    }
+
+    func accountSource(
+        _ account: Account, purpose: OIDCSubject.Purpose, values: OIDCSubject.Values, context: CredentialContext
+    ) throws -> AccountSource {
         switch account.kind {
         case .awsAccessKey:
             guard let accessKeyID = account.accessKeyID, let sealed = account.secretKey else {
@@ -102,12 +162,46 @@ public struct TargetCredentials: Sendable {
             let secret = try secrets.open(sealed, for: .accountSecretKey(accountID: account.id))
             let source = StaticCredentialSource(
                 Credentials(accessKeyID: accessKeyID, secretAccessKey: secret), name: "account '\(account.name)'")
-            return (CredentialChain(sources: [source], context: context), secret)
+            return AccountSource(
+                resolver: CredentialChain(sources: [source], context: context),
+                identity: "account:\(account.id):\(account.updatedAt.timeIntervalSince1970)", sensitiveValues: [secret],
+                summary: "the access key account '\(account.name)' (\(accessKeyID)).")
         case .awsOIDC:
-            throw BerthError(
-                .validationFailed,
-                "The account '\(account.name)' is an OIDC account; Berth does not issue OIDC tokens yet, so it cannot be used until the identity provider is set up (see the OIDC issue)."
-            )
+            guard let roleARN = account.roleARN else {
+                throw BerthError(.validationFailed, "The OIDC account '\(account.name)' has no role ARN.")
+            }
+            let subject = OIDCSubject.compose(purpose, values: values, keys: account.subjectKeys)
+            let audience = account.audience ?? issuer.configuration.defaultAudience
+            let claims = try account.customClaimValues()
+            let duration = account.sessionDuration ?? Account.defaultOIDCSessionDuration
+            let identity = "oidc:\(account.id):\(account.updatedAt.timeIntervalSince1970)|sub:\(subject)"
+            let issuer = self.issuer
+            let minted = mintedTokens
+            let source = WebIdentityTokenCredentialSource(
+                name: "OIDC account '\(account.name)'", roleARN: roleARN, sessionName: Self.defaultSessionName,
+                durationSeconds: duration
+            ) {
+                let token = try await issuer.mint(subject: subject, audience: audience, customClaims: claims)
+                await minted.record(token.token, for: identity)
+                return token.token
+            }
+            let policy = TrustPolicy(
+                providerHost: issuer.configuration.providerHost, roleARN: roleARN, audience: audience, subjects: [subject])
+            let claimNames = claims.isEmpty ? "" : "; custom claims \(claims.map(\.0).joined(separator: ", "))"
+            return AccountSource(
+                resolver: CredentialChain(sources: [source], context: context), identity: identity, sensitiveValues: [],
+                summary:
+                    "the OIDC account '\(account.name)': a token from \(issuer.configuration.issuer) with sub \"\(subject)\" and aud \"\(audience)\"\(claimNames), exchanged with AssumeRoleWithWebIdentity for \(roleARN) (\(duration) s; the token itself is never logged).",
+                oidc: AccountSource.OIDCUse(subject: subject, policy: policy))
         }
     }
+}
+
+/// The last token minted per credential identity, so that every log that uses those credentials
+/// masks it.
+actor MintedTokens {
+    private var tokens: [String: String] = [:]
+
+    func record(_ token: String, for identity: String) { tokens[identity] = token }
+    func latest(for identity: String) -> String? { tokens[identity] }
 }

@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthDomain
 import BerthEngine
+import BerthOIDC
 import BerthStore
 import Foundation
 import Hummingbird
@@ -22,6 +23,7 @@ public struct BerthServer: Sendable {
     public let application: Application<RouterResponder<BerthRequestContext>>
     public let store: BerthStore
     public let engine: Engine
+    public let issuer: OIDCIssuer
     /// Seals secrets under this server's master key.
     public let secrets: SecretBox
     /// The administrator API key made on the first start; shown once, never stored in clear.
@@ -56,12 +58,25 @@ public struct BerthServer: Sendable {
             administratorKey = key
         }
 
-        let (engine, engineServices) = Engine.make(store: store, secrets: secrets, configuration: configuration.engine)
+        let issuer = OIDCIssuer(
+            store: store, secrets: secrets,
+            configuration: try OIDCIssuerConfiguration(
+                publicURL: configuration.effectivePublicURL, defaultAlgorithm: configuration.oidcAlgorithm,
+                policy: configuration.oidcPolicy, clock: configuration.engine.clock),
+            logger: configuration.logger)
+        if let warning = issuer.configuration.httpsWarning {
+            configuration.logger.warning("\(warning)")
+        }
+        try await issuer.maintain()
+
+        let (engine, engineServices) = Engine.make(
+            store: store, secrets: secrets, issuer: issuer, configuration: configuration.engine)
         let apiKeys = APIKeyCache(store: store)
         let router = Router(context: BerthRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MetricsMiddleware())
         OperationsRoutes(store: store, metrics: metrics).register(on: router)
+        OIDCRoutes(issuer: issuer).register(on: router)
 
         let api = router.group().add(middleware: APIKeyAuthenticator(keys: apiKeys))
         api.get("/api/openapi.yaml") { _, _ -> Response in
@@ -70,7 +85,7 @@ public struct BerthServer: Sendable {
             return Response(
                 status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try BerthAPIDocument.yaml())))
         }
-        let service = APIService(store: store, engine: engine, secrets: secrets, apiKeys: apiKeys, now: { Date() })
+        let service = APIService(store: store, engine: engine, secrets: secrets, apiKeys: apiKeys, issuer: issuer, now: { Date() })
         // Compact JSON: sorting keys and pretty-printing cost a third of a large list's time.
         try service.registerHandlers(
             on: api, serverURL: URL(string: "/api")!, configuration: .init(jsonEncodingOptions: []),
@@ -79,11 +94,11 @@ public struct BerthServer: Sendable {
         let application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
-            services: [StoreCloser(store: store)] + engineServices,
+            services: [StoreCloser(store: store)] + engineServices + [KeyRotationService(issuer: issuer)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: configuration.logger)
         return BerthServer(
-            application: application, store: store, engine: engine, secrets: secrets, administratorKey: administratorKey,
+            application: application, store: store, engine: engine, issuer: issuer, secrets: secrets, administratorKey: administratorKey,
             createdMasterKey: createdMasterKey)
     }
 }

@@ -1,4 +1,5 @@
 import AWSCore
+import BerthDomain
 import BerthEngine
 import BerthStore
 import Foundation
@@ -16,12 +17,16 @@ public struct ServerConfiguration: Sendable {
     /// The process environment, for `BERTH_MASTER_KEY`.
     public var environment: [String: String]
     public var engine: EngineConfiguration
+    /// The algorithm of OIDC signing keys Berth creates by itself.
+    public var oidcAlgorithm: SigningAlgorithm
+    public var oidcPolicy: OIDCKeyPolicy
     public var logger: Logger
 
     public init(
         dataDirectory: URL, host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil,
         database: DatabaseConfiguration? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
-        engine: EngineConfiguration = EngineConfiguration(), logger: Logger = Logger(label: "berth.server")
+        engine: EngineConfiguration = EngineConfiguration(), oidcAlgorithm: SigningAlgorithm = .rs256,
+        oidcPolicy: OIDCKeyPolicy = OIDCKeyPolicy(), logger: Logger = Logger(label: "berth.server")
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -30,7 +35,14 @@ public struct ServerConfiguration: Sendable {
         self.database = database
         self.environment = environment
         self.engine = engine
+        self.oidcAlgorithm = oidcAlgorithm
+        self.oidcPolicy = oidcPolicy
         self.logger = logger
+    }
+
+    /// The public URL, or `http://<listen address>` when none is given: the OIDC issuer.
+    public var effectivePublicURL: String {
+        publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
     }
 
     public var effectiveDatabase: DatabaseConfiguration {

@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthDomain
 import BerthEngine
+import BerthOIDC
 import BerthStore
 import Foundation
 
@@ -12,6 +13,7 @@ struct APIService: APIProtocol {
     let engine: Engine
     let secrets: SecretBox
     let apiKeys: APIKeyCache
+    let issuer: OIDCIssuer
     let now: @Sendable () -> Date
 
     /// The space named in the path.

@@ -93,6 +93,16 @@ public enum Migrations {
                 "CREATE TABLE space_revisions (space_id TEXT PRIMARY KEY REFERENCES spaces(id), revision BIGINT NOT NULL)",
                 "INSERT INTO space_revisions (space_id, revision) SELECT id, 0 FROM spaces",
             ]),
+        Migration(
+            version: 3, name: "OIDC signing keys (the private half sealed under the master key)",
+            statements: [
+                """
+                CREATE TABLE oidc_signing_keys (
+                    id TEXT PRIMARY KEY, kid TEXT NOT NULL UNIQUE, algorithm TEXT NOT NULL, public_jwk TEXT NOT NULL,
+                    private_key TEXT, created_at BIGINT NOT NULL, activates_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL, revoked_at BIGINT)
+                """
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two

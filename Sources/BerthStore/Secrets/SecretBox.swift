@@ -21,6 +21,10 @@ public struct SecretBox: Sendable {
         public static func accountSecretKey(accountID: String) -> Binding {
             Binding(table: "accounts", recordID: accountID, field: "secret_key")
         }
+
+        public static func oidcSigningKey(keyID: String) -> Binding {
+            Binding(table: "oidc_signing_keys", recordID: keyID, field: "private_key")
+        }
     }
 
     static let versionPrefix = "v1:"

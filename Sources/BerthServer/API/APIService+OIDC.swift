@@ -1,0 +1,113 @@
+import BerthAPI
+import BerthDomain
+import BerthOIDC
+import BerthStore
+import Foundation
+
+extension APIService {
+    func getOidcProvider(_ input: Operations.GetOidcProvider.Input) async throws -> Operations.GetOidcProvider.Output {
+        let configuration = issuer.configuration
+        var audiences = [configuration.defaultAudience]
+        for space in try await store.listSpaces() {
+            for account in try await store.listAccounts(spaceID: space.id) where account.kind == .awsOIDC {
+                if let audience = account.audience, !audiences.contains(audience) { audiences.append(audience) }
+            }
+        }
+        let command =
+            "aws iam create-open-id-connect-provider --url \(configuration.issuer) --client-id-list "
+            + audiences.map(Self.shellQuoted).joined(separator: " ")
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        issuer: configuration.issuer, providerHost: configuration.providerHost,
+                        discoveryUrl: configuration.discoveryURL, jwksUrl: configuration.jwksURL,
+                        defaultAudience: configuration.defaultAudience, audiences: audiences,
+                        createProviderCommand: command, warning: configuration.httpsWarning))))
+    }
+
+    func listOidcKeys(_ input: Operations.ListOidcKeys.Input) async throws -> Operations.ListOidcKeys.Output {
+        .ok(.init(body: .json(.init(items: try await issuer.keyStatuses().map(Components.Schemas.OidcKey.init)))))
+    }
+
+    func rotateOidcKey(_ input: Operations.RotateOidcKey.Input) async throws -> Operations.RotateOidcKey.Output {
+        var body: Components.Schemas.OidcKeyRotate?
+        if case .json(let json) = input.body { body = json }
+        if let seconds = body?.activateAfterSeconds, !(0...2_592_000).contains(seconds) {
+            throw BerthError.invalid(
+                "request", [.init(field: "activateAfterSeconds", message: "must be 0 to 2592000 (30 days); got \(seconds)")])
+        }
+        let algorithm = body?.algorithm.flatMap { SigningAlgorithm(rawValue: $0.rawValue) }
+        let key = try await issuer.rotate(algorithm: algorithm, lead: body?.activateAfterSeconds.map { .seconds($0) })
+        guard let status = try await issuer.keyStatuses().first(where: { $0.key.id == key.id }) else {
+            throw BerthError(.internalError, "The new key is missing.")
+        }
+        return .created(.init(body: .json(.init(status))))
+    }
+
+    func revokeOidcKey(_ input: Operations.RevokeOidcKey.Input) async throws -> Operations.RevokeOidcKey.Output {
+        let (key, actions) = try await issuer.revoke(input.path.key)
+        guard let status = try await issuer.keyStatuses().first(where: { $0.key.id == key.id }) else {
+            throw BerthError(.internalError, "The revoked key is missing.")
+        }
+        return .ok(.init(body: .json(.init(key: .init(status), actions: actions))))
+    }
+
+    func getAccountTrustPolicy(_ input: Operations.GetAccountTrustPolicy.Input) async throws
+        -> Operations.GetAccountTrustPolicy.Output
+    {
+        let space = try await space(input.path.space)
+        let account = try await store.account(input.path.account, spaceID: space.id)
+        guard account.kind == .awsOIDC, let roleARN = account.roleARN else {
+            throw BerthError(
+                .badRequest,
+                "The account '\(account.name)' is an access key account; trust policies are for OIDC accounts (aws-oidc).")
+        }
+        let scope = TrustPolicy.Scope(rawValue: input.query._for?.rawValue ?? "all") ?? .all
+        var environmentSlug: String?
+        if let reference = input.query.environment {
+            environmentSlug = try await resolveEnvironments([reference], spaceID: space.id, field: "environment").first?.slug
+        }
+        var projectSlug: String?
+        if let project = input.query.project {
+            let slug = Slug.make(project)
+            guard !slug.isEmpty else {
+                throw BerthError.invalid(
+                    "request", [.init(field: "project", message: "'\(project)' has no letters or digits to make a slug of")])
+            }
+            projectSlug = slug
+        }
+        if (projectSlug != nil || environmentSlug != nil), scope != .deployments, scope != .all {
+            throw BerthError.invalid(
+                "request",
+                [.init(field: "for", message: "project and environment narrow deployment subjects; use for=deployments or all")])
+        }
+        let policy = TrustPolicy(
+            providerHost: issuer.configuration.providerHost, roleARN: roleARN,
+            audience: account.audience ?? issuer.configuration.defaultAudience,
+            subjects: TrustPolicy.subjects(
+                for: scope, account: account, spaceSlug: space.slug, projectSlug: projectSlug,
+                environmentSlug: environmentSlug))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        accountId: account.id, roleArn: roleARN, providerArn: try policy.providerARN, audience: policy.audience,
+                        subjects: policy.subjects, _operator: policy.usesWildcards ? "StringLike" : "StringEquals",
+                        policy: try policy.document.rendered(pretty: true)))))
+    }
+
+    static func shellQuoted(_ value: String) -> String {
+        value.allSatisfy { $0.isLetter || $0.isNumber || "-._:/".contains($0) } ? value : "'\(value.replacingOccurrences(of: "'", with: "'\\''"))'"
+    }
+}
+
+extension Components.Schemas.OidcKey {
+    init(_ status: OIDCIssuer.KeyStatus) {
+        self.init(
+            id: status.key.id, kid: status.key.kid, algorithm: status.key.algorithm == .es256 ? .es256 : .rs256,
+            state: .init(rawValue: status.state.rawValue) ?? .expired, createdAt: status.key.createdAt,
+            activatesAt: status.key.activatesAt, expiresAt: status.key.expiresAt, revokedAt: status.key.revokedAt,
+            signsUntil: status.signsUntil, publishedUntil: status.publishedUntil)
+    }
+}
