@@ -11,7 +11,7 @@ public struct BerthCommand: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             ServerCommand.self, LoginCommand.self, EnvironmentCommand.self, AccountCommand.self, TargetCommand.self,
-            TaskCommand.self, APIKeyCommand.self, AWSCommand.self,
+            TaskCommand.self, APIKeyCommand.self, OIDCCommand.self, AWSCommand.self,
         ])
 
     public init() {}

@@ -6,7 +6,7 @@ import Foundation
 struct AccountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "account", abstract: "AWS accounts: access keys or OpenID Connect roles.",
-        subcommands: [Create.self, List.self, Show.self, Test.self, Delete.self])
+        subcommands: [Create.self, List.self, Show.self, Test.self, TrustPolicy.self, Delete.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -47,15 +47,29 @@ struct AccountCommand: AsyncParsableCommand {
         @Option(help: "The token audience (default: the server's host name).") var audience: String?
         @Option(name: .customLong("subject-key"), help: "A part of the subject claim (repeatable).") var subjectKeys: [String] =
             []
+        @Option(
+            name: .customLong("claim"),
+            help: ArgumentHelp(
+                "A custom claim NAME=VALUE (repeatable); a VALUE written as a JSON object or array is embedded as JSON.",
+                discussion: #"AWS session tags: --claim 'https://aws.amazon.com/tags={"principal_tags":{"team":["web"]}}'"#))
+        var claims: [String] = []
         @Option(help: "The default region.") var region: String?
         @Option(help: "Restrict the account to this environment (repeatable).") var environment: [String] = []
         @Option(help: "A description.") var description: String?
 
         func run() async throws {
+            var customClaims: [String: String] = [:]
+            for claim in claims {
+                guard let equals = claim.firstIndex(of: "="), equals != claim.startIndex else {
+                    throw ValidationError("--claim '\(claim)' is not NAME=VALUE.")
+                }
+                customClaims[String(claim[..<equals])] = String(claim[claim.index(after: equals)...])
+            }
             let body = Components.Schemas.AccountCreate(
                 _type: .awsOidc, name: name, description: description, environments: environment, region: region,
                 roleArn: roleARN, sessionDuration: sessionDuration, audience: audience,
-                subjectKeys: subjectKeys.isEmpty ? nil : subjectKeys)
+                subjectKeys: subjectKeys.isEmpty ? nil : subjectKeys,
+                customClaims: customClaims.isEmpty ? nil : .init(additionalProperties: customClaims))
             try await AccountCommand.create(body, options)
         }
     }

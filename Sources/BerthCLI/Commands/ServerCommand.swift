@@ -1,5 +1,6 @@
 import AWSCore
 import ArgumentParser
+import BerthDomain
 import BerthEngine
 import BerthServer
 import BerthStore
@@ -23,7 +24,12 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("data-dir"), help: "The data directory.") var dataDirectory: String = "./berth-data"
     @Option(help: "Address to listen on, HOST:PORT.") var listen: String = "127.0.0.1:8080"
-    @Option(name: .customLong("public-url"), help: "The URL users and AWS reach this server at.") var publicURL: String?
+    @Option(
+        name: .customLong("public-url"),
+        help: "The URL users and AWS reach this server at: the OIDC issuer; AWS requires HTTPS (default http://LISTEN).")
+    var publicURL: String?
+    @Option(name: .customLong("oidc-algorithm"), help: "The algorithm of OIDC signing keys: RS256 (default) or ES256.")
+    var oidcAlgorithm: OIDCCommand.Rotate.Algorithm = .RS256
     @Option(help: "sqlite:PATH (default: berth.sqlite in the data directory) or postgres://user:password@host:5432/db.")
     var database: String?
     @Option(
@@ -79,7 +85,7 @@ struct ServerCommand: AsyncParsableCommand {
             engine: EngineConfiguration(
                 environment: EnvironmentVariables(environment),
                 healthCheckInterval: healthCheckInterval == 0 ? nil : .seconds(healthCheckInterval), logger: logger),
-            logger: logger)
+            oidcAlgorithm: oidcAlgorithm == .ES256 ? .es256 : .rs256, logger: logger)
         let dataDescription = dev ? "temporary" : dataDirectory.path
         let server = try await BerthServer.build(configuration, metrics: registry) { [publicURL] boundPort in
             let url = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
