@@ -234,7 +234,8 @@ let package = Package(
         .testTarget(
             name: "BerthServerTests",
             dependencies: [
-                "BerthServer", "BerthEngine", "BerthStore", "BerthDomain", "BerthAPI", "BerthTestSupport", "AWSCore", "AWSECS",
+                "BerthServer", "BerthEngine", "BerthOIDC", "BerthStore", "BerthDomain", "BerthAPI", "BerthTestSupport", "AWSCore",
+                "AWSECS",
                 "AWSSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -16,7 +16,9 @@ import Synchronization
 /// let token = try await issuer.mint(subject: "space:default:account:prod", audience: "berth.example.com")
 /// ```
 public actor OIDCIssuer {
-    public nonisolated let configuration: OIDCIssuerConfiguration
+    /// Who the issuer is; its URL may be settled only once the server listens (`listening(on:)`).
+    public nonisolated var configuration: OIDCIssuerConfiguration { current.withLock { $0 } }
+    private nonisolated let current: Mutex<OIDCIssuerConfiguration>
     let store: BerthStore
     let secrets: SecretBox
     nonisolated let logger: Logger
@@ -26,8 +28,18 @@ public actor OIDCIssuer {
     public init(store: BerthStore, secrets: SecretBox, configuration: OIDCIssuerConfiguration, logger: Logger) {
         self.store = store
         self.secrets = secrets
-        self.configuration = configuration
+        self.current = Mutex(configuration)
         self.logger = logger
+    }
+
+    /// When the server was asked for port 0 and given no public URL, the issuer is the address it
+    /// got: replaces `:0` with the bound port.
+    public nonisolated func listening(on port: Int) {
+        current.withLock { configuration in
+            if configuration.issuer.hasSuffix(":0") {
+                configuration.issuer = String(configuration.issuer.dropLast(2)) + ":\(port)"
+            }
+        }
     }
 
     var now: Date { configuration.clock.now() }

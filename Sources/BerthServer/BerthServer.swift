@@ -95,7 +95,11 @@ public struct BerthServer: Sendable {
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
             services: [StoreCloser(store: store)] + engineServices + [KeyRotationService(issuer: issuer)],
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                issuer.listening(on: port)
+                await onServerRunning(port)
+            },
             logger: configuration.logger)
         return BerthServer(
             application: application, store: store, engine: engine, issuer: issuer, secrets: secrets, administratorKey: administratorKey,

@@ -28,7 +28,7 @@ struct TestServer {
         var logger = Logger(label: "berth.test.server")
         logger.logLevel = .warning
         let configuration = ServerConfiguration(
-            dataDirectory: directory, host: "127.0.0.1", port: 0, environment: [:],
+            dataDirectory: directory, host: "localhost", port: 0, environment: [:],
             engine: EngineConfiguration(
                 environment: EnvironmentVariables(awsEnvironment), healthCheckInterval: healthCheckInterval, clock: clock,
                 logger: logger),
