@@ -37,8 +37,10 @@ public struct AccountTestExecutor: TaskExecutor {
             resolution = try await source.resolver.resolve()
         } catch let error as CredentialResolutionError {
             await credentials.maskMintedToken(source.identity, log: log)
-            var message = "AWS refused the credentials: \(error.message)"
-            if let oidc = source.oidc {
+            // Only a refusal by AWS says something about the token; a network failure does not.
+            let refused = error.awsErrorCode != nil
+            var message = (refused ? "AWS refused the credentials: " : "The credentials could not be resolved: ") + error.message
+            if let oidc = source.oidc, refused {
                 let explanation = oidc.explain(error)
                 await log.error(message)
                 await log.error(explanation)

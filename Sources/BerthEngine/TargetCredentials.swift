@@ -109,7 +109,7 @@ public struct TargetCredentials: Sendable {
             for entry in error.trace.entries {
                 await log.verbose("  \(entry.source): \(entry.outcome.rawValue) — \(entry.detail)")
             }
-            if let oidc { await log.error(oidc.explain(error)) }
+            if let oidc, error.awsErrorCode != nil { await log.error(oidc.explain(error)) }
             throw error
         }
         await maskMintedToken(identity, log: log)
