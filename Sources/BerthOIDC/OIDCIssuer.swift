@@ -87,7 +87,8 @@ public actor OIDCIssuer {
                 changes.inserted.append(key)
                 ring.keys.append(key)
                 messages.append(
-                    "Created the signing key \(key.kid) (\(key.algorithm.rawValue)) because \(reason); it signs from \(Self.format(activatesAt)).")
+                    "Created the signing key \(key.kid) (\(key.algorithm.rawValue)) because \(reason); it signs from \(Self.format(activatesAt))."
+                )
             case .activate(let keyID, let reason):
                 if var key = ring.keys.first(where: { $0.id == keyID }) {
                     key.activatesAt = now

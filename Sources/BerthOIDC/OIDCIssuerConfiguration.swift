@@ -55,6 +55,7 @@ public struct OIDCIssuerConfiguration: Sendable {
         guard let components = URLComponents(string: issuer), components.scheme?.lowercased() != "https" else { return nil }
         let host = components.host ?? ""
         if host == "localhost" || host == "127.0.0.1" || host == "::1" || host.hasPrefix("127.") { return nil }
-        return "The public URL \(issuer) is not HTTPS: AWS accepts OIDC tokens only from an HTTPS issuer, so OIDC accounts will fail. Serve Berth behind TLS and pass --public-url https://…"
+        return
+            "The public URL \(issuer) is not HTTPS: AWS accepts OIDC tokens only from an HTTPS issuer, so OIDC accounts will fail. Serve Berth behind TLS and pass --public-url https://…"
     }
 }

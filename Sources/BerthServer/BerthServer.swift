@@ -85,7 +85,8 @@ public struct BerthServer: Sendable {
             return Response(
                 status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try BerthAPIDocument.yaml())))
         }
-        let service = APIService(store: store, engine: engine, secrets: secrets, apiKeys: apiKeys, issuer: issuer, now: { Date() })
+        let service = APIService(
+            store: store, engine: engine, secrets: secrets, apiKeys: apiKeys, issuer: issuer, now: { Date() })
         // Compact JSON: sorting keys and pretty-printing cost a third of a large list's time.
         try service.registerHandlers(
             on: api, serverURL: URL(string: "/api")!, configuration: .init(jsonEncodingOptions: []),
@@ -102,7 +103,8 @@ public struct BerthServer: Sendable {
             },
             logger: configuration.logger)
         return BerthServer(
-            application: application, store: store, engine: engine, issuer: issuer, secrets: secrets, administratorKey: administratorKey,
+            application: application, store: store, engine: engine, issuer: issuer, secrets: secrets,
+            administratorKey: administratorKey,
             createdMasterKey: createdMasterKey)
     }
 }

@@ -9,7 +9,9 @@ import Testing
 /// serves, the role's trust policy) hands them to moto; ECS calls go to moto with the credentials.
 @Suite("OIDC accounts end to end")
 struct OIDCEndToEndTests {
-    @Test("Registered as printed, an OIDC account tests green and its target health-checks green; a policy for other subjects is refused with the claim named")
+    @Test(
+        "Registered as printed, an OIDC account tests green and its target health-checks green; a policy for other subjects is refused with the claim named"
+    )
     func oidcAccountsWorkWhereAccessKeysDo() async throws {
         let moto = try await MotoServer.start()
         defer { moto.stop() }

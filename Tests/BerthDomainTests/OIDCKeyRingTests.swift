@@ -79,12 +79,14 @@ struct OIDCKeyRingTests {
         let k1 = Self.key("k1", createdAt: Self.start)
         let switchAt = Self.start.addingTimeInterval(5 * Self.day)
         let revokeAt = switchAt.addingTimeInterval(Self.day)
-        let k2 = Self.key("k2", createdAt: Self.start.addingTimeInterval(4 * Self.day), activatesAt: switchAt, revokedAt: revokeAt)
+        let k2 = Self.key(
+            "k2", createdAt: Self.start.addingTimeInterval(4 * Self.day), activatesAt: switchAt, revokedAt: revokeAt)
         let ring = OIDCKeyRing(keys: [k1, k2], policy: Self.policy)
         #expect(ring.signingKey(at: revokeAt) == nil)
         #expect(ring.state(of: k1, at: revokeAt) == .expired)
         // A successor revoked before it ever signed does not retire the key it was meant to replace.
-        let early = Self.key("k3", createdAt: Self.start, activatesAt: switchAt, revokedAt: Self.start.addingTimeInterval(Self.day))
+        let early = Self.key(
+            "k3", createdAt: Self.start, activatesAt: switchAt, revokedAt: Self.start.addingTimeInterval(Self.day))
         #expect(OIDCKeyRing(keys: [k1, early], policy: Self.policy).signingKey(at: revokeAt)?.id == "k1")
     }
 }

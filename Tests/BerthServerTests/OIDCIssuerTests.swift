@@ -5,9 +5,9 @@ import BerthServer
 import BerthStore
 import BerthTestSupport
 import Foundation
-import NIOCore
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import Testing
 
 /// The identity provider as a relying party sees it: tokens checked by joserfc (Python) against the
@@ -183,5 +183,77 @@ import Testing
             let missing = try await server.request(.post, "/api/oidc/keys/no-such-key/revoke")
             #expect(missing.status == .notFound)
         }
+    }
+
+    @Test func trustPoliciesAndTheProviderAreServedWithClearErrorsForWrongInput() async throws {
+        try await TestServer.with { server in
+            let host = String(issuerURL(server).dropFirst("http://".count))
+            #expect(
+                try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Production"]).status
+                    == .created)
+            let oidc = try await server.request(
+                .post, "/api/spaces/default/accounts",
+                json: [
+                    "type": "aws-oidc", "name": "Prod OIDC", "roleArn": "arn:aws:iam::123456789012:role/deployer",
+                    "audience": "sts.amazonaws.com", "subjectKeys": ["space", "environment", "project", "type"],
+                ])
+            #expect(oidc.status == .created, "\(oidc.text)")
+            let keys = try await server.request(
+                .post, "/api/spaces/default/accounts",
+                json: ["type": "aws-access-key", "name": "keys", "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretKey": "abcd1234"])
+            #expect(keys.status == .created)
+
+            let policy = try await server.request(
+                .get, "/api/spaces/default/accounts/prod-oidc/trust-policy?for=deployments&environment=production")
+            #expect(policy.status == .ok, "\(policy.text)")
+            #expect(policy.json["subjects"] as? [String] == ["space:default:project:*:environment:production:type:deployment"])
+            #expect(policy.json["operator"] as? String == "StringLike")
+            #expect(policy.json["audience"] as? String == "sts.amazonaws.com")
+            #expect(policy.json["providerArn"] as? String == "arn:aws:iam::123456789012:oidc-provider/\(host)")
+            let text = try #require(policy.json["policy"] as? String)
+            #expect(try JSONSerialization.jsonObject(with: Data(text.utf8)) is [String: Any])
+
+            let exact = try await server.request(.get, "/api/spaces/default/accounts/prod-oidc/trust-policy?for=test")
+            #expect(exact.json["subjects"] as? [String] == ["space:default:type:test"])
+            #expect(exact.json["operator"] as? String == "StringEquals")
+
+            let notOIDC = try await server.request(.get, "/api/spaces/default/accounts/keys/trust-policy")
+            #expect(notOIDC.status == .badRequest)
+            #expect(notOIDC.errorMessage.contains("access key account"))
+            let badScope = try await server.request(.get, "/api/spaces/default/accounts/prod-oidc/trust-policy?for=everything")
+            #expect(badScope.status == .badRequest)
+            let narrowedTest = try await server.request(
+                .get, "/api/spaces/default/accounts/prod-oidc/trust-policy?for=test&project=web")
+            #expect(narrowedTest.status == .badRequest)
+            #expect(narrowedTest.errorFields == ["for"])
+            let unknownEnvironment = try await server.request(
+                .get, "/api/spaces/default/accounts/prod-oidc/trust-policy?environment=staging")
+            #expect(unknownEnvironment.status == .badRequest)
+            #expect(unknownEnvironment.errorMessage.contains("staging"))
+
+            let provider = try await server.request(.get, "/api/oidc/provider")
+            #expect(provider.json["audiences"] as? [String] == ["localhost", "sts.amazonaws.com"])
+            #expect(provider.json["providerHost"] as? String == host)
+            #expect(provider.json["warning"] == nil, "a loopback issuer is fine for trying Berth out")
+            #expect(
+                provider.json["createProviderCommand"] as? String
+                    == "aws iam create-open-id-connect-provider --url \(issuerURL(server)) --client-id-list localhost sts.amazonaws.com"
+            )
+        }
+    }
+
+    @Test(
+        "AWS needs an HTTPS issuer; the server warns about anything else but loopback",
+        arguments: [
+            ("http://berth.example.com", true), ("https://berth.example.com", false), ("http://127.0.0.1:8080", false),
+            ("http://localhost:8080", false),
+        ])
+    func httpsWarning(url: String, warns: Bool) throws {
+        #expect((try OIDCIssuerConfiguration(publicURL: url).httpsWarning != nil) == warns)
+    }
+
+    @Test func aPublicURLThatIsNotAURLIsRefusedByName() throws {
+        #expect(throws: BerthError.self) { try OIDCIssuerConfiguration(publicURL: "berth.example.com") }
+        #expect(try OIDCIssuerConfiguration(publicURL: "https://berth.example.com/").issuer == "https://berth.example.com")
     }
 }

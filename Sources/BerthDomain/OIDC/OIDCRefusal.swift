@@ -43,7 +43,8 @@ public enum OIDCRefusal {
                 AWS found the token's time claims (iat, nbf, exp) invalid: check that the Berth server's clock is right.
                 """
         default:
-            return "The token had sub \"\(subject)\" and aud \"\(policy.audience)\"; a trust policy that accepts it:\n\(policyText)"
+            return
+                "The token had sub \"\(subject)\" and aud \"\(policy.audience)\"; a trust policy that accepts it:\n\(policyText)"
         }
     }
 }

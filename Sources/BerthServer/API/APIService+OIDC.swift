@@ -98,7 +98,8 @@ extension APIService {
     }
 
     static func shellQuoted(_ value: String) -> String {
-        value.allSatisfy { $0.isLetter || $0.isNumber || "-._:/".contains($0) } ? value : "'\(value.replacingOccurrences(of: "'", with: "'\\''"))'"
+        value.allSatisfy { $0.isLetter || $0.isNumber || "-._:/".contains($0) }
+            ? value : "'\(value.replacingOccurrences(of: "'", with: "'\\''"))'"
     }
 }
 
