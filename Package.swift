@@ -8,6 +8,7 @@ import PackageDescription
 /// `AWSSTS`, `AWSECS`, `AWSCloudWatchLogs` (typed clients) and `AWSCredentials` (providers, chain,
 /// cache). Berth itself is a library per layer: `BerthDomain` (concepts and rules, no I/O) →
 /// `BerthStore` (SQLite or PostgreSQL through SQLKit, secrets sealed before they arrive) →
+/// `BerthOIDC` (the OpenID Connect issuer: signing keys, JWKS, tokens) →
 /// `BerthEngine` (server tasks: account tests, health checks) → `BerthServer` (Hummingbird: the REST
 /// API of `BerthAPI`'s OpenAPI document, auth, metrics). `BerthCLI` holds the commands, client and
 /// server; the `berth` executable only calls it.

@@ -1,3 +1,4 @@
+import AWSCore
 import Foundation
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
@@ -23,4 +24,26 @@ public func freeLoopbackPort() throws -> Int {
     }
     guard named == 0 else { throw TestSupportError("getsockname() failed") }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Starts a helper server (moto, the OIDC gate) on a free loopback port: `launch` runs it on the
+/// port, `isReady` waits until it answers; when another process took the port first, it tries a
+/// new one, five times at most.
+func launchOnFreeLoopbackPort(
+    _ what: String, launch: (Int) throws -> Process, isReady: (Process, Int) async throws -> Bool
+) async throws -> (process: Process, port: Int) {
+    for _ in 0..<5 {
+        let port = try freeLoopbackPort()
+        let process = try launch(port)
+        if try await isReady(process, port) { return (process, port) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+    throw TestSupportError("\(what) did not start on a loopback port after 5 tries")
+}
+
+/// Whether something answers HTTP at `url` within a second: any response counts.
+func answersHTTP(_ url: String, successOnly: Bool) async -> Bool {
+    guard let response = try? await AsyncHTTPTransport.shared.send(AWSHTTPRequest(method: "GET", url: url), timeout: .seconds(1))
+    else { return false }
+    return !successOnly || response.isSuccess
 }

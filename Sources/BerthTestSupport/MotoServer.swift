@@ -15,28 +15,32 @@ public final class MotoServer: Sendable {
     /// Starts moto and waits until it answers.
     public static func start() async throws -> MotoServer {
         let executable = try locateExecutable()
-        for _ in 0..<5 {
-            let port = try freeLoopbackPort()
+        var environment = ProcessInfo.processInfo.environment
+        environment["MOTO_CALL_RESET_API"] = "true"
+        for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
+        // BERTH_MOTO_LOG=FILE keeps moto's own log, for when a test fails inside moto.
+        let log = environment["BERTH_MOTO_LOG"].flatMap { path -> FileHandle? in
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }
+        let (process, port) = try await launchOnFreeLoopbackPort("moto_server") { port in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
-            var environment = ProcessInfo.processInfo.environment
-            environment["MOTO_CALL_RESET_API"] = "true"
-            for key in environment.keys where key.hasPrefix("AWS_") { environment[key] = nil }
             process.environment = environment
-            // BERTH_MOTO_LOG=FILE keeps moto's own log, for when a test fails inside moto.
-            let log = environment["BERTH_MOTO_LOG"].flatMap { path -> FileHandle? in
-                _ = FileManager.default.createFile(atPath: path, contents: nil)
-                return FileHandle(forWritingAtPath: path)
-            }
             process.standardOutput = log ?? FileHandle.nullDevice
             process.standardError = log ?? FileHandle.nullDevice
             try process.run()
-            let server = MotoServer(port: port, process: process)
-            if try await server.waitUntilReady() { return server }
-            server.stop()
+            return process
+        } isReady: { process, port in
+            for _ in 0..<150 {
+                guard process.isRunning else { return false }
+                if await answersHTTP("http://127.0.0.1:\(port)/moto-api/data.json", successOnly: true) { return true }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return false
         }
-        throw TestSupportError("moto_server did not start on a loopback port after 5 tries")
+        return MotoServer(port: port, process: process)
     }
 
     private init(port: Int, process: Process) {
@@ -130,20 +134,6 @@ public final class MotoServer: Sendable {
     private func post(_ path: String, body: String) async throws -> AWSHTTPResponse {
         try await AsyncHTTPTransport.shared.send(
             AWSHTTPRequest(method: "POST", url: endpoint + path, body: Array(body.utf8)), timeout: .seconds(10))
-    }
-
-    private func waitUntilReady() async throws -> Bool {
-        for _ in 0..<150 {
-            guard process.isRunning else { return false }
-            if let response = try? await AsyncHTTPTransport.shared.send(
-                AWSHTTPRequest(method: "GET", url: endpoint + "/moto-api/data.json"), timeout: .seconds(1)),
-                response.isSuccess
-            {
-                return true
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return false
     }
 
     public static func locateExecutable() throws -> String {

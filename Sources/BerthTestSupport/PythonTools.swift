@@ -78,8 +78,7 @@ public final class OIDCGate: Sendable {
 
     public static func start(moto: MotoServer) async throws -> OIDCGate {
         let python = try PythonTools.python()
-        for _ in 0..<5 {
-            let port = try freeLoopbackPort()
+        let (process, port) = try await launchOnFreeLoopbackPort("the OIDC STS gate") { port in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: python)
             process.arguments = [PythonTools.script("oidc_sts_gate.py"), "--port", String(port), "--moto", moto.endpoint]
@@ -87,11 +86,17 @@ public final class OIDCGate: Sendable {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            let gate = OIDCGate(port: port, process: process)
-            if try await gate.waitUntilReady() { return gate }
-            gate.stop()
+            return process
+        } isReady: { process, port in
+            for _ in 0..<100 {
+                guard process.isRunning else { return false }
+                // Any answer means it listens; the path goes to moto.
+                if await answersHTTP("http://127.0.0.1:\(port)/moto-api/data.json", successOnly: false) { return true }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return false
         }
-        throw TestSupportError("the OIDC STS gate did not start on a loopback port after 5 tries")
+        return OIDCGate(port: port, process: process)
     }
 
     private init(port: Int, process: Process) {
@@ -105,19 +110,5 @@ public final class OIDCGate: Sendable {
     public func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
-    }
-
-    private func waitUntilReady() async throws -> Bool {
-        for _ in 0..<100 {
-            guard process.isRunning else { return false }
-            // Anything but a connection error means it listens (GetCallerIdentity unsigned is refused by moto or not).
-            if (try? await AsyncHTTPTransport.shared.send(
-                AWSHTTPRequest(method: "GET", url: endpoint + "/moto-api/data.json"), timeout: .seconds(1))) != nil
-            {
-                return true
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return false
     }
 }
