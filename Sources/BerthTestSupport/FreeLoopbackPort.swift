@@ -27,23 +27,26 @@ public func freeLoopbackPort() throws -> Int {
 }
 
 /// Starts a helper server (moto, the OIDC gate) on a free loopback port: `launch` runs it on the
-/// port, `isReady` waits until it answers; when another process took the port first, it tries a
-/// new one, five times at most.
+/// port; it is ready once something answers HTTP at `probePath` (with a 2xx when `successOnly`),
+/// polled every 100 ms for up to 15 s. When another process took the port first, it tries a new
+/// one, five times at most.
 func launchOnFreeLoopbackPort(
-    _ what: String, launch: (Int) throws -> Process, isReady: (Process, Int) async throws -> Bool
+    _ what: String, probePath: String, successOnly: Bool, launch: (Int) throws -> Process
 ) async throws -> (process: Process, port: Int) {
     for _ in 0..<5 {
         let port = try freeLoopbackPort()
         let process = try launch(port)
-        if try await isReady(process, port) { return (process, port) }
+        for _ in 0..<150 where process.isRunning {
+            let url = "http://127.0.0.1:\(port)\(probePath)"
+            if let response = try? await AsyncHTTPTransport.shared.send(
+                AWSHTTPRequest(method: "GET", url: url), timeout: .seconds(1)),
+                !successOnly || response.isSuccess
+            {
+                return (process, port)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
     throw TestSupportError("\(what) did not start on a loopback port after 5 tries")
-}
-
-/// Whether something answers HTTP at `url` within a second: any response counts.
-func answersHTTP(_ url: String, successOnly: Bool) async -> Bool {
-    guard let response = try? await AsyncHTTPTransport.shared.send(AWSHTTPRequest(method: "GET", url: url), timeout: .seconds(1))
-    else { return false }
-    return !successOnly || response.isSuccess
 }

@@ -23,7 +23,9 @@ public final class MotoServer: Sendable {
             _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)
         }
-        let (process, port) = try await launchOnFreeLoopbackPort("moto_server") { port in
+        let (process, port) = try await launchOnFreeLoopbackPort(
+            "moto_server", probePath: "/moto-api/data.json", successOnly: true
+        ) { port in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
@@ -32,13 +34,6 @@ public final class MotoServer: Sendable {
             process.standardError = log ?? FileHandle.nullDevice
             try process.run()
             return process
-        } isReady: { process, port in
-            for _ in 0..<150 {
-                guard process.isRunning else { return false }
-                if await answersHTTP("http://127.0.0.1:\(port)/moto-api/data.json", successOnly: true) { return true }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            return false
         }
         return MotoServer(port: port, process: process)
     }

@@ -78,7 +78,9 @@ public final class OIDCGate: Sendable {
 
     public static func start(moto: MotoServer) async throws -> OIDCGate {
         let python = try PythonTools.python()
-        let (process, port) = try await launchOnFreeLoopbackPort("the OIDC STS gate") { port in
+        let (process, port) = try await launchOnFreeLoopbackPort(
+            "the OIDC STS gate", probePath: "/moto-api/data.json", successOnly: false
+        ) { port in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: python)
             process.arguments = [PythonTools.script("oidc_sts_gate.py"), "--port", String(port), "--moto", moto.endpoint]
@@ -87,14 +89,6 @@ public final class OIDCGate: Sendable {
             process.standardError = FileHandle.nullDevice
             try process.run()
             return process
-        } isReady: { process, port in
-            for _ in 0..<100 {
-                guard process.isRunning else { return false }
-                // Any answer means it listens; the path goes to moto.
-                if await answersHTTP("http://127.0.0.1:\(port)/moto-api/data.json", successOnly: false) { return true }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            return false
         }
         return OIDCGate(port: port, process: process)
     }
