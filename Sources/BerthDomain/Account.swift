@@ -9,7 +9,7 @@ public struct Account: Sendable, Hashable {
     }
 
     /// The parts an OIDC subject claim may be built from (REFERENCE.md §1).
-    public static let subjectKeyChoices = ["space", "project", "tenant", "environment", "account", "target", "type"]
+    public static let subjectKeyChoices = OIDCSubject.partOrder
     public static let defaultOIDCSessionDuration = 3600
 
     public var id: String

@@ -25,9 +25,7 @@ public struct LogMasker: Sendable, Hashable {
             let base64 = Data(secret.utf8).base64EncodedString()
             forms.insert(base64)
             forms.insert(base64.trimmingCharacters(in: ["="]))
-            forms.insert(
-                base64.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                    .trimmingCharacters(in: ["="]))
+            forms.insert(Base64URL.encode(Data(secret.utf8)))
             if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) { forms.insert(encoded) }
         }
         self.secrets = secrets

@@ -76,14 +76,14 @@ public actor OIDCIssuer {
         let policy = configuration.policy
         let defaultAlgorithm = configuration.defaultAlgorithm
         let secrets = self.secrets
-        let messages = Messages()
-        try await store.changeSigningKeys { keys in
+        let messages = try await store.changeSigningKeys { keys in
             var changes = SigningKeyChanges()
+            var messages: [String] = []
             var ring = OIDCKeyRing(keys: keys, policy: policy)
             switch ring.nextAction(at: now) {
             case .create(let algorithm, let activatesAt, let reason):
                 let key = try Self.makeKey(
-                    algorithm ?? defaultAlgorithm, createdAt: now, activatesAt: activatesAt, ring: ring, secrets: secrets)
+                    algorithm ?? defaultAlgorithm, createdAt: now, activatesAt: activatesAt, policy: policy, secrets: secrets)
                 changes.inserted.append(key)
                 ring.keys.append(key)
                 messages.append(
@@ -104,10 +104,10 @@ public actor OIDCIssuer {
                 changes.updated.append(key)
                 messages.append("Erased the private half of the signing key \(key.kid): it can never sign again.")
             }
-            return changes
+            return (changes, messages)
         }
-        for message in messages.all { logger.info("\(message)") }
-        return messages.all
+        for message in messages { logger.info("\(message)") }
+        return messages
     }
 
     /// Creates a key that is published now and signs after `lead` (the policy's manual rotation lead
@@ -117,17 +117,8 @@ public actor OIDCIssuer {
         let policy = configuration.policy
         let algorithm = algorithm ?? configuration.defaultAlgorithm
         let activatesAt = now.addingTimeInterval((lead ?? policy.manualRotationLead).timeInterval)
-        let secrets = self.secrets
-        let created = Messages()
-        try await store.changeSigningKeys { keys in
-            let ring = OIDCKeyRing(keys: keys, policy: policy)
-            let key = try Self.makeKey(algorithm, createdAt: now, activatesAt: activatesAt, ring: ring, secrets: secrets)
-            created.append(key.id)
-            return SigningKeyChanges(inserted: [key])
-        }
-        guard let id = created.all.first, let key = try await store.signingKeys().first(where: { $0.id == id }) else {
-            throw BerthError(.internalError, "The new signing key was not stored.")
-        }
+        let key = try Self.makeKey(algorithm, createdAt: now, activatesAt: activatesAt, policy: policy, secrets: secrets)
+        try await store.changeSigningKeys { _ in (SigningKeyChanges(inserted: [key]), ()) }
         logger.info("Rotated the OIDC signing key", metadata: ["oidc.kid": "\(key.kid)", "oidc.activates_at": "\(activatesAt)"])
         return key
     }
@@ -137,8 +128,7 @@ public actor OIDCIssuer {
     /// - Returns: the revoked key and what maintenance did afterwards.
     public func revoke(_ reference: String) async throws -> (key: OIDCSigningKey, messages: [String]) {
         let now = self.now
-        let found = Messages()
-        try await store.changeSigningKeys { keys in
+        let revoked = try await store.changeSigningKeys { keys in
             guard var key = keys.first(where: { $0.id == reference || $0.kid == reference }) else {
                 throw BerthError.notFound("signing key", reference)
             }
@@ -147,27 +137,23 @@ public actor OIDCIssuer {
             }
             key.revokedAt = now
             key.privateKey = nil
-            found.append(key.id)
-            return SigningKeyChanges(updated: [key])
+            return (SigningKeyChanges(updated: [key]), key)
         }
-        signers[found.all[0]] = nil
+        signers[revoked.id] = nil
         let messages = try await maintain()
-        guard let key = try await store.signingKeys().first(where: { $0.id == found.all[0] }) else {
-            throw BerthError(.internalError, "The revoked key disappeared.")
-        }
-        logger.warning("Revoked the OIDC signing key", metadata: ["oidc.kid": "\(key.kid)"])
-        return (key, messages)
+        logger.warning("Revoked the OIDC signing key", metadata: ["oidc.kid": "\(revoked.kid)"])
+        return (revoked, messages)
     }
 
     static func makeKey(
-        _ algorithm: SigningAlgorithm, createdAt: Date, activatesAt: Date, ring: OIDCKeyRing, secrets: SecretBox
+        _ algorithm: SigningAlgorithm, createdAt: Date, activatesAt: Date, policy: OIDCKeyPolicy, secrets: SecretBox
     ) throws -> OIDCSigningKey {
         let generated = try SigningKeyGenerator.generate(algorithm)
         let id = RecordID.make("key")
         return OIDCSigningKey(
             id: id, kid: generated.kid, algorithm: algorithm, publicJWK: generated.publicJWK.rendered(),
             privateKey: try secrets.seal(generated.privateKeyPEM, for: .oidcSigningKey(keyID: id)),
-            createdAt: createdAt, activatesAt: activatesAt, expiresAt: ring.expiry(activatingAt: activatesAt))
+            createdAt: createdAt, activatesAt: activatesAt, expiresAt: policy.expiry(activatingAt: activatesAt))
     }
 
     static func format(_ date: Date) -> String {
@@ -215,14 +201,14 @@ public actor OIDCIssuer {
         let signer = try await signer(for: key)
         let issuedAt = now
         let expiresAt = issuedAt.addingTimeInterval(configuration.policy.tokenLifetime.timeInterval)
+        let tokenID = UUID().uuidString.lowercased()
         let claims = OIDCClaims(
-            iss: configuration.issuer, sub: subject, aud: audience, iat: Int64(issuedAt.timeIntervalSince1970),
-            nbf: Int64(issuedAt.timeIntervalSince1970), exp: Int64(expiresAt.timeIntervalSince1970),
-            jti: UUID().uuidString.lowercased(), custom: customClaims)
+            iss: configuration.issuer, sub: subject, aud: audience, iat: issuedAt, exp: expiresAt, jti: tokenID,
+            custom: customClaims)
         let token = try await signer.sign(claims, kid: JWKIdentifier(string: key.kid))
         return OIDCToken(
-            token: token, kid: key.kid, issuer: claims.iss, subject: subject, audience: audience, issuedAt: issuedAt,
-            expiresAt: expiresAt, tokenID: claims.jti)
+            token: token, kid: key.kid, issuer: configuration.issuer, subject: subject, audience: audience,
+            issuedAt: issuedAt, expiresAt: expiresAt, tokenID: tokenID)
     }
 
     private func signer(for key: OIDCSigningKey) async throws -> JWTKeyCollection {
@@ -244,11 +230,4 @@ public actor OIDCIssuer {
         signers[key.id] = collection
         return collection
     }
-}
-
-/// Collects strings from inside a `@Sendable` closure that runs once.
-final class Messages: Sendable {
-    private let storage = Mutex<[String]>([])
-    func append(_ message: String) { storage.withLock { $0.append(message) } }
-    var all: [String] { storage.withLock { $0 } }
 }

@@ -18,63 +18,28 @@ public struct OIDCToken: Sendable, CustomStringConvertible {
     }
 }
 
-/// The claims of a token: the registered ones, then the account's custom claims.
+/// The claims of a token, in the order a reader expects: the registered ones, then the account's
+/// custom claims.
 struct OIDCClaims: JWTPayload {
-    var iss: String
-    var sub: String
-    var aud: String
-    var iat: Int64
-    var nbf: Int64
-    var exp: Int64
-    var jti: String
-    var custom: [(String, JSONValue)]
-
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ string: String) { stringValue = string }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(iss, forKey: Key("iss"))
-        try container.encode(sub, forKey: Key("sub"))
-        try container.encode(aud, forKey: Key("aud"))
-        try container.encode(iat, forKey: Key("iat"))
-        try container.encode(nbf, forKey: Key("nbf"))
-        try container.encode(exp, forKey: Key("exp"))
-        try container.encode(jti, forKey: Key("jti"))
-        for (name, value) in custom { try container.encode(value, forKey: Key(name)) }
-    }
+    let document: JSONValue
 
     init(
-        iss: String, sub: String, aud: String, iat: Int64, nbf: Int64, exp: Int64, jti: String,
-        custom: [(String, JSONValue)]
+        iss: String, sub: String, aud: String, iat: Date, exp: Date, jti: String, custom: [(String, JSONValue)]
     ) {
-        self.iss = iss
-        self.sub = sub
-        self.aud = aud
-        self.iat = iat
-        self.nbf = nbf
-        self.exp = exp
-        self.jti = jti
-        self.custom = custom
+        let issuedAt = JSONValue.number(iat.timeIntervalSince1970.rounded(.down))
+        document = .object(
+            [
+                ("iss", .string(iss)), ("sub", .string(sub)), ("aud", .string(aud)), ("iat", issuedAt), ("nbf", issuedAt),
+                ("exp", .number(exp.timeIntervalSince1970.rounded(.down))), ("jti", .string(jti)),
+            ] + custom)
     }
 
     init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Key.self)
-        iss = try container.decode(String.self, forKey: Key("iss"))
-        sub = try container.decode(String.self, forKey: Key("sub"))
-        aud = try container.decode(String.self, forKey: Key("aud"))
-        iat = try container.decode(Int64.self, forKey: Key("iat"))
-        nbf = try container.decode(Int64.self, forKey: Key("nbf"))
-        exp = try container.decode(Int64.self, forKey: Key("exp"))
-        jti = try container.decode(String.self, forKey: Key("jti"))
-        let registered: Set = ["iss", "sub", "aud", "iat", "nbf", "exp", "jti"]
-        custom = try container.allKeys.filter { !registered.contains($0.stringValue) }.sorted { $0.stringValue < $1.stringValue }
-            .map { ($0.stringValue, try container.decode(JSONValue.self, forKey: $0)) }
+        document = try JSONValue(from: decoder)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try document.encode(to: encoder)
     }
 
     /// Berth only signs; relying parties verify.

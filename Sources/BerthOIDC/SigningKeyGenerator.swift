@@ -44,13 +44,3 @@ enum SigningKeyGenerator {
         Base64URL.encode(Data(SHA256.hash(data: Data(canonicalJWK.utf8))))
     }
 }
-
-/// Base64 with the URL alphabet and no padding (RFC 7515 §2).
-enum Base64URL {
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-}

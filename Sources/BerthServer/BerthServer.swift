@@ -61,7 +61,7 @@ public struct BerthServer: Sendable {
         let issuer = OIDCIssuer(
             store: store, secrets: secrets,
             configuration: try OIDCIssuerConfiguration(
-                publicURL: configuration.effectivePublicURL, defaultAlgorithm: configuration.oidcAlgorithm,
+                publicURL: configuration.effectivePublicURL(), defaultAlgorithm: configuration.oidcAlgorithm,
                 policy: configuration.oidcPolicy, clock: configuration.engine.clock),
             logger: configuration.logger)
         if let warning = issuer.configuration.httpsWarning {

@@ -41,8 +41,9 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// The public URL, or `http://<listen address>` when none is given: the OIDC issuer.
-    public var effectivePublicURL: String {
-        publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    /// - Parameter boundPort: the port the server got, when it was asked for port 0.
+    public func effectivePublicURL(boundPort: Int? = nil) -> String {
+        publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort ?? port)"
     }
 
     public var effectiveDatabase: DatabaseConfiguration {

@@ -25,18 +25,17 @@ extension BerthStore {
 
     /// Reads the keys and writes what `decide` makes of them in one transaction that no other node
     /// runs at the same time (PostgreSQL: an advisory lock), so two nodes never both rotate.
-    /// - Returns: the keys after the change.
-    @discardableResult
-    public func changeSigningKeys(_ decide: @escaping @Sendable ([OIDCSigningKey]) throws -> SigningKeyChanges)
-        async throws -> [OIDCSigningKey]
-    {
+    /// - Returns: what `decide` returned beside the changes.
+    public func changeSigningKeys<Outcome: Sendable>(
+        _ decide: @escaping @Sendable ([OIDCSigningKey]) throws -> (SigningKeyChanges, Outcome)
+    ) async throws -> Outcome {
         let dialect = database.dialect
         return try await database.transaction { db in
             if dialect == .postgres {
                 try await db.raw("SELECT pg_advisory_xact_lock(4242002)").run()
             }
             let keys = try await db.raw("SELECT * FROM oidc_signing_keys").all().map(Self.signingKey)
-            let changes = try decide(keys)
+            let (changes, outcome) = try decide(keys)
             for key in changes.inserted {
                 try await db.raw(
                     """
@@ -59,8 +58,7 @@ extension BerthStore {
                     """
                 ).run()
             }
-            return try await db.raw("SELECT * FROM oidc_signing_keys ORDER BY activates_at, created_at").all()
-                .map(Self.signingKey)
+            return outcome
         }
     }
 

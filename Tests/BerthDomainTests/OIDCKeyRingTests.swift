@@ -65,7 +65,11 @@ struct OIDCKeyRingTests {
         let withPending = OIDCKeyRing(keys: [k1, pending], policy: Self.policy)
         #expect(withPending.state(of: k1, at: now) == .revoked)
         #expect(withPending.publishedKeys(at: now).map(\.id) == ["k2"])
-        #expect(withPending.nextAction(at: now) == .activate(keyID: "k2", reason: withPending.nextAction(at: now)?.reason ?? ""))
+        guard case .activate(let keyID, _) = withPending.nextAction(at: now) else {
+            Issue.record("expected the published key to take over")
+            return
+        }
+        #expect(keyID == "k2")
 
         let alone = OIDCKeyRing(keys: [k1], policy: Self.policy)
         guard case .create(_, let activatesAt, _) = alone.nextAction(at: now) else {
@@ -88,13 +92,5 @@ struct OIDCKeyRingTests {
         let early = Self.key(
             "k3", createdAt: Self.start, activatesAt: switchAt, revokedAt: Self.start.addingTimeInterval(Self.day))
         #expect(OIDCKeyRing(keys: [k1, early], policy: Self.policy).signingKey(at: revokeAt)?.id == "k1")
-    }
-}
-
-extension OIDCKeyRing.Action {
-    var reason: String {
-        switch self {
-        case .create(_, _, let reason), .activate(_, let reason): reason
-        }
     }
 }

@@ -70,8 +70,6 @@ struct OIDCSubjectTests {
         #expect(condition.keys.sorted() == ["StringEquals"])
         #expect(condition["StringEquals"]?["berth.example.com:sub"] as? String == "space:default:account:prod-oidc")
         #expect(condition["StringEquals"]?["berth.example.com:aud"] as? String == "berth.example.com")
-        #expect(policy.accepts(audience: "berth.example.com", subject: "space:default:account:prod-oidc"))
-        #expect(!policy.accepts(audience: "berth.example.com", subject: "space:default:account:other"))
     }
 
     @Test func familiesUseStringLikeForEverySubjectAndNarrowByProjectAndEnvironment() throws {
@@ -92,7 +90,6 @@ struct OIDCSubjectTests {
             ((json["Statement"] as? [[String: Any]])?.first?["Condition"]) as? [String: [String: Any]])
         #expect(condition["StringLike"]?["berth.example.com/tenant:sub"] as? [String] == all)
         #expect(condition["StringEquals"]?["berth.example.com/tenant:aud"] as? String == "aud")
-        #expect(policy.accepts(audience: "aud", subject: "space:default:target:anything"))
     }
 
     @Test func aRoleARNThatIsNotAnIAMRoleIsRefusedByName() {

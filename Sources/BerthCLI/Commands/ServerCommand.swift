@@ -87,8 +87,8 @@ struct ServerCommand: AsyncParsableCommand {
                 healthCheckInterval: healthCheckInterval == 0 ? nil : .seconds(healthCheckInterval), logger: logger),
             oidcAlgorithm: oidcAlgorithm == .ES256 ? .es256 : .rs256, logger: logger)
         let dataDescription = dev ? "temporary" : dataDirectory.path
-        let server = try await BerthServer.build(configuration, metrics: registry) { [publicURL] boundPort in
-            let url = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
+        let server = try await BerthServer.build(configuration, metrics: registry) { boundPort in
+            let url = configuration.effectivePublicURL(boundPort: boundPort)
             Console.line("Berth is listening on \(url) (data: \(dataDescription), database: \(configuration.effectiveDatabase)).")
         }
         if server.createdMasterKey {

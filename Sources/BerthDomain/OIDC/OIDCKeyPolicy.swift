@@ -1,4 +1,5 @@
 import AWSCore
+import Foundation
 
 /// How long keys and tokens live, and how early keys are published before they sign.
 public struct OIDCKeyPolicy: Sendable, Hashable {
@@ -28,5 +29,10 @@ public struct OIDCKeyPolicy: Sendable, Hashable {
         self.manualRotationLead = manualRotationLead
         self.tokenLifetime = tokenLifetime
         self.clockSkew = clockSkew
+    }
+
+    /// When a key that starts signing at `activatesAt` stops.
+    public func expiry(activatingAt activatesAt: Date) -> Date {
+        activatesAt.addingTimeInterval(keyLifetime.timeInterval)
     }
 }

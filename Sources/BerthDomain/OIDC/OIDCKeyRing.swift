@@ -85,9 +85,4 @@ public struct OIDCKeyRing: Sendable {
         return .create(
             algorithm: current.algorithm, activatesAt: activatesAt, reason: "the signing key \(current.kid) expires soon")
     }
-
-    /// A new key's expiry.
-    public func expiry(activatingAt activatesAt: Date) -> Date {
-        activatesAt.addingTimeInterval(policy.keyLifetime.timeInterval)
-    }
 }

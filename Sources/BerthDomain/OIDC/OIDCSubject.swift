@@ -51,8 +51,7 @@ public enum OIDCSubject {
         }
     }
 
-    /// The parts in the fixed order they appear in a subject. `Account.subjectKeyChoices` lists the
-    /// same names.
+    /// The parts in the fixed order they appear in a subject; the choices of `Account.subjectKeys`.
     public static let partOrder = ["space", "project", "tenant", "environment", "account", "target", "type"]
 
     /// The parts used when an account chooses none.

@@ -68,11 +68,6 @@ public struct TrustPolicy: Sendable, Hashable {
             ])
         }
     }
-
-    /// Whether a token with this audience and subject satisfies the policy's conditions.
-    public func accepts(audience tokenAudience: String, subject: String) -> Bool {
-        tokenAudience == audience && subjects.contains { OIDCSubject.pattern($0, matches: subject) }
-    }
 }
 
 extension TrustPolicy {

@@ -8,9 +8,7 @@ enum APIKeyFactory {
     static func make(name: String, at time: Date) -> (key: String, record: APIKey) {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let encoded = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        let key = APIKey.keyPrefix + encoded
+        let key = APIKey.keyPrefix + Base64URL.encode(bytes)
         let record = APIKey(name: name, prefix: String(key.prefix(12)), hash: APIKeyCache.hash(key), createdAt: time)
         return (key, record)
     }
