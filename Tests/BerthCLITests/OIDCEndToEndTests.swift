@@ -107,8 +107,15 @@ struct OIDCEndToEndTests {
         let listed = try await berth(["oidc", "keys", "list"])
         #expect(listed.standardOutput.contains("revoked"))
 
-        // No token (a JWT starts with eyJ, the base64 of {") in any output or the server log.
-        let everything = outputs + [server.log]
+        // No token (a JWT starts with eyJ, the base64 of {") in any output, the server log or the
+        // database; no signing key in clear in the database (they are sealed under the master key).
+        let databaseFiles = ["berth.sqlite", "berth.sqlite-wal", "berth.sqlite-shm"].map {
+            String(
+                decoding: (try? Data(contentsOf: server.dataDirectory.appendingPathComponent($0))) ?? Data(), as: UTF8.self)
+        }
+        #expect(databaseFiles[0].count > 0)
+        let everything = outputs + [server.log] + databaseFiles
         #expect(!everything.contains { $0.contains("eyJ") })
+        #expect(!everything.contains { $0.contains("PRIVATE KEY") })
     }
 }
