@@ -1,8 +1,23 @@
 import AWSCore
 import Foundation
+import Synchronization
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
+/// Ports this process has handed out. The kernel may give the same free port to two `bind(0)`
+/// calls once the first socket is closed; two helper servers launched at once on one port would
+/// then answer for each other (one test's moto behind another test's launcher).
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now and that this process has not handed
+/// out before.
 public func freeLoopbackPort() throws -> Int {
+    for _ in 0..<100 {
+        let port = try unusedLoopbackPort()
+        if handedOutPorts.withLock({ $0.insert(port).inserted }) { return port }
+    }
+    throw TestSupportError("no loopback port that this process has not used already")
+}
+
+private func unusedLoopbackPort() throws -> Int {
     #if canImport(Glibc)
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     #else
