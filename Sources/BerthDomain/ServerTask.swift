@@ -1,15 +1,18 @@
 import Foundation
 
-/// A unit of work with a state and a log: an account test, a health check, later a deployment.
+/// A unit of work with a state and a log: an account test, a health check, a deployment.
 public struct ServerTask: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         case healthCheck = "health-check"
         case accountTest = "account-test"
+        case deployment
     }
 
     public enum State: String, Sendable, Hashable, Codable, CaseIterable {
         case queued, executing, succeeded, failed, cancelled
         case timedOut = "timed-out"
+        /// A deployment whose ECS circuit breaker put the previous revision back.
+        case rolledBack = "rolled-back"
 
         public var isFinished: Bool { self != .queued && self != .executing }
     }
@@ -73,17 +76,20 @@ public enum LogLevel: String, Sendable, Hashable, Codable, CaseIterable {
     case verbose, info, warning, error
 }
 
-/// One line of a task log, already masked.
+/// One line of a task log, already masked. Deployments group lines in sections, one per step and
+/// target ("Deploy web on prod-cluster").
 public struct TaskLogLine: Sendable, Hashable {
     public var sequence: Int
     public var time: Date
     public var level: LogLevel
     public var message: String
+    public var section: String?
 
-    public init(sequence: Int, time: Date, level: LogLevel, message: String) {
+    public init(sequence: Int, time: Date, level: LogLevel, message: String, section: String? = nil) {
         self.sequence = sequence
         self.time = time
         self.level = level
         self.message = message
+        self.section = section
     }
 }

@@ -7,16 +7,33 @@ extension BerthStore {
     public func createTasks(_ tasks: [ServerTask]) async throws {
         guard !tasks.isEmpty else { return }
         try await database.transaction { db in
-            for task in tasks {
-                try await db.raw(
-                    """
-                    INSERT INTO tasks (id, space_id, kind, description, state, target_id, account_id, created_at) VALUES \
-                    (\(bind: task.id), \(bind: task.spaceID), \(bind: task.kind.rawValue), \(bind: task.description), \
-                    \(bind: task.state.rawValue), \(bind: task.targetID), \(bind: task.accountID), \
-                    \(bind: task.createdAt.unixMilliseconds))
-                    """
-                ).run()
-            }
+            for task in tasks { try await Self.insertTask(task, db) }
+        }
+    }
+
+    static func insertTask(_ task: ServerTask, _ db: any SQLDatabase) async throws {
+        try await db.raw(
+            """
+            INSERT INTO tasks (id, space_id, kind, description, state, target_id, account_id, created_at) VALUES \
+            (\(bind: task.id), \(bind: task.spaceID), \(bind: task.kind.rawValue), \(bind: task.description), \
+            \(bind: task.state.rawValue), \(bind: task.targetID), \(bind: task.accountID), \
+            \(bind: task.createdAt.unixMilliseconds))
+            """
+        ).run()
+    }
+
+    /// Cancels a task that is still queued. False when it is not queued (running, or finished).
+    public func cancelQueuedTask(id: String, at time: Date) async throws -> Bool {
+        try await database.transaction { db in
+            let row = try await db.raw("SELECT state FROM tasks WHERE id = \(bind: id)").first()
+            guard try row?.string("state") == ServerTask.State.queued.rawValue else { return false }
+            try await db.raw(
+                """
+                UPDATE tasks SET state = 'cancelled', completed_at = \(bind: time.unixMilliseconds), \
+                error_message = 'Cancelled before it started.' WHERE id = \(bind: id)
+                """
+            ).run()
+            return true
         }
     }
 
@@ -64,9 +81,9 @@ extension BerthStore {
             for line in lines {
                 try await db.raw(
                     """
-                    INSERT INTO task_log (task_id, sequence, time, level, message) VALUES \
+                    INSERT INTO task_log (task_id, sequence, time, level, message, section) VALUES \
                     (\(bind: taskID), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
-                    \(bind: line.level.rawValue), \(bind: line.message))
+                    \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section))
                     """
                 ).run()
             }
@@ -81,7 +98,8 @@ extension BerthStore {
             ).all().map { row in
                 TaskLogLine(
                     sequence: try row.int("sequence"), time: try row.date("time"),
-                    level: LogLevel(rawValue: try row.string("level")) ?? .info, message: try row.string("message"))
+                    level: LogLevel(rawValue: try row.string("level")) ?? .info, message: try row.string("message"),
+                    section: try row.optionalString("section"))
             }
         }
     }
@@ -96,9 +114,9 @@ extension BerthStore {
             for line in lastLines {
                 try await db.raw(
                     """
-                    INSERT INTO task_log (task_id, sequence, time, level, message) VALUES \
+                    INSERT INTO task_log (task_id, sequence, time, level, message, section) VALUES \
                     (\(bind: id), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
-                    \(bind: line.level.rawValue), \(bind: line.message))
+                    \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section))
                     """
                 ).run()
             }
@@ -127,6 +145,7 @@ extension BerthStore {
     public func failAbandonedTasks(reason: String, at time: Date) async throws -> [String] {
         try await database.transaction { db in
             let ids = try await db.raw("SELECT id FROM tasks WHERE state = 'executing'").all().map { try $0.string("id") }
+            try await db.raw("DELETE FROM service_locks").run()
             for id in ids {
                 let next = try await db.raw("SELECT MAX(sequence) AS last FROM task_log WHERE task_id = \(bind: id)").first()
                 let sequence = (try next?.decode(column: "last", as: Int64?.self) ?? 0) + 1

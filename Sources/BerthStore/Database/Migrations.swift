@@ -103,6 +103,44 @@ public enum Migrations {
                     expires_at BIGINT NOT NULL, revoked_at BIGINT)
                 """
             ]),
+        Migration(
+            version: 4, name: "projects, variables, releases, deployments, service locks, log sections",
+            statements: [
+                """
+                CREATE TABLE projects (
+                    id TEXT PRIMARY KEY, space_id TEXT NOT NULL REFERENCES spaces(id), name TEXT NOT NULL,
+                    slug TEXT NOT NULL, description TEXT NOT NULL, steps TEXT NOT NULL,
+                    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                    UNIQUE (space_id, slug))
+                """,
+                """
+                CREATE TABLE project_variables (
+                    id TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    position BIGINT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, value TEXT, sealed_value TEXT,
+                    scope TEXT NOT NULL)
+                """,
+                "CREATE INDEX project_variables_by_project ON project_variables (project_id, position)",
+                """
+                CREATE TABLE releases (
+                    id TEXT PRIMARY KEY, space_id TEXT NOT NULL REFERENCES spaces(id),
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE, version TEXT NOT NULL,
+                    snapshot TEXT NOT NULL, created_at BIGINT NOT NULL,
+                    UNIQUE (project_id, version))
+                """,
+                """
+                CREATE TABLE deployments (
+                    id TEXT PRIMARY KEY, space_id TEXT NOT NULL REFERENCES spaces(id),
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    release_id TEXT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+                    environment_id TEXT NOT NULL REFERENCES environments(id), task_id TEXT NOT NULL UNIQUE,
+                    created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE service_locks (
+                    service_key TEXT PRIMARY KEY, task_id TEXT NOT NULL, acquired_at BIGINT NOT NULL)
+                """,
+                "ALTER TABLE task_log ADD COLUMN section TEXT",
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two
