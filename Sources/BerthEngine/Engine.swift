@@ -13,11 +13,13 @@ public struct Engine: Sendable {
     public let store: BerthStore
     public let queue: TaskQueue
     public let configuration: EngineConfiguration
+    let running: RunningTasks
 
-    public init(store: BerthStore, queue: TaskQueue, configuration: EngineConfiguration) {
+    init(store: BerthStore, queue: TaskQueue, configuration: EngineConfiguration, running: RunningTasks) {
         self.store = store
         self.queue = queue
         self.configuration = configuration
+        self.running = running
     }
 
     /// The engine and its services: the task runner and, when an interval is set, the health-check
@@ -26,16 +28,25 @@ public struct Engine: Sendable {
         store: BerthStore, secrets: SecretBox, issuer: OIDCIssuer, configuration: EngineConfiguration
     ) -> (engine: Engine, services: [any Service]) {
         let queue = TaskQueue()
-        let engine = Engine(store: store, queue: queue, configuration: configuration)
+        let running = RunningTasks()
+        let engine = Engine(store: store, queue: queue, configuration: configuration, running: running)
         let credentials = TargetCredentials(
             store: store, secrets: secrets, registry: CredentialCacheRegistry(clock: configuration.clock),
             configuration: configuration, issuer: issuer)
+        let deploymentServices = DeploymentServices(
+            configuration: configuration,
+            watchers: ServiceWatchHub(
+                interval: configuration.deploymentPollInterval, clock: configuration.clock, logger: configuration.logger),
+            locks: ServiceLocks(store: store, clock: configuration.clock, retryInterval: configuration.deploymentPollInterval))
         let runner = TaskRunner(
             store: store, queue: queue,
             executors: [
                 AccountTestExecutor(store: store, credentials: credentials, configuration: configuration),
                 HealthCheckExecutor(store: store, credentials: credentials, configuration: configuration),
-            ], configuration: configuration)
+                DeploymentExecutor(
+                    store: store, credentials: credentials,
+                    variables: DeploymentVariables(store: store, secrets: secrets, issuer: issuer), services: deploymentServices),
+            ], configuration: configuration, running: running)
         var services: [any Service] = [runner]
         if let interval = configuration.healthCheckInterval {
             services.append(HealthCheckSchedule(engine: engine, interval: interval))
@@ -51,6 +62,28 @@ public struct Engine: Sendable {
         try await store.createTasks([task])
         queue.enqueue(task.id)
         return task
+    }
+
+    /// Records a deployment of `release` to `environment` and queues its task.
+    public func deploy(project: Project, release: Release, environment: Environment) async throws -> (Deployment, ServerTask) {
+        let now = configuration.clock.now()
+        let task = ServerTask(
+            spaceID: project.spaceID, kind: .deployment,
+            description: "Deploy \(project.name) \(release.version) to \(environment.name)", createdAt: now)
+        let deployment = Deployment(
+            spaceID: project.spaceID, projectID: project.id, releaseID: release.id, environmentID: environment.id, taskID: task.id,
+            createdAt: now)
+        try await store.createDeployment(deployment, task: task)
+        queue.enqueue(task.id)
+        return (deployment, task)
+    }
+
+    /// Cancels a queued task at once, or asks a running one on this node to stop (it records
+    /// itself as cancelled). False when the task is neither.
+    @discardableResult
+    public func cancel(taskID: String) async throws -> Bool {
+        if try await store.cancelQueuedTask(id: taskID, at: configuration.clock.now()) { return true }
+        return running.cancel(taskID)
     }
 
     /// Queues one health check per target, recorded together.

@@ -11,18 +11,29 @@ public struct EngineConfiguration: Sendable {
     public var maximumConcurrentTasks: Int
     /// How often every target is health-checked; nil turns the schedule off.
     public var healthCheckInterval: Duration?
+    /// How often a deployment asks ECS how its services and tasks are doing (one DescribeServices
+    /// per cluster and identity for all of them).
+    public var deploymentPollInterval: Duration
+    /// How many targets one step runs on at once.
+    public var maximumParallelTargets: Int
+    /// The shell for Run AWS CLI script steps.
+    public var bash: String
     public var clock: any AWSClock
     public var transport: any HTTPTransport
     public var logger: Logger
 
     public init(
         environment: EnvironmentVariables = .process, maximumConcurrentTasks: Int = 32,
-        healthCheckInterval: Duration? = .seconds(3600), clock: any AWSClock = SystemClock(),
+        healthCheckInterval: Duration? = .seconds(3600), deploymentPollInterval: Duration = .seconds(5),
+        maximumParallelTargets: Int = 10, bash: String = "/bin/bash", clock: any AWSClock = SystemClock(),
         transport: any HTTPTransport = AsyncHTTPTransport.shared, logger: Logger = Logger(label: "berth.engine")
     ) {
         self.environment = environment
         self.maximumConcurrentTasks = maximumConcurrentTasks
         self.healthCheckInterval = healthCheckInterval
+        self.deploymentPollInterval = deploymentPollInterval
+        self.maximumParallelTargets = maximumParallelTargets
+        self.bash = bash
         self.clock = clock
         self.transport = transport
         self.logger = logger

@@ -41,6 +41,8 @@ public struct TargetCredentials: Sendable {
         public var resolution: CredentialResolution
         /// Values to mask from here on (secret key, session token, OIDC token).
         public var sensitiveValues: [String]
+        /// Targets with the same identity share credentials (and a deployment's service poller).
+        public var identity: String
     }
 
     /// What the credentials are for; an OIDC account's token says so in its subject.
@@ -49,7 +51,10 @@ public struct TargetCredentials: Sendable {
         case deployment(project: String, environment: String)
     }
 
-    public func resolve(for target: ECSClusterTarget, use: Use = .healthCheck, log: TaskLogWriter) async throws -> Resolved {
+    /// - Parameter section: the log section of a deployment step on this target.
+    public func resolve(
+        for target: ECSClusterTarget, use: Use = .healthCheck, log: TaskLogWriter, section: String? = nil
+    ) async throws -> Resolved {
         var identity: String
         var sensitive: [String] = []
         var oidc: AccountSource.OIDCUse?
@@ -78,11 +83,11 @@ public struct TargetCredentials: Sendable {
             await log.addSensitive(source.sensitiveValues)
             identity = source.identity
             oidc = source.oidc
-            await log.info("Credentials: \(source.summary)")
+            await log.write(.info, section: section, "Credentials: \(source.summary)")
         case .workerCredentials:
             base = CredentialChain.standard(context: context)
             identity = "worker"
-            await log.info("Credentials: the worker's own (environment, profile, web identity, container, IMDSv2).")
+            await log.write(.info, section: section, "Credentials: the worker's own (environment, profile, web identity, container, IMDSv2).")
         }
         var resolver = base
         if let assumeRole = target.assumeRole {
@@ -93,7 +98,7 @@ public struct TargetCredentials: Sendable {
             let externalIDDigest = assumeRole.externalID.map { SHA256.hash(data: Data($0.utf8)).hexString } ?? "-"
             identity +=
                 "|assume:\(assumeRole.roleARN)|\(options.sessionName ?? "")|\(assumeRole.sessionDuration ?? 0)|\(externalIDDigest)"
-            await log.info(
+            await log.write(.info, section: section, 
                 "Then AssumeRole \(assumeRole.roleARN) as session '\(options.sessionName ?? "")'"
                     + (assumeRole.externalID != nil ? " with an external ID" : "")
                     + (assumeRole.sessionDuration.map { " for \($0) s" } ?? "") + ".")
@@ -107,9 +112,9 @@ public struct TargetCredentials: Sendable {
         } catch let error as CredentialResolutionError {
             await maskMintedToken(identity, log: log)
             for entry in error.trace.entries {
-                await log.verbose("  \(entry.source): \(entry.outcome.rawValue) — \(entry.detail)")
+                await log.write(.verbose, section: section, "  \(entry.source): \(entry.outcome.rawValue) — \(entry.detail)")
             }
-            if let oidc, error.awsErrorCode != nil { await log.error(oidc.explain(error)) }
+            if let oidc, error.awsErrorCode != nil { await log.write(.error, section: section, oidc.explain(error)) }
             throw error
         }
         await maskMintedToken(identity, log: log)
@@ -117,10 +122,10 @@ public struct TargetCredentials: Sendable {
         if let token = resolution.credentials.sessionToken { sensitive.append(token) }
         await log.addSensitive(sensitive)
         for entry in resolution.trace.entries {
-            await log.verbose("  \(entry.source): \(entry.outcome.rawValue) — \(entry.detail)")
+            await log.write(.verbose, section: section, "  \(entry.source): \(entry.outcome.rawValue) — \(entry.detail)")
         }
-        await log.info("Resolved credentials from \(resolution.source).")
-        return Resolved(provider: cache, resolution: resolution, sensitiveValues: sensitive)
+        await log.write(.info, section: section, "Resolved credentials from \(resolution.source).")
+        return Resolved(provider: cache, resolution: resolution, sensitiveValues: sensitive, identity: cacheKey)
     }
 
     /// Masks the last token minted for `identity` in this log: it is never written, but a token is a

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// The built-in worker: takes queued tasks, runs them with a bound on concurrency, and records
 /// each one's outcome. On start it fails the tasks a previous process left executing and resumes
@@ -15,12 +16,17 @@ public struct TaskRunner: Service {
     let queue: TaskQueue
     let executors: [ServerTask.Kind: any TaskExecutor]
     let configuration: EngineConfiguration
+    let running: RunningTasks
 
-    public init(store: BerthStore, queue: TaskQueue, executors: [any TaskExecutor], configuration: EngineConfiguration) {
+    init(
+        store: BerthStore, queue: TaskQueue, executors: [any TaskExecutor], configuration: EngineConfiguration,
+        running: RunningTasks = RunningTasks()
+    ) {
         self.store = store
         self.queue = queue
         self.executors = Dictionary(executors.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
         self.configuration = configuration
+        self.running = running
     }
 
     public func run() async throws {
@@ -57,15 +63,25 @@ public struct TaskRunner: Service {
                 return
             }
             let log = TaskLogWriter(taskID: taskID, store: store, clock: { clock.now() })
-            let result: ExecutionResult
+            var result: ExecutionResult
             if Task.isCancelled {
                 result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: "The server shut down."))
             } else if let executor = executors[task.kind] {
+                let work = Task { try await executor.execute(task, log: log) }
+                running.register(taskID, work)
+                defer { running.remove(taskID) }
                 do {
-                    result = try await executor.execute(task, log: log)
+                    result = try await withTaskCancellationHandler {
+                        try await work.value
+                    } onCancel: {
+                        work.cancel()
+                    }
+                    if work.isCancelled, result.outcome.state != .cancelled {
+                        result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: "Cancelled."))
+                    }
                 } catch is CancellationError {
-                    result = ExecutionResult(
-                        outcome: TaskOutcome(state: .cancelled, errorMessage: "Cancelled: the server is shutting down."))
+                    let reason = Task.isCancelled ? "Cancelled: the server is shutting down." : "Cancelled."
+                    result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: reason))
                 } catch {
                     let message = await log.masked(describe(error)) ?? ""
                     result = ExecutionResult(outcome: TaskOutcome(state: .failed, errorMessage: message))
@@ -88,5 +104,21 @@ public struct TaskRunner: Service {
         } catch {
             logger.error("A task could not be recorded", metadata: ["task.id": "\(taskID)", "error": "\(error)"])
         }
+    }
+}
+
+/// The tasks executing on this node, so that one can be cancelled by id.
+final class RunningTasks: Sendable {
+    private let tasks = Mutex<[String: Task<ExecutionResult, any Error>]>([:])
+
+    init() {}
+
+    func register(_ id: String, _ task: Task<ExecutionResult, any Error>) { tasks.withLock { $0[id] = task } }
+    func remove(_ id: String) { _ = tasks.withLock { $0.removeValue(forKey: id) } }
+
+    func cancel(_ id: String) -> Bool {
+        guard let task = tasks.withLock({ $0[id] }) else { return false }
+        task.cancel()
+        return true
     }
 }

@@ -22,6 +22,11 @@ public struct SecretBox: Sendable {
             Binding(table: "accounts", recordID: accountID, field: "secret_key")
         }
 
+        /// Also opens the copy a release froze: the binding names the variable, not the row.
+        public static func projectVariable(variableID: String) -> Binding {
+            Binding(table: "project_variables", recordID: variableID, field: "value")
+        }
+
         public static func oidcSigningKey(keyID: String) -> Binding {
             Binding(table: "oidc_signing_keys", recordID: keyID, field: "private_key")
         }

@@ -1,0 +1,229 @@
+import AWSCore
+import AWSCredentials
+import AWSSTS
+import BerthDomain
+import BerthOIDC
+import BerthStore
+import Foundation
+
+/// Runs a deployment: the release's steps in order, each on every target of the deployment's
+/// environment with one of the step's roles (in parallel, bounded), each in its own log section
+/// that opens with the credentials and the AWS identity that run it. The first step that does not
+/// succeed ends the deployment with its outcome: failed, rolled back, timed out or cancelled.
+struct DeploymentExecutor: TaskExecutor {
+    let kind = ServerTask.Kind.deployment
+    let store: BerthStore
+    let credentials: TargetCredentials
+    let variables: DeploymentVariables
+    let services: DeploymentServices
+
+    var configuration: EngineConfiguration { services.configuration }
+
+    /// What the whole deployment shares.
+    struct Plan: Sendable {
+        var deployment: Deployment
+        var project: Project
+        var release: Release
+        var environment: Environment
+        var space: Space
+        var candidates: [ScopedValue]
+        var targets: [ECSClusterTarget]
+    }
+
+    func execute(_ task: ServerTask, log: TaskLogWriter) async throws -> ExecutionResult {
+        let plan = try await makePlan(task, log: log)
+        await log.info(
+            "Deploying \(plan.project.name) \(plan.release.version) to \(plan.environment.name): \(plan.release.snapshot.steps.count) steps; images \(plan.release.snapshot.images.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))."
+        )
+        var outputs = VariableDictionary()
+        var identity: String?
+        for (index, step) in plan.release.snapshot.steps.enumerated() {
+            try Task.checkCancellation()
+            let targets = plan.targets.filter { !Set($0.roles).isDisjoint(with: step.targetRoles) }
+            if targets.isEmpty, step.kind.needsTargets || !step.targetRoles.isEmpty {
+                let message =
+                    "Step '\(step.name)': no target in \(plan.environment.name) has the role \(step.targetRoles.map { "'\($0)'" }.joined(separator: " or "))."
+                await log.error(message)
+                return ExecutionResult(outcome: TaskOutcome(state: .failed, errorMessage: message, identityARN: identity))
+            }
+            await log.info("Step \(index + 1): \(step.name) (\(step.kind.rawValue)) on \(targets.isEmpty ? "the worker" : targets.map(\.name).joined(separator: ", ")).")
+            let results = await runOnTargets(step, index: index, targets: targets, plan: plan, outputs: outputs, task: task, log: log)
+            let worst = results.max { StepOutcome.severity($0.outcome.state) < StepOutcome.severity($1.outcome.state) }
+            for result in results {
+                identity = identity ?? result.identity
+                for (name, value) in result.outcome.outputs.sorted(by: { $0.key < $1.key }) {
+                    let sensitive = result.outcome.sensitiveOutputs.contains(name)
+                    outputs.set("Berth.Action[\(step.name)].Output.\(name)", value, sensitive: sensitive)
+                    if let target = result.target {
+                        outputs.set("Berth.Action[\(step.name)].Output[\(target)].\(name)", value, sensitive: sensitive)
+                    }
+                }
+            }
+            if let worst, worst.outcome.state != .succeeded {
+                let message = "Step '\(step.name)'\(worst.target.map { " on \($0)" } ?? ""): \(worst.outcome.message ?? worst.outcome.state.rawValue)"
+                return ExecutionResult(outcome: TaskOutcome(state: worst.outcome.state, errorMessage: message, identityARN: identity))
+            }
+        }
+        await log.info("Deployed \(plan.project.name) \(plan.release.version) to \(plan.environment.name).")
+        return ExecutionResult(outcome: TaskOutcome(state: .succeeded, identityARN: identity))
+    }
+
+    func makePlan(_ task: ServerTask, log: TaskLogWriter) async throws -> Plan {
+        guard let deployment = try await store.deployment(taskID: task.id),
+            let release = try await store.release(id: deployment.releaseID),
+            let project = try await store.project(id: deployment.projectID)
+        else { throw BerthError(.notFound, "The deployment of task \(task.id) or its release no longer exists.") }
+        let space = try await store.space(deployment.spaceID)
+        guard let environment = try await store.findEnvironment(deployment.environmentID, spaceID: space.id) else {
+            throw BerthError(.notFound, "The environment of this deployment no longer exists.")
+        }
+        let subject = OIDCSubject.Values(space: space.slug, project: project.slug, environment: environment.slug)
+        let candidates = try await variables.candidates(release, subject: subject, spaceID: space.id)
+        await log.addSensitive(candidates.filter(\.isSensitive).map(\.value))
+        let targets = try await store.allTargets(spaceID: space.id).filter { $0.environmentIDs.contains(environment.id) }
+        return Plan(
+            deployment: deployment, project: project, release: release, environment: environment, space: space,
+            candidates: candidates, targets: targets)
+    }
+
+    struct TargetResult: Sendable {
+        var target: String?
+        var outcome: StepOutcome
+        var identity: String?
+    }
+
+    /// The step on each target, at most `maximumParallelTargets` at once; a script step without
+    /// roles runs once on the worker.
+    func runOnTargets(
+        _ step: DeploymentStep, index: Int, targets: [ECSClusterTarget], plan: Plan, outputs: VariableDictionary,
+        task: ServerTask, log: TaskLogWriter
+    ) async -> [TargetResult] {
+        if targets.isEmpty {
+            return [await runOne(step, index: index, target: nil, plan: plan, outputs: outputs, task: task, log: log)]
+        }
+        return await withTaskGroup(of: (Int, TargetResult).self) { group in
+            var results: [TargetResult?] = Array(repeating: nil, count: targets.count)
+            var next = 0
+            func startNext() {
+                guard next < targets.count else { return }
+                let position = next
+                next += 1
+                group.addTask {
+                    (position, await runOne(step, index: index, target: targets[position], plan: plan, outputs: outputs, task: task, log: log))
+                }
+            }
+            for _ in 0..<min(configuration.maximumParallelTargets, targets.count) { startNext() }
+            while let (position, result) = await group.next() {
+                results[position] = result
+                startNext()
+            }
+            return results.compactMap(\.self)
+        }
+    }
+
+    func runOne(
+        _ step: DeploymentStep, index: Int, target: ECSClusterTarget?, plan: Plan, outputs: VariableDictionary,
+        task: ServerTask, log: TaskLogWriter
+    ) async -> TargetResult {
+        let section = log.section("\(index + 1). \(step.name)" + (target.map { " · \($0.name)" } ?? " · worker"))
+        var identity: String?
+        do {
+            var resolved: TargetCredentials.Resolved?
+            if let target {
+                await section.info("Target \(target.name): cluster \(target.clusterName) in \(target.region).")
+                let credentials = try await credentials.resolve(
+                    for: target, use: .deployment(project: plan.project.slug, environment: plan.environment.slug), log: log,
+                    section: section.name)
+                let sts = STSClient(client: try configuration.client(for: .sts, region: target.region, credentials: credentials.provider))
+                let caller = try await sts.getCallerIdentity()
+                identity = caller.arn
+                await section.info("Running as \(caller.arn) (account \(caller.account)).")
+                resolved = credentials
+            }
+            var variables = VariableDictionary.resolving(
+                plan.candidates,
+                in: VariableContext(environmentID: plan.environment.id, targetID: target?.id, targetRoles: target?.roles ?? []))
+            variables.merge(systemVariables(plan, step: step, target: target, task: task))
+            variables.merge(outputs)
+            await log.addSensitive(variables.sensitiveValues)
+            await printVariables(variables, section: section)
+            let substituted = variables.substitute(step.properties)
+            for name in variables.unresolvedReferences(in: step.properties) {
+                await section.warning("#{\(name)} is not a variable in this scope; it is left as written.")
+            }
+            let run = StepRun(
+                step: step, properties: StepProperties(step: step.name, json: substituted), target: target, log: section,
+                variables: variables, credentials: resolved, region: target?.region ?? "us-east-1", taskID: task.id,
+                images: plan.release.snapshot.images, defaultTags: defaultTags(plan), services: services)
+            let outcome: StepOutcome
+            switch step.kind {
+            case .deployService: outcome = try await DeployServiceStep(run: run).execute()
+            case .updateService: outcome = try await UpdateServiceStep(run: run).execute()
+            case .runTask: outcome = try await RunTaskStep(run: run).execute()
+            case .awsCLIScript: outcome = try await ScriptStep(run: run).execute()
+            }
+            switch outcome.state {
+            case .succeeded: await section.info("Succeeded.")
+            default: await section.error("\(outcome.state.rawValue.capitalized): \(outcome.message ?? "")")
+            }
+            return TargetResult(target: target?.name, outcome: outcome, identity: identity)
+        } catch is CancellationError {
+            await section.warning("Cancelled.")
+            return TargetResult(target: target?.name, outcome: StepOutcome(state: .cancelled, message: "cancelled"), identity: identity)
+        } catch {
+            if Task.isCancelled {
+                return TargetResult(target: target?.name, outcome: StepOutcome(state: .cancelled, message: "cancelled"), identity: identity)
+            }
+            let message = describe(error)
+            await section.error("Failed: \(message)")
+            return TargetResult(target: target?.name, outcome: .failed(message), identity: identity)
+        }
+    }
+
+    func systemVariables(_ plan: Plan, step: DeploymentStep, target: ECSClusterTarget?, task: ServerTask) -> VariableDictionary {
+        var system = VariableDictionary()
+        system.set("Berth.Space.Name", plan.space.name)
+        system.set("Berth.Project.Id", plan.project.id)
+        system.set("Berth.Project.Name", plan.project.name)
+        system.set("Berth.Project.Slug", plan.project.slug)
+        system.set("Berth.Environment.Id", plan.environment.id)
+        system.set("Berth.Environment.Name", plan.environment.name)
+        system.set("Berth.Environment.Slug", plan.environment.slug)
+        system.set("Berth.Release.Id", plan.release.id)
+        system.set("Berth.Release.Number", plan.release.version)
+        system.set("Berth.Deployment.Id", plan.deployment.id)
+        system.set("Berth.Task.Id", task.id)
+        system.set("Berth.Step.Name", step.name)
+        for (container, image) in plan.release.snapshot.images {
+            system.set("Berth.Release.Image[\(container)]", image)
+        }
+        if let target {
+            system.set("Berth.Target.Id", target.id)
+            system.set("Berth.Target.Name", target.name)
+            system.set("Berth.Target.Roles", target.roles.joined(separator: ","))
+            system.set("Berth.Target.Region", target.region)
+            system.set("Berth.Target.ClusterName", target.clusterName)
+            system.set("Berth.Aws.Region", target.region)
+        }
+        return system
+    }
+
+    func defaultTags(_ plan: Plan) -> [String: String] {
+        [
+            "berth:project": plan.project.slug, "berth:environment": plan.environment.slug,
+            "berth:release": plan.release.version, "berth:deployment": plan.deployment.id,
+        ]
+    }
+
+    /// `BerthPrintVariables` / `BerthPrintEvaluatedVariables` set to true print every variable at
+    /// the start of each step, sensitive ones as `********`.
+    func printVariables(_ variables: VariableDictionary, section: LogSection) async {
+        for (flag, evaluated) in [("BerthPrintVariables", false), ("BerthPrintEvaluatedVariables", true)] where variables.isTrue(flag) {
+            await section.warning(
+                "\(flag) is on: every variable is printed below (sensitive values as ********). Turn it off when you are done debugging.")
+            for (name, value) in variables.listing(evaluated: evaluated) {
+                await section.verbose("[\(evaluated ? "evaluated" : "raw")] \(name) = \(value)")
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import AWSCore
+import AWSECS
+import BerthDomain
+import Foundation
+
+/// Waits for a service to run the task definition a step registered, through the shared poller,
+/// and decides with `RolloutTracker`; when ECS counts new failed tasks, looks at the stopped ones
+/// and fails early on a fatal reason.
+struct RolloutWait {
+    let run: StepRun
+    let ecs: ECSClient
+    let cluster: String
+    let service: String
+    let taskDefinition: String
+
+    /// Consecutive failed polls after which the step gives up.
+    static let failedPollLimit = 5
+
+    func wait(_ option: WaitOption) async throws -> RolloutVerdict {
+        if option == .dontWait {
+            await run.log.info("Not waiting for the rollout (wait: false); ECS continues it.")
+            return .succeeded("not waited for")
+        }
+        let clock = run.configuration.clock
+        var tracker = RolloutTracker(taskDefinition: taskDefinition, startedAt: clock.now(), timeout: option.timeout)
+        await run.log.info(
+            "Waiting for \(service) to run \(RolloutTracker.revision(of: taskDefinition))"
+                + (option.timeout.map { " (at most \(Int($0.timeInterval)) s)" } ?? " (no time limit)") + ".")
+        guard let credentials = run.credentials else { throw CancellationError() }
+        let key = ServiceWatchHub.Key(region: run.region, cluster: cluster, identity: credentials.identity)
+        let updates = await run.services.watchers.watch(service, key: key, ecs: ecs)
+        var lastProgress = ""
+        var failedPolls = 0
+        for await update in updates {
+            switch update {
+            case .service(let described):
+                failedPolls = 0
+                let verdict = tracker.observe(ServiceObservation(described), at: clock.now())
+                if case .inProgress(let progress) = verdict, progress != lastProgress {
+                    await run.log.info(progress)
+                    lastProgress = progress
+                }
+                if tracker.hasNewFailedTasks, !verdict.isFinal, let fatal = try await fatalStoppedTask() {
+                    return .failed(fatal)
+                }
+                if verdict.isFinal { return verdict }
+            case .missing(let reason):
+                return .failed("ECS no longer knows the service \(service) in \(cluster) (\(reason)).")
+            case .failed(let message):
+                failedPolls += 1
+                await run.log.warning("Polling ECS failed (\(failedPolls) of \(Self.failedPollLimit)): \(message)")
+                if failedPolls >= Self.failedPollLimit { return .failed("ECS could not be polled: \(message)") }
+                if let timeout = option.timeout, clock.now().timeIntervalSince(tracker.startedAt) >= timeout.timeInterval {
+                    return tracker.timedOutVerdict()
+                }
+            }
+        }
+        throw CancellationError()
+    }
+
+    /// The first stopped task of our revision that stopped for a reason that will not go away.
+    func fatalStoppedTask() async throws -> String? {
+        let listed = try await ecs.listTasks(
+            ECS.ListTasksRequest(cluster: cluster, serviceName: service, desiredStatus: .stopped))
+        let arns = Array((listed.taskArns ?? []).prefix(100))
+        guard !arns.isEmpty else { return nil }
+        let described = try await ecs.describeTasks(ECS.DescribeTasksRequest(tasks: arns, cluster: cluster))
+        for task in described.tasks ?? [] where task.taskDefinitionArn == taskDefinition {
+            if let reason = StoppedTask(task).fatalReason {
+                await run.log.error("Stopped task: \(reason)")
+                return reason
+            }
+        }
+        return nil
+    }
+}
+
+extension ServiceObservation {
+    init(_ service: ECS.Service) {
+        self.init(
+            status: service.status ?? "UNKNOWN",
+            rollouts: (service.deployments ?? []).map { deployment in
+                Rollout(
+                    id: deployment.id ?? "", status: deployment.status ?? "", taskDefinition: deployment.taskDefinition ?? "",
+                    rolloutState: deployment.rolloutState?.rawValue, rolloutStateReason: deployment.rolloutStateReason,
+                    desiredCount: deployment.desiredCount ?? 0, runningCount: deployment.runningCount ?? 0,
+                    pendingCount: deployment.pendingCount ?? 0, failedTasks: deployment.failedTasks ?? 0)
+            },
+            events: (service.events ?? []).compactMap(\.message))
+    }
+}
+
+extension StoppedTask {
+    /// Containers that exited with a non-zero code first: they are the likely cause.
+    init(_ task: ECS.Task) {
+        let containers = (task.containers ?? []).sorted { ($0.exitCode ?? 0) != 0 && ($1.exitCode ?? 0) == 0 }
+        self.init(
+            taskARN: task.taskArn ?? "", taskDefinition: task.taskDefinitionArn ?? "", stopCode: task.stopCode?.rawValue,
+            stoppedReason: task.stoppedReason,
+            containers: containers.map { Container(name: $0.name ?? "", exitCode: $0.exitCode, reason: $0.reason) })
+    }
+}

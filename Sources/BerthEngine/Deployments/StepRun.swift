@@ -1,0 +1,85 @@
+import AWSCore
+import AWSECS
+import BerthDomain
+import Foundation
+
+/// Everything one step needs on one target (or on the worker, for a script without roles).
+struct StepRun: Sendable {
+    let step: DeploymentStep
+    /// The step's properties with every `#{}` evaluated for this target.
+    let properties: StepProperties
+    let target: ECSClusterTarget?
+    let log: LogSection
+    let variables: VariableDictionary
+    let credentials: TargetCredentials.Resolved?
+    let region: String
+    let taskID: String
+    /// Images frozen by the release, by container name.
+    let images: [String: String]
+    /// `berth:project`, `berth:environment`, `berth:release`, `berth:deployment`.
+    let defaultTags: [String: String]
+    let services: DeploymentServices
+
+    var configuration: EngineConfiguration { services.configuration }
+
+    /// An ECS client with this target's credentials.
+    func ecs() throws -> ECSClient {
+        guard let target, let credentials else {
+            throw BerthError(.internalError, "Step '\(step.name)' needs a target and credentials to call ECS.")
+        }
+        return ECSClient(client: try configuration.client(for: .ecs, region: target.region, credentials: credentials.provider))
+    }
+
+    /// Default tags and the step's own (`tags`), the step's winning.
+    func tags() throws(BerthError) -> [ECS.Tag] {
+        defaultTags.merging(try properties.tags()) { $1 }.sorted { $0.key < $1.key }.map { ECS.Tag(key: $0.key, value: $0.value) }
+    }
+}
+
+/// How one step ended on one target, and the output variables it set.
+struct StepOutcome: Sendable {
+    var state: ServerTask.State
+    var message: String?
+    var outputs: [String: String] = [:]
+    /// Output variables set as sensitive (by a script).
+    var sensitiveOutputs: Set<String> = []
+
+    static func succeeded(_ outputs: [String: String] = [:]) -> StepOutcome { StepOutcome(state: .succeeded, outputs: outputs) }
+    static func failed(_ message: String) -> StepOutcome { StepOutcome(state: .failed, message: message) }
+
+    /// The outcome of a wait, with the outputs a success carries.
+    init(_ verdict: RolloutVerdict, outputs: [String: String]) {
+        switch verdict {
+        case .succeeded: self.init(state: .succeeded, outputs: outputs)
+        case .failed(let reason): self.init(state: .failed, message: reason)
+        case .rolledBack(let reason): self.init(state: .rolledBack, message: reason)
+        case .timedOut(let reason): self.init(state: .timedOut, message: reason)
+        case .inProgress(let progress): self.init(state: .failed, message: "stopped waiting while in progress: \(progress)")
+        }
+    }
+
+    init(state: ServerTask.State, message: String? = nil, outputs: [String: String] = [:]) {
+        self.state = state
+        self.message = message
+        self.outputs = outputs
+    }
+
+    /// Which of several outcomes describes a whole step or deployment: cancelled, then timed out,
+    /// rolled back, failed; succeeded only when all succeeded.
+    static func severity(_ state: ServerTask.State) -> Int {
+        switch state {
+        case .succeeded, .queued, .executing: 0
+        case .failed: 1
+        case .rolledBack: 2
+        case .timedOut: 3
+        case .cancelled: 4
+        }
+    }
+}
+
+/// The engine's shared parts that steps use: the ECS service pollers and locks.
+struct DeploymentServices: Sendable {
+    let configuration: EngineConfiguration
+    let watchers: ServiceWatchHub
+    let locks: ServiceLocks
+}

@@ -1,0 +1,113 @@
+import AWSCore
+import AWSECS
+import BerthDomain
+import Foundation
+
+/// "Deploy ECS service": registers the task definition the step describes (with the release's
+/// images), creates the service when the cluster has none of that name and updates it otherwise,
+/// then waits for the rollout. Fargate and EC2, straight through the ECS API.
+///
+/// Properties: `serviceName`, `taskDefinition` (what `aws ecs register-task-definition
+/// --cli-input-json` accepts), `desiredCount` (1), `minimumHealthyPercent` (100), `maximumPercent`
+/// (200), `circuitBreaker` (`{enable: true, rollback: true}`), `networkConfiguration`,
+/// `loadBalancers`, `launchType` or `capacityProviderStrategy`, `platformVersion`,
+/// `healthCheckGracePeriodSeconds`, `enableExecuteCommand`, `propagateTags`, `tags`, `wait`, `timeoutSeconds`.
+struct DeployServiceStep {
+    let run: StepRun
+
+    func execute() async throws -> StepOutcome {
+        let properties = run.properties
+        guard let target = run.target else { return .failed("A Deploy ECS service step needs a target.") }
+        let serviceName = try properties.requiredString("serviceName")
+        guard var taskDefinition = try properties.decode("taskDefinition", as: ECS.RegisterTaskDefinitionRequest.self) else {
+            throw properties.failure("taskDefinition", "is required (the task definition, as register-task-definition takes it)")
+        }
+        for index in taskDefinition.containerDefinitions.indices {
+            if let name = taskDefinition.containerDefinitions[index].name, let image = run.images[name] {
+                taskDefinition.containerDefinitions[index].image = image
+            }
+        }
+        let tags = try run.tags()
+        taskDefinition.tags = (taskDefinition.tags ?? []) + tags.filter { tag in !(taskDefinition.tags ?? []).contains { $0.key == tag.key } }
+        let deploymentConfiguration = ECS.DeploymentConfiguration(
+            deploymentCircuitBreaker: try circuitBreaker(),
+            maximumPercent: try properties.int("maximumPercent", in: 100...200) ?? 200,
+            minimumHealthyPercent: try properties.int("minimumHealthyPercent", in: 0...100) ?? 100)
+        let desiredCount = try properties.int("desiredCount", in: 0...5000) ?? 1
+        let launchType = try properties.string("launchType").map(ECS.LaunchType.init(rawValue:))
+        let capacityProviders = try properties.decode("capacityProviderStrategy", as: [ECS.CapacityProviderStrategyItem].self)
+        if launchType != nil, capacityProviders != nil {
+            throw properties.failure("launchType", "and capacityProviderStrategy cannot both be set")
+        }
+        let network = try properties.decode("networkConfiguration", as: ECS.NetworkConfiguration.self)
+        let loadBalancers = try properties.decode("loadBalancers", as: [ECS.LoadBalancer].self)
+        let platformVersion = try properties.string("platformVersion")
+        let grace = try properties.int("healthCheckGracePeriodSeconds", in: 0...2_147_483_647)
+        let executeCommand = try properties.bool("enableExecuteCommand")
+        let propagateTags = try properties.string("propagateTags").map(ECS.PropagateTags.init(rawValue:)) ?? .service
+        let wait = try properties.waitOption()
+        let ecs = try run.ecs()
+        let cluster = target.clusterName
+
+        let lockKey = ServiceLocks.key(region: target.region, cluster: cluster, service: serviceName)
+        return try await run.services.locks.withLock(
+            lockKey, taskID: run.taskID, waitAtMost: wait.timeout ?? .seconds(3600), log: run.log
+        ) {
+            let registered = try await ecs.registerTaskDefinition(taskDefinition)
+            guard let definition = registered.taskDefinition, let arn = definition.taskDefinitionArn else {
+                return .failed("RegisterTaskDefinition answered without a task definition ARN.")
+            }
+            await run.log.info("Registered the task definition \(RolloutTracker.revision(of: arn)) (\(Self.images(definition))).")
+            let existing = try await ecs.describeServices(ECS.DescribeServicesRequest(services: [serviceName], cluster: cluster))
+                .services?.first { $0.serviceName == serviceName && $0.status == "ACTIVE" }
+            let service: ECS.Service?
+            if let existing {
+                service = try await ecs.updateService(
+                    ECS.UpdateServiceRequest(
+                        service: serviceName, cluster: cluster, desiredCount: desiredCount, taskDefinition: arn,
+                        capacityProviderStrategy: capacityProviders, deploymentConfiguration: deploymentConfiguration,
+                        networkConfiguration: network, platformVersion: platformVersion, healthCheckGracePeriodSeconds: grace,
+                        enableExecuteCommand: executeCommand, loadBalancers: loadBalancers, propagateTags: propagateTags)
+                ).service
+                if let serviceARN = existing.serviceArn {
+                    _ = try await ecs.tagResource(ECS.TagResourceRequest(resourceArn: serviceARN, tags: tags))
+                }
+                await run.log.info("Updated the service \(serviceName) in \(cluster): \(desiredCount) tasks of \(RolloutTracker.revision(of: arn)).")
+            } else {
+                service = try await ecs.createService(
+                    ECS.CreateServiceRequest(
+                        serviceName: serviceName, cluster: cluster, taskDefinition: arn, loadBalancers: loadBalancers,
+                        desiredCount: desiredCount, launchType: launchType, capacityProviderStrategy: capacityProviders,
+                        platformVersion: platformVersion, deploymentConfiguration: deploymentConfiguration,
+                        networkConfiguration: network, healthCheckGracePeriodSeconds: grace, tags: tags,
+                        propagateTags: propagateTags, enableExecuteCommand: executeCommand)
+                ).service
+                await run.log.info("Created the service \(serviceName) in \(cluster): \(desiredCount) tasks of \(RolloutTracker.revision(of: arn)).")
+            }
+            let outputs = [
+                "ServiceName": serviceName, "ClusterName": cluster, "TaskDefinitionFamily": definition.family ?? taskDefinition.family,
+                "TaskDefinitionRevision": String(definition.revision ?? 0), "TaskDefinitionArn": arn, "Region": target.region,
+            ]
+            if let controller = (service ?? existing)?.deploymentController?.type?.rawValue, controller != "ECS" {
+                await run.log.info("The service uses the \(controller) deployment controller; its rollout is not ECS's to report, so Berth does not wait.")
+                return .succeeded(outputs)
+            }
+            let verdict = try await RolloutWait(run: run, ecs: ecs, cluster: cluster, service: serviceName, taskDefinition: arn)
+                .wait(wait)
+            return StepOutcome(verdict, outputs: outputs)
+        }
+    }
+
+    /// On by default, with rollback: a deployment that cannot start tasks puts the last good
+    /// revision back instead of retrying forever.
+    func circuitBreaker() throws(BerthError) -> ECS.DeploymentCircuitBreaker {
+        guard let settings = try run.properties.decode("circuitBreaker", as: ECS.DeploymentCircuitBreaker.self) else {
+            return ECS.DeploymentCircuitBreaker(enable: true, rollback: true)
+        }
+        return ECS.DeploymentCircuitBreaker(enable: settings.enable ?? true, rollback: settings.rollback ?? true)
+    }
+
+    static func images(_ definition: ECS.TaskDefinition) -> String {
+        (definition.containerDefinitions ?? []).map { "\($0.name ?? "?") = \($0.image ?? "?")" }.joined(separator: ", ")
+    }
+}

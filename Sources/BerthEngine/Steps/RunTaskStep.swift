@@ -1,0 +1,136 @@
+import AWSCloudWatchLogs
+import AWSCore
+import AWSECS
+import BerthDomain
+import Foundation
+
+/// "Run ECS task": a one-off task (a migration, a smoke test). Starts it with RunTask, streams its
+/// containers' CloudWatch log lines (awslogs driver) into the deployment log while it runs, and
+/// fails with the exit code and stop reason of an essential container that did not exit 0.
+///
+/// Properties: `taskDefinition` (family, family:revision or ARN), `count` (1), `launchType` or
+/// `capacityProviderStrategy`, `platformVersion`, `networkConfiguration`, `overrides`, `startedBy`,
+/// `tags`, `wait`, `timeoutSeconds`.
+struct RunTaskStep {
+    let run: StepRun
+
+    struct LogSource {
+        var container: String
+        var group: String
+        var stream: String
+        var nextToken: String?
+    }
+
+    func execute() async throws -> StepOutcome {
+        let properties = run.properties
+        guard let target = run.target, let credentials = run.credentials else {
+            return .failed("A Run ECS task step needs a target.")
+        }
+        let taskDefinition = try properties.requiredString("taskDefinition")
+        let count = try properties.int("count", in: 1...10) ?? 1
+        let launchType = try properties.string("launchType").map(ECS.LaunchType.init(rawValue:))
+        let capacityProviders = try properties.decode("capacityProviderStrategy", as: [ECS.CapacityProviderStrategyItem].self)
+        let network = try properties.decode("networkConfiguration", as: ECS.NetworkConfiguration.self)
+        let overrides = try properties.decode("overrides", as: ECS.TaskOverride.self)
+        let wait = try properties.waitOption()
+        let ecs = try run.ecs()
+        let cluster = target.clusterName
+
+        let definition = try await ecs.describeTaskDefinition(ECS.DescribeTaskDefinitionRequest(taskDefinition: taskDefinition))
+            .taskDefinition
+        let started = try await ecs.runTask(
+            ECS.RunTaskRequest(
+                taskDefinition: taskDefinition, capacityProviderStrategy: capacityProviders, cluster: cluster, count: count,
+                launchType: launchType, networkConfiguration: network, overrides: overrides,
+                platformVersion: try properties.string("platformVersion"),
+                propagateTags: .taskDefinition, startedBy: try properties.string("startedBy") ?? "berth", tags: try run.tags()))
+        if let failure = started.failures?.first {
+            return .failed("RunTask failed: \(failure.reason ?? "no reason") \(failure.detail ?? "")".trimmingCharacters(in: .whitespaces))
+        }
+        let arns = (started.tasks ?? []).compactMap(\.taskArn)
+        guard !arns.isEmpty else { return .failed("RunTask started no task.") }
+        await run.log.info("Started \(arns.map(Self.shortID).joined(separator: ", ")) from \(definition?.taskDefinitionArn.map(RolloutTracker.revision(of:)) ?? taskDefinition).")
+        var outputs = ["TaskArn": arns[0], "TaskArns": arns.joined(separator: ","), "ClusterName": cluster, "Region": target.region]
+        if wait == .dontWait {
+            await run.log.info("Not waiting for the task to stop (wait: false).")
+            return .succeeded(outputs)
+        }
+        let logs = CloudWatchLogsClient(
+            client: try run.configuration.client(for: .cloudWatchLogs, region: target.region, credentials: credentials.provider))
+        var sources = Self.logSources(definition, taskARNs: arns)
+        let clock = run.configuration.clock
+        let startedAt = clock.now()
+        while true {
+            try await clock.sleep(for: run.configuration.deploymentPollInterval)
+            await stream(&sources, logs: logs)
+            let tasks = try await ecs.describeTasks(ECS.DescribeTasksRequest(tasks: arns, cluster: cluster)).tasks ?? []
+            if !tasks.isEmpty, tasks.allSatisfy({ $0.lastStatus == "STOPPED" }) {
+                await stream(&sources, logs: logs)
+                return verdict(tasks, definition: definition, outputs: &outputs)
+            }
+            if let timeout = wait.timeout, clock.now().timeIntervalSince(startedAt) >= timeout.timeInterval {
+                let states = tasks.map { "\(Self.shortID($0.taskArn ?? "")) \($0.lastStatus ?? "?")" }.joined(separator: ", ")
+                return StepOutcome(
+                    state: .timedOut,
+                    message: "the task had not stopped after \(Int(timeout.timeInterval)) s (\(states)); it keeps running in ECS")
+            }
+        }
+    }
+
+    /// Fails on the first essential container that exited with a non-zero code or never ran.
+    func verdict(_ tasks: [ECS.Task], definition: ECS.TaskDefinition?, outputs: inout [String: String]) -> StepOutcome {
+        let essential = Set((definition?.containerDefinitions ?? []).filter { $0.essential ?? true }.compactMap(\.name))
+        for task in tasks {
+            for container in task.containers ?? [] where essential.isEmpty || essential.contains(container.name ?? "") {
+                outputs["ExitCode"] = container.exitCode.map(String.init) ?? outputs["ExitCode"]
+                if container.exitCode != 0 {
+                    let code = container.exitCode.map { "exited with code \($0)" } ?? "did not run"
+                    return .failed(
+                        "task \(Self.shortID(task.taskArn ?? "")): the essential container '\(container.name ?? "?")' \(code)"
+                            + " — stop reason: \(task.stoppedReason ?? container.reason ?? "none given")")
+                }
+            }
+        }
+        return .succeeded(outputs)
+    }
+
+    /// Where the awslogs driver writes each container of each task:
+    /// `<awslogs-stream-prefix>/<container>/<task id>`.
+    static func logSources(_ definition: ECS.TaskDefinition?, taskARNs: [String]) -> [LogSource] {
+        var sources: [LogSource] = []
+        for container in definition?.containerDefinitions ?? [] {
+            guard let configuration = container.logConfiguration, configuration.logDriver?.rawValue == "awslogs",
+                let group = configuration.options?["awslogs-group"], let prefix = configuration.options?["awslogs-stream-prefix"],
+                let name = container.name
+            else { continue }
+            for arn in taskARNs {
+                sources.append(LogSource(container: name, group: group, stream: "\(prefix)/\(name)/\(shortID(arn))"))
+            }
+        }
+        return sources
+    }
+
+    /// Prints the new lines of every source; a stream that does not exist yet is tried again later.
+    func stream(_ sources: inout [LogSource], logs: CloudWatchLogsClient) async {
+        for index in sources.indices {
+            do {
+                while true {
+                    let page = try await logs.getLogEvents(
+                        CloudWatchLogs.GetLogEventsRequest(
+                            logStreamName: sources[index].stream, logGroupName: sources[index].group,
+                            nextToken: sources[index].nextToken, startFromHead: true))
+                    for event in page.events ?? [] {
+                        await run.log.info("[\(sources[index].container)] \(event.message ?? "")")
+                    }
+                    let advanced = page.nextForwardToken != nil && page.nextForwardToken != sources[index].nextToken
+                    if let token = page.nextForwardToken { sources[index].nextToken = token }
+                    if !advanced || (page.events ?? []).isEmpty { break }
+                }
+            } catch {
+                continue
+            }
+        }
+    }
+
+    static func shortID(_ arn: String) -> String { arn.split(separator: "/").last.map(String.init) ?? arn }
+}

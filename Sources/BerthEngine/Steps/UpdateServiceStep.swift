@@ -1,0 +1,159 @@
+import AWSCore
+import AWSECS
+import BerthDomain
+import Foundation
+
+/// "Update ECS service", as Octopus does it through the ECS API: clone a template task definition
+/// into a new revision of the target family (so no field is lost), with new images, environment
+/// variables, secrets and environment files per container; then `UpdateService` with
+/// `forceNewDeployment`, tag, and wait.
+///
+/// Properties: `serviceName`, `taskDefinitionFamily` (the service's current family by default),
+/// `templateTaskDefinition` (the target family's latest revision by default), `containers`
+/// (`name`, `image`, `environment`, `environmentMode` append|replace, `secrets`, `secretsMode`,
+/// `environmentFiles`, `environmentFilesMode`), `desiredCount`, `tags`, `wait`, `timeoutSeconds`.
+struct UpdateServiceStep {
+    let run: StepRun
+
+    struct ContainerChange: Decodable {
+        enum Mode: String, Decodable {
+            case append, replace
+        }
+
+        var name: String
+        var image: String?
+        var environment: EnvironmentValues?
+        var environmentMode: Mode?
+        var secrets: [ECS.Secret]?
+        var secretsMode: Mode?
+        var environmentFiles: [ECS.EnvironmentFile]?
+        var environmentFilesMode: Mode?
+    }
+
+    /// `{"KEY": "value"}` or `[{"name": "KEY", "value": "value"}]`.
+    struct EnvironmentValues: Decodable {
+        var pairs: [ECS.KeyValuePair]
+
+        init(from decoder: any Decoder) throws {
+            if let object = try? decoder.singleValueContainer().decode([String: String].self) {
+                pairs = object.sorted { $0.key < $1.key }.map { ECS.KeyValuePair(name: $0.key, value: $0.value) }
+            } else {
+                pairs = try decoder.singleValueContainer().decode([ECS.KeyValuePair].self)
+            }
+        }
+    }
+
+    func execute() async throws -> StepOutcome {
+        let properties = run.properties
+        guard let target = run.target else { return .failed("An Update ECS service step needs a target.") }
+        let serviceName = try properties.requiredString("serviceName")
+        let changes = try properties.decode("containers", as: [ContainerChange].self) ?? []
+        let desiredCount = try properties.int("desiredCount", in: 0...5000)
+        let wait = try properties.waitOption()
+        let tags = try run.tags()
+        let ecs = try run.ecs()
+        let cluster = target.clusterName
+
+        guard
+            let service = try await ecs.describeServices(ECS.DescribeServicesRequest(services: [serviceName], cluster: cluster))
+                .services?.first(where: { $0.serviceName == serviceName && $0.status == "ACTIVE" })
+        else {
+            return .failed("The service \(serviceName) does not exist in the cluster \(cluster) (\(target.region)); an Update step changes an existing service — use a Deploy step to create it.")
+        }
+        let currentFamily = service.taskDefinition.map(RolloutTracker.revision(of:))?.split(separator: ":").first.map(String.init)
+        guard let family = try properties.string("taskDefinitionFamily") ?? currentFamily else {
+            throw properties.failure("taskDefinitionFamily", "is required: the service has no task definition")
+        }
+        let templateReference = try properties.string("templateTaskDefinition") ?? family
+        let familyExists: ECS.TaskDefinition?
+        do {
+            familyExists = try await ecs.describeTaskDefinition(ECS.DescribeTaskDefinitionRequest(taskDefinition: family)).taskDefinition
+        } catch let error as AWSError where error.code.rawValue == "ClientException" {
+            familyExists = nil
+        }
+        guard familyExists != nil else {
+            return .failed("The task definition family \(family) does not exist in \(target.region); check taskDefinitionFamily.")
+        }
+        let template = try await ecs.describeTaskDefinition(
+            ECS.DescribeTaskDefinitionRequest(taskDefinition: templateReference, include: [.tags]))
+        guard let templateDefinition = template.taskDefinition else {
+            return .failed("The template task definition \(templateReference) was not found.")
+        }
+        await run.log.info("Template: \(templateDefinition.taskDefinitionArn.map(RolloutTracker.revision(of:)) ?? templateReference); new revision of \(family).")
+        var containers = templateDefinition.containerDefinitions ?? []
+        var errors = ValidationErrors()
+        for change in changes {
+            guard let index = containers.firstIndex(where: { $0.name == change.name }) else {
+                let known = containers.compactMap(\.name).joined(separator: ", ")
+                errors.add("containers", "the template has no container '\(change.name)' (it has: \(known))")
+                continue
+            }
+            if let image = run.images[change.name] ?? change.image { containers[index].image = image }
+            if let environment = change.environment?.pairs {
+                containers[index].environment = Self.merge(
+                    containers[index].environment ?? [], environment, mode: change.environmentMode ?? .append, key: \.name)
+            }
+            if let secrets = change.secrets {
+                containers[index].secrets = Self.merge(containers[index].secrets ?? [], secrets, mode: change.secretsMode ?? .append, key: \.name)
+            }
+            if let files = change.environmentFiles {
+                containers[index].environmentFiles = Self.merge(
+                    containers[index].environmentFiles ?? [], files, mode: change.environmentFilesMode ?? .append, key: \.value)
+            }
+        }
+        for (name, image) in run.images.sorted(by: { $0.key < $1.key }) where !changes.contains(where: { $0.name == name }) {
+            if let index = containers.firstIndex(where: { $0.name == name }) { containers[index].image = image }
+        }
+        if !errors.isEmpty {
+            return .failed("Step '\(run.step.name)': " + errors.details.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
+        }
+        let templateTags = (template.tags ?? []).filter { tag in !tags.contains { $0.key == tag.key } }
+        let request = ECS.RegisterTaskDefinitionRequest(
+            family: family, containerDefinitions: containers, taskRoleArn: templateDefinition.taskRoleArn,
+            executionRoleArn: templateDefinition.executionRoleArn, networkMode: templateDefinition.networkMode,
+            volumes: templateDefinition.volumes,
+            placementConstraints: templateDefinition.placementConstraints,
+            requiresCompatibilities: templateDefinition.requiresCompatibilities, cpu: templateDefinition.cpu,
+            memory: templateDefinition.memory, tags: templateTags + tags, pidMode: templateDefinition.pidMode,
+            ipcMode: templateDefinition.ipcMode, proxyConfiguration: templateDefinition.proxyConfiguration,
+            inferenceAccelerators: templateDefinition.inferenceAccelerators, ephemeralStorage: templateDefinition.ephemeralStorage,
+            runtimePlatform: templateDefinition.runtimePlatform, enableFaultInjection: templateDefinition.enableFaultInjection)
+
+        let lockKey = ServiceLocks.key(region: target.region, cluster: cluster, service: serviceName)
+        return try await run.services.locks.withLock(
+            lockKey, taskID: run.taskID, waitAtMost: wait.timeout ?? .seconds(3600), log: run.log
+        ) {
+            let registered = try await ecs.registerTaskDefinition(request)
+            guard let definition = registered.taskDefinition, let arn = definition.taskDefinitionArn else {
+                return .failed("RegisterTaskDefinition answered without a task definition ARN.")
+            }
+            await run.log.info("Registered \(RolloutTracker.revision(of: arn)) (\(DeployServiceStep.images(definition))).")
+            _ = try await ecs.updateService(
+                ECS.UpdateServiceRequest(
+                    service: serviceName, cluster: cluster, desiredCount: desiredCount, taskDefinition: arn, forceNewDeployment: true))
+            if let serviceARN = service.serviceArn {
+                _ = try await ecs.tagResource(ECS.TagResourceRequest(resourceArn: serviceARN, tags: tags))
+            }
+            await run.log.info("Updated the service \(serviceName) to \(RolloutTracker.revision(of: arn)) with a new deployment.")
+            let outputs = [
+                "ServiceName": serviceName, "ClusterName": cluster, "TaskDefinitionFamily": family,
+                "TaskDefinitionRevision": String(definition.revision ?? 0), "TaskDefinitionArn": arn, "Region": target.region,
+            ]
+            if let controller = service.deploymentController?.type?.rawValue, controller != "ECS" {
+                await run.log.info("The service uses the \(controller) deployment controller; Berth does not wait for its rollout.")
+                return .succeeded(outputs)
+            }
+            let verdict = try await RolloutWait(run: run, ecs: ecs, cluster: cluster, service: serviceName, taskDefinition: arn)
+                .wait(wait)
+            return StepOutcome(verdict, outputs: outputs)
+        }
+    }
+
+    /// `replace` keeps only the new values; `append` replaces same-named ones and adds the rest.
+    static func merge<Value>(_ old: [Value], _ new: [Value], mode: ContainerChange.Mode, key: KeyPath<Value, String?>) -> [Value] {
+        if mode == .replace { return new }
+        var merged = old.filter { item in !new.contains { $0[keyPath: key] == item[keyPath: key] } }
+        merged += new
+        return merged
+    }
+}
