@@ -36,6 +36,10 @@ struct ServerCommand: AsyncParsableCommand {
         name: .customLong("health-check-interval"),
         help: "Seconds between scheduled health checks of every target; 0 turns them off.")
     var healthCheckInterval: Int = 3600
+    @Option(
+        name: .customLong("deployment-poll-interval"),
+        help: "Seconds between a deployment's questions to ECS (one DescribeServices per cluster for all its services).")
+    var deploymentPollInterval: Double = 5
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
     @Flag(
@@ -46,6 +50,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard healthCheckInterval >= 0 else { throw ValidationError("--health-check-interval must be 0 or more seconds.") }
+        guard (0.05...300).contains(deploymentPollInterval) else {
+            throw ValidationError("--deployment-poll-interval must be 0.05 to 300 seconds.")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not a log level.")
         }
@@ -84,7 +91,8 @@ struct ServerCommand: AsyncParsableCommand {
             database: try database.map(DatabaseConfiguration.init(parsing:)), environment: environment,
             engine: EngineConfiguration(
                 environment: EnvironmentVariables(environment),
-                healthCheckInterval: healthCheckInterval == 0 ? nil : .seconds(healthCheckInterval), logger: logger),
+                healthCheckInterval: healthCheckInterval == 0 ? nil : .seconds(healthCheckInterval),
+                deploymentPollInterval: .milliseconds(Int(deploymentPollInterval * 1000)), logger: logger),
             oidcAlgorithm: oidcAlgorithm == .ES256 ? .es256 : .rs256, logger: logger)
         let dataDescription = dev ? "temporary" : dataDirectory.path
         let server = try await BerthServer.build(configuration, metrics: registry) { boundPort in

@@ -118,6 +118,7 @@ extension ServerTask.State {
         case .failed: self = .failed
         case .cancelled: self = .cancelled
         case .timedOut: self = .timedOut
+        case .rolledBack: self = .rolledBack
         }
     }
 }
@@ -131,6 +132,7 @@ extension Components.Schemas.TaskState {
         case .failed: self = .failed
         case .cancelled: self = .cancelled
         case .timedOut: self = .timedOut
+        case .rolledBack: self = .rolledBack
         }
     }
 }
@@ -138,7 +140,7 @@ extension Components.Schemas.TaskState {
 extension Components.Schemas.ServerTask {
     init(_ task: ServerTask, spaceName: String?) {
         self.init(
-            id: task.id, kind: task.kind == .healthCheck ? .healthCheck : .accountTest, description: task.description,
+            id: task.id, kind: .init(rawValue: task.kind.rawValue) ?? .accountTest, description: task.description,
             state: .init(task.state), space: spaceName, targetId: task.targetID, accountId: task.accountID,
             createdAt: task.createdAt, startedAt: task.startedAt, completedAt: task.completedAt,
             errorMessage: task.errorMessage, identityArn: task.identityARN, healthStatus: task.healthStatus.map { .init($0) })
@@ -154,7 +156,7 @@ extension Components.Schemas.TaskLogLine {
             case .warning: .warning
             case .error: .error
             }
-        self.init(sequence: line.sequence, time: line.time, level: level, message: line.message)
+        self.init(sequence: line.sequence, time: line.time, level: level, message: line.message, section: line.section)
     }
 }
 

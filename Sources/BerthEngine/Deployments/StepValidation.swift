@@ -1,0 +1,44 @@
+import AWSECS
+import BerthDomain
+import Foundation
+
+/// Checks a process when it is saved, so that mistakes show up at `project apply`, not halfway
+/// through a deployment: required properties per step type, and task definitions that decode as
+/// ECS takes them (where no `#{}` reference makes that impossible to know yet).
+public enum StepValidation {
+    public static func validate(_ steps: [DeploymentStep]) throws(BerthError) {
+        var errors = ValidationErrors()
+        for (index, step) in steps.enumerated() {
+            let field = "steps[\(index)].properties"
+            let properties = StepProperties(step: step.name, json: step.properties)
+            func require(_ key: String, _ what: String) {
+                if !properties.has(key) { errors.add("\(field).\(key)", "step '\(step.name)' needs \(what)") }
+            }
+            switch step.kind {
+            case .deployService:
+                require("serviceName", "the ECS service's name")
+                require("taskDefinition", "a task definition (family and containerDefinitions)")
+                if let definition = step.properties["taskDefinition"], !definition.rendered().contains("#{") {
+                    errors.check("\(field).taskDefinition") {
+                        _ = try properties.decode("taskDefinition", as: ECS.RegisterTaskDefinitionRequest.self)
+                    }
+                }
+            case .updateService:
+                require("serviceName", "the ECS service's name")
+            case .runTask:
+                require("taskDefinition", "the task definition to run (family, family:revision or ARN)")
+            case .awsCLIScript:
+                require("script", "a bash script")
+            }
+            for key in ["desiredCount", "minimumHealthyPercent", "maximumPercent", "timeoutSeconds", "count"] {
+                if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
+                errors.check("\(field).\(key)") { _ = try properties.int(key) }
+            }
+            for key in ["wait", "enableExecuteCommand"] {
+                if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
+                errors.check("\(field).\(key)") { _ = try properties.bool(key) }
+            }
+        }
+        try errors.throwIfAny("process")
+    }
+}
