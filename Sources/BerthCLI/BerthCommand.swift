@@ -11,7 +11,8 @@ public struct BerthCommand: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             ServerCommand.self, LoginCommand.self, EnvironmentCommand.self, AccountCommand.self, TargetCommand.self,
-            TaskCommand.self, APIKeyCommand.self, OIDCCommand.self, AWSCommand.self,
+            ProjectCommand.self, VariableCommand.self, ReleaseCommand.self, DeployCommand.self, TaskCommand.self,
+            APIKeyCommand.self, OIDCCommand.self, AWSCommand.self,
         ])
 
     public init() {}
@@ -35,6 +36,12 @@ public enum BerthExitCode {
     public static let usage: Int32 = 2
     /// A server (Berth's or AWS's) could not be reached.
     public static let unreachable: Int32 = 3
+    /// A deployment's ECS circuit breaker rolled the service back to its previous revision.
+    public static let rolledBack: Int32 = 4
+    /// A task did not finish within its time limit.
+    public static let timedOut: Int32 = 5
+    /// A task was cancelled.
+    public static let cancelled: Int32 = 6
 }
 
 /// Output formats of `--output`.

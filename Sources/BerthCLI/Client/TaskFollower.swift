@@ -43,7 +43,9 @@ struct TaskFollower {
                 let finished = try await task(id)
                 if format == .json { print(try Output.json(TaskWithLog(task: finished, log: lines))) }
                 guard finished.state == .succeeded else {
-                    throw CLIFailure("Task \(finished.id) \(finished.state.rawValue): \(finished.errorMessage ?? "see its log")")
+                    throw CLIFailure(
+                        "Task \(finished.id) \(finished.state.rawValue): \(finished.errorMessage ?? "see its log")",
+                        exitCode: Self.exitCode(finished.state))
                 }
                 return
             }
@@ -72,6 +74,17 @@ struct TaskFollower {
             if finished.count < ids.count { try await Task.sleep(for: interval) }
         }
         return ids.compactMap { finished[$0] }
+    }
+
+    /// The exit code that says how a task ended.
+    static func exitCode(_ state: Components.Schemas.TaskState) -> Int32 {
+        switch state {
+        case .succeeded, .queued, .executing: BerthExitCode.success
+        case .failed: BerthExitCode.failure
+        case .rolledBack: BerthExitCode.rolledBack
+        case .timedOut: BerthExitCode.timedOut
+        case .cancelled: BerthExitCode.cancelled
+        }
     }
 
     static func isFinished(_ state: Components.Schemas.TaskState) -> Bool {

@@ -5,7 +5,39 @@ import Foundation
 /// `berth task …`
 struct TaskCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "task", abstract: "Server tasks: account tests, health checks.", subcommands: [Show.self, List.self])
+        commandName: "task", abstract: "Server tasks: deployments, account tests, health checks.",
+        subcommands: [Show.self, Log.self, List.self, Cancel.self])
+
+    struct Log: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a task's log; --follow prints it live until the task ends (exit code as for deploy --wait).")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The task's id.") var task: String
+        @Flag(help: "Keep printing until the task ends.") var follow = false
+
+        func run() async throws {
+            let client = try options.connect()
+            let follower = TaskFollower(client: client, format: options.output)
+            if follow { return try await follower.follow(task) }
+            let log = try await follower.log(task, after: 0)
+            if options.output == .json { return print(try Output.json(log.lines)) }
+            for line in log.lines { print(TaskPrinter.line(line)) }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a queued or running task.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The task's id.") var task: String
+
+        func run() async throws {
+            let client = try options.connect()
+            switch try await client.call({ try await $0.cancelTask(path: .init(task: task)) }) {
+            case .ok(let ok): print(try TaskPrinter.one(try ok.body.json, options.output))
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+        }
+    }
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a task and its log; --follow waits until it ends.")
@@ -56,8 +88,9 @@ enum TaskPrinter {
     static func line(_ line: Components.Schemas.TaskLogLine) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withTime, .withColonSeparatorInTime]
+        let section = line.section.map { "[\($0)] " } ?? ""
         return
-            "\(formatter.string(from: line.time))  \(line.level.rawValue.uppercased().padding(toLength: 7, withPad: " ", startingAt: 0))  \(line.message)"
+            "\(formatter.string(from: line.time))  \(line.level.rawValue.uppercased().padding(toLength: 7, withPad: " ", startingAt: 0))  \(section)\(line.message)"
     }
 
     static func list(_ tasks: [Components.Schemas.ServerTask], _ format: OutputFormat) throws -> String {
