@@ -119,7 +119,8 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthDomain", "BerthStore", "BerthOIDC", "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "AWSCredentials",
+                "BerthDomain", "BerthStore", "BerthOIDC", "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs",
+                "AWSCredentials",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),

@@ -71,7 +71,8 @@ public struct Engine: Sendable {
             spaceID: project.spaceID, kind: .deployment,
             description: "Deploy \(project.name) \(release.version) to \(environment.name)", createdAt: now)
         let deployment = Deployment(
-            spaceID: project.spaceID, projectID: project.id, releaseID: release.id, environmentID: environment.id, taskID: task.id,
+            spaceID: project.spaceID, projectID: project.id, releaseID: release.id, environmentID: environment.id,
+            taskID: task.id,
             createdAt: now)
         try await store.createDeployment(deployment, task: task)
         queue.enqueue(task.id)

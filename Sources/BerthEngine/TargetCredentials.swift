@@ -87,7 +87,8 @@ public struct TargetCredentials: Sendable {
         case .workerCredentials:
             base = CredentialChain.standard(context: context)
             identity = "worker"
-            await log.write(.info, section: section, "Credentials: the worker's own (environment, profile, web identity, container, IMDSv2).")
+            await log.write(
+                .info, section: section, "Credentials: the worker's own (environment, profile, web identity, container, IMDSv2).")
         }
         var resolver = base
         if let assumeRole = target.assumeRole {
@@ -98,7 +99,8 @@ public struct TargetCredentials: Sendable {
             let externalIDDigest = assumeRole.externalID.map { SHA256.hash(data: Data($0.utf8)).hexString } ?? "-"
             identity +=
                 "|assume:\(assumeRole.roleARN)|\(options.sessionName ?? "")|\(assumeRole.sessionDuration ?? 0)|\(externalIDDigest)"
-            await log.write(.info, section: section, 
+            await log.write(
+                .info, section: section,
                 "Then AssumeRole \(assumeRole.roleARN) as session '\(options.sessionName ?? "")'"
                     + (assumeRole.externalID != nil ? " with an external ID" : "")
                     + (assumeRole.sessionDuration.map { " for \($0) s" } ?? "") + ".")

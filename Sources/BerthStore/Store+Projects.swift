@@ -85,7 +85,8 @@ extension BerthStore {
                 """
             ).first()
             if running != nil {
-                throw BerthError(.conflict, "The project has a deployment that is still running; cancel it or let it finish first.")
+                throw BerthError(
+                    .conflict, "The project has a deployment that is still running; cancel it or let it finish first.")
             }
             try await db.raw("DELETE FROM deployments WHERE project_id = \(bind: id)").run()
             try await db.raw("DELETE FROM releases WHERE project_id = \(bind: id)").run()

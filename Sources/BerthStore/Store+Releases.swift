@@ -10,7 +10,8 @@ extension BerthStore {
                 "SELECT id FROM releases WHERE project_id = \(bind: release.projectID) AND version = \(bind: release.version)"
             ).first()
             if existing != nil {
-                throw BerthError(.conflict, "The project already has a release \(release.version); releases are immutable, use a new version.")
+                throw BerthError(
+                    .conflict, "The project already has a release \(release.version); releases are immutable, use a new version.")
             }
             try await db.raw(
                 """

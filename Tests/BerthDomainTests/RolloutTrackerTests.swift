@@ -22,7 +22,9 @@ struct RolloutTrackerTests {
         var tracker = RolloutTracker(taskDefinition: ours, startedAt: start, timeout: .seconds(600))
         let halfway = ServiceObservation(
             status: "ACTIVE",
-            rollouts: [rollout("d2", "PRIMARY", ours, "IN_PROGRESS", running: 1), rollout("d1", "ACTIVE", old, "COMPLETED", running: 2)])
+            rollouts: [
+                rollout("d2", "PRIMARY", ours, "IN_PROGRESS", running: 1), rollout("d1", "ACTIVE", old, "COMPLETED", running: 2),
+            ])
         guard case .inProgress(let progress) = tracker.observe(halfway, at: start + 10) else {
             Issue.record("halfway is not in progress")
             return
@@ -33,7 +35,8 @@ struct RolloutTrackerTests {
             status: "ACTIVE", rollouts: [rollout("d2", "PRIMARY", ours, "IN_PROGRESS", running: 2)])
         #expect(!tracker.observe(stableButNotCompleted, at: start + 20).isFinal)
         let done = ServiceObservation(status: "ACTIVE", rollouts: [rollout("d2", "PRIMARY", ours, "COMPLETED", running: 2)])
-        #expect(tracker.observe(done, at: start + 30) == .succeeded("the deployment is COMPLETED with 2 of 2 tasks running web:8"))
+        #expect(
+            tracker.observe(done, at: start + 30) == .succeeded("the deployment is COMPLETED with 2 of 2 tasks running web:8"))
     }
 
     @Test("A circuit-breaker rollback is a rollback, although the service looks stable")
@@ -43,12 +46,16 @@ struct RolloutTrackerTests {
             status: "ACTIVE",
             rollouts: [
                 rollout("d3", "PRIMARY", old, "COMPLETED", running: 2),
-                rollout("d2", "ACTIVE", ours, "FAILED", running: 0, failed: 3, reason: "ECS deployment circuit breaker: tasks failed to start."),
+                rollout(
+                    "d2", "ACTIVE", ours, "FAILED", running: 0, failed: 3,
+                    reason: "ECS deployment circuit breaker: tasks failed to start."),
             ],
             events: ["(service web) rolling back to deployment d1."])
         #expect(
             tracker.observe(rolledBack, at: start + 60)
-                == .rolledBack("the ECS deployment circuit breaker rolled back to web:7: ECS deployment circuit breaker: tasks failed to start."))
+                == .rolledBack(
+                    "the ECS deployment circuit breaker rolled back to web:7: ECS deployment circuit breaker: tasks failed to start."
+                ))
         #expect(tracker.hasNewFailedTasks)
     }
 
@@ -62,8 +69,10 @@ struct RolloutTrackerTests {
             tracker.observe(.init(status: "DRAINING", rollouts: []), at: start)
                 == .failed("the service is DRAINING (deleted or being deleted) while the deployment ran"))
         let replaced = ServiceObservation(
-            status: "ACTIVE", rollouts: [rollout("d9", "PRIMARY", "arn:aws:ecs:eu-west-1:1:task-definition/web:9", "IN_PROGRESS", running: 0)])
-        #expect(tracker.observe(replaced, at: start) == .failed("another deployment replaced ours: the service now deploys web:9"))
+            status: "ACTIVE",
+            rollouts: [rollout("d9", "PRIMARY", "arn:aws:ecs:eu-west-1:1:task-definition/web:9", "IN_PROGRESS", running: 0)])
+        #expect(
+            tracker.observe(replaced, at: start) == .failed("another deployment replaced ours: the service now deploys web:9"))
 
         var slow = RolloutTracker(taskDefinition: ours, startedAt: start, timeout: .seconds(60))
         let stuck = ServiceObservation(
@@ -75,7 +84,9 @@ struct RolloutTrackerTests {
             return
         }
         #expect(message.contains("not done after 60 s (0 of 2 running"))
-        #expect(message.contains("Last service events: (service web) was unable to place a task. | (service web) has started 1 tasks."))
+        #expect(
+            message.contains(
+                "Last service events: (service web) was unable to place a task. | (service web) has started 1 tasks."))
     }
 
     @Test("Stopped tasks: image pulls, secrets and essential exits are fatal; scale-in is not")
@@ -84,14 +95,18 @@ struct RolloutTrackerTests {
             taskARN: "arn:aws:ecs:eu-west-1:1:task/c/abc", taskDefinition: ours, stopCode: "TaskFailedToStart",
             stoppedReason: "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found",
             containers: [])
-        #expect(pull.fatalReason == "task abc could not start: CannotPullContainerError: pull image manifest has been retried 5 time(s): not found")
+        #expect(
+            pull.fatalReason
+                == "task abc could not start: CannotPullContainerError: pull image manifest has been retried 5 time(s): not found"
+        )
         let crash = StoppedTask(
             taskARN: "arn:aws:ecs:eu-west-1:1:task/c/def", taskDefinition: ours, stopCode: "EssentialContainerExited",
             stoppedReason: "Essential container in task exited", containers: [.init(name: "web", exitCode: 137, reason: nil)])
         #expect(crash.fatalReason == "task def stopped: essential container 'web' exited with code 137")
         let scaledIn = StoppedTask(
             taskARN: "arn:aws:ecs:eu-west-1:1:task/c/ghi", taskDefinition: ours, stopCode: "ServiceSchedulerInitiated",
-            stoppedReason: "Scaling activity initiated by (deployment ecs-svc/1)", containers: [.init(name: "web", exitCode: 0, reason: nil)])
+            stoppedReason: "Scaling activity initiated by (deployment ecs-svc/1)",
+            containers: [.init(name: "web", exitCode: 0, reason: nil)])
         #expect(scaledIn.fatalReason == nil)
     }
 }

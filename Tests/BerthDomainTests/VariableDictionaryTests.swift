@@ -13,7 +13,8 @@ struct VariableDictionaryTests {
             ScopedValue(name: "Replicas", value: "2", isSensitive: false, scope: VariableScope(environmentIDs: ["env-prod"])),
             ScopedValue(name: "Replicas", value: "3", isSensitive: false, scope: VariableScope(roles: ["web"])),
             ScopedValue(name: "Replicas", value: "4", isSensitive: false, scope: VariableScope(environmentIDs: ["env-dev"])),
-            ScopedValue(name: "Host", value: "dev.example", isSensitive: false, scope: VariableScope(environmentIDs: ["env-dev"])),
+            ScopedValue(
+                name: "Host", value: "dev.example", isSensitive: false, scope: VariableScope(environmentIDs: ["env-dev"])),
             ScopedValue(name: "Host", value: "a.example", isSensitive: false, scope: VariableScope(targetIDs: ["tgt-a"])),
         ]
         let variables = VariableDictionary.resolving(candidates, in: production)
@@ -75,7 +76,8 @@ struct ReleaseSnapshotTests {
 
     @Test("A chosen image wins over the step's; the step's pinned image is frozen otherwise")
     func chosenImagesWin() throws {
-        let chosen = try ReleaseSnapshot.freeze(project: project(image: "nginx:1.26"), variables: [], chosen: ["web": "nginx:1.27"])
+        let chosen = try ReleaseSnapshot.freeze(
+            project: project(image: "nginx:1.26"), variables: [], chosen: ["web": "nginx:1.27"])
         #expect(chosen.images == ["web": "nginx:1.27"])
         let fromStep = try ReleaseSnapshot.freeze(project: project(image: "nginx@sha256:abc"), variables: [], chosen: [:])
         #expect(fromStep.images == ["web": "nginx@sha256:abc"])

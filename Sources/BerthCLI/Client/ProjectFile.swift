@@ -66,7 +66,8 @@ struct ProjectFile {
             context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
         }
         switch error {
-        case .keyNotFound(let key, let context): return "'\(key.stringValue)' is missing at \(path(context).isEmpty ? "the top" : path(context))"
+        case .keyNotFound(let key, let context):
+            return "'\(key.stringValue)' is missing at \(path(context).isEmpty ? "the top" : path(context))"
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
             return "\(context.debugDescription) at \(path(context))"
         @unknown default: return "\(error)"

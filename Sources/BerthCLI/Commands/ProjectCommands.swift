@@ -17,7 +17,8 @@ struct ProjectCommand: AsyncParsableCommand {
         func run() async throws {
             let client = try options.connect()
             let output = try await client.call {
-                try await $0.createProject(path: .init(space: options.space), body: .json(.init(name: name, description: description)))
+                try await $0.createProject(
+                    path: .init(space: options.space), body: .json(.init(name: name, description: description)))
             }
             switch output {
             case .created(let created): print(try ProjectPrinter.one(try created.body.json, options.output))
@@ -59,7 +60,9 @@ struct ProjectCommand: AsyncParsableCommand {
             case .ok(let ok):
                 let projects = try ok.body.json.items
                 if options.output == .json { return print(try Output.json(projects)) }
-                print(Output.table(["NAME", "STEPS", "DESCRIPTION"], projects.map { [$0.name, "\($0.steps.count)", $0.description] }))
+                print(
+                    Output.table(
+                        ["NAME", "STEPS", "DESCRIPTION"], projects.map { [$0.name, "\($0.steps.count)", $0.description] }))
             case .default(let status, let error): throw BerthClient.failure(status, error)
             }
         }
@@ -101,7 +104,12 @@ enum ProjectPrinter {
         text += "\n\n"
         text += Output.table(
             ["#", "STEP", "TYPE", "ROLES"],
-            project.steps.enumerated().map { ["\($0.offset + 1)", $0.element.name, $0.element._type.rawValue, ($0.element.targetRoles ?? []).joined(separator: ",")] })
+            project.steps.enumerated().map {
+                [
+                    "\($0.offset + 1)", $0.element.name, $0.element._type.rawValue,
+                    ($0.element.targetRoles ?? []).joined(separator: ","),
+                ]
+            })
         return text
     }
 }
@@ -127,7 +135,9 @@ struct VariableCommand: AsyncParsableCommand {
 
         func validate() throws {
             if sensitive, account { throw ValidationError("--sensitive and --account cannot be combined.") }
-            if value != nil, valueStdin { throw ValidationError("Give the value as an argument or with --value-stdin, not both.") }
+            if value != nil, valueStdin {
+                throw ValidationError("Give the value as an argument or with --value-stdin, not both.")
+            }
         }
 
         func run() async throws {
@@ -153,7 +163,8 @@ struct VariableCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a project's variables (sensitive values are never shown).")
+        static let configuration = CommandConfiguration(
+            abstract: "List a project's variables (sensitive values are never shown).")
         @OptionGroup var options: ClientOptions
         @Option(help: "The project.") var project: String
 
@@ -177,7 +188,9 @@ enum VariablePrinter {
                     (variable.scope.environments ?? []).map { "env:\($0)" }, (variable.scope.roles ?? []).map { "role:\($0)" },
                     (variable.scope.targets ?? []).map { "target:\($0)" },
                 ].flatMap(\.self).joined(separator: " ")
-                let value = variable._type == .sensitive ? (variable.secret?.hasValue == true ? "********" : "(not set)") : variable.value ?? ""
+                let value =
+                    variable._type == .sensitive
+                    ? (variable.secret?.hasValue == true ? "********" : "(not set)") : variable.value ?? ""
                 return [variable.name, variable._type.rawValue, value, scope.isEmpty ? "(all)" : scope]
             })
     }

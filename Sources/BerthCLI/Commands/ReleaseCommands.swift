@@ -68,7 +68,9 @@ enum ReleasePrinter {
             ["VERSION", "IMAGES", "STEPS", "CREATED"],
             releases.map {
                 [
-                    $0.version, $0.images.additionalProperties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+                    $0.version,
+                    $0.images.additionalProperties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                        separator: " "),
                     "\($0.steps.count)", Output.time($0.createdAt),
                 ]
             })
@@ -101,12 +103,14 @@ struct DeployCommand: AsyncParsableCommand {
         }
         if !wait {
             if options.output == .json { return print(try Output.json(deployment)) }
-            print("Deploying \(deployment.project) \(deployment.release) to \(deployment.environment): task \(deployment.taskId).")
+            print(
+                "Deploying \(deployment.project) \(deployment.release) to \(deployment.environment): task \(deployment.taskId).")
             print("Follow it with: berth task log \(deployment.taskId) --follow")
             return
         }
         if options.output == .table {
-            Console.line("Deploying \(deployment.project) \(deployment.release) to \(deployment.environment) (task \(deployment.taskId)).")
+            Console.line(
+                "Deploying \(deployment.project) \(deployment.release) to \(deployment.environment) (task \(deployment.taskId)).")
         }
         try await TaskFollower(client: client, format: options.output).follow(deployment.taskId)
     }

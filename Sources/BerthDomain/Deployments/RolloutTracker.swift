@@ -170,7 +170,8 @@ public struct RolloutTracker: Sendable {
             case nil where service.rollouts.count == 1 && ours.runningCount >= ours.desiredCount && ours.pendingCount == 0:
                 // No rollout state (e.g. a deployment controller without it): one deployment at full count.
                 return .succeeded(
-                    "the only deployment runs \(ours.runningCount) of \(ours.desiredCount) tasks \(Self.revision(of: taskDefinition))")
+                    "the only deployment runs \(ours.runningCount) of \(ours.desiredCount) tasks \(Self.revision(of: taskDefinition))"
+                )
             default:
                 break
             }
@@ -200,7 +201,8 @@ public struct RolloutTracker: Sendable {
     /// The verdict once the wait has run out, with the last service events.
     public func timedOutVerdict() -> RolloutVerdict {
         let seconds = Int((timeout?.timeInterval ?? 0).rounded())
-        let events = lastEvents.isEmpty ? "ECS reported no service events." : "Last service events: " + lastEvents.joined(separator: " | ")
+        let events =
+            lastEvents.isEmpty ? "ECS reported no service events." : "Last service events: " + lastEvents.joined(separator: " | ")
         return .timedOut("not done after \(seconds) s (\(lastProgress ?? "no progress seen")). \(events)")
     }
 

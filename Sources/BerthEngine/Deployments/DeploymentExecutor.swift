@@ -46,8 +46,11 @@ struct DeploymentExecutor: TaskExecutor {
                 await log.error(message)
                 return ExecutionResult(outcome: TaskOutcome(state: .failed, errorMessage: message, identityARN: identity))
             }
-            await log.info("Step \(index + 1): \(step.name) (\(step.kind.rawValue)) on \(targets.isEmpty ? "the worker" : targets.map(\.name).joined(separator: ", ")).")
-            let results = await runOnTargets(step, index: index, targets: targets, plan: plan, outputs: outputs, task: task, log: log)
+            await log.info(
+                "Step \(index + 1): \(step.name) (\(step.kind.rawValue)) on \(targets.isEmpty ? "the worker" : targets.map(\.name).joined(separator: ", "))."
+            )
+            let results = await runOnTargets(
+                step, index: index, targets: targets, plan: plan, outputs: outputs, task: task, log: log)
             let worst = results.max { StepOutcome.severity($0.outcome.state) < StepOutcome.severity($1.outcome.state) }
             for result in results {
                 identity = identity ?? result.identity
@@ -60,8 +63,10 @@ struct DeploymentExecutor: TaskExecutor {
                 }
             }
             if let worst, worst.outcome.state != .succeeded {
-                let message = "Step '\(step.name)'\(worst.target.map { " on \($0)" } ?? ""): \(worst.outcome.message ?? worst.outcome.state.rawValue)"
-                return ExecutionResult(outcome: TaskOutcome(state: worst.outcome.state, errorMessage: message, identityARN: identity))
+                let message =
+                    "Step '\(step.name)'\(worst.target.map { " on \($0)" } ?? ""): \(worst.outcome.message ?? worst.outcome.state.rawValue)"
+                return ExecutionResult(
+                    outcome: TaskOutcome(state: worst.outcome.state, errorMessage: message, identityARN: identity))
             }
         }
         await log.info("Deployed \(plan.project.name) \(plan.release.version) to \(plan.environment.name).")
@@ -109,7 +114,11 @@ struct DeploymentExecutor: TaskExecutor {
                 let position = next
                 next += 1
                 group.addTask {
-                    (position, await runOne(step, index: index, target: targets[position], plan: plan, outputs: outputs, task: task, log: log))
+                    (
+                        position,
+                        await runOne(
+                            step, index: index, target: targets[position], plan: plan, outputs: outputs, task: task, log: log)
+                    )
                 }
             }
             for _ in 0..<min(configuration.maximumParallelTargets, targets.count) { startNext() }
@@ -134,7 +143,8 @@ struct DeploymentExecutor: TaskExecutor {
                 let credentials = try await credentials.resolve(
                     for: target, use: .deployment(project: plan.project.slug, environment: plan.environment.slug), log: log,
                     section: section.name)
-                let sts = STSClient(client: try configuration.client(for: .sts, region: target.region, credentials: credentials.provider))
+                let sts = STSClient(
+                    client: try configuration.client(for: .sts, region: target.region, credentials: credentials.provider))
                 let caller = try await sts.getCallerIdentity()
                 identity = caller.arn
                 await section.info("Running as \(caller.arn) (account \(caller.account)).")
@@ -169,10 +179,12 @@ struct DeploymentExecutor: TaskExecutor {
             return TargetResult(target: target?.name, outcome: outcome, identity: identity)
         } catch is CancellationError {
             await section.warning("Cancelled.")
-            return TargetResult(target: target?.name, outcome: StepOutcome(state: .cancelled, message: "cancelled"), identity: identity)
+            return TargetResult(
+                target: target?.name, outcome: StepOutcome(state: .cancelled, message: "cancelled"), identity: identity)
         } catch {
             if Task.isCancelled {
-                return TargetResult(target: target?.name, outcome: StepOutcome(state: .cancelled, message: "cancelled"), identity: identity)
+                return TargetResult(
+                    target: target?.name, outcome: StepOutcome(state: .cancelled, message: "cancelled"), identity: identity)
             }
             let message = describe(error)
             await section.error("Failed: \(message)")
@@ -218,9 +230,11 @@ struct DeploymentExecutor: TaskExecutor {
     /// `BerthPrintVariables` / `BerthPrintEvaluatedVariables` set to true print every variable at
     /// the start of each step, sensitive ones as `********`.
     func printVariables(_ variables: VariableDictionary, section: LogSection) async {
-        for (flag, evaluated) in [("BerthPrintVariables", false), ("BerthPrintEvaluatedVariables", true)] where variables.isTrue(flag) {
+        for (flag, evaluated) in [("BerthPrintVariables", false), ("BerthPrintEvaluatedVariables", true)]
+        where variables.isTrue(flag) {
             await section.warning(
-                "\(flag) is on: every variable is printed below (sensitive values as ********). Turn it off when you are done debugging.")
+                "\(flag) is on: every variable is printed below (sensitive values as ********). Turn it off when you are done debugging."
+            )
             for (name, value) in variables.listing(evaluated: evaluated) {
                 await section.verbose("[\(evaluated ? "evaluated" : "raw")] \(name) = \(value)")
             }

@@ -19,7 +19,8 @@ struct DeploymentVariables {
         for variable in release.snapshot.variables {
             switch variable.kind {
             case .text:
-                values.append(ScopedValue(name: variable.name, value: variable.value ?? "", isSensitive: false, scope: variable.scope))
+                values.append(
+                    ScopedValue(name: variable.name, value: variable.value ?? "", isSensitive: false, scope: variable.scope))
             case .sensitive:
                 guard let sealed = variable.sealedValue else { continue }
                 let clear = try secrets.open(sealed, for: .projectVariable(variableID: variable.id))
@@ -40,21 +41,26 @@ struct DeploymentVariables {
         var values = [ScopedValue(name: name, value: account.slug, isSensitive: false, scope: variable.scope)]
         switch account.kind {
         case .awsAccessKey:
-            values.append(ScopedValue(name: "\(name).AccessKey", value: account.accessKeyID ?? "", isSensitive: false, scope: variable.scope))
+            values.append(
+                ScopedValue(
+                    name: "\(name).AccessKey", value: account.accessKeyID ?? "", isSensitive: false, scope: variable.scope))
             if let sealed = account.secretKey {
                 let secret = try secrets.open(sealed, for: .accountSecretKey(accountID: account.id))
                 values.append(ScopedValue(name: "\(name).SecretKey", value: secret, isSensitive: true, scope: variable.scope))
             }
         case .awsOIDC:
-            values.append(ScopedValue(name: "\(name).RoleArn", value: account.roleARN ?? "", isSensitive: false, scope: variable.scope))
+            values.append(
+                ScopedValue(name: "\(name).RoleArn", value: account.roleARN ?? "", isSensitive: false, scope: variable.scope))
             let duration = account.sessionDuration ?? Account.defaultOIDCSessionDuration
-            values.append(ScopedValue(name: "\(name).SessionDuration", value: String(duration), isSensitive: false, scope: variable.scope))
+            values.append(
+                ScopedValue(name: "\(name).SessionDuration", value: String(duration), isSensitive: false, scope: variable.scope))
             var accountSubject = subject
             accountSubject.account = account.slug
             let token = try await issuer.mint(
                 subject: OIDCSubject.compose(.deployment, values: accountSubject, keys: account.subjectKeys),
                 audience: account.audience ?? issuer.configuration.defaultAudience, customClaims: try account.customClaimValues())
-            values.append(ScopedValue(name: "\(name).OpenIdConnect.Jwt", value: token.token, isSensitive: true, scope: variable.scope))
+            values.append(
+                ScopedValue(name: "\(name).OpenIdConnect.Jwt", value: token.token, isSensitive: true, scope: variable.scope))
         }
         return values
     }

@@ -43,6 +43,7 @@ struct RolloutWait {
                 if tracker.hasNewFailedTasks, !verdict.isFinal, let fatal = try await fatalStoppedTask() {
                     return .failed(fatal)
                 }
+                if case .succeeded(let message) = verdict { await run.log.info("Done: \(message).") }
                 if verdict.isFinal { return verdict }
             case .missing(let reason):
                 return .failed("ECS no longer knows the service \(service) in \(cluster) (\(reason)).")

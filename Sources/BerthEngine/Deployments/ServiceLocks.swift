@@ -20,13 +20,16 @@ struct ServiceLocks: Sendable {
         var reported = false
         while let holder = try await store.acquireServiceLock(key, taskID: taskID, at: clock.now()) {
             if !reported {
-                await log.warning("Waiting: task \(holder) is deploying the same service (\(key)); deployments of one service never interleave.")
+                await log.warning(
+                    "Waiting: task \(holder) is deploying the same service (\(key)); deployments of one service never interleave."
+                )
                 reported = true
             }
             if clock.now().timeIntervalSince(started) >= limit.timeInterval {
                 throw BerthError(
                     .conflict,
-                    "The service \(key) is still being deployed by task \(holder) after \(Int(limit.timeInterval)) s; try again when it has finished.")
+                    "The service \(key) is still being deployed by task \(holder) after \(Int(limit.timeInterval)) s; try again when it has finished."
+                )
             }
             try await clock.sleep(for: retryInterval)
         }

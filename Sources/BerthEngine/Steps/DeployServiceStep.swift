@@ -28,7 +28,8 @@ struct DeployServiceStep {
             }
         }
         let tags = try run.tags()
-        taskDefinition.tags = (taskDefinition.tags ?? []) + tags.filter { tag in !(taskDefinition.tags ?? []).contains { $0.key == tag.key } }
+        taskDefinition.tags =
+            (taskDefinition.tags ?? []) + tags.filter { tag in !(taskDefinition.tags ?? []).contains { $0.key == tag.key } }
         let deploymentConfiguration = ECS.DeploymentConfiguration(
             deploymentCircuitBreaker: try circuitBreaker(),
             maximumPercent: try properties.int("maximumPercent", in: 100...200) ?? 200,
@@ -72,7 +73,9 @@ struct DeployServiceStep {
                 if let serviceARN = existing.serviceArn {
                     _ = try await ecs.tagResource(ECS.TagResourceRequest(resourceArn: serviceARN, tags: tags))
                 }
-                await run.log.info("Updated the service \(serviceName) in \(cluster): \(desiredCount) tasks of \(RolloutTracker.revision(of: arn)).")
+                await run.log.info(
+                    "Updated the service \(serviceName) in \(cluster): \(desiredCount) tasks of \(RolloutTracker.revision(of: arn))."
+                )
             } else {
                 service = try await ecs.createService(
                     ECS.CreateServiceRequest(
@@ -82,14 +85,19 @@ struct DeployServiceStep {
                         networkConfiguration: network, healthCheckGracePeriodSeconds: grace, tags: tags,
                         propagateTags: propagateTags, enableExecuteCommand: executeCommand)
                 ).service
-                await run.log.info("Created the service \(serviceName) in \(cluster): \(desiredCount) tasks of \(RolloutTracker.revision(of: arn)).")
+                await run.log.info(
+                    "Created the service \(serviceName) in \(cluster): \(desiredCount) tasks of \(RolloutTracker.revision(of: arn))."
+                )
             }
             let outputs = [
-                "ServiceName": serviceName, "ClusterName": cluster, "TaskDefinitionFamily": definition.family ?? taskDefinition.family,
+                "ServiceName": serviceName, "ClusterName": cluster,
+                "TaskDefinitionFamily": definition.family ?? taskDefinition.family,
                 "TaskDefinitionRevision": String(definition.revision ?? 0), "TaskDefinitionArn": arn, "Region": target.region,
             ]
             if let controller = (service ?? existing)?.deploymentController?.type?.rawValue, controller != "ECS" {
-                await run.log.info("The service uses the \(controller) deployment controller; its rollout is not ECS's to report, so Berth does not wait.")
+                await run.log.info(
+                    "The service uses the \(controller) deployment controller; its rollout is not ECS's to report, so Berth does not wait."
+                )
                 return .succeeded(outputs)
             }
             let verdict = try await RolloutWait(run: run, ecs: ecs, cluster: cluster, service: serviceName, taskDefinition: arn)

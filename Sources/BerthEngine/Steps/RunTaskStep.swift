@@ -45,12 +45,17 @@ struct RunTaskStep {
                 platformVersion: try properties.string("platformVersion"),
                 propagateTags: .taskDefinition, startedBy: try properties.string("startedBy") ?? "berth", tags: try run.tags()))
         if let failure = started.failures?.first {
-            return .failed("RunTask failed: \(failure.reason ?? "no reason") \(failure.detail ?? "")".trimmingCharacters(in: .whitespaces))
+            return .failed(
+                "RunTask failed: \(failure.reason ?? "no reason") \(failure.detail ?? "")".trimmingCharacters(in: .whitespaces))
         }
         let arns = (started.tasks ?? []).compactMap(\.taskArn)
         guard !arns.isEmpty else { return .failed("RunTask started no task.") }
-        await run.log.info("Started \(arns.map(Self.shortID).joined(separator: ", ")) from \(definition?.taskDefinitionArn.map(RolloutTracker.revision(of:)) ?? taskDefinition).")
-        var outputs = ["TaskArn": arns[0], "TaskArns": arns.joined(separator: ","), "ClusterName": cluster, "Region": target.region]
+        await run.log.info(
+            "Started \(arns.map(Self.shortID).joined(separator: ", ")) from \(definition?.taskDefinitionArn.map(RolloutTracker.revision(of:)) ?? taskDefinition)."
+        )
+        var outputs = [
+            "TaskArn": arns[0], "TaskArns": arns.joined(separator: ","), "ClusterName": cluster, "Region": target.region,
+        ]
         if wait == .dontWait {
             await run.log.info("Not waiting for the task to stop (wait: false).")
             return .succeeded(outputs)

@@ -2,6 +2,7 @@ import AWSCore
 import AWSCredentials
 import AWSSigV4
 import BerthDomain
+import Dispatch
 import Foundation
 
 /// "Run AWS CLI script": a bash script on the worker, with the target's credentials in the standard
@@ -42,7 +43,9 @@ struct ScriptStep {
             environment["AWS_SECRET_ACCESS_KEY"] = current.secretAccessKey
             environment["AWS_SESSION_TOKEN"] = current.sessionToken
             await run.log.writer.addSensitive([current.secretAccessKey] + [current.sessionToken].compactMap(\.self))
-            await run.log.verbose("AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\(current.sessionToken == nil ? "" : ", AWS_SESSION_TOKEN"), AWS_REGION and AWS_DEFAULT_REGION (\(region)) are set for the script.")
+            await run.log.verbose(
+                "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\(current.sessionToken == nil ? "" : ", AWS_SESSION_TOKEN"), AWS_REGION and AWS_DEFAULT_REGION (\(region)) are set for the script."
+            )
         }
         await run.log.info("Running the script with \(run.configuration.bash).")
         var outputs: [String: String] = [:]
@@ -56,7 +59,8 @@ struct ScriptStep {
                     sensitive.insert(message.name)
                 }
                 outputs[message.name] = message.value
-                await run.log.info("Output variable \(message.name) set\(message.sensitive ? " (sensitive)" : ": \(message.value)").")
+                await run.log.info(
+                    "Output variable \(message.name) set\(message.sensitive ? " (sensitive)" : ": \(message.value)").")
                 return
             }
             await run.log.write(isError ? .warning : .info, line)
@@ -145,21 +149,26 @@ enum ScriptProcess {
         process.standardError = error
         let (lines, continuation) = AsyncStream.makeStream(of: (String, Bool).self)
         let open = OpenPipes(count: 2) { continuation.finish() }
+        // A blocking reader per pipe: each ends at EOF, when the script and everything it started
+        // have closed their output.
         for (pipe, isError) in [(output, false), (error, true)] {
-            let splitter = LineSplitter()
-            pipe.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                if data.isEmpty {
-                    handle.readabilityHandler = nil
-                    for line in splitter.finish() { continuation.yield((line, isError)) }
-                    open.close()
-                } else {
+            let handle = pipe.fileHandleForReading
+            DispatchQueue.global().async {
+                let splitter = LineSplitter()
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
                     for line in splitter.append(data) { continuation.yield((line, isError)) }
                 }
+                for line in splitter.finish() { continuation.yield((line, isError)) }
+                open.close()
             }
         }
         let (exit, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
-        process.terminationHandler = { exitContinuation.yield($0.terminationStatus); exitContinuation.finish() }
+        process.terminationHandler = {
+            exitContinuation.yield($0.terminationStatus)
+            exitContinuation.finish()
+        }
         try process.run()
         try? output.fileHandleForWriting.close()
         try? error.fileHandleForWriting.close()

@@ -58,7 +58,9 @@ struct UpdateServiceStep {
             let service = try await ecs.describeServices(ECS.DescribeServicesRequest(services: [serviceName], cluster: cluster))
                 .services?.first(where: { $0.serviceName == serviceName && $0.status == "ACTIVE" })
         else {
-            return .failed("The service \(serviceName) does not exist in the cluster \(cluster) (\(target.region)); an Update step changes an existing service — use a Deploy step to create it.")
+            return .failed(
+                "The service \(serviceName) does not exist in the cluster \(cluster) (\(target.region)); an Update step changes an existing service — use a Deploy step to create it."
+            )
         }
         let currentFamily = service.taskDefinition.map(RolloutTracker.revision(of:))?.split(separator: ":").first.map(String.init)
         guard let family = try properties.string("taskDefinitionFamily") ?? currentFamily else {
@@ -67,7 +69,8 @@ struct UpdateServiceStep {
         let templateReference = try properties.string("templateTaskDefinition") ?? family
         let familyExists: ECS.TaskDefinition?
         do {
-            familyExists = try await ecs.describeTaskDefinition(ECS.DescribeTaskDefinitionRequest(taskDefinition: family)).taskDefinition
+            familyExists = try await ecs.describeTaskDefinition(ECS.DescribeTaskDefinitionRequest(taskDefinition: family))
+                .taskDefinition
         } catch let error as AWSError where error.code.rawValue == "ClientException" {
             familyExists = nil
         }
@@ -79,7 +82,9 @@ struct UpdateServiceStep {
         guard let templateDefinition = template.taskDefinition else {
             return .failed("The template task definition \(templateReference) was not found.")
         }
-        await run.log.info("Template: \(templateDefinition.taskDefinitionArn.map(RolloutTracker.revision(of:)) ?? templateReference); new revision of \(family).")
+        await run.log.info(
+            "Template: \(templateDefinition.taskDefinitionArn.map(RolloutTracker.revision(of:)) ?? templateReference); new revision of \(family)."
+        )
         var containers = templateDefinition.containerDefinitions ?? []
         var errors = ValidationErrors()
         for change in changes {
@@ -94,7 +99,8 @@ struct UpdateServiceStep {
                     containers[index].environment ?? [], environment, mode: change.environmentMode ?? .append, key: \.name)
             }
             if let secrets = change.secrets {
-                containers[index].secrets = Self.merge(containers[index].secrets ?? [], secrets, mode: change.secretsMode ?? .append, key: \.name)
+                containers[index].secrets = Self.merge(
+                    containers[index].secrets ?? [], secrets, mode: change.secretsMode ?? .append, key: \.name)
             }
             if let files = change.environmentFiles {
                 containers[index].environmentFiles = Self.merge(
@@ -105,7 +111,8 @@ struct UpdateServiceStep {
             if let index = containers.firstIndex(where: { $0.name == name }) { containers[index].image = image }
         }
         if !errors.isEmpty {
-            return .failed("Step '\(run.step.name)': " + errors.details.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
+            return .failed(
+                "Step '\(run.step.name)': " + errors.details.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
         }
         let templateTags = (template.tags ?? []).filter { tag in !tags.contains { $0.key == tag.key } }
         let request = ECS.RegisterTaskDefinitionRequest(
@@ -116,7 +123,8 @@ struct UpdateServiceStep {
             requiresCompatibilities: templateDefinition.requiresCompatibilities, cpu: templateDefinition.cpu,
             memory: templateDefinition.memory, tags: templateTags + tags, pidMode: templateDefinition.pidMode,
             ipcMode: templateDefinition.ipcMode, proxyConfiguration: templateDefinition.proxyConfiguration,
-            inferenceAccelerators: templateDefinition.inferenceAccelerators, ephemeralStorage: templateDefinition.ephemeralStorage,
+            inferenceAccelerators: templateDefinition.inferenceAccelerators,
+            ephemeralStorage: templateDefinition.ephemeralStorage,
             runtimePlatform: templateDefinition.runtimePlatform, enableFaultInjection: templateDefinition.enableFaultInjection)
 
         let lockKey = ServiceLocks.key(region: target.region, cluster: cluster, service: serviceName)
@@ -130,7 +138,8 @@ struct UpdateServiceStep {
             await run.log.info("Registered \(RolloutTracker.revision(of: arn)) (\(DeployServiceStep.images(definition))).")
             _ = try await ecs.updateService(
                 ECS.UpdateServiceRequest(
-                    service: serviceName, cluster: cluster, desiredCount: desiredCount, taskDefinition: arn, forceNewDeployment: true))
+                    service: serviceName, cluster: cluster, desiredCount: desiredCount, taskDefinition: arn,
+                    forceNewDeployment: true))
             if let serviceARN = service.serviceArn {
                 _ = try await ecs.tagResource(ECS.TagResourceRequest(resourceArn: serviceARN, tags: tags))
             }
@@ -140,7 +149,8 @@ struct UpdateServiceStep {
                 "TaskDefinitionRevision": String(definition.revision ?? 0), "TaskDefinitionArn": arn, "Region": target.region,
             ]
             if let controller = service.deploymentController?.type?.rawValue, controller != "ECS" {
-                await run.log.info("The service uses the \(controller) deployment controller; Berth does not wait for its rollout.")
+                await run.log.info(
+                    "The service uses the \(controller) deployment controller; Berth does not wait for its rollout.")
                 return .succeeded(outputs)
             }
             let verdict = try await RolloutWait(run: run, ecs: ecs, cluster: cluster, service: serviceName, taskDefinition: arn)
@@ -150,7 +160,8 @@ struct UpdateServiceStep {
     }
 
     /// `replace` keeps only the new values; `append` replaces same-named ones and adds the rest.
-    static func merge<Value>(_ old: [Value], _ new: [Value], mode: ContainerChange.Mode, key: KeyPath<Value, String?>) -> [Value] {
+    static func merge<Value>(_ old: [Value], _ new: [Value], mode: ContainerChange.Mode, key: KeyPath<Value, String?>) -> [Value]
+    {
         if mode == .replace { return new }
         var merged = old.filter { item in !new.contains { $0[keyPath: key] == item[keyPath: key] } }
         merged += new

@@ -40,7 +40,8 @@ extension APIService {
         let project = try await store.project(body.project, spaceID: space.id)
         let release = try await store.release(body.release, projectID: project.id)
         guard let environment = try await store.findEnvironment(body.environment, spaceID: space.id) else {
-            throw BerthError.invalid("deployment", [.init(field: "environment", message: "there is no environment '\(body.environment)'")])
+            throw BerthError.invalid(
+                "deployment", [.init(field: "environment", message: "there is no environment '\(body.environment)'")])
         }
         let (deployment, task) = try await engine.deploy(project: project, release: release, environment: environment)
         return .accepted(
@@ -50,11 +51,13 @@ extension APIService {
     func getDeployment(_ input: Operations.GetDeployment.Input) async throws -> Operations.GetDeployment.Output {
         let space = try await space(input.path.space)
         guard let deployment = try await store.deployment(id: input.path.deployment), deployment.spaceID == space.id,
-            let task = try await store.task(id: deployment.taskID), let project = try await store.project(id: deployment.projectID),
+            let task = try await store.task(id: deployment.taskID),
+            let project = try await store.project(id: deployment.projectID),
             let release = try await store.release(id: deployment.releaseID),
             let environment = try await store.findEnvironment(deployment.environmentID, spaceID: space.id)
         else { throw BerthError.notFound("deployment", input.path.deployment) }
-        return .ok(.init(body: .json(.init(deployment, project: project, release: release, environment: environment, task: task))))
+        return .ok(
+            .init(body: .json(.init(deployment, project: project, release: release, environment: environment, task: task))))
     }
 
     func cancelTask(_ input: Operations.CancelTask.Input) async throws -> Operations.CancelTask.Output {

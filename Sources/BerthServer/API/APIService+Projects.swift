@@ -19,7 +19,8 @@ extension APIService {
         guard case .json(let body) = input.body else { throw BerthError(.badRequest, "Send the project as JSON.") }
         let space = try await space(input.path.space)
         let steps = try (body.steps ?? []).map(DeploymentStep.init)
-        let project = Project(spaceID: space.id, name: body.name, description: body.description ?? "", steps: steps, createdAt: now())
+        let project = Project(
+            spaceID: space.id, name: body.name, description: body.description ?? "", steps: steps, createdAt: now())
         try project.validate()
         try StepValidation.validate(steps)
         return .created(.init(body: .json(try .init(try await store.createProject(project)))))
@@ -95,8 +96,10 @@ extension APIService {
         let kind = input._type.flatMap { ProjectVariable.Kind(rawValue: $0.rawValue) } ?? .text
         var scope = VariableScope()
         if let environments = input.scope?.environments, !environments.isEmpty {
-            scope.environmentIDs = try await resolveEnvironments(environments, spaceID: project.spaceID, field: "scope.environments")
-                .map(\.id)
+            scope.environmentIDs = try await resolveEnvironments(
+                environments, spaceID: project.spaceID, field: "scope.environments"
+            )
+            .map(\.id)
         }
         scope.roles = input.scope?.roles ?? []
         for reference in input.scope?.targets ?? [] {
@@ -140,7 +143,8 @@ struct ScopeNames {
 
     static func load(store: BerthStore, spaceID: String) async throws -> ScopeNames {
         ScopeNames(
-            environments: Dictionary(uniqueKeysWithValues: try await store.listEnvironments(spaceID: spaceID).map { ($0.id, $0.name) }),
+            environments: Dictionary(
+                uniqueKeysWithValues: try await store.listEnvironments(spaceID: spaceID).map { ($0.id, $0.name) }),
             targets: Dictionary(uniqueKeysWithValues: try await store.allTargets(spaceID: spaceID).map { ($0.id, $0.name) }))
     }
 }
@@ -175,7 +179,8 @@ extension Components.Schemas.Project {
     init(_ project: Project) throws {
         self.init(
             id: project.id, name: project.name, slug: project.slug, description: project.description,
-            steps: try project.steps.map(Components.Schemas.Step.init), createdAt: project.createdAt, updatedAt: project.updatedAt)
+            steps: try project.steps.map(Components.Schemas.Step.init), createdAt: project.createdAt, updatedAt: project.updatedAt
+        )
     }
 }
 
