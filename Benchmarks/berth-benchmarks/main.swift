@@ -92,6 +92,30 @@ func whoamiTimes(berth: String) async throws -> (berth: [Double], awsCLI: [Doubl
 let arguments = CommandLine.arguments
 let berthBinary = arguments.firstIndex(of: "--berth").map { arguments[$0 + 1] } ?? BerthProcess.binaryPath
 
+if arguments.contains("--deployments-only") {
+    let deployments = try await DeploymentBenchmark(berth: berthBinary).run()
+    printDeploymentResults(deployments)
+    exit(0)
+}
+
+func printDeploymentResults(_ results: DeploymentBenchmark.Results) {
+    print(
+        String(
+            format:
+                "50 concurrent deployments, one cluster:   %10.2f s wall (slowest rollout itself %.2f s; target within 0.5 s)",
+            results.wallSeconds, results.slowestRolloutSeconds))
+    print("  succeeded:                               \(results.succeeded) of \(results.deployments)")
+    let polls = results.wallSeconds / results.pollInterval
+    print(
+        String(
+            format:
+                "  DescribeServices while waiting:          %10d calls (%.1f per %.2f s interval for all 50; ECS takes 10 services per call)",
+            results.describeServicesWhileWaiting, Double(results.describeServicesWhileWaiting) / max(polls, 1),
+            results.pollInterval))
+    print("  largest DescribeServices batch:          \(results.largestBatch) services")
+    print(String(format: "  server CPU time for the 50 deployments:  %10.2f s", results.cpuSeconds ?? -1))
+}
+
 if arguments.contains("--signing-only") {
     print(String(format: "signatures per second (one core): %.0f", signingRate(iterations: 20_000)))
     exit(0)
@@ -119,3 +143,6 @@ print(
         server.listPerSecond[100] ?? 0))
 print(String(format: "list targets, 1,000 stored, page of 1000: %10.0f req/s", server.listPerSecond[1000] ?? 0))
 print(String(format: "health checks of 200 targets against moto: %9.2f s (target < 2 s)", server.healthCheck200Seconds))
+
+progress("fifty concurrent deployments against the fake ECS")
+printDeploymentResults(try await DeploymentBenchmark(berth: berthBinary).run())

@@ -7,7 +7,8 @@ import Logging
 public struct EngineConfiguration: Sendable {
     /// The server's environment: the worker's ambient credentials and `AWS_ENDPOINT_URL*`.
     public var environment: EnvironmentVariables
-    /// How many tasks run at once on the built-in worker.
+    /// How many tasks run at once on the built-in worker. Deployments spend most of their time
+    /// waiting for ECS, so the bound is generous.
     public var maximumConcurrentTasks: Int
     /// How often every target is health-checked; nil turns the schedule off.
     public var healthCheckInterval: Duration?
@@ -23,7 +24,7 @@ public struct EngineConfiguration: Sendable {
     public var logger: Logger
 
     public init(
-        environment: EnvironmentVariables = .process, maximumConcurrentTasks: Int = 32,
+        environment: EnvironmentVariables = .process, maximumConcurrentTasks: Int = 100,
         healthCheckInterval: Duration? = .seconds(3600), deploymentPollInterval: Duration = .seconds(5),
         maximumParallelTargets: Int = 10, bash: String = "/bin/bash", clock: any AWSClock = SystemClock(),
         transport: any HTTPTransport = AsyncHTTPTransport.shared, logger: Logger = Logger(label: "berth.engine")

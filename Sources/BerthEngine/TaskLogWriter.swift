@@ -1,19 +1,21 @@
 import BerthDomain
 import BerthStore
 import Foundation
+import Logging
 
 /// Writes a task's log: every line masked against every sensitive value in scope, numbered, and
-/// stored at once so that followers see it live.
+/// handed to the engine's `LogSink`, which stores the lines of all tasks together within a tenth of
+/// a second so that followers see them live.
 public actor TaskLogWriter {
     public let taskID: String
-    let store: BerthStore
+    let sink: LogSink
     let clock: @Sendable () -> Date
     private var masker: LogMasker
     private var sequence = 0
 
-    init(taskID: String, store: BerthStore, masker: LogMasker = LogMasker(), clock: @escaping @Sendable () -> Date) {
+    init(taskID: String, sink: LogSink, masker: LogMasker = LogMasker(), clock: @escaping @Sendable () -> Date) {
         self.taskID = taskID
-        self.store = store
+        self.sink = sink
         self.masker = masker
         self.clock = clock
     }
@@ -31,10 +33,7 @@ public actor TaskLogWriter {
     public func error(_ message: String) async { await write(.error, message) }
 
     public func write(_ level: LogLevel, section: String? = nil, _ message: String) async {
-        let line = nextLine(level, message, section: section)
-        // A log line that cannot be stored must not fail the work it describes; the final
-        // outcome is written in the task's closing transaction.
-        try? await store.appendLog(taskID: taskID, [line])
+        await sink.append(taskID: taskID, nextLine(level, message, section: section))
     }
 
     /// A numbered, masked line that the caller stores itself (the closing line of a task).
@@ -61,4 +60,56 @@ public struct LogSection: Sendable {
     public func warning(_ message: String) async { await writer.write(.warning, section: name, message) }
     public func error(_ message: String) async { await writer.write(.error, section: name, message) }
     public func write(_ level: LogLevel, _ message: String) async { await writer.write(level, section: name, message) }
+}
+
+/// Stores the log lines of every running task in batches: one transaction per flush instead of one
+/// per line, which is what lets fifty deployments log at once without queueing on the database.
+/// A flush happens a tenth of a second after the first pending line, at 500 pending lines, and
+/// before a task's closing transaction.
+actor LogSink {
+    let store: BerthStore
+    let logger: Logger
+    private var pending: [(String, TaskLogLine)] = []
+    private var scheduled = false
+    private var lastFlush: Task<Void, Never>?
+
+    init(store: BerthStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    func append(taskID: String, _ line: TaskLogLine) async {
+        pending.append((taskID, line))
+        if pending.count >= 500 {
+            await flush()
+        } else if !scheduled {
+            scheduled = true
+            Task {
+                try? await Task.sleep(for: .milliseconds(100))
+                await self.flush()
+            }
+        }
+    }
+
+    /// Stores everything pending, after every earlier flush (flushes never overtake each other, so
+    /// a task's closing line is never stored before its last lines). A log that cannot be stored
+    /// must not fail the work it describes; the task's outcome has its own closing transaction.
+    func flush() async {
+        scheduled = false
+        let batch = pending
+        pending.removeAll()
+        let previous = lastFlush
+        let (store, logger) = (self.store, self.logger)
+        let current = Task {
+            await previous?.value
+            guard !batch.isEmpty else { return }
+            do {
+                try await store.appendLogs(batch)
+            } catch {
+                logger.error("Task log lines could not be stored", metadata: ["lines": "\(batch.count)", "error": "\(error)"])
+            }
+        }
+        lastFlush = current
+        await current.value
+    }
 }

@@ -17,6 +17,7 @@ public struct TaskRunner: Service {
     let executors: [ServerTask.Kind: any TaskExecutor]
     let configuration: EngineConfiguration
     let running: RunningTasks
+    let logSink: LogSink
 
     init(
         store: BerthStore, queue: TaskQueue, executors: [any TaskExecutor], configuration: EngineConfiguration,
@@ -27,6 +28,7 @@ public struct TaskRunner: Service {
         self.executors = Dictionary(executors.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
         self.configuration = configuration
         self.running = running
+        logSink = LogSink(store: store, logger: configuration.logger)
     }
 
     public func run() async throws {
@@ -62,7 +64,7 @@ public struct TaskRunner: Service {
             guard try await store.startTask(id: taskID, at: clock.now()), let task = try await store.task(id: taskID) else {
                 return
             }
-            let log = TaskLogWriter(taskID: taskID, store: store, clock: { clock.now() })
+            let log = TaskLogWriter(taskID: taskID, sink: logSink, clock: { clock.now() })
             var result: ExecutionResult
             if Task.isCancelled {
                 result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: "The server shut down."))
@@ -93,6 +95,7 @@ public struct TaskRunner: Service {
             }
             var outcome = result.outcome
             outcome.errorMessage = await log.masked(outcome.errorMessage)
+            await logSink.flush()
             let closing = await log.nextLine(
                 outcome.state == .succeeded ? .info : .error,
                 "Task \(outcome.state.rawValue)" + (outcome.errorMessage.map { ": \($0)" } ?? "."))

@@ -56,7 +56,8 @@ extension BerthStore {
     }
 
     public func releaseServiceLock(_ key: String, taskID: String) async throws {
-        try await database.withConnection { db in
+        // A write: through `transaction`, which queues SQLite writers instead of busy-waiting.
+        try await database.transaction { db in
             try await db.raw("DELETE FROM service_locks WHERE service_key = \(bind: key) AND task_id = \(bind: taskID)").run()
         }
     }

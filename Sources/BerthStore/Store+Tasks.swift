@@ -76,9 +76,14 @@ extension BerthStore {
     }
 
     public func appendLog(taskID: String, _ lines: [TaskLogLine]) async throws {
+        try await appendLogs(lines.map { (taskID, $0) })
+    }
+
+    /// Lines of several tasks in one transaction.
+    public func appendLogs(_ lines: [(taskID: String, line: TaskLogLine)]) async throws {
         guard !lines.isEmpty else { return }
         try await database.transaction { db in
-            for line in lines {
+            for (taskID, line) in lines {
                 try await db.raw(
                     """
                     INSERT INTO task_log (task_id, sequence, time, level, message, section) VALUES \

@@ -96,6 +96,11 @@ public final class FakeECS: @unchecked Sendable {
     /// How many times each operation was called (`DescribeServices`, `GetLogEvents`, …).
     public var calls: [String: Int] { withLock { $0.calls } }
 
+    /// When each rollout began (CreateService or UpdateService), in order.
+    public var rolloutStarts: [Date] {
+        withLock { state in state.services.values.flatMap { $0.rollouts.map(\.createdAt) }.sorted() }
+    }
+
     /// How many services each DescribeServices call asked for, in order.
     public var describeServicesBatches: [Int] { withLock { $0.describeServicesBatches } }
 
