@@ -76,6 +76,7 @@ public final class FakeECS: @unchecked Sendable {
         var oneOff: [String: OneOffTask] = [:]
         var logs: [String: [String]] = [:]
         var describeServicesBatches: [Int] = []
+        var throttled = 0
     }
 
     public let settings: Settings
@@ -100,6 +101,9 @@ public final class FakeECS: @unchecked Sendable {
     public var rolloutStarts: [Date] {
         withLock { state in state.services.values.flatMap { $0.rollouts.map(\.createdAt) }.sorted() }
     }
+
+    /// How many calls were answered with ThrottlingException.
+    public var throttledCalls: Int { withLock { $0.throttled } }
 
     /// How many services each DescribeServices call asked for, in order.
     public var describeServicesBatches: [Int] { withLock { $0.describeServicesBatches } }
@@ -144,7 +148,9 @@ public final class FakeECS: @unchecked Sendable {
             let throttled = self.withLock { state -> Bool in
                 state.calls[operation, default: 0] += 1
                 state.callCount += 1
-                return self.settings.throttleEvery.map { state.callCount % $0 == 0 } ?? false
+                let throttled = self.settings.throttleEvery.map { state.callCount % $0 == 0 } ?? false
+                if throttled { state.throttled += 1 }
+                return throttled
             }
             if throttled { return Self.error("ThrottlingException", "Rate exceeded", status: .badRequest) }
             do {

@@ -155,6 +155,7 @@ struct DeploymentEndToEndTests {
                       script: |
                         #{AwsCli} sts get-caller-identity --output text --query Arn
                         echo "region $AWS_REGION, password #{DbPassword}, replicas $(get_berthvariable Replicas)"
+                        echo "account #{Deployer} key #{Deployer.AccessKey} secret #{Deployer.SecretKey}"
                         set_berthvariable Greeting "hello-#{Berth.Release.Number}"
                         token="tok-$(printf 'secret-%s' value)-123"
                         set_berthvariable Token "$token" -sensitive
@@ -172,6 +173,7 @@ struct DeploymentEndToEndTests {
                   - {name: Replicas, value: "1"}
                   - {name: AwsCli, value: "\(aws)"}
                   - {name: BerthPrintVariables, value: "True"}
+                  - {name: Deployer, type: aws-account, value: deployer}
                 """)
             let applied = try await h.berth(["project", "apply", "-f", projectFile])
             #expect(applied.status == 0, "\(applied.standardError)")
@@ -202,6 +204,7 @@ struct DeploymentEndToEndTests {
             #expect(log.contains("[migrate] command: migrate --password ********"), "\(log)")
             #expect(log.contains("arn:aws:sts::123456789012:assumed-role/ClusterOps/berth"))
             #expect(log.contains("region eu-west-1, password ********, replicas 2"))
+            #expect(log.contains("account deployer key \(deployer.accessKeyID) secret ********"))
             #expect(log.contains("Output variable Greeting set: hello-1.0.0"))
             #expect(log.contains("Output variable Token set (sensitive)"))
             #expect(log.contains("token ********"))

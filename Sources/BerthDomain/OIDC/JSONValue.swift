@@ -18,13 +18,24 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
         case (.bool(let a), .bool(let b)): a == b
         case (.null, .null): true
         case (.array(let a), .array(let b)): a == b
-        case (.object(let a), .object(let b)): a.map(\.0) == b.map(\.0) && a.map(\.1) == b.map(\.1)
+        // Members keep their order for rendering, but JSON objects are equal whatever the order.
+        case (.object(let a), .object(let b)):
+            a.count == b.count && Dictionary(a, uniquingKeysWith: { $1 }) == Dictionary(b, uniquingKeysWith: { $1 })
         default: false
         }
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(rendered())
+        hasher.combine(sortedKeys.rendered())
+    }
+
+    /// The same value with every object's members sorted by key.
+    var sortedKeys: JSONValue {
+        switch self {
+        case .array(let items): .array(items.map(\.sortedKeys))
+        case .object(let members): .object(members.sorted { $0.0 < $1.0 }.map { ($0.0, $0.1.sortedKeys) })
+        default: self
+        }
     }
 
     /// Parses JSON text; objects keep their keys sorted, since the decoder does not report the order.

@@ -1,0 +1,63 @@
+import AWSCore
+import AWSECS
+import AWSSigV4
+import BerthDomain
+import BerthTestSupport
+import Foundation
+import Logging
+import Testing
+
+@testable import BerthEngine
+
+/// The completion check through the real AWS client against the fake ECS control plane.
+@Suite("Shared ECS polling")
+struct DeploymentPollingTests {
+    @Test("One poller per cluster and identity serves every watcher in batches of ten, through throttling")
+    func onePollerForManyServices() async throws {
+        let fake = FakeECS(settings: .init(rolloutDuration: .milliseconds(400), throttleEvery: 5))
+        try await withLocalServer(fake.router) { url in
+            let ecs = ECSClient(
+                client: try AWSClient(
+                    service: .ecs, region: "eu-west-1",
+                    credentialProvider: StaticCredentialProvider(
+                        Credentials(accessKeyID: "AKIATEST", secretAccessKey: "test-secret")),
+                    environment: ["AWS_ENDPOINT_URL": url]))
+            let registered = try await ecs.registerTaskDefinition(
+                ECS.RegisterTaskDefinitionRequest(
+                    family: "web", containerDefinitions: [ECS.ContainerDefinition(name: "app", image: "shop/web:ok")]))
+            let arn = try #require(registered.taskDefinition?.taskDefinitionArn)
+            let names = (0..<23).map { "svc-\($0)" }
+            for name in names {
+                _ = try await ecs.createService(
+                    ECS.CreateServiceRequest(serviceName: name, cluster: "prod", taskDefinition: arn, desiredCount: 2))
+            }
+            let hub = ServiceWatchHub(interval: .milliseconds(50), clock: SystemClock(), logger: Logger(label: "test"))
+            let key = ServiceWatchHub.Key(region: "eu-west-1", cluster: "prod", identity: "deployer")
+            let started = ContinuousClock.now
+            let callsBefore = fake.describeServicesBatches.count
+            let verdicts = try await withThrowingTaskGroup(of: RolloutVerdict.self) { group in
+                for name in names {
+                    group.addTask {
+                        var tracker = RolloutTracker(taskDefinition: arn, startedAt: Date(), timeout: .seconds(30))
+                        for await update in await hub.watch(name, key: key, ecs: ecs) {
+                            guard case .service(let service) = update else { continue }
+                            let verdict = tracker.observe(ServiceObservation(service), at: Date())
+                            if verdict.isFinal { return verdict }
+                        }
+                        return .failed("the updates ended")
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let elapsed = (ContinuousClock.now - started).timeInterval
+            #expect(verdicts.count == 23)
+            #expect(verdicts.allSatisfy { if case .succeeded = $0 { true } else { false } }, "\(verdicts)")
+            let batches = Array(fake.describeServicesBatches.dropFirst(callsBefore))
+            #expect(batches.max() == 10)
+            // Twenty-three services take three calls per interval; one poller each would take 23.
+            let intervals = elapsed / 0.05 + 2
+            #expect(Double(batches.count) <= 3 * intervals, "\(batches.count) calls in \(elapsed) s")
+            #expect(fake.throttledCalls > 0)
+        }
+    }
+}
