@@ -46,9 +46,9 @@ struct DeploymentBenchmark {
     }
 
     func measure(_ server: BerthServerProcess, fake: FakeECS) async throws -> Results {
-        try await call(server, .POST, "/api/spaces/default/environments", ["name": "Production"])
-        try await call(
-            server, .POST, "/api/spaces/default/targets",
+        try await server.call(.POST, "/api/spaces/default/environments", ["name": "Production"])
+        try await server.call(
+            .POST, "/api/spaces/default/targets",
             [
                 "name": "bench", "environments": ["Production"], "roles": ["web"], "region": "eu-west-1", "clusterName": "bench",
                 "useWorkerCredentials": true,
@@ -63,8 +63,8 @@ struct DeploymentBenchmark {
                     ],
                 ],
             ]
-            try await call(server, .PUT, "/api/spaces/default/projects/svc-\(index)", ["steps": [step]])
-            try await call(server, .POST, "/api/spaces/default/projects/svc-\(index)/releases", ["version": "1"])
+            try await server.call(.PUT, "/api/spaces/default/projects/svc-\(index)", ["steps": [step]])
+            try await server.call(.POST, "/api/spaces/default/projects/svc-\(index)/releases", ["version": "1"])
         }
         progress("\(count) projects and releases created")
         let cpuBefore = server.cpuSeconds
@@ -72,8 +72,8 @@ struct DeploymentBenchmark {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<count {
                 group.addTask {
-                    try await call(
-                        server, .POST, "/api/spaces/default/deployments",
+                    try await server.call(
+                        .POST, "/api/spaces/default/deployments",
                         ["project": "svc-\(index)", "release": "1", "environment": "Production"])
                 }
             }
@@ -81,7 +81,7 @@ struct DeploymentBenchmark {
         }
         var states: [String] = []
         while true {
-            let body = try await call(server, .GET, "/api/tasks?limit=200", nil)
+            let body = try await server.call(.GET, "/api/tasks?limit=200", nil)
             let items =
                 (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["items"] as? [[String: Any]] ?? []
             states = items.filter { $0["kind"] as? String == "deployment" }.compactMap { $0["state"] as? String }
@@ -89,11 +89,11 @@ struct DeploymentBenchmark {
             try await Task.sleep(for: .milliseconds(50))
         }
         if ProcessInfo.processInfo.environment["BERTH_BENCH_VERBOSE"] != nil {
-            let body = try await call(server, .GET, "/api/tasks?limit=200", nil)
+            let body = try await server.call(.GET, "/api/tasks?limit=200", nil)
             let items =
                 (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["items"] as? [[String: Any]] ?? []
             if let last = items.first(where: { $0["kind"] as? String == "deployment" })?["id"] as? String {
-                print(try await call(server, .GET, "/api/tasks/\(last)/log", nil))
+                print(try await server.call(.GET, "/api/tasks/\(last)/log", nil))
             }
         }
         var results = Results()
@@ -107,22 +107,5 @@ struct DeploymentBenchmark {
         results.pollInterval = pollInterval
         if let before = cpuBefore, let after = server.cpuSeconds { results.cpuSeconds = after - before }
         return results
-    }
-
-    @discardableResult
-    func call(_ server: BerthServerProcess, _ method: HTTPMethod, _ path: String, _ json: [String: Any]?) async throws -> String {
-        var request = HTTPClientRequest(url: server.url + path)
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(server.apiKey)")
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
-        }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let body = String(buffer: try await response.body.collect(upTo: 16 << 20))
-        guard response.status.code < 300 else {
-            throw TestSupportError("\(method) \(path) answered \(response.status.code): \(body.prefix(300))")
-        }
-        return body
     }
 }

@@ -22,6 +22,7 @@ struct ServerBenchmarks {
     }
 
     let berth: String
+    /// A client with room for the 32 concurrent listers (the shared one keeps fewer connections per host).
     let http = HTTPClient(
         eventLoopGroupProvider: .singleton,
         configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
@@ -64,19 +65,19 @@ struct ServerBenchmarks {
             }
 
             progress("listed")
-            _ = try await call(server, .POST, "/api/spaces", ["name": "bench200"])
+            _ = try await server.call(.POST, "/api/spaces", ["name": "bench200"])
             try await seed(server, space: "bench200", targets: 200, administrator: administrator)
             progress("seeded 200 targets in another space")
             let started = ContinuousClock.now
-            _ = try await call(server, .POST, "/api/spaces/bench200/targets/health-checks", nil)
+            _ = try await server.call(.POST, "/api/spaces/bench200/targets/health-checks", nil)
             while true {
-                let queued = try await call(server, .GET, "/api/tasks?state=queued&limit=1", nil)
-                let executing = try await call(server, .GET, "/api/tasks?state=executing&limit=1", nil)
+                let queued = try await server.call(.GET, "/api/tasks?state=queued&limit=1", nil)
+                let executing = try await server.call(.GET, "/api/tasks?state=executing&limit=1", nil)
                 if try isEmptyList(queued), try isEmptyList(executing) { break }
                 try await Task.sleep(for: .milliseconds(10))
             }
             results.healthCheck200Seconds = (ContinuousClock.now - started).timeInterval
-            let failed = try await call(server, .GET, "/api/tasks?state=failed&limit=1", nil)
+            let failed = try await server.call(.GET, "/api/tasks?state=failed&limit=1", nil)
             if try !isEmptyList(failed) { print("warning: some health checks failed: \(failed.prefix(300))") }
 
             try await Task.sleep(for: .seconds(2))
@@ -92,9 +93,9 @@ struct ServerBenchmarks {
     }
 
     func seed(_ server: BerthServerProcess, space: String, targets: Int, administrator: Credentials) async throws {
-        _ = try await call(server, .POST, "/api/spaces/\(space)/environments", ["name": "Production"])
-        _ = try await call(
-            server, .POST, "/api/spaces/\(space)/accounts",
+        _ = try await server.call(.POST, "/api/spaces/\(space)/environments", ["name": "Production"])
+        _ = try await server.call(
+            .POST, "/api/spaces/\(space)/accounts",
             [
                 "type": "aws-access-key", "name": "ops", "accessKeyId": administrator.accessKeyID,
                 "secretKey": administrator.secretAccessKey,
@@ -103,8 +104,8 @@ struct ServerBenchmarks {
             for batch in stride(from: 0, to: targets, by: targets / 8) {
                 group.addTask {
                     for index in batch..<min(batch + targets / 8, targets) {
-                        _ = try await call(
-                            server, .POST, "/api/spaces/\(space)/targets",
+                        _ = try await server.call(
+                            .POST, "/api/spaces/\(space)/targets",
                             [
                                 "name": String(format: "target-%04d", index), "environments": ["Production"], "roles": ["web"],
                                 "region": "us-east-1", "clusterName": "bench", "account": "ops",
@@ -124,7 +125,7 @@ struct ServerBenchmarks {
                 group.addTask {
                     var count = 0
                     while ContinuousClock.now < deadline {
-                        _ = try await call(server, .GET, "/api/spaces/default/targets?limit=\(limit)", nil)
+                        _ = try await server.call(.GET, "/api/spaces/default/targets?limit=\(limit)", nil, using: http)
                         count += 1
                     }
                     return count
@@ -133,22 +134,5 @@ struct ServerBenchmarks {
             return try await group.reduce(0, +)
         }
         return Double(counts) / seconds
-    }
-
-    @discardableResult
-    func call(_ server: BerthServerProcess, _ method: HTTPMethod, _ path: String, _ json: [String: Any]?) async throws -> String {
-        var request = HTTPClientRequest(url: server.url + path)
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(server.apiKey)")
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
-        }
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let body = String(buffer: try await response.body.collect(upTo: 16 << 20))
-        guard response.status.code < 300 else {
-            throw TestSupportError("\(method) \(path) answered \(response.status.code): \(body.prefix(300))")
-        }
-        return body
     }
 }

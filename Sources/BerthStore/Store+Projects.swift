@@ -28,15 +28,7 @@ extension BerthStore {
 
     public func createProject(_ project: Project) async throws -> Project {
         try await database.transaction { db in
-            try await Self.ensureNameIsFree("projects", kind: "a project", name: project.name, spaceID: project.spaceID, db)
-            try await db.raw(
-                """
-                INSERT INTO projects (id, space_id, name, slug, description, steps, created_at, updated_at) VALUES \
-                (\(bind: project.id), \(bind: project.spaceID), \(bind: project.name), \(bind: project.slug), \
-                \(bind: project.description), \(bind: jsonText(project.steps)), \(bind: project.createdAt.unixMilliseconds), \
-                \(bind: project.updatedAt.unixMilliseconds))
-                """
-            ).run()
+            try await Self.insertProject(project, db)
             return project
         }
     }
@@ -54,15 +46,7 @@ extension BerthStore {
                     """
                 ).run()
             } else {
-                try await Self.ensureNameIsFree("projects", kind: "a project", name: project.name, spaceID: project.spaceID, db)
-                try await db.raw(
-                    """
-                    INSERT INTO projects (id, space_id, name, slug, description, steps, created_at, updated_at) VALUES \
-                    (\(bind: project.id), \(bind: project.spaceID), \(bind: project.name), \(bind: project.slug), \
-                    \(bind: project.description), \(bind: jsonText(project.steps)), \(bind: project.createdAt.unixMilliseconds), \
-                    \(bind: project.updatedAt.unixMilliseconds))
-                    """
-                ).run()
+                try await Self.insertProject(project, db)
             }
             if let variables {
                 try await db.raw("DELETE FROM project_variables WHERE project_id = \(bind: project.id)").run()
@@ -165,5 +149,18 @@ extension BerthStore {
             id: id, projectID: try row.string("project_id"), name: try row.string("name"), kind: kind,
             value: try row.optionalString("value"), sealedValue: try row.optionalString("sealed_value").map(SealedSecret.init),
             scope: try row.json("scope", as: VariableScope.self))
+    }
+
+    /// Inserts a new project after checking that its name is free in its space.
+    static func insertProject(_ project: Project, _ db: any SQLDatabase) async throws {
+        try await ensureNameIsFree("projects", kind: "a project", name: project.name, spaceID: project.spaceID, db)
+        try await db.raw(
+            """
+            INSERT INTO projects (id, space_id, name, slug, description, steps, created_at, updated_at) VALUES \
+            (\(bind: project.id), \(bind: project.spaceID), \(bind: project.name), \(bind: project.slug), \
+            \(bind: project.description), \(bind: jsonText(project.steps)), \(bind: project.createdAt.unixMilliseconds), \
+            \(bind: project.updatedAt.unixMilliseconds))
+            """
+        ).run()
     }
 }

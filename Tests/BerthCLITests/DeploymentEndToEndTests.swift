@@ -208,7 +208,7 @@ struct DeploymentEndToEndTests {
             #expect(log.contains("Output variable Greeting set: hello-1.0.0"))
             #expect(log.contains("Output variable Token set (sensitive)"))
             #expect(log.contains("token ********"))
-            #expect(log.contains("Registered web:2"))
+            #expect(log.contains("Registered the task definition web:2"))
 
             #expect(h.fake.primaryTaskDefinition(ofService: "web-production") == "web:2")
             let revisions = h.fake.taskDefinitions(family: "web")

@@ -50,15 +50,9 @@ struct DeployServiceStep {
         let ecs = try run.ecs()
         let cluster = target.clusterName
 
-        let lockKey = ServiceLocks.key(region: target.region, cluster: cluster, service: serviceName)
-        return try await run.services.locks.withLock(
-            lockKey, taskID: run.taskID, waitAtMost: wait.timeout ?? .seconds(3600), log: run.log
-        ) {
-            let registered = try await ecs.registerTaskDefinition(taskDefinition)
-            guard let definition = registered.taskDefinition, let arn = definition.taskDefinitionArn else {
-                return .failed("RegisterTaskDefinition answered without a task definition ARN.")
-            }
-            await run.log.info("Registered the task definition \(RolloutTracker.revision(of: arn)) (\(Self.images(definition))).")
+        let rollout = ServiceRollout(run: run, ecs: ecs, target: target, serviceName: serviceName, wait: wait)
+        return try await rollout.locked {
+            let (definition, arn) = try await rollout.register(taskDefinition)
             let existing = try await ecs.describeServices(ECS.DescribeServicesRequest(services: [serviceName], cluster: cluster))
                 .services?.first { $0.serviceName == serviceName && $0.status == "ACTIVE" }
             let service: ECS.Service?
@@ -89,20 +83,7 @@ struct DeployServiceStep {
                     "Created the service \(serviceName) in \(cluster): \(desiredCount) tasks of \(RolloutTracker.revision(of: arn))."
                 )
             }
-            let outputs = [
-                "ServiceName": serviceName, "ClusterName": cluster,
-                "TaskDefinitionFamily": definition.family ?? taskDefinition.family,
-                "TaskDefinitionRevision": String(definition.revision ?? 0), "TaskDefinitionArn": arn, "Region": target.region,
-            ]
-            if let controller = (service ?? existing)?.deploymentController?.type?.rawValue, controller != "ECS" {
-                await run.log.info(
-                    "The service uses the \(controller) deployment controller; its rollout is not ECS's to report, so Berth does not wait."
-                )
-                return .succeeded(outputs)
-            }
-            let verdict = try await RolloutWait(run: run, ecs: ecs, cluster: cluster, service: serviceName, taskDefinition: arn)
-                .wait(wait)
-            return StepOutcome(verdict, outputs: outputs)
+            return try await rollout.finish(definition, arn: arn, family: taskDefinition.family, service: service ?? existing)
         }
     }
 
@@ -113,9 +94,5 @@ struct DeployServiceStep {
             return ECS.DeploymentCircuitBreaker(enable: true, rollback: true)
         }
         return ECS.DeploymentCircuitBreaker(enable: settings.enable ?? true, rollback: settings.rollback ?? true)
-    }
-
-    static func images(_ definition: ECS.TaskDefinition) -> String {
-        (definition.containerDefinitions ?? []).map { "\($0.name ?? "?") = \($0.image ?? "?")" }.joined(separator: ", ")
     }
 }

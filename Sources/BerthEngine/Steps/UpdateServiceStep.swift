@@ -127,15 +127,9 @@ struct UpdateServiceStep {
             ephemeralStorage: templateDefinition.ephemeralStorage,
             runtimePlatform: templateDefinition.runtimePlatform, enableFaultInjection: templateDefinition.enableFaultInjection)
 
-        let lockKey = ServiceLocks.key(region: target.region, cluster: cluster, service: serviceName)
-        return try await run.services.locks.withLock(
-            lockKey, taskID: run.taskID, waitAtMost: wait.timeout ?? .seconds(3600), log: run.log
-        ) {
-            let registered = try await ecs.registerTaskDefinition(request)
-            guard let definition = registered.taskDefinition, let arn = definition.taskDefinitionArn else {
-                return .failed("RegisterTaskDefinition answered without a task definition ARN.")
-            }
-            await run.log.info("Registered \(RolloutTracker.revision(of: arn)) (\(DeployServiceStep.images(definition))).")
+        let rollout = ServiceRollout(run: run, ecs: ecs, target: target, serviceName: serviceName, wait: wait)
+        return try await rollout.locked {
+            let (definition, arn) = try await rollout.register(request)
             _ = try await ecs.updateService(
                 ECS.UpdateServiceRequest(
                     service: serviceName, cluster: cluster, desiredCount: desiredCount, taskDefinition: arn,
@@ -144,18 +138,7 @@ struct UpdateServiceStep {
                 _ = try await ecs.tagResource(ECS.TagResourceRequest(resourceArn: serviceARN, tags: tags))
             }
             await run.log.info("Updated the service \(serviceName) to \(RolloutTracker.revision(of: arn)) with a new deployment.")
-            let outputs = [
-                "ServiceName": serviceName, "ClusterName": cluster, "TaskDefinitionFamily": family,
-                "TaskDefinitionRevision": String(definition.revision ?? 0), "TaskDefinitionArn": arn, "Region": target.region,
-            ]
-            if let controller = service.deploymentController?.type?.rawValue, controller != "ECS" {
-                await run.log.info(
-                    "The service uses the \(controller) deployment controller; Berth does not wait for its rollout.")
-                return .succeeded(outputs)
-            }
-            let verdict = try await RolloutWait(run: run, ecs: ecs, cluster: cluster, service: serviceName, taskDefinition: arn)
-                .wait(wait)
-            return StepOutcome(verdict, outputs: outputs)
+            return try await rollout.finish(definition, arn: arn, family: family, service: service)
         }
     }
 
