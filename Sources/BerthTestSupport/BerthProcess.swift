@@ -26,10 +26,27 @@ public struct BerthProcess {
         return directory.appendingPathComponent("berth").path
     }
 
+    /// A run that did not end within its time limit; the process was terminated.
+    public struct TimedOut: Error, CustomStringConvertible {
+        public var arguments: [String]
+        public var limit: Duration
+        public var standardOutput: String
+        public var standardError: String
+
+        public var description: String {
+            "berth \(arguments.joined(separator: " ")) did not exit within \(limit); it was terminated."
+                + "\nstdout: \(standardOutput)\nstderr: \(standardError)"
+        }
+    }
+
     /// Runs `berth arguments…`. `PATH` is passed through; nothing else from this process is.
+    /// Output is read while the process runs (a full pipe would otherwise block it), and a process
+    /// still running after `timeLimit` is terminated and reported as `TimedOut`, so that a hung
+    /// command fails its test instead of hanging the suite.
     /// - Parameter standardInput: text for the process's stdin (nothing when nil).
     public static func run(
-        _ arguments: [String], environment: [String: String], standardInput: String? = nil, binary: String = binaryPath
+        _ arguments: [String], environment: [String: String], standardInput: String? = nil, binary: String = binaryPath,
+        timeLimit: Duration = .seconds(180)
     ) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -49,21 +66,40 @@ public struct BerthProcess {
         } else {
             process.standardInput = FileHandle.nullDevice
         }
-        let started = ContinuousClock.now
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
+        let (exits, exited) = AsyncStream.makeStream(of: Int32.self, bufferingPolicy: .bufferingNewest(1))
+        process.terminationHandler = {
+            exited.yield($0.terminationStatus)
+            exited.finish()
         }
+        let started = ContinuousClock.now
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = Task { () -> Bool in
+            do { try await Task.sleep(for: timeLimit) } catch { return false }
+            kill(pid, SIGKILL)
+            return true
+        }
+        async let standardOutput = Self.readToEnd(output.fileHandleForReading)
+        async let standardError = Self.readToEnd(error.fileHandleForReading)
+        var status: Int32 = -1
+        for await exitStatus in exits { status = exitStatus }
         let duration = ContinuousClock.now - started
-        return Result(
-            status: status,
-            standardOutput: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            standardError: String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            duration: duration)
+        watchdog.cancel()
+        let result = Result(
+            status: status, standardOutput: String(decoding: await standardOutput, as: UTF8.self),
+            standardError: String(decoding: await standardError, as: UTF8.self), duration: duration)
+        if await watchdog.value {
+            throw TimedOut(
+                arguments: arguments, limit: timeLimit, standardOutput: result.standardOutput,
+                standardError: result.standardError)
+        }
+        return result
+    }
+
+    /// Reads a pipe to its end on a thread of its own (blocking reads see EOF reliably on Linux).
+    static func readToEnd(_ handle: FileHandle) async -> Data {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: handle.readDataToEndOfFile()) }
+        }
     }
 }

@@ -11,7 +11,8 @@ import NIOCore
 /// container: `…:stuck` never places a task (for timeouts), `…:unhealthy` fails health checks until
 /// the circuit breaker trips, `…:crash` has its essential container exit 1, `…:badpull` cannot be
 /// pulled; anything else rolls out in `rolloutDuration`. A one-off task runs for `taskDuration`,
-/// logs its command, and exits with the number after `exit-` in its image tag (`job:exit-3`), else 0.
+/// logs its command, and exits with the number after `exit-` in its image tag (`job:exit-3`), else 0;
+/// StopTask stops it at once (exit code 137, stop code UserInitiated, the reason given).
 public final class FakeECS: @unchecked Sendable {
     public struct Settings: Sendable {
         public var rolloutDuration: Duration = .milliseconds(600)
@@ -65,6 +66,8 @@ public final class FakeECS: @unchecked Sendable {
         var taskDefinition: String
         var startedAt: Date
         var containers: [(name: String, essential: Bool, exitCode: Int)]
+        /// Set by StopTask: when and why.
+        var stopped: (at: Date, reason: String)?
     }
 
     struct State {
@@ -104,6 +107,11 @@ public final class FakeECS: @unchecked Sendable {
 
     /// How many calls were answered with ThrottlingException.
     public var throttledCalls: Int { withLock { $0.throttled } }
+
+    /// The one-off tasks stopped with StopTask, and the reason each was given.
+    public var stopTaskReasons: [String: String] {
+        withLock { state in state.oneOff.compactMapValues { $0.stopped?.reason } }
+    }
 
     /// How many services each DescribeServices call asked for, in order.
     public var describeServicesBatches: [Int] { withLock { $0.describeServicesBatches } }
@@ -203,6 +211,7 @@ public final class FakeECS: @unchecked Sendable {
             return ["taskArns": state.stopped.filter { $0.service == service }.map(\.arn)]
         case "DescribeTasks": return describeTasks(input, now: now, state)
         case "RunTask": return try runTask(input, now: now, &state)
+        case "StopTask": return try stopTask(input, now: now, &state)
         case "DescribeClusters":
             let clusters = (input["clusters"] as? [String] ?? []).map { name -> [String: Any] in
                 [
@@ -467,6 +476,24 @@ public final class FakeECS: @unchecked Sendable {
         return ["tasks": tasks, "failures": []]
     }
 
+    func stopTask(_ input: [String: Any], now: Date, _ state: inout State) throws -> [String: Any] {
+        let arn = input["task"] as? String ?? ""
+        guard var task = state.oneOff[arn] else {
+            throw Failure(type: "InvalidParameterException", message: "The referenced task was not found.")
+        }
+        if task.stopped == nil, !isFinished(task, now: now) {
+            task.stopped = (now, input["reason"] as? String ?? "Task stopped by user")
+            state.oneOff[arn] = task
+        }
+        return ["task": renderTask(task, now: now)]
+    }
+
+    func isFinished(_ task: OneOffTask, now: Date) -> Bool {
+        let duration =
+            Double(settings.taskDuration.components.seconds) + Double(settings.taskDuration.components.attoseconds) / 1e18
+        return task.stopped != nil || now.timeIntervalSince(task.startedAt) >= duration
+    }
+
     func describeTasks(_ input: [String: Any], now: Date, _ state: State) -> [String: Any] {
         var tasks: [[String: Any]] = []
         for arn in input["tasks"] as? [String] ?? [] {
@@ -487,19 +514,23 @@ public final class FakeECS: @unchecked Sendable {
     }
 
     func renderTask(_ task: OneOffTask, now: Date) -> [String: Any] {
-        let duration =
-            Double(settings.taskDuration.components.seconds) + Double(settings.taskDuration.components.attoseconds) / 1e18
-        let stopped = now.timeIntervalSince(task.startedAt) >= duration
+        let stopped = isFinished(task, now: now)
+        let exitCode = { (container: (name: String, essential: Bool, exitCode: Int)) in
+            task.stopped == nil ? container.exitCode : 137
+        }
         var rendered: [String: Any] = [
             "taskArn": task.arn, "taskDefinitionArn": task.taskDefinition, "lastStatus": stopped ? "STOPPED" : "RUNNING",
             "desiredStatus": stopped ? "STOPPED" : "RUNNING",
             "containers": task.containers.map { container -> [String: Any] in
                 var rendered: [String: Any] = ["name": container.name, "lastStatus": stopped ? "STOPPED" : "RUNNING"]
-                if stopped { rendered["exitCode"] = container.exitCode }
+                if stopped { rendered["exitCode"] = exitCode(container) }
                 return rendered
             },
         ]
-        if stopped {
+        if let userStop = task.stopped {
+            rendered["stopCode"] = "UserInitiated"
+            rendered["stoppedReason"] = userStop.reason
+        } else if stopped {
             rendered["stopCode"] = "EssentialContainerExited"
             rendered["stoppedReason"] = "Essential container in task exited"
         }

@@ -9,14 +9,17 @@ import Testing
 
 @Suite("Deployments through the API")
 struct DeploymentAPITests {
-    @Test("An OIDC account deploys with the deployment subject; wait: false returns once ECS has the change")
-    func oidcDeploymentSubject() async throws {
-        let sts = FakeSTS(expiration: Date().addingTimeInterval(3600))
-        let ecs = FakeECS()
+    /// A server whose AWS calls go to a fake STS and `ecs`, with the environment Production and the
+    /// target `prod` (role `web`, cluster `prod`) deploying through the OIDC account `keyless`.
+    static func withProductionTarget(
+        ecs: FakeECS, sts: FakeSTS = FakeSTS(expiration: Date().addingTimeInterval(3600)),
+        _ body: @Sendable @escaping (TestServer) async throws -> Void
+    ) async throws {
         try await withLocalServer(sts.router) { stsURL in
             try await withLocalServer(ecs.router) { ecsURL in
                 let environment = [
-                    "AWS_ENDPOINT_URL_STS": stsURL, "AWS_ENDPOINT_URL_ECS": ecsURL, "AWS_EC2_METADATA_DISABLED": "true",
+                    "AWS_ENDPOINT_URL_STS": stsURL, "AWS_ENDPOINT_URL_ECS": ecsURL, "AWS_ENDPOINT_URL_LOGS": ecsURL,
+                    "AWS_EC2_METADATA_DISABLED": "true",
                 ]
                 try await TestServer.with(awsEnvironment: environment) { server in
                     try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Production"])
@@ -30,47 +33,128 @@ struct DeploymentAPITests {
                             "name": "prod", "environments": ["Production"], "roles": ["web"], "region": "eu-west-1",
                             "clusterName": "prod", "account": "keyless",
                         ])
-                    let step: [String: Any] = [
-                        "name": "Deploy", "type": "deploy-ecs-service", "targetRoles": ["web"],
-                        "properties": [
-                            "serviceName": "web", "wait": false,
-                            "taskDefinition": [
-                                "family": "web", "containerDefinitions": [["name": "web", "image": "shop/web:1"]],
-                            ],
-                        ],
-                    ]
-                    let applied = try await server.request(.put, "/api/spaces/default/projects/Shop", json: ["steps": [step]])
-                    #expect(applied.status == .ok, "\(applied.text)")
-                    let release = try await server.request(
-                        .post, "/api/spaces/default/projects/Shop/releases", json: ["version": "1"])
-                    #expect(release.status == .created, "\(release.text)")
-                    let deployment = try await server.request(
-                        .post, "/api/spaces/default/deployments",
-                        json: ["project": "shop", "release": "1", "environment": "production"])
-                    #expect(deployment.status == .accepted, "\(deployment.text)")
-                    let taskID = try #require(deployment.json["taskId"] as? String)
-                    let tasks = try await server.finishedTasks(count: 1)
-                    #expect(tasks.first?.state == .succeeded, "\(tasks)")
-                    let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
-                    #expect(log.contains { $0.contains(#"sub "space:default:project:shop:environment:production""#) })
-                    #expect(log.contains("Not waiting for the rollout (wait: false); ECS continues it."))
-
-                    let exchange = try #require(sts.calls.first { $0.action == "AssumeRoleWithWebIdentity" })
-                    #expect(!exchange.signed)
-                    let token = try #require(exchange.parameters["WebIdentityToken"])
-                    var encoded = String(token.split(separator: ".")[1]).replacingOccurrences(of: "-", with: "+")
-                        .replacingOccurrences(of: "_", with: "/")
-                    encoded += String(repeating: "=", count: (4 - encoded.count % 4) % 4)
-                    let payload = try #require(Data(base64Encoded: encoded))
-                    let claims = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
-                    #expect(claims["sub"] as? String == "space:default:project:shop:environment:production")
-                    #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
-
-                    let fetched = try await server.request(
-                        .get, "/api/spaces/default/deployments/\(deployment.json["id"] as? String ?? "")")
-                    #expect(fetched.json["state"] as? String == "succeeded")
+                    try await body(server)
                 }
             }
+        }
+    }
+
+    @Test("An OIDC account deploys with the deployment subject; wait: false returns once ECS has the change")
+    func oidcDeploymentSubject() async throws {
+        let sts = FakeSTS(expiration: Date().addingTimeInterval(3600))
+        let ecs = FakeECS()
+        try await Self.withProductionTarget(ecs: ecs, sts: sts) { server in
+            let step: [String: Any] = [
+                "name": "Deploy", "type": "deploy-ecs-service", "targetRoles": ["web"],
+                "properties": [
+                    "serviceName": "web", "wait": false,
+                    "taskDefinition": [
+                        "family": "web", "containerDefinitions": [["name": "web", "image": "shop/web:1"]],
+                    ],
+                ],
+            ]
+            let applied = try await server.request(.put, "/api/spaces/default/projects/Shop", json: ["steps": [step]])
+            #expect(applied.status == .ok, "\(applied.text)")
+            let release = try await server.request(
+                .post, "/api/spaces/default/projects/Shop/releases", json: ["version": "1"])
+            #expect(release.status == .created, "\(release.text)")
+            let deployment = try await server.request(
+                .post, "/api/spaces/default/deployments",
+                json: ["project": "shop", "release": "1", "environment": "production"])
+            #expect(deployment.status == .accepted, "\(deployment.text)")
+            let taskID = try #require(deployment.json["taskId"] as? String)
+            let tasks = try await server.finishedTasks(count: 1)
+            #expect(tasks.first?.state == .succeeded, "\(tasks)")
+            let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
+            #expect(log.contains { $0.contains(#"sub "space:default:project:shop:environment:production""#) })
+            #expect(log.contains("Not waiting for the rollout (wait: false); ECS continues it."))
+
+            let exchange = try #require(sts.calls.first { $0.action == "AssumeRoleWithWebIdentity" })
+            #expect(!exchange.signed)
+            let token = try #require(exchange.parameters["WebIdentityToken"])
+            var encoded = String(token.split(separator: ".")[1]).replacingOccurrences(of: "-", with: "+")
+                .replacingOccurrences(of: "_", with: "/")
+            encoded += String(repeating: "=", count: (4 - encoded.count % 4) % 4)
+            let payload = try #require(Data(base64Encoded: encoded))
+            let claims = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
+            #expect(claims["sub"] as? String == "space:default:project:shop:environment:production")
+            #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
+
+            let fetched = try await server.request(
+                .get, "/api/spaces/default/deployments/\(deployment.json["id"] as? String ?? "")")
+            #expect(fetched.json["state"] as? String == "succeeded")
+        }
+    }
+
+    /// Applies a project whose one step runs the task definition `job` (registered in the fake first)
+    /// with `properties`, releases it and deploys it; returns the deployment's task id.
+    static func deployJob(_ server: TestServer, ecs: FakeECS, properties: [String: Any]) async throws -> String {
+        try await server.request(
+            .put, "/api/spaces/default/projects/Jobs",
+            json: [
+                "steps": [
+                    [
+                        "name": "Register", "type": "deploy-ecs-service", "targetRoles": ["web"],
+                        "properties": [
+                            "serviceName": "job", "wait": false,
+                            "taskDefinition": [
+                                "family": "job", "containerDefinitions": [["name": "job", "image": "shop/job:1"]],
+                            ],
+                        ],
+                    ],
+                    [
+                        "name": "Run", "type": "run-ecs-task", "targetRoles": ["web"],
+                        "properties": properties.merging(["taskDefinition": "job"]) { $1 },
+                    ],
+                ]
+            ])
+        let number = UUID().uuidString.prefix(8)
+        let release = try await server.request(
+            .post, "/api/spaces/default/projects/jobs/releases", json: ["version": "1.0.0-\(number)"])
+        #expect(release.status == .created, "\(release.text)")
+        let deployment = try await server.request(
+            .post, "/api/spaces/default/deployments",
+            json: ["project": "jobs", "release": "1.0.0-\(number)", "environment": "production"])
+        #expect(deployment.status == .accepted, "\(deployment.text)")
+        return try #require(deployment.json["taskId"] as? String)
+    }
+
+    @Test(
+        "A one-off task never outlives its step unnoticed: the timeout stops it, stopOnTimeout: false keeps it, cancelling stops it"
+    )
+    func runTaskStoppedOnTimeoutAndCancel() async throws {
+        var settings = FakeECS.Settings()
+        settings.taskDuration = .seconds(600)
+        let ecs = FakeECS(settings: settings)
+        try await Self.withProductionTarget(ecs: ecs) { server in
+            let timedOut = try await Self.deployJob(server, ecs: ecs, properties: ["timeoutSeconds": 1])
+            var tasks = try await server.finishedTasks(count: 1)
+            #expect(tasks.first?.state == .timedOut, "\(tasks)")
+            var log = try await server.server.store.taskLog(taskID: timedOut).map(\.message)
+            #expect(
+                log.contains { $0.hasPrefix("Stopped ") && $0.hasSuffix(": The Berth deployment timed out after 1 s.") }, "\(log)"
+            )
+            #expect(Array(ecs.stopTaskReasons.values) == ["The Berth deployment timed out after 1 s."])
+
+            let kept = try await Self.deployJob(server, ecs: ecs, properties: ["timeoutSeconds": 1, "stopOnTimeout": false])
+            tasks = try await server.finishedTasks(count: 2)
+            #expect(tasks.allSatisfy { $0.state == .timedOut }, "\(tasks)")
+            log = try await server.server.store.taskLog(taskID: kept).map(\.message)
+            #expect(log.contains { $0.contains("it keeps running in ECS (stopOnTimeout: false)") }, "\(log)")
+            #expect(ecs.stopTaskReasons.count == 1)
+
+            let polled = ecs.calls["DescribeTasks"] ?? 0
+            let cancelled = try await Self.deployJob(server, ecs: ecs, properties: [:])
+            for _ in 0..<100 where (ecs.calls["DescribeTasks"] ?? 0) < polled + 2 { try await Task.sleep(for: .milliseconds(50)) }
+            let cancel = try await server.request(.post, "/api/tasks/\(cancelled)/cancel")
+            #expect(cancel.status == .accepted || cancel.status == .ok, "\(cancel.text)")
+            tasks = try await server.finishedTasks(count: 3)
+            #expect(tasks.first { $0.id == cancelled }?.state == .cancelled, "\(tasks)")
+            log = try await server.server.store.taskLog(taskID: cancelled).map(\.message)
+            #expect(log.contains { $0.hasSuffix(": The Berth deployment was cancelled.") }, "\(log)")
+            #expect(
+                ecs.stopTaskReasons.values.sorted()
+                    == ["The Berth deployment timed out after 1 s.", "The Berth deployment was cancelled."].sorted())
         }
     }
 }

@@ -21,7 +21,8 @@ struct TestServer {
     /// Runs `body` against a new server; AWS calls go to `awsEnvironment` (nothing by default).
     static func with<T: Sendable>(
         awsEnvironment: [String: String] = ["AWS_EC2_METADATA_DISABLED": "true"], clock: any AWSClock = SystemClock(),
-        healthCheckInterval: Duration? = nil, _ body: @Sendable (TestServer) async throws -> T
+        healthCheckInterval: Duration? = nil, deploymentPollInterval: Duration = .milliseconds(100),
+        _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-api-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -30,8 +31,8 @@ struct TestServer {
         let configuration = ServerConfiguration(
             dataDirectory: directory, host: "localhost", port: 0, environment: [:],
             engine: EngineConfiguration(
-                environment: EnvironmentVariables(awsEnvironment), healthCheckInterval: healthCheckInterval, clock: clock,
-                logger: logger),
+                environment: EnvironmentVariables(awsEnvironment), healthCheckInterval: healthCheckInterval,
+                deploymentPollInterval: deploymentPollInterval, clock: clock, logger: logger),
             logger: logger)
         let server = try await BerthServer.build(configuration)
         let key = try #require(server.administratorKey)

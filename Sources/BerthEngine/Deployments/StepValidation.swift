@@ -34,7 +34,7 @@ public enum StepValidation {
                 if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
                 errors.check("\(field).\(key)") { _ = try properties.int(key) }
             }
-            for key in ["wait", "enableExecuteCommand"] {
+            for key in ["wait", "enableExecuteCommand", "stopOnTimeout"] {
                 if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
                 errors.check("\(field).\(key)") { _ = try properties.bool(key) }
             }

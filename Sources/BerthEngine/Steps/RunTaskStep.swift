@@ -10,7 +10,10 @@ import Foundation
 ///
 /// Properties: `taskDefinition` (family, family:revision or ARN), `count` (1), `launchType` or
 /// `capacityProviderStrategy`, `platformVersion`, `networkConfiguration`, `overrides`, `startedBy`,
-/// `tags`, `wait`, `timeoutSeconds`.
+/// `tags`, `wait`, `timeoutSeconds`, `stopOnTimeout` (true).
+///
+/// A task never outlives the step that waits for it unnoticed: cancelling the deployment stops it,
+/// and so does the timeout unless `stopOnTimeout` is false (then the log says it keeps running).
 struct RunTaskStep {
     let run: StepRun
 
@@ -33,6 +36,7 @@ struct RunTaskStep {
         let network = try properties.decode("networkConfiguration", as: ECS.NetworkConfiguration.self)
         let overrides = try properties.decode("overrides", as: ECS.TaskOverride.self)
         let wait = try properties.waitOption()
+        let stopOnTimeout = try properties.bool("stopOnTimeout") ?? true
         let ecs = try run.ecs()
         let cluster = target.clusterName
 
@@ -66,7 +70,12 @@ struct RunTaskStep {
         let clock = run.configuration.clock
         let startedAt = clock.now()
         while true {
-            try await clock.sleep(for: run.configuration.deploymentPollInterval)
+            do {
+                try await clock.sleep(for: run.configuration.deploymentPollInterval)
+            } catch is CancellationError {
+                await stop(arns, ecs: ecs, cluster: cluster, reason: "The Berth deployment was cancelled.")
+                throw CancellationError()
+            }
             await stream(&sources, logs: logs)
             let tasks = try await ecs.describeTasks(ECS.DescribeTasksRequest(tasks: arns, cluster: cluster)).tasks ?? []
             if !tasks.isEmpty, tasks.allSatisfy({ $0.lastStatus == "STOPPED" }) {
@@ -74,12 +83,38 @@ struct RunTaskStep {
                 return verdict(tasks, definition: definition, outputs: &outputs)
             }
             if let timeout = wait.timeout, clock.now().timeIntervalSince(startedAt) >= timeout.timeInterval {
+                let seconds = Int(timeout.timeInterval)
                 let states = tasks.map { "\(Self.shortID($0.taskArn ?? "")) \($0.lastStatus ?? "?")" }.joined(separator: ", ")
+                guard stopOnTimeout else {
+                    return StepOutcome(
+                        state: .timedOut,
+                        message:
+                            "the task had not stopped after \(seconds) s (\(states)); it keeps running in ECS (stopOnTimeout: false)"
+                    )
+                }
+                let running = tasks.filter { $0.lastStatus != "STOPPED" }.compactMap(\.taskArn)
+                await stop(running, ecs: ecs, cluster: cluster, reason: "The Berth deployment timed out after \(seconds) s.")
                 return StepOutcome(
-                    state: .timedOut,
-                    message: "the task had not stopped after \(Int(timeout.timeInterval)) s (\(states)); it keeps running in ECS")
+                    state: .timedOut, message: "the task had not stopped after \(seconds) s (\(states)); Berth stopped it")
             }
         }
+    }
+
+    /// Stops tasks with StopTask, even when the step itself is being cancelled (the calls run in a
+    /// task of their own, so the cancellation does not cut them short). Failures are logged, not thrown:
+    /// the step already has its outcome.
+    func stop(_ arns: [String], ecs: ECSClient, cluster: String, reason: String) async {
+        let log = run.log
+        await Task {
+            for arn in arns {
+                do {
+                    _ = try await ecs.stopTask(ECS.StopTaskRequest(task: arn, cluster: cluster, reason: reason))
+                    await log.warning("Stopped \(Self.shortID(arn)): \(reason)")
+                } catch {
+                    await log.error("Could not stop \(Self.shortID(arn)): \(error)")
+                }
+            }
+        }.value
     }
 
     /// Fails on the first essential container that exited with a non-zero code or never ran.
