@@ -33,34 +33,28 @@ public struct HealthCheckExecutor: TaskExecutor {
             return await verdict(.unavailable, "The credentials could not be resolved: \(describe(error))", task, log)
         }
         let ecs = ECSClient(client: try configuration.client(for: .ecs, region: target.region, credentials: resolved.provider))
-        let response: ECS.DescribeClustersResponse
+        let lookup: ClusterLookup
         do {
-            response = try await ecs.describeClusters(ECS.DescribeClustersRequest(clusters: [target.clusterName]))
+            lookup = try await ClusterLookup.find(target.clusterName, with: ecs)
         } catch let error as AWSError {
             return await verdict(.unavailable, "DescribeClusters failed: \(error)", task, log)
         } catch let error as AWSClientError {
             return await verdict(.unavailable, "DescribeClusters could not reach ECS: \(error.message)", task, log)
         }
-        guard let cluster = response.clusters?.first(where: { Self.matches($0, target.clusterName) }) else {
-            let reason = response.failures?.first?.reason ?? "not returned"
+        switch lookup {
+        case .active(let cluster):
+            return await verdict(
+                .healthy, "The cluster '\(target.clusterName)' is ACTIVE (\(ClusterLookup.counts(cluster))).", task, log)
+        case .notActive(_, let status):
+            return await verdict(
+                .unhealthy, "The cluster '\(target.clusterName)' is \(status), not ACTIVE; deployments to it would fail.", task,
+                log)
+        case .missing(let reason):
             return await verdict(
                 .unavailable,
                 "The cluster '\(target.clusterName)' was not found in \(target.region) (\(reason)). Check the cluster name, region and account.",
                 task, log)
         }
-        let status = cluster.status ?? "UNKNOWN"
-        let counts =
-            "\(cluster.activeServicesCount ?? 0) services, \(cluster.runningTasksCount ?? 0) running tasks, "
-            + "\(cluster.registeredContainerInstancesCount ?? 0) container instances"
-        if status == "ACTIVE" {
-            return await verdict(.healthy, "The cluster '\(target.clusterName)' is ACTIVE (\(counts)).", task, log)
-        }
-        return await verdict(
-            .unhealthy, "The cluster '\(target.clusterName)' is \(status), not ACTIVE; deployments to it would fail.", task, log)
-    }
-
-    static func matches(_ cluster: ECS.Cluster, _ reference: String) -> Bool {
-        cluster.clusterName == reference || cluster.clusterArn == reference
     }
 
     func verdict(_ status: HealthStatus, _ message: String, _ task: ServerTask, _ log: TaskLogWriter) async -> ExecutionResult {

@@ -12,7 +12,8 @@ import NIOCore
 /// the circuit breaker trips, `…:crash` has its essential container exit 1, `…:badpull` cannot be
 /// pulled; anything else rolls out in `rolloutDuration`. A one-off task runs for `taskDuration`,
 /// logs its command, and exits with the number after `exit-` in its image tag (`job:exit-3`), else 0;
-/// StopTask stops it at once (exit code 137, stop code UserInitiated, the reason given).
+/// StopTask stops it at once (exit code 137, stop code UserInitiated, the reason given). Every
+/// cluster is ACTIVE unless a test gives it another status or deletes it (`setCluster`).
 public final class FakeECS: @unchecked Sendable {
     public struct Settings: Sendable {
         public var rolloutDuration: Duration = .milliseconds(600)
@@ -80,6 +81,8 @@ public final class FakeECS: @unchecked Sendable {
         var logs: [String: [String]] = [:]
         var describeServicesBatches: [Int] = []
         var throttled = 0
+        /// Clusters a test changed: their status, or nil once deleted. Any other cluster is ACTIVE.
+        var clusters: [String: String?] = [:]
     }
 
     public let settings: Settings
@@ -95,6 +98,12 @@ public final class FakeECS: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return try body(&stateStorage)
+    }
+
+    /// Makes DescribeClusters answer `name` with `status` (INACTIVE, PROVISIONING…), or as missing
+    /// when `status` is nil; every other cluster is ACTIVE.
+    public func setCluster(_ name: String, status: String?) {
+        withLock { $0.clusters[name] = .some(status) }
     }
 
     /// How many times each operation was called (`DescribeServices`, `GetLogEvents`, …).
@@ -213,13 +222,17 @@ public final class FakeECS: @unchecked Sendable {
         case "RunTask": return try runTask(input, now: now, &state)
         case "StopTask": return try stopTask(input, now: now, &state)
         case "DescribeClusters":
-            let clusters = (input["clusters"] as? [String] ?? []).map { name -> [String: Any] in
-                [
-                    "clusterName": name, "clusterArn": "arn:aws:ecs:\(settings.region):\(settings.account):cluster/\(name)",
-                    "status": "ACTIVE",
-                ]
+            var clusters: [[String: Any]] = []
+            var failures: [[String: Any]] = []
+            for name in input["clusters"] as? [String] ?? ["default"] {
+                let arn = "arn:aws:ecs:\(settings.region):\(settings.account):cluster/\(name)"
+                switch state.clusters[name] {
+                case .some(.none): failures.append(["arn": arn, "reason": "MISSING"])
+                case .some(.some(let status)): clusters.append(["clusterName": name, "clusterArn": arn, "status": status])
+                case .none: clusters.append(["clusterName": name, "clusterArn": arn, "status": "ACTIVE"])
+                }
             }
-            return ["clusters": clusters, "failures": []]
+            return ["clusters": clusters, "failures": failures]
         case "GetLogEvents": return try logEvents(input, now: now, &state)
         default: throw Failure(type: "UnknownOperationException", message: "The fake does not implement \(operation).")
         }

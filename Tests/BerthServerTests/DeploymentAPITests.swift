@@ -86,6 +86,53 @@ struct DeploymentAPITests {
         }
     }
 
+    @Test("An ECS step on a missing or INACTIVE cluster fails up front, naming the cluster, and changes nothing")
+    func clusterCheckedFirst() async throws {
+        let ecs = FakeECS()
+        try await Self.withProductionTarget(ecs: ecs) { server in
+            let step: [String: Any] = [
+                "name": "Deploy", "type": "deploy-ecs-service", "targetRoles": ["web"],
+                "properties": [
+                    "serviceName": "web",
+                    "taskDefinition": ["family": "web", "containerDefinitions": [["name": "web", "image": "shop/web:1"]]],
+                ],
+            ]
+            try await server.request(.put, "/api/spaces/default/projects/Shop", json: ["steps": [step]])
+            try await server.request(.post, "/api/spaces/default/projects/Shop/releases", json: ["version": "1"])
+            let expectations: [(status: String?, message: String)] = [
+                (
+                    nil,
+                    "Step 'Deploy' on prod: The cluster 'prod' was not found in eu-west-1 (MISSING); nothing was changed. Check the target's cluster name, region and account."
+                ),
+                (
+                    "INACTIVE",
+                    "Step 'Deploy' on prod: The cluster 'prod' in eu-west-1 is INACTIVE, not ACTIVE; nothing was changed."
+                ),
+            ]
+            for (attempt, expected) in expectations.enumerated() {
+                ecs.setCluster("prod", status: expected.status)
+                let deployment = try await server.request(
+                    .post, "/api/spaces/default/deployments",
+                    json: ["project": "shop", "release": "1", "environment": "production"])
+                let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
+                let task = try #require(try await server.finishedTasks(count: attempt + 1).first { $0.id == taskID })
+                #expect(task.state == .failed)
+                #expect(task.errorMessage == expected.message)
+            }
+            #expect(ecs.calls["RegisterTaskDefinition"] == nil)
+            #expect(ecs.calls["CreateService"] == nil)
+
+            ecs.setCluster("prod", status: "ACTIVE")
+            let deployment = try await server.request(
+                .post, "/api/spaces/default/deployments", json: ["project": "shop", "release": "1", "environment": "production"])
+            let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
+            let task = try #require(try await server.finishedTasks(count: 3).first { $0.id == taskID })
+            #expect(task.state == .succeeded, "\(task)")
+            let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
+            #expect(log.contains("The cluster prod is ACTIVE (0 services, 0 running tasks, 0 container instances)."), "\(log)")
+        }
+    }
+
     /// Applies a project whose one step runs the task definition `job` (registered in the fake first)
     /// with `properties`, releases it and deploys it; returns the deployment's task id.
     static func deployJob(_ server: TestServer, ecs: FakeECS, properties: [String: Any]) async throws -> String {

@@ -1,5 +1,6 @@
 import AWSCore
 import AWSCredentials
+import AWSECS
 import AWSSTS
 import BerthDomain
 import BerthOIDC
@@ -148,6 +149,9 @@ struct DeploymentExecutor: TaskExecutor {
                 let caller = try await sts.getCallerIdentity()
                 identity = caller.arn
                 await section.info("Running as \(caller.arn) (account \(caller.account)).")
+                if step.kind.needsTargets {
+                    try await checkCluster(target, credentials: credentials, section: section)
+                }
                 resolved = credentials
             }
             var variables = VariableDictionary.resolving(
@@ -189,6 +193,25 @@ struct DeploymentExecutor: TaskExecutor {
             let message = describe(error)
             await section.error("Failed: \(message)")
             return TargetResult(target: target?.name, outcome: .failed(message), identity: identity)
+        }
+    }
+
+    /// An ECS step changes nothing on a cluster that is missing or not ACTIVE: it fails up front,
+    /// naming the cluster, instead of registering a task definition first.
+    func checkCluster(_ target: ECSClusterTarget, credentials: TargetCredentials.Resolved, section: LogSection) async throws {
+        let ecs = ECSClient(client: try configuration.client(for: .ecs, region: target.region, credentials: credentials.provider))
+        switch try await ClusterLookup.find(target.clusterName, with: ecs) {
+        case .active(let cluster):
+            await section.info("The cluster \(target.clusterName) is ACTIVE (\(ClusterLookup.counts(cluster))).")
+        case .notActive(_, let status):
+            throw BerthError(
+                .conflict,
+                "The cluster '\(target.clusterName)' in \(target.region) is \(status), not ACTIVE; nothing was changed.")
+        case .missing(let reason):
+            throw BerthError(
+                .notFound,
+                "The cluster '\(target.clusterName)' was not found in \(target.region) (\(reason)); nothing was changed. Check the target's cluster name, region and account."
+            )
         }
     }
 
