@@ -31,7 +31,7 @@ SERVICES = [
     {
         "model": "logs/2014-03-28", "namespace": "CloudWatchLogs", "client": "CloudWatchLogsClient",
         "module": "AWSCloudWatchLogs",
-        "operations": ["GetLogEvents", "FilterLogEvents", "CreateLogGroup", "CreateLogStream", "PutLogEvents"],
+        "operations": ["GetLogEvents", "FilterLogEvents", "CreateLogGroup", "CreateLogStream", "PutLogEvents", "PutRetentionPolicy"],
     },
 ]
 

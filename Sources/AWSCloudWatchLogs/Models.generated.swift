@@ -372,6 +372,23 @@ extension CloudWatchLogs {
         }
     }
 
+    public struct PutRetentionPolicyRequest: Codable, Sendable, Hashable {
+        /// The name of the log group.
+        public var logGroupName: String
+        public var retentionInDays: Int
+
+        public init(logGroupName: String, retentionInDays: Int) {
+            self.logGroupName = logGroupName
+            self.retentionInDays = retentionInDays
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.logGroupName = try container.decodeLenientString(forKey: .logGroupName)
+            self.retentionInDays = try container.decode(Int.self, forKey: .retentionInDays)
+        }
+    }
+
     /// If an entity is rejected when a PutLogEvents request was made, this includes details about the reason for the rejection.
     public struct RejectedEntityInfo: Codable, Sendable, Hashable {
         /// The type of error that caused the rejection of the entity when calling PutLogEvents .

@@ -35,4 +35,9 @@ extension CloudWatchLogsClient {
     public func putLogEvents(_ input: CloudWatchLogs.PutLogEventsRequest) async throws -> CloudWatchLogs.PutLogEventsResponse {
         try await client.jsonCall(operation: "PutLogEvents", input: input)
     }
+
+    /// Sets the retention of the specified log group.
+    public func putRetentionPolicy(_ input: CloudWatchLogs.PutRetentionPolicyRequest) async throws {
+        let _: AWSEmptyResponse = try await client.jsonCall(operation: "PutRetentionPolicy", input: input)
+    }
 }

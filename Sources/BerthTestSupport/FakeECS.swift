@@ -12,7 +12,8 @@ import NIOCore
 /// the circuit breaker trips, `…:crash` has its essential container exit 1, `…:badpull` cannot be
 /// pulled; anything else rolls out in `rolloutDuration`. A one-off task runs for `taskDuration`,
 /// logs its command, and exits with the number after `exit-` in its image tag (`job:exit-3`), else 0;
-/// StopTask stops it at once (exit code 137, stop code UserInitiated, the reason given). Every
+/// StopTask stops it at once (exit code 137, stop code UserInitiated, the reason given).
+/// CreateLogGroup and PutRetentionPolicy keep the groups and their tags and retention. Every
 /// cluster is ACTIVE unless a test gives it another status or deletes it (`setCluster`).
 public final class FakeECS: @unchecked Sendable {
     public struct Settings: Sendable {
@@ -83,6 +84,13 @@ public final class FakeECS: @unchecked Sendable {
         var throttled = 0
         /// Clusters a test changed: their status, or nil once deleted. Any other cluster is ACTIVE.
         var clusters: [String: String?] = [:]
+        var logGroups: [String: LogGroup] = [:]
+    }
+
+    /// A CloudWatch Logs group made with CreateLogGroup (and PutRetentionPolicy).
+    public struct LogGroup: Sendable, Equatable {
+        public var tags: [String: String]
+        public var retentionDays: Int?
     }
 
     public let settings: Settings
@@ -105,6 +113,9 @@ public final class FakeECS: @unchecked Sendable {
     public func setCluster(_ name: String, status: String?) {
         withLock { $0.clusters[name] = .some(status) }
     }
+
+    /// The log groups created with CreateLogGroup, by name.
+    public var logGroups: [String: LogGroup] { withLock { $0.logGroups } }
 
     /// How many times each operation was called (`DescribeServices`, `GetLogEvents`, …).
     public var calls: [String: Int] { withLock { $0.calls } }
@@ -234,6 +245,20 @@ public final class FakeECS: @unchecked Sendable {
             }
             return ["clusters": clusters, "failures": failures]
         case "GetLogEvents": return try logEvents(input, now: now, &state)
+        case "CreateLogGroup":
+            let name = input["logGroupName"] as? String ?? ""
+            guard state.logGroups[name] == nil else {
+                throw Failure(type: "ResourceAlreadyExistsException", message: "The specified log group already exists")
+            }
+            state.logGroups[name] = LogGroup(tags: input["tags"] as? [String: String] ?? [:])
+            return [:]
+        case "PutRetentionPolicy":
+            let name = input["logGroupName"] as? String ?? ""
+            guard state.logGroups[name] != nil else {
+                throw Failure(type: "ResourceNotFoundException", message: "The specified log group does not exist.")
+            }
+            state.logGroups[name]?.retentionDays = input["retentionInDays"] as? Int
+            return [:]
         default: throw Failure(type: "UnknownOperationException", message: "The fake does not implement \(operation).")
         }
     }

@@ -181,4 +181,21 @@ struct MotoECSTests {
             #expect(filtered.events?.compactMap(\.message) == ["line 3"])
         }
     }
+
+    @Test("CloudWatch Logs: a second CreateLogGroup is ResourceAlreadyExistsException; retention is set on a group that exists")
+    func logGroupOnce() async throws {
+        try await withMoto { moto, administrator in
+            let logs = CloudWatchLogsClient(client: try moto.client(for: .cloudWatchLogs, credentials: administrator))
+            try await logs.createLogGroup(.init(logGroupName: "/ecs/api", tags: ["berth:project": "shop"]))
+            let again = await #expect(throws: AWSError.self) {
+                try await logs.createLogGroup(.init(logGroupName: "/ecs/api"))
+            }
+            #expect(again?.code == "ResourceAlreadyExistsException")
+            try await logs.putRetentionPolicy(.init(logGroupName: "/ecs/api", retentionInDays: 30))
+            let missing = await #expect(throws: AWSError.self) {
+                try await logs.putRetentionPolicy(.init(logGroupName: "/ecs/none", retentionInDays: 30))
+            }
+            #expect(missing?.code == "ResourceNotFoundException")
+        }
+    }
 }

@@ -18,7 +18,7 @@ struct DeploymentAPITests {
         try await withLocalServer(sts.router) { stsURL in
             try await withLocalServer(ecs.router) { ecsURL in
                 let environment = [
-                    "AWS_ENDPOINT_URL_STS": stsURL, "AWS_ENDPOINT_URL_ECS": ecsURL, "AWS_ENDPOINT_URL_LOGS": ecsURL,
+                    "AWS_ENDPOINT_URL_STS": stsURL, "AWS_ENDPOINT_URL_ECS": ecsURL, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": ecsURL,
                     "AWS_EC2_METADATA_DISABLED": "true",
                 ]
                 try await TestServer.with(awsEnvironment: environment) { server in
@@ -130,6 +130,113 @@ struct DeploymentAPITests {
             #expect(task.state == .succeeded, "\(task)")
             let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
             #expect(log.contains("The cluster prod is ACTIVE (0 services, 0 running tasks, 0 container instances)."), "\(log)")
+        }
+    }
+
+    @Test(
+        "logGroup: auto sends containers without a log configuration to /ecs/<family>, created once, tagged, with its retention"
+    )
+    func automaticLogging() async throws {
+        let ecs = FakeECS()
+        try await Self.withProductionTarget(ecs: ecs) { server in
+            func step(_ properties: [String: Any]) -> [String: Any] {
+                [
+                    "name": "Deploy", "type": "deploy-ecs-service", "targetRoles": ["web"],
+                    "properties": properties.merging([
+                        "serviceName": "web",
+                        "taskDefinition": [
+                            "family": "web",
+                            "containerDefinitions": [
+                                ["name": "web", "image": "shop/web:1"],
+                                [
+                                    "name": "proxy", "image": "envoy:1",
+                                    "logConfiguration": ["logDriver": "json-file", "options": ["max-size": "10m"]],
+                                ],
+                            ],
+                        ],
+                    ]) { $1 },
+                ]
+            }
+            let refused = try await server.request(
+                .put, "/api/spaces/default/projects/Shop",
+                json: ["steps": [step(["logGroup": "shop web!", "logRetentionDays": 10])]])
+            #expect(refused.status == .badRequest)
+            #expect(
+                refused.errorFields.sorted() == ["steps[0].properties.logGroup", "steps[0].properties.logRetentionDays"],
+                "\(refused.text)")
+            #expect(refused.errorMessage.contains("must be one of 1, 3, 5, 7, 14, 30"), "\(refused.errorMessage)")
+
+            let applied = try await server.request(
+                .put, "/api/spaces/default/projects/Shop",
+                json: ["steps": [step(["logGroup": "auto", "logRetentionDays": "30", "tags": ["team": "shop"]])]])
+            #expect(applied.status == .ok, "\(applied.text)")
+            for (attempt, version) in ["1", "2"].enumerated() {
+                try await server.request(.post, "/api/spaces/default/projects/Shop/releases", json: ["version": version])
+                let deployment = try await server.request(
+                    .post, "/api/spaces/default/deployments",
+                    json: ["project": "shop", "release": version, "environment": "production"])
+                let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
+                let task = try #require(try await server.finishedTasks(count: attempt + 1).first { $0.id == taskID })
+                #expect(task.state == .succeeded, "\(task)")
+                let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
+                #expect(log.contains("web log to CloudWatch Logs: group /ecs/web, stream prefix ecs."), "\(log)")
+                #expect(
+                    log.contains(
+                        attempt == 0
+                            ? "Created the CloudWatch Logs group /ecs/web." : "The CloudWatch Logs group /ecs/web exists."),
+                    "\(log)")
+                #expect(log.contains("Log events in /ecs/web are kept 30 days."), "\(log)")
+            }
+            let group = try #require(ecs.logGroups["/ecs/web"])
+            #expect(group.retentionDays == 30)
+            #expect(group.tags["team"] == "shop")
+            #expect(group.tags["berth:project"] == "shop")
+            #expect(group.tags["berth:environment"] == "production")
+            #expect(ecs.calls["CreateLogGroup"] == 2)
+
+            let registered = try #require(ecs.taskDefinitions(family: "web").last)
+            let definition = try #require(
+                try JSONSerialization.jsonObject(with: Data(registered.utf8)) as? [String: Any])
+            let containers = try #require(definition["containerDefinitions"] as? [[String: Any]])
+            let web = try #require(containers.first { $0["name"] as? String == "web" }?["logConfiguration"] as? [String: Any])
+            #expect(web["logDriver"] as? String == "awslogs")
+            #expect(
+                web["options"] as? [String: String]
+                    == ["awslogs-group": "/ecs/web", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs"])
+            let proxy = try #require(
+                containers.first { $0["name"] as? String == "proxy" }?["logConfiguration"] as? [String: Any])
+            #expect(proxy["logDriver"] as? String == "json-file")
+
+            let fargate = try await server.request(
+                .put, "/api/spaces/default/projects/Fargate",
+                json: [
+                    "steps": [
+                        [
+                            "name": "Deploy", "type": "deploy-ecs-service", "targetRoles": ["web"],
+                            "properties": [
+                                "serviceName": "api", "logGroup": "/shop/api",
+                                "taskDefinition": [
+                                    "family": "api", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc",
+                                    "containerDefinitions": [["name": "api", "image": "shop/api:1"]],
+                                ],
+                            ],
+                        ]
+                    ]
+                ])
+            #expect(fargate.status == .ok, "\(fargate.text)")
+            try await server.request(.post, "/api/spaces/default/projects/Fargate/releases", json: ["version": "1"])
+            let deployment = try await server.request(
+                .post, "/api/spaces/default/deployments",
+                json: ["project": "fargate", "release": "1", "environment": "production"])
+            let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
+            let task = try #require(try await server.finishedTasks(count: 3).first { $0.id == taskID })
+            #expect(task.state == .failed)
+            #expect(
+                task.errorMessage
+                    == "Step 'Deploy' on prod: The task definition 'api' needs an executionRoleArn for logGroup: on Fargate, ECS writes the containers' logs with the execution role."
+            )
+            #expect(ecs.taskDefinitions(family: "api").isEmpty)
+            #expect(ecs.logGroups["/shop/api"] == nil)
         }
     }
 

@@ -1,3 +1,4 @@
+import AWSCloudWatchLogs
 import AWSCore
 import AWSECS
 import BerthDomain
@@ -30,9 +31,23 @@ struct StepRun: Sendable {
         return ECSClient(client: try configuration.client(for: .ecs, region: target.region, credentials: credentials.provider))
     }
 
+    /// A CloudWatch Logs client with this target's credentials.
+    func logs() throws -> CloudWatchLogsClient {
+        guard let target, let credentials else {
+            throw BerthError(.internalError, "Step '\(step.name)' needs a target and credentials to call CloudWatch Logs.")
+        }
+        return CloudWatchLogsClient(
+            client: try configuration.client(for: .cloudWatchLogs, region: target.region, credentials: credentials.provider))
+    }
+
     /// Default tags and the step's own (`tags`), the step's winning.
+    func tagValues() throws(BerthError) -> [String: String] {
+        defaultTags.merging(try properties.tags()) { $1 }
+    }
+
+    /// ``tagValues()`` as ECS takes them, sorted by key.
     func tags() throws(BerthError) -> [ECS.Tag] {
-        defaultTags.merging(try properties.tags()) { $1 }.sorted { $0.key < $1.key }.map { ECS.Tag(key: $0.key, value: $0.value) }
+        try tagValues().sorted { $0.key < $1.key }.map { ECS.Tag(key: $0.key, value: $0.value) }
     }
 }
 

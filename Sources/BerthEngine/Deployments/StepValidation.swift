@@ -23,6 +23,10 @@ public enum StepValidation {
                         _ = try properties.decode("taskDefinition", as: ECS.RegisterTaskDefinitionRequest.self)
                     }
                 }
+                if !["logGroup", "logRetentionDays"].contains(where: { step.properties[$0]?.rendered().contains("#{") == true }) {
+                    errors.check("\(field).logRetentionDays") { _ = try ContainerLogging.retentionDays(properties) }
+                    errors.check("\(field).logGroup") { _ = try ContainerLogging.group(properties, family: "family") }
+                }
             case .updateService:
                 require("serviceName", "the ECS service's name")
             case .runTask:

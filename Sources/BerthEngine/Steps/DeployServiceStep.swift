@@ -11,7 +11,8 @@ import Foundation
 /// --cli-input-json` accepts), `desiredCount` (1), `minimumHealthyPercent` (100), `maximumPercent`
 /// (200), `circuitBreaker` (`{enable: true, rollback: true}`), `networkConfiguration`,
 /// `loadBalancers`, `launchType` or `capacityProviderStrategy`, `platformVersion`,
-/// `healthCheckGracePeriodSeconds`, `enableExecuteCommand`, `propagateTags`, `tags`, `wait`, `timeoutSeconds`.
+/// `healthCheckGracePeriodSeconds`, `enableExecuteCommand`, `propagateTags`, `tags`, `logGroup` and
+/// `logRetentionDays` (see ``ContainerLogging``), `wait`, `timeoutSeconds`.
 struct DeployServiceStep {
     let run: StepRun
 
@@ -27,6 +28,8 @@ struct DeployServiceStep {
                 taskDefinition.containerDefinitions[index].image = image
             }
         }
+        let logging = try ContainerLogging.settings(properties, family: taskDefinition.family)
+        let loggedContainers = try logging?.apply(to: &taskDefinition, region: target.region) ?? []
         let tags = try run.tags()
         taskDefinition.tags =
             (taskDefinition.tags ?? []) + tags.filter { tag in !(taskDefinition.tags ?? []).contains { $0.key == tag.key } }
@@ -52,6 +55,16 @@ struct DeployServiceStep {
 
         let rollout = ServiceRollout(run: run, ecs: ecs, target: target, serviceName: serviceName, wait: wait)
         return try await rollout.locked {
+            if let logging {
+                if loggedContainers.isEmpty {
+                    await run.log.info("Every container has its own log configuration; logGroup \(logging.group) is not used.")
+                } else {
+                    await run.log.info(
+                        "\(loggedContainers.joined(separator: ", ")) log to CloudWatch Logs: group \(logging.group), stream prefix \(ContainerLogging.streamPrefix)."
+                    )
+                    try await logging.ensureGroup(try run.logs(), tags: try run.tagValues(), log: run.log)
+                }
+            }
             let (definition, arn) = try await rollout.register(taskDefinition)
             let existing = try await ecs.describeServices(ECS.DescribeServicesRequest(services: [serviceName], cluster: cluster))
                 .services?.first { $0.serviceName == serviceName && $0.status == "ACTIVE" }

@@ -26,7 +26,7 @@ struct RunTaskStep {
 
     func execute() async throws -> StepOutcome {
         let properties = run.properties
-        guard let target = run.target, let credentials = run.credentials else {
+        guard let target = run.target, run.credentials != nil else {
             return .failed("A Run ECS task step needs a target.")
         }
         let taskDefinition = try properties.requiredString("taskDefinition")
@@ -64,8 +64,7 @@ struct RunTaskStep {
             await run.log.info("Not waiting for the task to stop (wait: false).")
             return .succeeded(outputs)
         }
-        let logs = CloudWatchLogsClient(
-            client: try run.configuration.client(for: .cloudWatchLogs, region: target.region, credentials: credentials.provider))
+        let logs = try run.logs()
         var sources = Self.logSources(definition, taskARNs: arns)
         let clock = run.configuration.clock
         let startedAt = clock.now()
