@@ -11,7 +11,8 @@ public struct BerthCommand: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             ServerCommand.self, LoginCommand.self, EnvironmentCommand.self, AccountCommand.self, TargetCommand.self,
-            ProjectCommand.self, VariableCommand.self, ReleaseCommand.self, DeployCommand.self, TaskCommand.self,
+            ProjectCommand.self, VariableCommand.self, ReleaseCommand.self, DeployCommand.self, DeploymentCommand.self,
+            TaskCommand.self,
             APIKeyCommand.self, OIDCCommand.self, AWSCommand.self,
         ])
 

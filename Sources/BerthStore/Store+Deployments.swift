@@ -30,6 +30,57 @@ extension BerthStore {
         }
     }
 
+    /// Which deployments to list: all of a space, or of one project and/or environment; with
+    /// `latestOnly`, just the newest of each project in each environment (what is where).
+    public struct DeploymentFilter: Sendable {
+        public var projectID: String?
+        public var environmentID: String?
+        public var latestOnly: Bool
+        public var limit: Int
+
+        public init(projectID: String? = nil, environmentID: String? = nil, latestOnly: Bool = false, limit: Int = 50) {
+            self.projectID = projectID
+            self.environmentID = environmentID
+            self.latestOnly = latestOnly
+            self.limit = limit
+        }
+    }
+
+    /// Deployments newest first — or, with `latestOnly`, by project name and environment order —
+    /// with the names and the state of their tasks, in one query.
+    public func deployments(spaceID: String, _ filter: DeploymentFilter) async throws -> [DeploymentSummary] {
+        try await database.withConnection { db in
+            var query = SQLQueryString(
+                """
+                SELECT d.*, p.name AS project_name, r.version AS release_version, e.name AS environment_name,                 t.state AS task_state, t.error_message AS task_error, t.completed_at AS task_completed_at                 FROM deployments d JOIN projects p ON p.id = d.project_id JOIN releases r ON r.id = d.release_id                 JOIN environments e ON e.id = d.environment_id JOIN tasks t ON t.id = d.task_id                 WHERE d.space_id = \(bind: spaceID)
+                """)
+            if let projectID = filter.projectID { query += " AND d.project_id = \(bind: projectID)" }
+            if let environmentID = filter.environmentID { query += " AND d.environment_id = \(bind: environmentID)" }
+            if filter.latestOnly {
+                query += """
+                     AND d.id = (SELECT l.id FROM deployments l WHERE l.project_id = d.project_id \
+                    AND l.environment_id = d.environment_id ORDER BY l.created_at DESC, l.id DESC LIMIT 1) \
+                    ORDER BY p.name, e.sort_order, e.name
+                    """
+            } else {
+                query += " ORDER BY d.created_at DESC, d.id DESC"
+            }
+            query += " LIMIT \(bind: filter.limit)"
+            return try await db.raw(query).all().map { row in
+                let deployment = try Self.deployment(row)
+                guard let state = ServerTask.State(rawValue: try row.string("task_state")) else {
+                    throw BerthError(
+                        .internalError, "The task of deployment \(deployment.id) has an unknown state in the database.")
+                }
+                return DeploymentSummary(
+                    deployment: deployment, projectName: try row.string("project_name"),
+                    releaseVersion: try row.string("release_version"), environmentName: try row.string("environment_name"),
+                    state: state, errorMessage: try row.optionalString("task_error"),
+                    completedAt: try row.optionalDate("task_completed_at"))
+            }
+        }
+    }
+
     /// Takes the lock of one ECS service for `taskID`, or returns the task that holds it. A lock
     /// whose task has finished (a node died holding it) is taken over.
     public func acquireServiceLock(_ key: String, taskID: String, at time: Date) async throws -> String? {

@@ -323,6 +323,24 @@ struct DeploymentEndToEndTests {
             // One poller for the cluster: DescribeServices asked for one service per call here (one
             // deployment at a time), never more than the ECS limit of ten.
             #expect(h.fake.describeServicesBatches.allSatisfy { (1...10).contains($0) })
+
+            // The history says how each one ended; --latest says what is where.
+            let history = try ServerEndToEndTests.array(
+                try await h.berth(["deployment", "list", "--project", "Api", "--output", "json"]))
+            #expect(
+                history.map { "\($0["release"] as? String ?? "?") \($0["state"] as? String ?? "?")" } == [
+                    "7 cancelled", "6 succeeded", "5 timed-out", "4 failed", "3 rolled-back", "2 failed", "1 succeeded",
+                ])
+            let latest = try await h.berth(["deployment", "list", "--latest"])
+            #expect(latest.status == 0)
+            let rows = latest.standardOutput.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(rows.count == 2, "\(latest.standardOutput)")
+            #expect(rows.first?.prefix(4) == ["PROJECT", "RELEASE", "ENVIRONMENT", "STATE"])
+            #expect(rows.last?.prefix(4) == ["Api", "7", "Production", "cancelled"], "\(latest.standardOutput)")
+            let unknown = try await h.berth(["deployment", "list", "--environment", "Nowhere"])
+            #expect(unknown.status == 1)
+            #expect(
+                unknown.standardError.contains("No environment is named or has the id 'Nowhere'."), "\(unknown.standardError)")
         }
     }
 

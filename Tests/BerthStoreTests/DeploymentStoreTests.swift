@@ -92,4 +92,72 @@ struct DeploymentStoreTests {
             #expect(try await !store.cancelQueuedTask(id: first.id, at: now))
         }
     }
+
+    @Test(
+        "Deployments list newest first with names and task states, by project and environment, or just the latest of each",
+        arguments: TestDatabase.available)
+    func deploymentListing(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            let space = try await store.space("default")
+            let staging = try await store.createEnvironment(
+                Environment(spaceID: space.id, name: "Staging", sortOrder: 0, createdAt: now), position: nil)
+            let production = try await store.createEnvironment(
+                Environment(spaceID: space.id, name: "Production", sortOrder: 1, createdAt: now), position: nil)
+            var releases: [String: Release] = [:]
+            for name in ["Shop", "Admin"] {
+                let project = try await store.createProject(
+                    Project(spaceID: space.id, name: name, steps: [step("Deploy")], createdAt: now))
+                for version in ["1.0", "1.1"] {
+                    releases["\(name) \(version)"] = try await store.createRelease(
+                        Release(
+                            spaceID: space.id, projectID: project.id, version: version,
+                            snapshot: ReleaseSnapshot(steps: project.steps, variables: [], images: [:]), createdAt: now))
+                }
+            }
+            var minute = 0.0
+            @discardableResult
+            func deploy(_ release: String, to environment: Environment, _ state: ServerTask.State) async throws -> Deployment {
+                minute += 1
+                let at = now.addingTimeInterval(minute * 60)
+                let release = try #require(releases[release])
+                let task = ServerTask(spaceID: space.id, kind: .deployment, description: "Deploy", createdAt: at)
+                let deployment = Deployment(
+                    spaceID: space.id, projectID: release.projectID, releaseID: release.id, environmentID: environment.id,
+                    taskID: task.id, createdAt: at)
+                try await store.createDeployment(deployment, task: task)
+                if state.isFinished {
+                    try await store.finishTask(
+                        id: task.id, outcome: TaskOutcome(state: state, errorMessage: state == .failed ? "boom" : nil),
+                        at: at.addingTimeInterval(30))
+                }
+                return deployment
+            }
+            try await deploy("Shop 1.0", to: staging, .succeeded)
+            try await deploy("Shop 1.0", to: production, .succeeded)
+            try await deploy("Admin 1.0", to: staging, .succeeded)
+            try await deploy("Shop 1.1", to: staging, .failed)
+            try await deploy("Admin 1.1", to: production, .queued)
+
+            let all = try await store.deployments(spaceID: space.id, .init())
+            #expect(
+                all.map { "\($0.projectName) \($0.releaseVersion) \($0.environmentName) \($0.state.rawValue)" } == [
+                    "Admin 1.1 Production queued", "Shop 1.1 Staging failed", "Admin 1.0 Staging succeeded",
+                    "Shop 1.0 Production succeeded", "Shop 1.0 Staging succeeded",
+                ])
+            #expect(all[1].errorMessage == "boom")
+            #expect(all[1].completedAt == now.addingTimeInterval(4 * 60 + 30))
+            #expect(all[0].completedAt == nil)
+
+            let latest = try await store.deployments(spaceID: space.id, .init(latestOnly: true))
+            #expect(
+                latest.map { "\($0.projectName) \($0.releaseVersion) \($0.environmentName)" } == [
+                    "Admin 1.0 Staging", "Admin 1.1 Production", "Shop 1.1 Staging", "Shop 1.0 Production",
+                ])
+            let shop = try await store.project("shop", spaceID: space.id)
+            let shopInStaging = try await store.deployments(
+                spaceID: space.id, .init(projectID: shop.id, environmentID: staging.id))
+            #expect(shopInStaging.map(\.releaseVersion) == ["1.1", "1.0"])
+            #expect(try await store.deployments(spaceID: space.id, .init(limit: 2)).count == 2)
+        }
+    }
 }

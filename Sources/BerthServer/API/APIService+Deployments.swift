@@ -48,6 +48,23 @@ extension APIService {
             .init(body: .json(.init(deployment, project: project, release: release, environment: environment, task: task))))
     }
 
+    func listDeployments(_ input: Operations.ListDeployments.Input) async throws -> Operations.ListDeployments.Output {
+        let space = try await space(input.path.space)
+        var filter = BerthStore.DeploymentFilter(
+            latestOnly: input.query.latest ?? false, limit: try Paging.limit(input.query.limit, default: 50))
+        if let reference = input.query.project {
+            filter.projectID = try await store.project(reference, spaceID: space.id).id
+        }
+        if let reference = input.query.environment {
+            guard let environment = try await store.findEnvironment(reference, spaceID: space.id) else {
+                throw BerthError.notFound("environment", reference)
+            }
+            filter.environmentID = environment.id
+        }
+        let deployments = try await store.deployments(spaceID: space.id, filter)
+        return .ok(.init(body: .json(.init(items: deployments.map(Components.Schemas.Deployment.init)))))
+    }
+
     func getDeployment(_ input: Operations.GetDeployment.Input) async throws -> Operations.GetDeployment.Output {
         let space = try await space(input.path.space)
         guard let deployment = try await store.deployment(id: input.path.deployment), deployment.spaceID == space.id,
@@ -82,6 +99,14 @@ extension Components.Schemas.Deployment {
     init(_ deployment: Deployment, project: Project, release: Release, environment: Environment, task: ServerTask) {
         self.init(
             id: deployment.id, project: project.name, release: release.version, environment: environment.name,
-            taskId: task.id, state: .init(task.state), errorMessage: task.errorMessage, createdAt: deployment.createdAt)
+            taskId: task.id, state: .init(task.state), errorMessage: task.errorMessage, createdAt: deployment.createdAt,
+            completedAt: task.completedAt)
+    }
+
+    init(_ summary: DeploymentSummary) {
+        self.init(
+            id: summary.deployment.id, project: summary.projectName, release: summary.releaseVersion,
+            environment: summary.environmentName, taskId: summary.deployment.taskID, state: .init(summary.state),
+            errorMessage: summary.errorMessage, createdAt: summary.deployment.createdAt, completedAt: summary.completedAt)
     }
 }

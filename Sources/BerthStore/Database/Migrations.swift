@@ -141,6 +141,12 @@ public enum Migrations {
                 """,
                 "ALTER TABLE task_log ADD COLUMN section TEXT",
             ]),
+        Migration(
+            version: 5, name: "deployments listed by project and environment",
+            statements: [
+                "CREATE INDEX deployments_by_space ON deployments (space_id, created_at)",
+                "CREATE INDEX deployments_by_project_environment ON deployments (project_id, environment_id, created_at)",
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two
