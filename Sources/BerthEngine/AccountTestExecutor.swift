@@ -24,7 +24,7 @@ public struct AccountTestExecutor: TaskExecutor {
         guard let accountID = task.accountID, let account = try await store.account(id: accountID) else {
             throw BerthError(.notFound, "The account of this test no longer exists.")
         }
-        let region = account.region ?? "us-east-1"
+        let region = account.region ?? EngineConfiguration.fallbackRegion
         await log.info("Testing the \(account.kind.rawValue) account '\(account.name)' with STS GetCallerIdentity in \(region).")
         let space = try await store.space(account.spaceID)
         let source = try credentials.accountSource(

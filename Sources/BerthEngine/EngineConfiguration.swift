@@ -5,6 +5,10 @@ import Logging
 
 /// What the engine needs from the outside, read once at the edge.
 public struct EngineConfiguration: Sendable {
+    /// The region for AWS calls when nothing names one (an account without a default region, a
+    /// script step on the worker without `region`).
+    public static let fallbackRegion = "us-east-1"
+
     /// The server's environment: the worker's ambient credentials and `AWS_ENDPOINT_URL*`.
     public var environment: EnvironmentVariables
     /// How many tasks run at once on the built-in worker. Deployments spend most of their time

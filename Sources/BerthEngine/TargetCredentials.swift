@@ -55,18 +55,36 @@ public struct TargetCredentials: Sendable {
     public func resolve(
         for target: ECSClusterTarget, use: Use = .healthCheck, log: TaskLogWriter, section: String? = nil
     ) async throws -> Resolved {
+        try await resolve(
+            Request(
+                spaceID: target.spaceID, authentication: target.authentication, assumeRole: target.assumeRole,
+                region: target.region, targetSlug: target.slug),
+            use: use, log: log, section: section)
+    }
+
+    /// Where credentials come from: a target's settings, or a script step's own account and role.
+    struct Request: Sendable {
+        var spaceID: String
+        var authentication: ECSClusterTarget.Authentication
+        var assumeRole: AssumeRoleSettings?
+        var region: String
+        /// Part of a health check's OIDC subject.
+        var targetSlug: String?
+    }
+
+    func resolve(_ request: Request, use: Use, log: TaskLogWriter, section: String?) async throws -> Resolved {
         var identity: String
         var sensitive: [String] = []
         var oidc: AccountSource.OIDCUse?
-        let context = configuration.credentialContext(region: target.region)
+        let context = configuration.credentialContext(region: request.region)
         let base: any CredentialResolver
-        switch target.authentication {
+        switch request.authentication {
         case .account(let accountID):
             guard let account = try await store.account(id: accountID) else {
-                throw BerthError(.notFound, "The target's account \(accountID) no longer exists.")
+                throw BerthError(.notFound, "The account \(accountID) no longer exists.")
             }
-            let space = try await store.space(target.spaceID)
-            var values = OIDCSubject.Values(space: space.slug, account: account.slug, target: target.slug)
+            let space = try await store.space(request.spaceID)
+            var values = OIDCSubject.Values(space: space.slug, account: account.slug, target: request.targetSlug)
             let purpose: OIDCSubject.Purpose
             switch use {
             case .healthCheck:
@@ -91,7 +109,7 @@ public struct TargetCredentials: Sendable {
                 .info, section: section, "Credentials: the worker's own (environment, profile, web identity, container, IMDSv2).")
         }
         var resolver = base
-        if let assumeRole = target.assumeRole {
+        if let assumeRole = request.assumeRole {
             let options = AssumeRoleResolver.Options(
                 roleARN: assumeRole.roleARN, sessionName: assumeRole.sessionName ?? Self.defaultSessionName,
                 durationSeconds: assumeRole.sessionDuration, externalID: assumeRole.externalID)
@@ -106,7 +124,7 @@ public struct TargetCredentials: Sendable {
                     + (assumeRole.sessionDuration.map { " for \($0) s" } ?? "") + ".")
         }
         let finalResolver = resolver
-        let cacheKey = identity + "|region:\(target.region)"
+        let cacheKey = identity + "|region:\(request.region)"
         let cache = await registry.cache(for: cacheKey) { finalResolver }
         let resolution: CredentialResolution
         do {

@@ -168,6 +168,17 @@ struct DeploymentEndToEndTests {
                       containers:
                         - name: web
                           environment: {GREETING: "#{Berth.Action[Report].Output.Greeting}"}
+                  - name: Ops report
+                    type: run-aws-cli-script
+                    properties:
+                      account: "#{Deployer}"
+                      assumeRoleArn: \(roleARN)
+                      assumeRoleExternalId: ops-7
+                      assumeRoleSessionName: ops-report
+                      region: eu-central-1
+                      script: |
+                        #{AwsCli} sts get-caller-identity --output text --query Arn
+                        echo "ops region $AWS_REGION"
                 variables:
                   - {name: Replicas, value: "2", scope: {environments: [Production]}}
                   - {name: Replicas, value: "1"}
@@ -209,6 +220,13 @@ struct DeploymentEndToEndTests {
             #expect(log.contains("Output variable Token set (sensitive)"))
             #expect(log.contains("token ********"))
             #expect(log.contains("Registered the task definition web:2"))
+            // On the worker, with the account a variable names and its own AssumeRole with an external ID.
+            #expect(log.contains("[5. Ops report · worker] Credentials: the access key account 'deployer'"), "\(log)")
+            #expect(
+                log.contains("[5. Ops report · worker] Running as arn:aws:sts::123456789012:assumed-role/ClusterOps/ops-report"),
+                "\(log)")
+            #expect(log.contains("[5. Ops report · worker] arn:aws:sts::123456789012:assumed-role/ClusterOps/ops-report"))
+            #expect(log.contains("[5. Ops report · worker] ops region eu-central-1"))
 
             #expect(h.fake.primaryTaskDefinition(ofService: "web-production") == "web:2")
             let revisions = h.fake.taskDefinitions(family: "web")

@@ -240,6 +240,74 @@ struct DeploymentAPITests {
         }
     }
 
+    @Test("A script on the worker runs as the account it names, which must exist and be allowed in the environment")
+    func scriptAccount() async throws {
+        let sts = FakeSTS(expiration: Date().addingTimeInterval(3600))
+        try await Self.withProductionTarget(ecs: FakeECS(), sts: sts) { server in
+            func apply(_ properties: [String: Any], roles: [String] = []) async throws -> TestServer.Reply {
+                try await server.request(
+                    .put, "/api/spaces/default/projects/Ops",
+                    json: [
+                        "steps": [
+                            [
+                                "name": "Report", "type": "run-aws-cli-script", "targetRoles": roles,
+                                "properties": properties.merging(["script": "echo \"region $AWS_REGION\""]) { $1 },
+                            ]
+                        ]
+                    ])
+            }
+            let refusals: [([String: Any], [String], String)] = [
+                (["account": "keyless"], ["web"], "steps[0].properties.account"),
+                (["assumeRoleExternalId": "x-1"], [], "steps[0].properties.assumeRoleExternalId"),
+                (["assumeRoleArn": "arn:aws:iam::12:user/x"], [], "steps[0].properties.assumeRoleArn"),
+            ]
+            for (properties, roles, field) in refusals {
+                let refused = try await apply(properties, roles: roles)
+                #expect(refused.status == .badRequest)
+                #expect(refused.errorFields == [field], "\(refused.text)")
+            }
+
+            try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Staging"])
+            let restricted = try await server.request(
+                .post, "/api/spaces/default/accounts",
+                json: [
+                    "type": "aws-access-key", "name": "staging-keys", "accessKeyId": "AKIASTAGING000000000",
+                    "secretKey": "staging-secret-key-value", "environments": ["Staging"],
+                ])
+            #expect(restricted.status == .created, "\(restricted.text)")
+            #expect(try await apply(["account": "#{Who}", "region": "ap-south-1"]).status == .ok)
+            let expectations: [(who: String, error: String?)] = [
+                ("nobody", "Step 'Report': The account 'nobody' that the step names does not exist."),
+                (
+                    "staging-keys",
+                    "Step 'Report': The account 'staging-keys' may not be used in Production (it is restricted to other environments)."
+                ),
+                ("keyless", nil),
+            ]
+            for (attempt, expected) in expectations.enumerated() {
+                let variable = try await server.request(
+                    .post, "/api/spaces/default/projects/Ops/variables", json: ["name": "Who", "value": expected.who])
+                #expect(variable.status == .created || variable.status == .ok, "\(variable.text)")
+                try await server.request(
+                    .post, "/api/spaces/default/projects/Ops/releases", json: ["version": "1.\(attempt)"])
+                let deployment = try await server.request(
+                    .post, "/api/spaces/default/deployments",
+                    json: ["project": "ops", "release": "1.\(attempt)", "environment": "production"])
+                let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
+                let task = try #require(try await server.finishedTasks(count: attempt + 1).first { $0.id == taskID })
+                #expect(task.errorMessage == expected.error)
+                #expect(task.state == (expected.error == nil ? .succeeded : .failed))
+                if expected.error == nil {
+                    let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
+                    #expect(log.contains("Running as arn:aws:iam::123456789012:user/fake (account 123456789012)."), "\(log)")
+                    #expect(log.contains("region ap-south-1"), "\(log)")
+                    #expect(log.contains { $0.contains(#"sub "space:default:project:ops:environment:production""#) })
+                }
+            }
+            #expect(sts.calls.filter { $0.action == "AssumeRoleWithWebIdentity" }.count == 1)
+        }
+    }
+
     /// Applies a project whose one step runs the task definition `job` (registered in the fake first)
     /// with `properties`, releases it and deploys it; returns the deployment's task id.
     static func deployJob(_ server: TestServer, ecs: FakeECS, properties: [String: Any]) async throws -> String {

@@ -138,37 +138,47 @@ struct DeploymentExecutor: TaskExecutor {
         let section = log.section("\(index + 1). \(step.name)" + (target.map { " · \($0.name)" } ?? " · worker"))
         var identity: String?
         do {
-            var resolved: TargetCredentials.Resolved?
-            if let target {
-                await section.info("Target \(target.name): cluster \(target.clusterName) in \(target.region).")
-                let credentials = try await credentials.resolve(
-                    for: target, use: .deployment(project: plan.project.slug, environment: plan.environment.slug), log: log,
-                    section: section.name)
-                let sts = STSClient(
-                    client: try configuration.client(for: .sts, region: target.region, credentials: credentials.provider))
-                let caller = try await sts.getCallerIdentity()
-                identity = caller.arn
-                await section.info("Running as \(caller.arn) (account \(caller.account)).")
-                if step.kind.needsTargets {
-                    try await checkCluster(target, credentials: credentials, section: section)
-                }
-                resolved = credentials
-            }
             var variables = VariableDictionary.resolving(
                 plan.candidates,
                 in: VariableContext(environmentID: plan.environment.id, targetID: target?.id, targetRoles: target?.roles ?? []))
             variables.merge(systemVariables(plan, step: step, target: target, task: task))
             variables.merge(outputs)
             await log.addSensitive(variables.sensitiveValues)
+            let properties = StepProperties(step: step.name, json: variables.substitute(step.properties))
+            let use = TargetCredentials.Use.deployment(project: plan.project.slug, environment: plan.environment.slug)
+            var resolved: TargetCredentials.Resolved?
+            var region = target?.region ?? EngineConfiguration.fallbackRegion
+            if let target {
+                await section.info("Target \(target.name): cluster \(target.clusterName) in \(target.region).")
+                resolved = try await credentials.resolve(for: target, use: use, log: log, section: section.name)
+            } else if let chosen = try ScriptCredentials.settings(properties) {
+                let account = try await scriptAccount(chosen, plan: plan)
+                region = try properties.string("region") ?? account?.region ?? region
+                resolved = try await credentials.resolve(
+                    TargetCredentials.Request(
+                        spaceID: plan.space.id, authentication: account.map { .account($0.id) } ?? .workerCredentials,
+                        assumeRole: chosen.assumeRole, region: region),
+                    use: use, log: log, section: section.name)
+            } else {
+                region = try properties.string("region") ?? region
+            }
+            if let resolved {
+                let sts = STSClient(client: try configuration.client(for: .sts, region: region, credentials: resolved.provider))
+                let caller = try await sts.getCallerIdentity()
+                identity = caller.arn
+                await section.info("Running as \(caller.arn) (account \(caller.account)).")
+            }
+            if let target, let resolved, step.kind.needsTargets {
+                try await checkCluster(target, credentials: resolved, section: section)
+            }
             await printVariables(variables, section: section)
-            let substituted = variables.substitute(step.properties)
             for name in variables.unresolvedReferences(in: step.properties) {
                 await section.warning("#{\(name)} is not a variable in this scope; it is left as written.")
             }
             let run = StepRun(
-                step: step, properties: StepProperties(step: step.name, json: substituted), target: target, log: section,
-                variables: variables, credentials: resolved, region: target?.region ?? "us-east-1", taskID: task.id,
-                images: plan.release.snapshot.images, defaultTags: defaultTags(plan), services: services)
+                step: step, properties: properties, target: target, log: section, variables: variables,
+                credentials: resolved, region: region, taskID: task.id, images: plan.release.snapshot.images,
+                defaultTags: defaultTags(plan), services: services)
             let outcome: StepOutcome
             switch step.kind {
             case .deployService: outcome = try await DeployServiceStep(run: run).execute()
@@ -194,6 +204,22 @@ struct DeploymentExecutor: TaskExecutor {
             await section.error("Failed: \(message)")
             return TargetResult(target: target?.name, outcome: .failed(message), identity: identity)
         }
+    }
+
+    /// The account a script step on the worker names, which must exist and be allowed in the
+    /// deployment's environment; nil for the worker's own credentials.
+    func scriptAccount(_ chosen: ScriptCredentials, plan: Plan) async throws -> Account? {
+        guard let reference = chosen.account else { return nil }
+        guard let account = try await store.findAccount(reference, spaceID: plan.space.id) else {
+            throw BerthError(.notFound, "The account '\(reference)' that the step names does not exist.")
+        }
+        guard account.allows(environmentID: plan.environment.id) else {
+            throw BerthError(
+                .validationFailed,
+                "The account '\(account.name)' may not be used in \(plan.environment.name) (it is restricted to other environments)."
+            )
+        }
+        return account
     }
 
     /// An ECS step changes nothing on a cluster that is missing or not ACTIVE: it fails up front,

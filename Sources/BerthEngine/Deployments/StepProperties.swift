@@ -14,8 +14,10 @@ struct StepProperties {
         self.json = json
     }
 
+    /// A failure of the property `key` (also named in the error's details).
     func failure(_ key: String, _ message: String) -> BerthError {
-        BerthError(.validationFailed, "Step '\(step)': \(key) \(message).")
+        BerthError(
+            .validationFailed, "Step '\(step)': \(key) \(message).", details: [.init(field: key, message: "\(key) \(message)")])
     }
 
     func has(_ key: String) -> Bool { json[key] != nil && json[key] != .null }

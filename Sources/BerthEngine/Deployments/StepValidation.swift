@@ -14,6 +14,13 @@ public enum StepValidation {
             func require(_ key: String, _ what: String) {
                 if !properties.has(key) { errors.add("\(field).\(key)", "step '\(step.name)' needs \(what)") }
             }
+            /// Records what a reader of several properties throws, under the property it names.
+            func check(_ read: () throws(BerthError) -> Void) {
+                do { try read() } catch { errors.add("\(field).\(error.details.first?.field ?? "")", error.message) }
+            }
+            func hasReference(_ keys: [String]) -> Bool {
+                keys.contains { step.properties[$0]?.rendered().contains("#{") == true }
+            }
             switch step.kind {
             case .deployService:
                 require("serviceName", "the ECS service's name")
@@ -23,9 +30,9 @@ public enum StepValidation {
                         _ = try properties.decode("taskDefinition", as: ECS.RegisterTaskDefinitionRequest.self)
                     }
                 }
-                if !["logGroup", "logRetentionDays"].contains(where: { step.properties[$0]?.rendered().contains("#{") == true }) {
-                    errors.check("\(field).logRetentionDays") { _ = try ContainerLogging.retentionDays(properties) }
-                    errors.check("\(field).logGroup") { _ = try ContainerLogging.group(properties, family: "family") }
+                if !hasReference(["logGroup", "logRetentionDays"]) {
+                    check { () throws(BerthError) in _ = try ContainerLogging.retentionDays(properties) }
+                    check { () throws(BerthError) in _ = try ContainerLogging.group(properties, family: "family") }
                 }
             case .updateService:
                 require("serviceName", "the ECS service's name")
@@ -33,6 +40,15 @@ public enum StepValidation {
                 require("taskDefinition", "the task definition to run (family, family:revision or ARN)")
             case .awsCLIScript:
                 require("script", "a bash script")
+                let named = ScriptCredentials.keys.filter(properties.has)
+                if !step.targetRoles.isEmpty, let key = named.first {
+                    errors.add(
+                        "\(field).\(key)",
+                        "step '\(step.name)' runs on targets, with each target's credentials; \(key) is for a script without target roles"
+                    )
+                } else if !hasReference(named) {
+                    check { () throws(BerthError) in _ = try ScriptCredentials.settings(properties) }
+                }
             }
             for key in ["desiredCount", "minimumHealthyPercent", "maximumPercent", "timeoutSeconds", "count"] {
                 if case .string(let text)? = step.properties[key], text.contains("#{") { continue }

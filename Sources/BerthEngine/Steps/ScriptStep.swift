@@ -15,7 +15,8 @@ import Foundation
 /// masked from the moment they are set). Standard output is logged as info, standard error as
 /// warnings; a non-zero exit fails the step.
 ///
-/// Properties: `script` (required), `region` (for a step without target roles).
+/// Properties: `script` (required); for a step without target roles, `region` and the credentials
+/// of ``ScriptCredentials`` (`account`, `assumeRoleArn`, …).
 struct ScriptStep {
     let run: StepRun
 
@@ -34,7 +35,7 @@ struct ScriptStep {
 
         var environment = passThroughEnvironment()
         environment["BERTH_VARIABLES_FILE"] = variablesFile.path
-        let region = try run.target?.region ?? run.properties.string("region") ?? run.region
+        let region = run.region
         environment["AWS_REGION"] = region
         environment["AWS_DEFAULT_REGION"] = region
         if let credentials = run.credentials {
