@@ -134,7 +134,7 @@ struct DeploymentAPITests {
     }
 
     @Test(
-        "logGroup: auto sends containers without a log configuration to /ecs/<family>, created once, tagged, with its retention"
+        "logGroup: auto sends containers without a log configuration to /ecs/<family>, created once, tagged, with its retention; bad tags are refused"
     )
     func automaticLogging() async throws {
         let ecs = FakeECS()
@@ -165,6 +165,16 @@ struct DeploymentAPITests {
                 refused.errorFields.sorted() == ["steps[0].properties.logGroup", "steps[0].properties.logRetentionDays"],
                 "\(refused.text)")
             #expect(refused.errorMessage.contains("must be one of 1, 3, 5, 7, 14, 30"), "\(refused.errorMessage)")
+            let manyTags = Dictionary(uniqueKeysWithValues: (1...47).map { ("tag\($0)", "v") })
+            for (tags, message) in [
+                (["aws:team": "shop"], "tags may not use the key 'aws:team': AWS reserves the prefix aws:"),
+                (manyTags, "tags has 47 tags; AWS takes 50 per resource and Berth adds 4, so at most 46"),
+            ] {
+                let refusedTags = try await server.request(
+                    .put, "/api/spaces/default/projects/Shop", json: ["steps": [step(["tags": tags])]])
+                #expect(refusedTags.errorFields == ["steps[0].properties.tags"], "\(refusedTags.text)")
+                #expect(refusedTags.errorMessage.contains(message), "\(refusedTags.errorMessage)")
+            }
 
             let applied = try await server.request(
                 .put, "/api/spaces/default/projects/Shop",

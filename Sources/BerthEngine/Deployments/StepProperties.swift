@@ -79,8 +79,39 @@ struct StepProperties {
         }
     }
 
-    /// `{"team": "web"}` or `[{"key": "team", "value": "web"}]`.
+    /// Berth's own tags on everything a step creates: `berth:project`, `…environment`, `…release`,
+    /// `…deployment`.
+    static let defaultTagCount = 4
+    /// ECS and CloudWatch Logs take at most 50 tags per resource.
+    static let maximumTagCount = 50
+
+    /// `{"team": "web"}` or `[{"key": "team", "value": "web"}]`, checked as AWS checks tags: keys of
+    /// 1–128 characters outside the reserved `aws:` prefix, values of at most 256, and room for
+    /// Berth's own four within the 50 a resource takes.
     func tags(_ key: String = "tags") throws(BerthError) -> [String: String] {
+        let tags = try tagMembers(key)
+        for (name, value) in tags.sorted(by: { $0.key < $1.key }) {
+            if name.lowercased().hasPrefix("aws:") {
+                throw failure(key, "may not use the key '\(name)': AWS reserves the prefix aws:")
+            }
+            if name.isEmpty || name.count > 128 {
+                throw failure(key, "has a key of \(name.count) characters; keys take 1 to 128")
+            }
+            if value.count > 256 {
+                throw failure(key, "has a value of \(value.count) characters for '\(name)'; values take at most 256")
+            }
+        }
+        let room = Self.maximumTagCount - Self.defaultTagCount
+        if tags.count > room {
+            throw failure(
+                key,
+                "has \(tags.count) tags; AWS takes \(Self.maximumTagCount) per resource and Berth adds \(Self.defaultTagCount), so at most \(room)"
+            )
+        }
+        return tags
+    }
+
+    func tagMembers(_ key: String) throws(BerthError) -> [String: String] {
         switch json[key] {
         case nil, .null?: return [:]
         case .object(let members)?:

@@ -50,6 +50,7 @@ public enum StepValidation {
                     check { () throws(BerthError) in _ = try ScriptCredentials.settings(properties) }
                 }
             }
+            if step.kind != .awsCLIScript { check { () throws(BerthError) in _ = try properties.tags() } }
             for key in ["desiredCount", "minimumHealthyPercent", "maximumPercent", "timeoutSeconds", "count"] {
                 if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
                 errors.check("\(field).\(key)") { _ = try properties.int(key) }
