@@ -362,6 +362,44 @@ struct DeploymentEndToEndTests {
         }
     }
 
+    @Test("berth server --dev: the demo project deploys out of the box, and an unhealthy image is rolled back")
+    func devServerDemo() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-dev-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        var environment = ["HOME": root.path, "AWS_EC2_METADATA_DISABLED": "true"]
+        environment["BERTH_MOTO_SERVER"] = ProcessInfo.processInfo.environment["BERTH_MOTO_SERVER"]
+        let server = try await BerthServerProcess.start(
+            dataDirectory: root.appendingPathComponent("data"), environment: environment,
+            arguments: ["--dev", "--deployment-poll-interval", "0.2"])
+        for _ in 0..<300 where !server.log.contains("Demo data:") { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(server.log.contains("Demo data:"), "\(server.log)")
+
+        let deploy = try await server.cli([
+            "deploy", "--project", "Demo", "--release", "1.0.0", "--environment", "Development", "--wait",
+        ])
+        #expect(deploy.status == 0, "\(deploy.standardOutput)\(deploy.standardError)")
+        #expect(deploy.standardOutput.contains("Done: the deployment is COMPLETED with 2 of 2 tasks running demo-web:1."))
+        #expect(
+            deploy.standardOutput.contains("[2. Report · worker]   arn:aws:ecs:us-east-1:123456789012:task-definition/demo-web:1")
+        )
+        let release = try await server.cli([
+            "release", "create", "--project", "Demo", "--version", "1.0.1", "--image", "web=nginx:unhealthy",
+        ])
+        #expect(release.status == 0, "\(release.standardError)")
+        let rolledBack = try await server.cli([
+            "deploy", "--project", "Demo", "--release", "1.0.1", "--environment", "Development", "--wait",
+        ])
+        #expect(rolledBack.status == 4, "\(rolledBack.standardOutput)\(rolledBack.standardError)")
+        #expect(rolledBack.standardError.contains("circuit breaker rolled back to demo-web:1"))
+        #expect(try await server.cli(["target", "health-check", "demo-cluster"]).status == 0)
+
+        let dataDirectory = try #require(server.log.firstMatch(of: /sqlite:(\S+)\/berth\.sqlite/).map { String($0.output.1) })
+        #expect(FileManager.default.fileExists(atPath: dataDirectory))
+        #expect(try await server.terminate() == 0)
+        #expect(!FileManager.default.fileExists(atPath: dataDirectory), "the dev server deletes its data on exit")
+    }
+
     @Test("Bad input is named: an unknown step type, a missing service name, an image without a tag, an unknown environment")
     func badInput() async throws {
         try await Self.withHarness { h in

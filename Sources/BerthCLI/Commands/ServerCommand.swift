@@ -44,7 +44,7 @@ struct ServerCommand: AsyncParsableCommand {
     var logLevel: String = "info"
     @Flag(
         help:
-            "A throwaway server for trying Berth: temporary data, and a local AWS emulator with a demo cluster when moto is installed."
+            "A throwaway server for trying Berth: temporary data, and (when moto is installed) a local AWS emulator with a simulated ECS and a demo project ready to deploy."
     )
     var dev = false
 
@@ -73,19 +73,26 @@ struct ServerCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let environment = ProcessInfo.processInfo.environment
+        guard dev else {
+            return try await serve(
+                dataDirectory: URL(fileURLWithPath: dataDirectory), environment: environment, devEnvironment: nil,
+                registry: registry, logger: logger)
+        }
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-dev-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dataDirectory) }
+        try await DevEnvironment.run(logger: logger) { devEnvironment in
+            try await serve(
+                dataDirectory: dataDirectory, environment: environment.merging(devEnvironment.environment) { _, new in new },
+                devEnvironment: devEnvironment, registry: registry, logger: logger)
+        }
+    }
+
+    func serve(
+        dataDirectory: URL, environment: [String: String], devEnvironment: DevEnvironment?,
+        registry: PrometheusCollectorRegistry, logger: Logger
+    ) async throws {
         let (host, port) = try parsedListen()
-        var environment = ProcessInfo.processInfo.environment
-        var dataDirectory = URL(fileURLWithPath: self.dataDirectory)
-        var devEnvironment: DevEnvironment?
-        if dev {
-            dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-dev-\(UUID().uuidString)")
-            devEnvironment = await DevEnvironment.start(logger: logger)
-            if let moto = devEnvironment?.moto { environment.merge(moto.environment.values) { _, new in new } }
-        }
-        defer {
-            devEnvironment?.stop()
-            if dev { try? FileManager.default.removeItem(at: dataDirectory) }
-        }
         let configuration = ServerConfiguration(
             dataDirectory: dataDirectory, host: host, port: port, publicURL: publicURL,
             database: try database.map(DatabaseConfiguration.init(parsing:)), environment: environment,
