@@ -15,6 +15,9 @@ public struct ServerTask: Sendable, Hashable {
         case rolledBack = "rolled-back"
 
         public var isFinished: Bool { self != .queued && self != .executing }
+
+        /// The state in words, for logs and messages: "rolled back", "timed out", "succeeded".
+        public var phrase: String { rawValue.replacingOccurrences(of: "-", with: " ") }
     }
 
     public var id: String

@@ -98,7 +98,7 @@ public struct TaskRunner: Service {
             await logSink.flush()
             let closing = await log.nextLine(
                 outcome.state == .succeeded ? .info : .error,
-                "Task \(outcome.state.rawValue)" + (outcome.errorMessage.map { ": \($0)" } ?? "."))
+                "Task \(outcome.state.phrase)" + (outcome.errorMessage.map { ": \($0)" } ?? "."))
             try await store.finishTask(
                 id: taskID, outcome: outcome, at: clock.now(), lastLines: [closing],
                 targetHealth: result.targetHealth.flatMap { health in task.targetID.map { ($0, health) } })

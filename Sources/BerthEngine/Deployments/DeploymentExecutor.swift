@@ -188,7 +188,9 @@ struct DeploymentExecutor: TaskExecutor {
             }
             switch outcome.state {
             case .succeeded: await section.info("Succeeded.")
-            default: await section.error("\(outcome.state.rawValue.capitalized): \(outcome.message ?? "")")
+            default:
+                let state = outcome.state.phrase
+                await section.error("\(state.prefix(1).uppercased() + state.dropFirst()): \(outcome.message ?? "")")
             }
             return TargetResult(target: target?.name, outcome: outcome, identity: identity)
         } catch is CancellationError {
