@@ -51,6 +51,8 @@ public final class FakeECS: @unchecked Sendable {
         var rollouts: [Rollout]
         var events: [String] = []
         var tags: [[String: String]] = []
+        /// What CreateService or the last UpdateService that named it said.
+        var managedTags: Bool?
     }
 
     struct StoppedTask {
@@ -145,6 +147,11 @@ public final class FakeECS: @unchecked Sendable {
             }
             return tags
         }
+    }
+
+    /// Whether a service's tasks get ECS managed tags (`enableECSManagedTags`), nil when never said.
+    public func managedTags(ofService name: String) -> Bool? {
+        withLock { state in state.services.values.first { $0.name == name }?.managedTags }
     }
 
     /// The task definition a service's PRIMARY deployment runs (`family:revision`).
@@ -315,6 +322,7 @@ public final class FakeECS: @unchecked Sendable {
                 taskDefinition: definition["taskDefinitionArn"] as? String ?? "", scenario: scenario(definition), createdAt: now,
                 desired: desired)
         ]
+        service.managedTags = input["enableECSManagedTags"] as? Bool
         state.services[key] = service
         return render(service, now: now)
     }
@@ -327,6 +335,7 @@ public final class FakeECS: @unchecked Sendable {
         }
         materialize(&service, now: now, &state)
         if let desired = input["desiredCount"] as? Int { service.desired = desired }
+        if let managedTags = input["enableECSManagedTags"] as? Bool { service.managedTags = managedTags }
         if input["deploymentConfiguration"] != nil { service.circuitBreaker = Self.circuitBreaker(input) }
         let reference =
             input["taskDefinition"] as? String ?? service.rollouts.first { $0.status == "PRIMARY" }?.taskDefinition ?? ""
@@ -339,6 +348,7 @@ public final class FakeECS: @unchecked Sendable {
                 id: "ecs-svc/\(UUID().uuidString.prefix(8))", status: "PRIMARY",
                 taskDefinition: definition["taskDefinitionArn"] as? String ?? "", scenario: scenario(definition), createdAt: now,
                 desired: service.desired), at: 0)
+        service.managedTags = input["enableECSManagedTags"] as? Bool
         state.services[key] = service
         return render(service, now: now)
     }

@@ -47,7 +47,7 @@ struct DeploymentAPITests {
             let step: [String: Any] = [
                 "name": "Deploy", "type": "deploy-ecs-service", "targetRoles": ["web"],
                 "properties": [
-                    "serviceName": "web", "wait": false,
+                    "serviceName": "web", "wait": false, "enableECSManagedTags": "true",
                     "taskDefinition": [
                         "family": "web", "containerDefinitions": [["name": "web", "image": "shop/web:1"]],
                     ],
@@ -79,6 +79,7 @@ struct DeploymentAPITests {
             let claims = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
             #expect(claims["sub"] as? String == "space:default:project:shop:environment:production")
             #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
+            #expect(ecs.managedTags(ofService: "web") == true)
 
             let fetched = try await server.request(
                 .get, "/api/spaces/default/deployments/\(deployment.json["id"] as? String ?? "")")

@@ -55,7 +55,7 @@ public enum StepValidation {
                 if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
                 errors.check("\(field).\(key)") { _ = try properties.int(key) }
             }
-            for key in ["wait", "enableExecuteCommand", "stopOnTimeout"] {
+            for key in ["wait", "enableExecuteCommand", "enableECSManagedTags", "stopOnTimeout"] {
                 if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
                 errors.check("\(field).\(key)") { _ = try properties.bool(key) }
             }

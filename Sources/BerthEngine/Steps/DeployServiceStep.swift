@@ -11,7 +11,7 @@ import Foundation
 /// --cli-input-json` accepts), `desiredCount` (1), `minimumHealthyPercent` (100), `maximumPercent`
 /// (200), `circuitBreaker` (`{enable: true, rollback: true}`), `networkConfiguration`,
 /// `loadBalancers`, `launchType` or `capacityProviderStrategy`, `platformVersion`,
-/// `healthCheckGracePeriodSeconds`, `enableExecuteCommand`, `propagateTags`, `tags`, `logGroup` and
+/// `healthCheckGracePeriodSeconds`, `enableExecuteCommand`, `enableECSManagedTags`, `propagateTags`, `tags`, `logGroup` and
 /// `logRetentionDays` (see ``ContainerLogging``), `wait`, `timeoutSeconds`.
 struct DeployServiceStep {
     let run: StepRun
@@ -48,6 +48,7 @@ struct DeployServiceStep {
         let platformVersion = try properties.string("platformVersion")
         let grace = try properties.int("healthCheckGracePeriodSeconds", in: 0...2_147_483_647)
         let executeCommand = try properties.bool("enableExecuteCommand")
+        let managedTags = try properties.bool("enableECSManagedTags")
         let propagateTags = try properties.string("propagateTags").map(ECS.PropagateTags.init(rawValue:)) ?? .service
         let wait = try properties.waitOption()
         let ecs = try run.ecs()
@@ -75,7 +76,8 @@ struct DeployServiceStep {
                         service: serviceName, cluster: cluster, desiredCount: desiredCount, taskDefinition: arn,
                         capacityProviderStrategy: capacityProviders, deploymentConfiguration: deploymentConfiguration,
                         networkConfiguration: network, platformVersion: platformVersion, healthCheckGracePeriodSeconds: grace,
-                        enableExecuteCommand: executeCommand, loadBalancers: loadBalancers, propagateTags: propagateTags)
+                        enableExecuteCommand: executeCommand, enableECSManagedTags: managedTags, loadBalancers: loadBalancers,
+                        propagateTags: propagateTags)
                 ).service
                 if let serviceARN = existing.serviceArn {
                     _ = try await ecs.tagResource(ECS.TagResourceRequest(resourceArn: serviceARN, tags: tags))
@@ -90,7 +92,7 @@ struct DeployServiceStep {
                         desiredCount: desiredCount, launchType: launchType, capacityProviderStrategy: capacityProviders,
                         platformVersion: platformVersion, deploymentConfiguration: deploymentConfiguration,
                         networkConfiguration: network, healthCheckGracePeriodSeconds: grace, tags: tags,
-                        propagateTags: propagateTags, enableExecuteCommand: executeCommand)
+                        enableECSManagedTags: managedTags, propagateTags: propagateTags, enableExecuteCommand: executeCommand)
                 ).service
                 await run.log.info(
                     "Created the service \(serviceName) in \(cluster): \(desiredCount) tasks of \(RolloutTracker.revision(of: arn))."
