@@ -39,6 +39,25 @@ struct DeploymentAPITests {
         }
     }
 
+    /// Creates the release `version` of `project`.
+    static func release(_ server: TestServer, project: String, version: String) async throws {
+        let release = try await server.request(
+            .post, "/api/spaces/default/projects/\(project)/releases", json: ["version": version])
+        #expect(release.status == .created, "\(release.text)")
+    }
+
+    /// Deploys `release` of `project` to Production and waits for it to end: its task and its log.
+    static func deploy(_ server: TestServer, project: String, release: String) async throws -> (
+        task: ServerTask, log: [String]
+    ) {
+        let deployment = try await server.request(
+            .post, "/api/spaces/default/deployments", json: ["project": project, "release": release, "environment": "production"])
+        #expect(deployment.status == .accepted, "\(deployment.text)")
+        let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
+        let task = try await server.finishedTask(taskID)
+        return (task, try await server.server.store.taskLog(taskID: taskID).map(\.message))
+    }
+
     @Test("An OIDC account deploys with the deployment subject; wait: false returns once ECS has the change")
     func oidcDeploymentSubject() async throws {
         let sts = FakeSTS(expiration: Date().addingTimeInterval(3600))
@@ -55,17 +74,9 @@ struct DeploymentAPITests {
             ]
             let applied = try await server.request(.put, "/api/spaces/default/projects/Shop", json: ["steps": [step]])
             #expect(applied.status == .ok, "\(applied.text)")
-            let release = try await server.request(
-                .post, "/api/spaces/default/projects/Shop/releases", json: ["version": "1"])
-            #expect(release.status == .created, "\(release.text)")
-            let deployment = try await server.request(
-                .post, "/api/spaces/default/deployments",
-                json: ["project": "shop", "release": "1", "environment": "production"])
-            #expect(deployment.status == .accepted, "\(deployment.text)")
-            let taskID = try #require(deployment.json["taskId"] as? String)
-            let tasks = try await server.finishedTasks(count: 1)
-            #expect(tasks.first?.state == .succeeded, "\(tasks)")
-            let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
+            try await Self.release(server, project: "Shop", version: "1")
+            let (task, log) = try await Self.deploy(server, project: "shop", release: "1")
+            #expect(task.state == .succeeded, "\(task)")
             #expect(log.contains { $0.contains(#"sub "space:default:project:shop:environment:production""#) })
             #expect(log.contains("Not waiting for the rollout (wait: false); ECS continues it."))
 
@@ -81,9 +92,12 @@ struct DeploymentAPITests {
             #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
             #expect(ecs.managedTags(ofService: "web") == true)
 
-            let fetched = try await server.request(
-                .get, "/api/spaces/default/deployments/\(deployment.json["id"] as? String ?? "")")
+            let listed = try await server.request(.get, "/api/spaces/default/deployments?project=shop&latest=true")
+            #expect(listed.items.map { $0["taskId"] as? String } == [task.id], "\(listed.text)")
+            let id = try #require(listed.items.first?["id"] as? String)
+            let fetched = try await server.request(.get, "/api/spaces/default/deployments/\(id)")
             #expect(fetched.json["state"] as? String == "succeeded")
+            #expect(fetched.json["release"] as? String == "1")
         }
     }
 
@@ -99,7 +113,7 @@ struct DeploymentAPITests {
                 ],
             ]
             try await server.request(.put, "/api/spaces/default/projects/Shop", json: ["steps": [step]])
-            try await server.request(.post, "/api/spaces/default/projects/Shop/releases", json: ["version": "1"])
+            try await Self.release(server, project: "Shop", version: "1")
             let expectations: [(status: String?, message: String)] = [
                 (
                     nil,
@@ -110,13 +124,9 @@ struct DeploymentAPITests {
                     "Step 'Deploy' on prod: The cluster 'prod' in eu-west-1 is INACTIVE, not ACTIVE; nothing was changed."
                 ),
             ]
-            for (attempt, expected) in expectations.enumerated() {
+            for expected in expectations {
                 ecs.setCluster("prod", status: expected.status)
-                let deployment = try await server.request(
-                    .post, "/api/spaces/default/deployments",
-                    json: ["project": "shop", "release": "1", "environment": "production"])
-                let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
-                let task = try #require(try await server.finishedTasks(count: attempt + 1).first { $0.id == taskID })
+                let (task, _) = try await Self.deploy(server, project: "shop", release: "1")
                 #expect(task.state == .failed)
                 #expect(task.errorMessage == expected.message)
             }
@@ -124,12 +134,8 @@ struct DeploymentAPITests {
             #expect(ecs.calls["CreateService"] == nil)
 
             ecs.setCluster("prod", status: "ACTIVE")
-            let deployment = try await server.request(
-                .post, "/api/spaces/default/deployments", json: ["project": "shop", "release": "1", "environment": "production"])
-            let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
-            let task = try #require(try await server.finishedTasks(count: 3).first { $0.id == taskID })
+            let (task, log) = try await Self.deploy(server, project: "shop", release: "1")
             #expect(task.state == .succeeded, "\(task)")
-            let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
             #expect(log.contains("The cluster prod is ACTIVE (0 services, 0 running tasks, 0 container instances)."), "\(log)")
         }
     }
@@ -182,14 +188,9 @@ struct DeploymentAPITests {
                 json: ["steps": [step(["logGroup": "auto", "logRetentionDays": "30", "tags": ["team": "shop"]])]])
             #expect(applied.status == .ok, "\(applied.text)")
             for (attempt, version) in ["1", "2"].enumerated() {
-                try await server.request(.post, "/api/spaces/default/projects/Shop/releases", json: ["version": version])
-                let deployment = try await server.request(
-                    .post, "/api/spaces/default/deployments",
-                    json: ["project": "shop", "release": version, "environment": "production"])
-                let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
-                let task = try #require(try await server.finishedTasks(count: attempt + 1).first { $0.id == taskID })
+                try await Self.release(server, project: "Shop", version: version)
+                let (task, log) = try await Self.deploy(server, project: "shop", release: version)
                 #expect(task.state == .succeeded, "\(task)")
-                let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
                 #expect(log.contains("web log to CloudWatch Logs: group /ecs/web, stream prefix ecs."), "\(log)")
                 #expect(
                     log.contains(
@@ -235,12 +236,8 @@ struct DeploymentAPITests {
                     ]
                 ])
             #expect(fargate.status == .ok, "\(fargate.text)")
-            try await server.request(.post, "/api/spaces/default/projects/Fargate/releases", json: ["version": "1"])
-            let deployment = try await server.request(
-                .post, "/api/spaces/default/deployments",
-                json: ["project": "fargate", "release": "1", "environment": "production"])
-            let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
-            let task = try #require(try await server.finishedTasks(count: 3).first { $0.id == taskID })
+            try await Self.release(server, project: "Fargate", version: "1")
+            let (task, _) = try await Self.deploy(server, project: "fargate", release: "1")
             #expect(task.state == .failed)
             #expect(
                 task.errorMessage
@@ -299,17 +296,11 @@ struct DeploymentAPITests {
                 let variable = try await server.request(
                     .post, "/api/spaces/default/projects/Ops/variables", json: ["name": "Who", "value": expected.who])
                 #expect(variable.status == .created || variable.status == .ok, "\(variable.text)")
-                try await server.request(
-                    .post, "/api/spaces/default/projects/Ops/releases", json: ["version": "1.\(attempt)"])
-                let deployment = try await server.request(
-                    .post, "/api/spaces/default/deployments",
-                    json: ["project": "ops", "release": "1.\(attempt)", "environment": "production"])
-                let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
-                let task = try #require(try await server.finishedTasks(count: attempt + 1).first { $0.id == taskID })
+                try await Self.release(server, project: "Ops", version: "1.\(attempt)")
+                let (task, log) = try await Self.deploy(server, project: "ops", release: "1.\(attempt)")
                 #expect(task.errorMessage == expected.error)
                 #expect(task.state == (expected.error == nil ? .succeeded : .failed))
                 if expected.error == nil {
-                    let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
                     #expect(log.contains("Running as arn:aws:iam::123456789012:user/fake (account 123456789012)."), "\(log)")
                     #expect(log.contains("region ap-south-1"), "\(log)")
                     #expect(log.contains { $0.contains(#"sub "space:default:project:ops:environment:production""#) })
@@ -342,9 +333,7 @@ struct DeploymentAPITests {
                 ]
             ])
         let number = UUID().uuidString.prefix(8)
-        let release = try await server.request(
-            .post, "/api/spaces/default/projects/jobs/releases", json: ["version": "1.0.0-\(number)"])
-        #expect(release.status == .created, "\(release.text)")
+        try await Self.release(server, project: "jobs", version: "1.0.0-\(number)")
         let deployment = try await server.request(
             .post, "/api/spaces/default/deployments",
             json: ["project": "jobs", "release": "1.0.0-\(number)", "environment": "production"])

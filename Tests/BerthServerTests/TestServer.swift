@@ -41,6 +41,15 @@ struct TestServer {
         }
     }
 
+    /// Waits until the task `id` has finished; returns it.
+    func finishedTask(_ id: String) async throws -> ServerTask {
+        for _ in 0..<600 {
+            if let task = try await server.store.task(id: id), task.state.isFinished { return task }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BerthError(.internalError, "the task \(id) did not finish within 30 s")
+    }
+
     /// Waits until `count` tasks exist and all have finished; returns them.
     func finishedTasks(count: Int) async throws -> [ServerTask] {
         for _ in 0..<600 {

@@ -1,4 +1,5 @@
 import BerthAPI
+import BerthDomain
 import Foundation
 
 /// Follows tasks through the API until they end.
@@ -44,7 +45,7 @@ struct TaskFollower {
                 if format == .json { print(try Output.json(TaskWithLog(task: finished, log: lines))) }
                 guard finished.state == .succeeded else {
                     throw CLIFailure(
-                        "Task \(finished.id) \(finished.state.rawValue.replacingOccurrences(of: "-", with: " ")): \(finished.errorMessage ?? "see its log")",
+                        "Task \(finished.id) \(ServerTask.State(rawValue: finished.state.rawValue)?.phrase ?? finished.state.rawValue): \(finished.errorMessage ?? "see its log")",
                         exitCode: Self.exitCode(finished.state))
                 }
                 return

@@ -272,10 +272,9 @@ struct DeploymentExecutor: TaskExecutor {
     }
 
     func defaultTags(_ plan: Plan) -> [String: String] {
-        [
-            "berth:project": plan.project.slug, "berth:environment": plan.environment.slug,
-            "berth:release": plan.release.version, "berth:deployment": plan.deployment.id,
-        ]
+        StepRun.defaultTags(
+            project: plan.project.slug, environment: plan.environment.slug, release: plan.release.version,
+            deployment: plan.deployment.id)
     }
 
     /// `BerthPrintVariables` / `BerthPrintEvaluatedVariables` set to true print every variable at

@@ -79,9 +79,6 @@ struct StepProperties {
         }
     }
 
-    /// Berth's own tags on everything a step creates: `berth:project`, `…environment`, `…release`,
-    /// `…deployment`.
-    static let defaultTagCount = 4
     /// ECS and CloudWatch Logs take at most 50 tags per resource.
     static let maximumTagCount = 50
 
@@ -101,11 +98,11 @@ struct StepProperties {
                 throw failure(key, "has a value of \(value.count) characters for '\(name)'; values take at most 256")
             }
         }
-        let room = Self.maximumTagCount - Self.defaultTagCount
+        let room = Self.maximumTagCount - StepRun.defaultTagCount
         if tags.count > room {
             throw failure(
                 key,
-                "has \(tags.count) tags; AWS takes \(Self.maximumTagCount) per resource and Berth adds \(Self.defaultTagCount), so at most \(room)"
+                "has \(tags.count) tags; AWS takes \(Self.maximumTagCount) per resource and Berth adds \(StepRun.defaultTagCount), so at most \(room)"
             )
         }
         return tags

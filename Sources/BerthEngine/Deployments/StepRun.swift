@@ -17,7 +17,7 @@ struct StepRun: Sendable {
     let taskID: String
     /// Images frozen by the release, by container name.
     let images: [String: String]
-    /// `berth:project`, `berth:environment`, `berth:release`, `berth:deployment`.
+    /// ``defaultTags(project:environment:release:deployment:)`` of this deployment.
     let defaultTags: [String: String]
     let services: DeploymentServices
 
@@ -30,6 +30,14 @@ struct StepRun: Sendable {
         }
         return ECSClient(client: try configuration.client(for: .ecs, region: target.region, credentials: credentials.provider))
     }
+
+    /// Berth's own tags on everything a step creates.
+    static func defaultTags(project: String, environment: String, release: String, deployment: String) -> [String: String] {
+        ["berth:project": project, "berth:environment": environment, "berth:release": release, "berth:deployment": deployment]
+    }
+
+    /// How many tags ``defaultTags(project:environment:release:deployment:)`` adds.
+    static let defaultTagCount = defaultTags(project: "", environment: "", release: "", deployment: "").count
 
     /// A CloudWatch Logs client with this target's credentials.
     func logs() throws -> CloudWatchLogsClient {
