@@ -52,6 +52,45 @@ struct VariableDictionaryTests {
                 ]))
     }
 
+    @Test("Values that double at each level stop at 1 MiB with an error naming the variable, not exponentially")
+    func doublingIsCapped() throws {
+        var variables = VariableDictionary()
+        // A = #{B}#{B}, B = #{C}#{C}, … 24 levels: 16 Mi copies of "x" without the cap.
+        let names = (0...24).map { "Level\($0)" }
+        for (name, next) in zip(names, names.dropFirst()) { variables.set(name, "#{\(next)}#{\(next)}") }
+        variables.set(names[24], "x")
+        variables.set("Small", "#{Level2}")
+        let error = #expect(throws: BerthError.self) { try variables.evaluating("prefix-#{Level0}") }
+        #expect(error?.code == .validationFailed)
+        #expect(
+            error?.message.hasPrefix(
+                "The variable 'Level0' expands to more than 1 MiB (1048576 bytes, through #{Level0} → #{Level1} → "
+            )
+                == true, "\(error?.message ?? "")")
+        #expect(throws: BerthError.self) { try variables.checkLimits() }
+        #expect(throws: BerthError.self) { try variables.substituting(.array([.string("#{Small}")])) }
+        // The non-throwing forms leave the value as written instead of growing it.
+        #expect(variables.evaluate("#{Level0}") == "#{Level0}")
+        #expect(variables.evaluated("Level1") == "#{Level2}#{Level2}")
+        // 2^10 copies fit: the cap is on size, not on references.
+        #expect(try variables.evaluating("#{Level14}") == String(repeating: "x", count: 1024))
+    }
+
+    @Test("References nest at most 32 levels deep; deeper chains fail naming the variable")
+    func nestingDepthIsCapped() throws {
+        var variables = VariableDictionary()
+        for level in 0..<40 { variables.set("Hop\(level)", "#{Hop\(level + 1)}") }
+        variables.set("Hop40", "end")
+        let error = #expect(throws: BerthError.self) { try variables.evaluating("#{Hop0}") }
+        #expect(
+            error?.message
+                == "The variable 'Hop0' nests references more than 32 levels deep (#{Hop0} → #{Hop1} → #{Hop2} → … → #{Hop31} → #{Hop32}); Berth stops there. Reference the value you need more directly."
+        )
+        #expect(try variables.evaluating("#{Hop10}") == "end")
+        let fromVariable = #expect(throws: BerthError.self) { try variables.checkLimits() }
+        #expect(fromVariable?.message.hasPrefix("The variable 'Hop0' nests references") == true)
+    }
+
     @Test("Printed variables show sensitive values as ********, raw or evaluated")
     func listing() {
         var variables = VariableDictionary()

@@ -20,7 +20,11 @@ public struct ScopedValue: Sendable, Hashable {
 ///
 /// A reference to an unknown name is left as written (`#{Missing}`), as Octopus does, and
 /// `unresolvedReferences(in:)` names it so the log can warn. References nest
-/// (`#{Url}` → `https://#{Host}`); a cycle stops expanding where it closes.
+/// (`#{Url}` → `https://#{Host}`); a cycle stops expanding where it closes. One expansion produces
+/// at most ``maximumExpandedBytes`` and nests at most ``maximumNestingDepth`` references deep, so
+/// values that double at each level (`A = #{B}#{B}`, `B = #{C}#{C}`…) cannot grow exponentially:
+/// ``evaluating(_:)``, ``substituting(_:)`` and ``checkLimits()`` throw an error naming the
+/// variable; the non-throwing forms leave such a value as written.
 ///
 /// ```swift
 /// var variables = VariableDictionary.resolving(candidates, in: context)
@@ -82,20 +86,33 @@ public struct VariableDictionary: Sendable, Hashable {
         return ["true", "1", "yes"].contains(value.lowercased())
     }
 
-    /// The value of `name` with its references expanded.
+    /// The longest text one expansion may produce: 1 MiB of UTF-8.
+    public static let maximumExpandedBytes = 1 << 20
+    /// How deeply references may nest (`#{A}` → `#{B}` → `#{C}` is three deep).
+    public static let maximumNestingDepth = 32
+
+    /// The value of `name` with its references expanded; the value as written when its expansion
+    /// breaks a limit.
     public func evaluated(_ name: String) -> String? {
         guard let entry = self[name] else { return nil }
-        var visiting: Set<String> = [name.lowercased()]
-        return expand(entry.value, visiting: &visiting)
+        return (try? expanding(entry.value, from: entry.name)) ?? entry.value
+    }
+
+    /// `text` with every `#{Name}` of a known name replaced by its evaluated value; `text` as written
+    /// when its expansion breaks a limit.
+    public func evaluate(_ text: String) -> String {
+        (try? evaluating(text)) ?? text
     }
 
     /// `text` with every `#{Name}` of a known name replaced by its evaluated value.
-    public func evaluate(_ text: String) -> String {
-        var visiting = Set<String>()
-        return expand(text, visiting: &visiting)
+    /// - Throws: `BerthError` naming the variable whose expansion grows past
+    ///   ``maximumExpandedBytes`` or nests deeper than ``maximumNestingDepth``.
+    public func evaluating(_ text: String) throws(BerthError) -> String {
+        try expanding(text, from: nil)
     }
 
-    /// Every string in `json` evaluated (object keys are left alone).
+    /// Every string in `json` evaluated (object keys are left alone); strings whose expansion
+    /// breaks a limit are left as written.
     public func substitute(_ json: JSONValue) -> JSONValue {
         switch json {
         case .string(let text): .string(evaluate(text))
@@ -103,6 +120,29 @@ public struct VariableDictionary: Sendable, Hashable {
         case .object(let members): .object(members.map { ($0.0, substitute($0.1)) })
         case .number, .bool, .null: json
         }
+    }
+
+    /// Every string in `json` evaluated (object keys are left alone).
+    /// - Throws: `BerthError` naming the variable whose expansion breaks a limit.
+    public func substituting(_ json: JSONValue) throws(BerthError) -> JSONValue {
+        switch json {
+        case .string(let text): return .string(try evaluating(text))
+        case .array(let items):
+            var substituted: [JSONValue] = []
+            for item in items { substituted.append(try substituting(item)) }
+            return .array(substituted)
+        case .object(let members):
+            var substituted: [(String, JSONValue)] = []
+            for (key, value) in members { substituted.append((key, try substituting(value))) }
+            return .object(substituted)
+        case .number, .bool, .null: return json
+        }
+    }
+
+    /// Evaluates every variable once, so that a value breaking a limit fails up front.
+    /// - Throws: `BerthError` naming the first such variable.
+    public func checkLimits() throws(BerthError) {
+        for entry in all { _ = try expanding(entry.value, from: entry.name) }
     }
 
     /// Names referenced in `text` (after expansion) that no variable defines.
@@ -124,6 +164,31 @@ public struct VariableDictionary: Sendable, Hashable {
         }
     }
 
+    /// Every name (lower-cased) that the strings of `json` refer to, directly or through the values
+    /// of the variables they name, known or not.
+    public func referencedNames(in json: JSONValue) -> Set<String> {
+        var found = Set<String>()
+        var pending: [String] = []
+        func collect(_ text: String) {
+            for reference in Self.references(in: text) where found.insert(reference.name.lowercased()).inserted {
+                pending.append(reference.name.lowercased())
+            }
+        }
+        func walk(_ json: JSONValue) {
+            switch json {
+            case .string(let text): collect(text)
+            case .array(let items): for item in items { walk(item) }
+            case .object(let members): for (_, value) in members { walk(value) }
+            case .number, .bool, .null: break
+            }
+        }
+        walk(json)
+        while let name = pending.popLast() {
+            if let entry = entries[name] { collect(entry.value) }
+        }
+        return found
+    }
+
     /// The evaluated values of sensitive variables, to mask.
     public var sensitiveValues: [String] {
         all.filter(\.isSensitive).flatMap { entry in [entry.value, evaluated(entry.name) ?? entry.value] }
@@ -143,29 +208,102 @@ public struct VariableDictionary: Sendable, Hashable {
         return names.filter { seen.insert($0).inserted }
     }
 
-    private func expand(_ text: String, visiting: inout Set<String>) -> String {
+    /// Which limit an expansion broke, and the chain of references that led there.
+    private struct ExpansionLimit: Error {
+        var tooDeep: Bool
+        var chain: [String]
+    }
+
+    /// `text` expanded; `name` is the variable whose value `text` is, if any.
+    private func expanding(_ text: String, from name: String?) throws(BerthError) -> String {
         guard text.contains("#{") else { return text }
-        var output = ""
+        var chain = name.map { [$0] } ?? []
+        var visiting = Set(chain.map { $0.lowercased() })
+        var memo: [String: Expansion] = [:]
+        do {
+            return try expand(text, limit: Self.maximumExpandedBytes, chain: &chain, visiting: &visiting, memo: &memo).text
+        } catch {
+            throw Self.describe(error, text: text)
+        }
+    }
+
+    private static func describe(_ limit: ExpansionLimit, text: String) -> BerthError {
+        let chain = limit.chain.count <= 6 ? limit.chain : Array(limit.chain.prefix(3)) + ["…"] + limit.chain.suffix(2)
+        let path = chain.map { $0 == "…" ? $0 : "#{\($0)}" }.joined(separator: " → ")
+        let subject = limit.chain.first.map { "The variable '\($0)'" } ?? "The text '\(text.prefix(60))'"
+        if limit.tooDeep {
+            return BerthError(
+                .validationFailed,
+                "\(subject) nests references more than \(maximumNestingDepth) levels deep (\(path)); Berth stops there. Reference the value you need more directly."
+            )
+        }
+        return BerthError(
+            .validationFailed,
+            "\(subject) expands to more than 1 MiB (\(maximumExpandedBytes) bytes, through \(path)); Berth stops there. Look for values that repeat a reference (A = #{B}#{B}, B = #{C}#{C}…)."
+        )
+    }
+
+    /// A variable's value expanded once, reused for every further reference to it in the same
+    /// expansion, which keeps doubling values linear in the size of their result.
+    private struct Expansion {
+        var text: String
+        /// How many references deep the expansion went.
+        var depth: Int
+        /// Whether a cycle was cut short: then the result depends on the path and is not reused.
+        var isCut: Bool
+    }
+
+    private func expand(
+        _ text: String, limit: Int, chain: inout [String], visiting: inout Set<String>, memo: inout [String: Expansion]
+    ) throws(ExpansionLimit) -> Expansion {
+        var result = Expansion(text: "", depth: 0, isCut: false)
+        guard text.contains("#{") else {
+            try append(Substring(text), to: &result.text, limit: limit, chain: chain)
+            return result
+        }
         var rest = Substring(text)
         while let start = rest.range(of: "#{") {
-            output += rest[rest.startIndex..<start.lowerBound]
+            try append(rest[rest.startIndex..<start.lowerBound], to: &result.text, limit: limit, chain: chain)
             guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
-                output += rest[start.lowerBound...]
-                return output
+                try append(rest[start.lowerBound...], to: &result.text, limit: limit, chain: chain)
+                return result
             }
             let name = rest[start.upperBound..<end].trimmingCharacters(in: .whitespaces)
             let key = name.lowercased()
             if let entry = entries[key], !visiting.contains(key) {
-                visiting.insert(key)
-                output += expand(entry.value, visiting: &visiting)
-                visiting.remove(key)
+                chain.append(entry.name)
+                let inner: Expansion
+                if let known = memo[key] {
+                    inner = known
+                } else {
+                    guard chain.count <= Self.maximumNestingDepth else { throw ExpansionLimit(tooDeep: true, chain: chain) }
+                    visiting.insert(key)
+                    inner = try expand(
+                        entry.value, limit: limit - result.text.utf8.count, chain: &chain, visiting: &visiting, memo: &memo)
+                    visiting.remove(key)
+                    if !inner.isCut { memo[key] = inner }
+                }
+                // A reused expansion still counts its depth where it is used.
+                guard chain.count + inner.depth <= Self.maximumNestingDepth else {
+                    throw ExpansionLimit(tooDeep: true, chain: chain + ["…"])
+                }
+                try append(Substring(inner.text), to: &result.text, limit: limit, chain: chain)
+                result.depth = max(result.depth, inner.depth + 1)
+                result.isCut = result.isCut || inner.isCut
+                chain.removeLast()
             } else {
-                output += rest[start.lowerBound...end]
+                if entries[key] != nil { result.isCut = true }
+                try append(rest[start.lowerBound...end], to: &result.text, limit: limit, chain: chain)
             }
             rest = rest[rest.index(after: end)...]
         }
-        output += rest
-        return output
+        try append(rest, to: &result.text, limit: limit, chain: chain)
+        return result
+    }
+
+    private func append(_ piece: Substring, to output: inout String, limit: Int, chain: [String]) throws(ExpansionLimit) {
+        guard output.utf8.count + piece.utf8.count <= limit else { throw ExpansionLimit(tooDeep: false, chain: chain) }
+        output += piece
     }
 
     static func references(in text: String) -> [(name: String, range: Range<String.Index>)] {
