@@ -28,6 +28,10 @@ struct DeploymentExecutor: TaskExecutor {
         var environment: Environment
         var space: Space
         var candidates: [ScopedValue]
+        /// OIDC tokens of account variables, minted per step and target when a step uses them.
+        var tokens: [DeploymentVariables.DeferredToken]
+        /// The deployment's OIDC subject values.
+        var subject: OIDCSubject.Values
         var targets: [ECSClusterTarget]
     }
 
@@ -84,12 +88,12 @@ struct DeploymentExecutor: TaskExecutor {
             throw BerthError(.notFound, "The environment of this deployment no longer exists.")
         }
         let subject = OIDCSubject.Values(space: space.slug, project: project.slug, environment: environment.slug)
-        let candidates = try await variables.candidates(release, subject: subject, spaceID: space.id)
-        await log.addSensitive(candidates.filter(\.isSensitive).map(\.value))
+        let candidates = try await variables.candidates(release, environment: environment)
+        await log.addSensitive(candidates.values.filter(\.isSensitive).map(\.value))
         let targets = try await store.allTargets(spaceID: space.id).filter { $0.environmentIDs.contains(environment.id) }
         return Plan(
             deployment: deployment, project: project, release: release, environment: environment, space: space,
-            candidates: candidates, targets: targets)
+            candidates: candidates.values, tokens: candidates.tokens, subject: subject, targets: targets)
     }
 
     struct TargetResult: Sendable {
@@ -138,13 +142,25 @@ struct DeploymentExecutor: TaskExecutor {
         let section = log.section("\(index + 1). \(step.name)" + (target.map { " · \($0.name)" } ?? " · worker"))
         var identity: String?
         do {
-            var variables = VariableDictionary.resolving(
-                plan.candidates,
-                in: VariableContext(environmentID: plan.environment.id, targetID: target?.id, targetRoles: target?.roles ?? []))
+            let context = VariableContext(
+                environmentID: plan.environment.id, targetID: target?.id, targetRoles: target?.roles ?? [])
+            var variables = VariableDictionary.resolving(plan.candidates, in: context)
             variables.merge(systemVariables(plan, step: step, target: target, task: task))
             variables.merge(outputs)
+            // A script reads any variable (get_berthvariable); other steps only what their properties name.
+            let used = variables.referencedNames(in: step.properties)
+            let tokens = try await self.variables.mintTokens(plan.tokens, in: context, subject: plan.subject) { name in
+                step.kind == .awsCLIScript || used.contains(name.lowercased())
+            }
+            for minted in tokens { variables.set(minted.name, minted.token.token, sensitive: true) }
             await log.addSensitive(variables.sensitiveValues)
-            let properties = StepProperties(step: step.name, json: variables.substitute(step.properties))
+            for minted in tokens {
+                await section.info(
+                    "Minted #{\(minted.name)} at \(minted.token.issuedAt.ISO8601Format()) for the subject \"\(minted.token.subject)\" (valid until \(minted.token.expiresAt.ISO8601Format()))."
+                )
+            }
+            try variables.checkLimits()
+            let properties = StepProperties(step: step.name, json: try variables.substituting(step.properties))
             let use = TargetCredentials.Use.deployment(project: plan.project.slug, environment: plan.environment.slug)
             var resolved: TargetCredentials.Resolved?
             var region = target?.region ?? EngineConfiguration.fallbackRegion
