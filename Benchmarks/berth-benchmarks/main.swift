@@ -93,25 +93,40 @@ let arguments = CommandLine.arguments
 let berthBinary = arguments.firstIndex(of: "--berth").map { arguments[$0 + 1] } ?? BerthProcess.binaryPath
 
 if arguments.contains("--deployments-only") {
-    let deployments = try await DeploymentBenchmark(berth: berthBinary).run()
-    printDeploymentResults(deployments)
+    printYoungRolloutResults(try await YoungRolloutBenchmark(berth: berthBinary).run())
+    printDeploymentResults(try await DeploymentBenchmark(berth: berthBinary).run())
     exit(0)
+}
+
+func printYoungRolloutResults(_ results: YoungRolloutBenchmark.Results) {
+    print("One young rollout at a time, default settings (adaptive polling, --deployment-poll-interval 5 s):")
+    print(
+        String(
+            format: "  deployment wall time, median:           %10.2f s for a %.1f s rollout (%.2f× the rollout; worst %.2f s)",
+            median(results.wallSeconds), results.rolloutSeconds, median(results.wallSeconds) / results.rolloutSeconds,
+            results.wallSeconds.max() ?? 0))
+    print(
+        String(
+            format: "  ended after ECS completed, median:       %10.2f s (worst %.2f s of %d; target within 1 s)",
+            median(results.lateSeconds), results.lateSeconds.max() ?? 0, results.lateSeconds.count))
+    print("  succeeded:                               \(results.succeeded) of \(results.wallSeconds.count)")
+    print(
+        "  DescribeServices, one watched rollout:   \(results.callsFirstMinute) calls in its first minute (target ≤ 60), \(results.callsSecondMinute) in its second"
+    )
 }
 
 func printDeploymentResults(_ results: DeploymentBenchmark.Results) {
     print(
         String(
             format:
-                "50 concurrent deployments, one cluster:   %10.2f s wall (slowest rollout itself %.2f s; target within 0.5 s)",
+                "50 concurrent deployments, one cluster:   %10.2f s wall (slowest rollout itself %.2f s), default settings",
             results.wallSeconds, results.slowestRolloutSeconds))
     print("  succeeded:                               \(results.succeeded) of \(results.deployments)")
-    let polls = results.wallSeconds / results.pollInterval
     print(
         String(
             format:
-                "  DescribeServices while waiting:          %10d calls (%.1f per %.2f s interval for all 50; ECS takes 10 services per call)",
-            results.describeServicesWhileWaiting, Double(results.describeServicesWhileWaiting) / max(polls, 1),
-            results.pollInterval))
+                "  DescribeServices while waiting:          %10d calls (%.0f per minute for the cluster; ECS takes 10 services per call)",
+            results.describeServicesWhileWaiting, Double(results.describeServicesWhileWaiting) / results.wallSeconds * 60))
     print("  largest DescribeServices batch:          \(results.largestBatch) services")
     print(String(format: "  server CPU time for the 50 deployments:  %10.2f s", results.cpuSeconds ?? -1))
 }
@@ -144,5 +159,6 @@ print(
 print(String(format: "list targets, 1,000 stored, page of 1000: %10.0f req/s", server.listPerSecond[1000] ?? 0))
 print(String(format: "health checks of 200 targets against moto: %9.2f s (target < 2 s)", server.healthCheck200Seconds))
 
-progress("fifty concurrent deployments against the fake ECS")
+progress("young rollouts and fifty concurrent deployments against the fake ECS")
+printYoungRolloutResults(try await YoungRolloutBenchmark(berth: berthBinary).run())
 printDeploymentResults(try await DeploymentBenchmark(berth: berthBinary).run())

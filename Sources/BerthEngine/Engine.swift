@@ -33,10 +33,10 @@ public struct Engine: Sendable {
         let credentials = TargetCredentials(
             store: store, secrets: secrets, registry: CredentialCacheRegistry(clock: configuration.clock),
             configuration: configuration, issuer: issuer)
+        let watchers = ServiceWatchHub(
+            interval: configuration.deploymentPollInterval, clock: configuration.clock, logger: configuration.logger)
         let deploymentServices = DeploymentServices(
-            configuration: configuration,
-            watchers: ServiceWatchHub(
-                interval: configuration.deploymentPollInterval, clock: configuration.clock, logger: configuration.logger),
+            configuration: configuration, watchers: watchers,
             locks: ServiceLocks(store: store, clock: configuration.clock, retryInterval: configuration.deploymentPollInterval))
         let runner = TaskRunner(
             store: store, queue: queue,
@@ -47,7 +47,8 @@ public struct Engine: Sendable {
                     store: store, credentials: credentials,
                     variables: DeploymentVariables(store: store, secrets: secrets, issuer: issuer), services: deploymentServices),
             ], configuration: configuration, running: running)
-        var services: [any Service] = [runner]
+        // Services shut down in reverse order: the runner (and the deployments it runs) before the pollers.
+        var services: [any Service] = [watchers, runner]
         if let interval = configuration.healthCheckInterval {
             services.append(HealthCheckSchedule(engine: engine, interval: interval))
         }

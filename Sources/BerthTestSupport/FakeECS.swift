@@ -13,6 +13,7 @@ import NIOCore
 /// pulled; anything else rolls out in `rolloutDuration`. A one-off task runs for `taskDuration`,
 /// logs its command, and exits with the number after `exit-` in its image tag (`job:exit-3`), else 0;
 /// StopTask stops it at once (exit code 137, stop code UserInitiated, the reason given).
+/// `failNext(_:times:with:status:)` answers the next calls of one operation with an error.
 /// CreateLogGroup and PutRetentionPolicy keep the groups and their tags and retention. Every
 /// cluster is ACTIVE unless a test gives it another status or deletes it (`setCluster`).
 public final class FakeECS: @unchecked Sendable {
@@ -83,7 +84,10 @@ public final class FakeECS: @unchecked Sendable {
         var oneOff: [String: OneOffTask] = [:]
         var logs: [String: [String]] = [:]
         var describeServicesBatches: [Int] = []
+        var describeServicesTimes: [Date] = []
         var throttled = 0
+        /// Errors to answer the next calls of an operation with: code, HTTP status, how many more.
+        var injected: [String: (code: String, status: Int, remaining: Int)] = [:]
         /// Clusters a test changed: their status, or nil once deleted. Any other cluster is ACTIVE.
         var clusters: [String: String?] = [:]
         var logGroups: [String: LogGroup] = [:]
@@ -135,6 +139,15 @@ public final class FakeECS: @unchecked Sendable {
         withLock { state in state.oneOff.compactMapValues { $0.stopped?.reason } }
     }
 
+    /// Answers the next `times` calls of `operation` with the error `code` and HTTP `status`
+    /// (ThrottlingException, ServerException with 500, AccessDeniedException…), before anything else.
+    public func failNext(_ operation: String, times: Int, with code: String, status: Int = 400) {
+        withLock { $0.injected[operation] = (code, status, times) }
+    }
+
+    /// When each DescribeServices call came, in order.
+    public var describeServicesTimes: [Date] { withLock { $0.describeServicesTimes } }
+
     /// How many services each DescribeServices call asked for, in order.
     public var describeServicesBatches: [Int] { withLock { $0.describeServicesBatches } }
 
@@ -180,12 +193,21 @@ public final class FakeECS: @unchecked Sendable {
             let operation = String(target.split(separator: ".").last ?? "")
             let body = try await request.bodyText()
             let input = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
-            let throttled = self.withLock { state -> Bool in
+            let (throttled, injected) = self.withLock { state -> (Bool, (code: String, status: Int)?) in
                 state.calls[operation, default: 0] += 1
                 state.callCount += 1
+                if let injected = state.injected[operation], injected.remaining > 0 {
+                    state.injected[operation]?.remaining -= 1
+                    if injected.code.contains("Throttl") { state.throttled += 1 }
+                    return (false, (injected.code, injected.status))
+                }
                 let throttled = self.settings.throttleEvery.map { state.callCount % $0 == 0 } ?? false
                 if throttled { state.throttled += 1 }
-                return throttled
+                return (throttled, nil)
+            }
+            if let injected {
+                return Self.error(
+                    injected.code, "Injected by the test", status: HTTPResponse.Status(code: injected.status))
             }
             if throttled { return Self.error("ThrottlingException", "Rate exceeded", status: .badRequest) }
             do {
@@ -363,6 +385,7 @@ public final class FakeECS: @unchecked Sendable {
         let cluster = input["cluster"] as? String ?? "default"
         let names = input["services"] as? [String] ?? []
         state.describeServicesBatches.append(names.count)
+        state.describeServicesTimes.append(now)
         var services: [[String: Any]] = []
         var failures: [[String: Any]] = []
         for name in names {

@@ -38,7 +38,9 @@ struct ServerCommand: AsyncParsableCommand {
     var healthCheckInterval: Int = 3600
     @Option(
         name: .customLong("deployment-poll-interval"),
-        help: "Seconds between a deployment's questions to ECS (one DescribeServices per cluster for all its services).")
+        help:
+            "The longest gap in seconds between a deployment's questions to ECS: young rollouts are asked every second, backing off to this (one DescribeServices per cluster for all its services)."
+    )
     var deploymentPollInterval: Double = 5
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"

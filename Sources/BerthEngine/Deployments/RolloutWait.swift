@@ -6,15 +6,17 @@ import Foundation
 /// Waits for a service to run the task definition a step registered, through the shared poller,
 /// and decides with `RolloutTracker`; when ECS counts new failed tasks, looks at the stopped ones
 /// and fails early on a fatal reason.
+///
+/// Throttling, 5xx answers and connection errors while watching do not end the wait: the step
+/// keeps waiting until its own timeout, and the log says that AWS is throttling at most once a
+/// minute. Only an error that will not change when asked again (AccessDenied, a missing cluster or
+/// service) fails the step.
 struct RolloutWait {
     let run: StepRun
     let ecs: ECSClient
     let cluster: String
     let service: String
     let taskDefinition: String
-
-    /// Consecutive failed polls after which the step gives up.
-    static let failedPollLimit = 5
 
     func wait(_ option: WaitOption) async throws -> RolloutVerdict {
         if option == .dontWait {
@@ -28,29 +30,43 @@ struct RolloutWait {
                 + (option.timeout.map { " (at most \(Int($0.timeInterval)) s)" } ?? " (no time limit)") + ".")
         guard let credentials = run.credentials else { throw CancellationError() }
         let key = ServiceWatchHub.Key(region: run.region, cluster: cluster, identity: credentials.identity)
-        let updates = await run.services.watchers.watch(service, key: key, ecs: ecs)
+        let updates = run.services.watchers.watch(service, key: key, ecs: ecs)
         var lastProgress = ""
-        var failedPolls = 0
+        var notice = ThrottleNotice()
+        // Stopped tasks still to look at: set when ECS counts new failed tasks, cleared once looked at.
+        var stoppedTasksToCheck = false
         for await update in updates {
             switch update {
             case .service(let described):
-                failedPolls = 0
                 let verdict = tracker.observe(ServiceObservation(described), at: clock.now())
                 if case .inProgress(let progress) = verdict, progress != lastProgress {
                     await run.log.info(progress)
                     lastProgress = progress
                 }
-                if tracker.hasNewFailedTasks, !verdict.isFinal, let fatal = try await fatalStoppedTask() {
-                    return .failed(fatal)
+                if tracker.hasNewFailedTasks { stoppedTasksToCheck = true }
+                if stoppedTasksToCheck, !verdict.isFinal {
+                    do {
+                        if let fatal = try await fatalStoppedTask() { return .failed(fatal) }
+                        stoppedTasksToCheck = false
+                    } catch let error where ThrottleNotice.isRetryable(error) && !Task.isCancelled {
+                        if let line = notice.line(
+                            for: "\(error)", throttling: ThrottleNotice.isThrottling(error), at: clock.now())
+                        {
+                            await run.log.warning(line)
+                        }
+                    }
                 }
                 if case .succeeded(let message) = verdict { await run.log.info("Done: \(message).") }
                 if verdict.isFinal { return verdict }
             case .missing(let reason):
                 return .failed("ECS no longer knows the service \(service) in \(cluster) (\(reason)).")
-            case .failed(let message):
-                failedPolls += 1
-                await run.log.warning("Polling ECS failed (\(failedPolls) of \(Self.failedPollLimit)): \(message)")
-                if failedPolls >= Self.failedPollLimit { return .failed("ECS could not be polled: \(message)") }
+            case .failed(let failure):
+                guard failure.isRetryable else {
+                    return .failed("ECS could not be polled, and asking again will not help: \(failure.message)")
+                }
+                if let line = notice.line(for: failure.message, throttling: failure.isThrottling, at: clock.now()) {
+                    await run.log.warning(line)
+                }
                 if let timeout = option.timeout, clock.now().timeIntervalSince(tracker.startedAt) >= timeout.timeInterval {
                     return tracker.timedOutVerdict()
                 }

@@ -12,8 +12,12 @@ import Foundation
 /// `capacityProviderStrategy`, `platformVersion`, `networkConfiguration`, `overrides`, `startedBy`,
 /// `tags`, `wait`, `timeoutSeconds`, `stopOnTimeout` (true).
 ///
-/// A task never outlives the step that waits for it unnoticed: cancelling the deployment stops it,
-/// and so does the timeout unless `stopOnTimeout` is false (then the log says it keeps running).
+/// A task never outlives the step that waits for it unnoticed: once RunTask has started it, every
+/// way out of the wait stops it — cancelling the deployment, an error that asking again will not
+/// cure (AccessDenied), and the timeout unless `stopOnTimeout` is false (then the log says it keeps
+/// running). Throttling and 5xx answers while waiting only keep the step waiting, said in the log at
+/// most once a minute. DescribeTasks is asked often while the task is young, then less often, as
+/// ``PollSchedule`` decides.
 struct RunTaskStep {
     let run: StepRun
 
@@ -22,6 +26,8 @@ struct RunTaskStep {
         var group: String
         var stream: String
         var nextToken: String?
+        /// Whether a failure to read this stream was already said in the log.
+        var failureReported = false
     }
 
     func execute() async throws -> StepOutcome {
@@ -48,11 +54,14 @@ struct RunTaskStep {
                 launchType: launchType, networkConfiguration: network, overrides: overrides,
                 platformVersion: try properties.string("platformVersion"),
                 propagateTags: .taskDefinition, startedBy: try properties.string("startedBy") ?? "berth", tags: try run.tags()))
-        if let failure = started.failures?.first {
-            return .failed(
-                "RunTask failed: \(failure.reason ?? "no reason") \(failure.detail ?? "")".trimmingCharacters(in: .whitespaces))
-        }
         let arns = (started.tasks ?? []).compactMap(\.taskArn)
+        if let failure = started.failures?.first {
+            let message =
+                "RunTask failed: \(failure.reason ?? "no reason") \(failure.detail ?? "")".trimmingCharacters(in: .whitespaces)
+            // Of `count` tasks some may have started: they do not run on unwatched.
+            await stop(arns, ecs: ecs, cluster: cluster, reason: String("The Berth step failed: \(message)".prefix(255)))
+            return .failed(message)
+        }
         guard !arns.isEmpty else { return .failed("RunTask started no task.") }
         await run.log.info(
             "Started \(arns.map(Self.shortID).joined(separator: ", ")) from \(definition?.taskDefinitionArn.map(RolloutTracker.revision(of:)) ?? taskDefinition)."
@@ -64,26 +73,56 @@ struct RunTaskStep {
             await run.log.info("Not waiting for the task to stop (wait: false).")
             return .succeeded(outputs)
         }
+        do {
+            return try await waitForStop(
+                arns, definition: definition, cluster: cluster, ecs: ecs, wait: wait, stopOnTimeout: stopOnTimeout,
+                outputs: &outputs)
+        } catch {
+            let reason =
+                Task.isCancelled || error is CancellationError
+                ? "The Berth deployment was cancelled." : String("The Berth step failed: \(describe(error))".prefix(255))
+            await stop(arns, ecs: ecs, cluster: cluster, reason: reason)
+            throw error
+        }
+    }
+
+    /// Polls the tasks until all have stopped or the wait runs out, streaming their logs.
+    func waitForStop(
+        _ arns: [String], definition: ECS.TaskDefinition?, cluster: String, ecs: ECSClient, wait: WaitOption,
+        stopOnTimeout: Bool, outputs: inout [String: String]
+    ) async throws -> StepOutcome {
         let logs = try run.logs()
         var sources = Self.logSources(definition, taskARNs: arns)
         let clock = run.configuration.clock
         let startedAt = clock.now()
+        var schedule = PollSchedule(settings: PollSchedule.Settings(ceiling: run.configuration.deploymentPollInterval))
+        schedule.watchStarted(0, at: startedAt)
+        var notice = ThrottleNotice()
         while true {
-            do {
-                try await clock.sleep(for: run.configuration.deploymentPollInterval)
-            } catch is CancellationError {
-                await stop(arns, ecs: ecs, cluster: cluster, reason: "The Berth deployment was cancelled.")
-                throw CancellationError()
+            if case .wait(let duration) = schedule.nextAction(at: clock.now(), services: 1) {
+                try await clock.sleep(for: duration)
+                continue
             }
+            schedule.polled(at: clock.now())
             await stream(&sources, logs: logs)
-            let tasks = try await ecs.describeTasks(ECS.DescribeTasksRequest(tasks: arns, cluster: cluster)).tasks ?? []
-            if !tasks.isEmpty, tasks.allSatisfy({ $0.lastStatus == "STOPPED" }) {
+            var tasks: [ECS.Task]?
+            do {
+                tasks = try await ecs.describeTasks(ECS.DescribeTasksRequest(tasks: arns, cluster: cluster)).tasks ?? []
+            } catch let error where ThrottleNotice.isRetryable(error) && !Task.isCancelled {
+                if let line = notice.line(for: "\(error)", throttling: ThrottleNotice.isThrottling(error), at: clock.now()) {
+                    await run.log.warning(line)
+                }
+            }
+            if let tasks, !tasks.isEmpty, tasks.allSatisfy({ $0.lastStatus == "STOPPED" }) {
                 await stream(&sources, logs: logs)
                 return verdict(tasks, definition: definition, outputs: &outputs)
             }
             if let timeout = wait.timeout, clock.now().timeIntervalSince(startedAt) >= timeout.timeInterval {
                 let seconds = Int(timeout.timeInterval)
-                let states = tasks.map { "\(Self.shortID($0.taskArn ?? "")) \($0.lastStatus ?? "?")" }.joined(separator: ", ")
+                let states =
+                    tasks.map { described in
+                        described.map { "\(Self.shortID($0.taskArn ?? "")) \($0.lastStatus ?? "?")" }.joined(separator: ", ")
+                    } ?? "their state unknown: DescribeTasks failed"
                 guard stopOnTimeout else {
                     return StepOutcome(
                         state: .timedOut,
@@ -91,7 +130,8 @@ struct RunTaskStep {
                             "the task had not stopped after \(seconds) s (\(states)); it keeps running in ECS (stopOnTimeout: false)"
                     )
                 }
-                let running = tasks.filter { $0.lastStatus != "STOPPED" }.compactMap(\.taskArn)
+                let running =
+                    tasks.map { described in described.filter { $0.lastStatus != "STOPPED" }.compactMap(\.taskArn) } ?? arns
                 await stop(running, ecs: ecs, cluster: cluster, reason: "The Berth deployment timed out after \(seconds) s.")
                 return StepOutcome(
                     state: .timedOut, message: "the task had not stopped after \(seconds) s (\(states)); Berth stopped it")
@@ -149,7 +189,8 @@ struct RunTaskStep {
         return sources
     }
 
-    /// Prints the new lines of every source; a stream that does not exist yet is tried again later.
+    /// Prints the new lines of every source; a stream that does not exist yet is tried again later,
+    /// and any other failure to read a stream is said once in the log.
     func stream(_ sources: inout [LogSource], logs: CloudWatchLogsClient) async {
         for index in sources.indices {
             do {
@@ -165,8 +206,14 @@ struct RunTaskStep {
                     if let token = page.nextForwardToken { sources[index].nextToken = token }
                     if !advanced || (page.events ?? []).isEmpty { break }
                 }
+            } catch let error as AWSError where error.code == .resourceNotFound {
+                continue  // The task has not written to its stream yet.
             } catch {
-                continue
+                guard !sources[index].failureReported else { continue }
+                sources[index].failureReported = true
+                await run.log.warning(
+                    "Could not read the CloudWatch Logs of \(sources[index].container) (\(sources[index].group), stream \(sources[index].stream)): \(error). Its lines are not shown here; Berth keeps waiting for the task."
+                )
             }
         }
     }
