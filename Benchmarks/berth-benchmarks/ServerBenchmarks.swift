@@ -81,7 +81,8 @@ struct ServerBenchmarks {
             let failed = try await server.call(.GET, "/api/tasks?state=failed&limit=1", nil)
             if try !isEmptyList(failed) { print("warning: some health checks failed: \(failed.prefix(300))") }
 
-            try await Task.sleep(for: .seconds(2))
+            // Idle again: long enough for the server's memory trimmer (every 10 s) to have run once.
+            try await Task.sleep(for: .seconds(12))
             results.idleMemoryAfterLoadMiB = server.residentMemoryMiB
             try await server.terminate()
             return results
