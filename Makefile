@@ -44,8 +44,11 @@ models: venv
 	$(PYTHON) scripts/generate-aws-models.py
 	$(MAKE) format
 
-## Benchmarks (numbers, not pass/fail): signing rate, STS calls under load, whoami wall time.
+## Benchmarks (numbers, not pass/fail): signing rate, STS calls under load, whoami wall time, target listing
+## (cached and cold, measured by wrk from Debian's packages), health checks, memory, deployments.
 bench: venv
+	@command -v wrk > /dev/null || { sudo=""; [[ $$(id -u) -ne 0 ]] && sudo="sudo"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq wrk > /dev/null; }
 	swift build -c release --product berth
 	swift build -c release --product berth-benchmarks
 	BERTH_MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server .build/release/berth-benchmarks --berth .build/release/berth

@@ -4,14 +4,16 @@ import PackageDescription
 /// Berth: deployment automation for Amazon ECS.
 ///
 /// The AWS client is a stack of small libraries that can be used without the rest of Berth:
-/// `AWSSigV4` (pure signing) → `AWSCore` (transport, protocols, errors, retries, endpoints) →
-/// `AWSSTS`, `AWSECS`, `AWSCloudWatchLogs` (typed clients) and `AWSCredentials` (providers, chain,
-/// cache). Berth itself is a library per layer: `BerthDomain` (concepts and rules, no I/O) →
+/// `AWSRules` (regions, partitions, ARN and STS input rules; pure) and `AWSSigV4` (pure signing) →
+/// `AWSCore` (transport, protocols, errors, retries, endpoints) → `AWSSTS`, `AWSECS`,
+/// `AWSCloudWatchLogs` (typed clients) and `AWSCredentials` (providers, chain, cache). Berth itself
+/// is a library per layer: `BerthDomain` (concepts and rules, no I/O; of AWS only its rules) →
 /// `BerthStore` (SQLite or PostgreSQL through SQLKit, secrets sealed before they arrive) →
-/// `BerthOIDC` (the OpenID Connect issuer: signing keys, JWKS, tokens) →
-/// `BerthEngine` (server tasks: account tests, health checks) → `BerthServer` (Hummingbird: the REST
-/// API of `BerthAPI`'s OpenAPI document, auth, metrics). `BerthCLI` holds the commands, client and
-/// server; the `berth` executable only calls it.
+/// `BerthOIDC` (the OpenID Connect issuer: signing keys, JWKS, tokens) → `BerthEngine` (server
+/// tasks: deployments, account tests, health checks) → `BerthServer` (Hummingbird: the REST API of
+/// `BerthAPI`'s OpenAPI document, auth, metrics). `BerthCLI` holds the commands, client and server;
+/// the `berth` executable only calls it. `BerthDev` is what `berth server --dev` adds (moto, the
+/// simulated ECS control plane, the demo records); `BerthTestSupport` is for tests only.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -22,6 +24,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "berth", targets: ["berth"]),
+        .library(name: "AWSRules", targets: ["AWSRules"]),
         .library(name: "AWSSigV4", targets: ["AWSSigV4"]),
         .library(name: "AWSCore", targets: ["AWSCore"]),
         .library(name: "AWSSTS", targets: ["AWSSTS"]),
@@ -59,10 +62,11 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+        .target(name: "AWSRules", swiftSettings: swiftSettings),
         .target(
             name: "AWSCore",
             dependencies: [
-                "AWSSigV4",
+                "AWSRules", "AWSSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -82,7 +86,7 @@ let package = Package(
         // MARK: Berth
         .target(
             name: "BerthDomain",
-            dependencies: ["AWSCore", "AWSSTS"],
+            dependencies: ["AWSRules"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -128,10 +132,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "CMallocTuning"),
         .target(
             name: "BerthServer",
             dependencies: [
-                "BerthDomain", "BerthStore", "BerthEngine", "BerthOIDC", "BerthAPI", "AWSCore", "AWSSigV4",
+                "BerthDomain", "BerthStore", "BerthEngine", "BerthOIDC", "BerthAPI", "AWSCore", "AWSSigV4", "CMallocTuning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -150,7 +155,7 @@ let package = Package(
             dependencies: [
                 "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthAPI", "BerthServer", "BerthDomain",
                 "BerthEngine",
-                "BerthStore", "BerthTestSupport",
+                "BerthStore", "BerthDev",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -165,11 +170,25 @@ let package = Package(
         ),
         .executableTarget(name: "berth", dependencies: ["BerthCLI"], swiftSettings: swiftSettings),
 
+        // MARK: What `berth server --dev` runs beside the server: moto, the simulated ECS, the demo
+        .target(
+            name: "BerthDev",
+            dependencies: [
+                "AWSCore", "AWSSigV4", "BerthDomain", "BerthStore", "BerthEngine", "BerthServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test support and benchmarks
         .target(
             name: "BerthTestSupport",
             dependencies: [
-                "AWSCore", "AWSSTS",
+                "AWSCore", "AWSSTS", "BerthDev",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -17,15 +17,13 @@ struct ServerBenchmarks {
     struct Results {
         var idleMemoryMiB: Double?
         var idleMemoryAfterLoadMiB: Double?
-        var listPerSecond: [Int: Double] = [:]
+        /// Page size → (cached, cold) measurements of listing 1,000 targets.
+        var listing: [Int: (cached: ListLoad.Measurement, cold: ListLoad.Measurement)] = [:]
         var healthCheck200Seconds: Double = 0
     }
 
     let berth: String
-    /// A client with room for the 32 concurrent listers (the shared one keeps fewer connections per host).
-    let http = HTTPClient(
-        eventLoopGroupProvider: .singleton,
-        configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
 
     func run() async throws -> Results {
         do {
@@ -60,8 +58,11 @@ struct ServerBenchmarks {
 
             try await seed(server, space: "default", targets: 1000, administrator: administrator)
             progress("seeded 1,000 targets")
+            let load = ListLoad(server: server)
             for limit in [100, 1000] {
-                results.listPerSecond[limit] = try await listRate(server, limit: limit, seconds: 5)
+                let cached = try await load.measure(limit: limit, targets: 1000, mode: .cached)
+                let cold = try await load.measure(limit: limit, targets: 1000, mode: .cold)
+                results.listing[limit] = (cached, cold)
             }
 
             progress("listed")
@@ -80,7 +81,8 @@ struct ServerBenchmarks {
             let failed = try await server.call(.GET, "/api/tasks?state=failed&limit=1", nil)
             if try !isEmptyList(failed) { print("warning: some health checks failed: \(failed.prefix(300))") }
 
-            try await Task.sleep(for: .seconds(2))
+            // Idle again: long enough for the server's memory trimmer (every 10 s) to have run once.
+            try await Task.sleep(for: .seconds(12))
             results.idleMemoryAfterLoadMiB = server.residentMemoryMiB
             try await server.terminate()
             return results
@@ -115,24 +117,5 @@ struct ServerBenchmarks {
             }
             try await group.waitForAll()
         }
-    }
-
-    /// Requests per second from 32 concurrent clients listing one page of `limit` targets.
-    func listRate(_ server: BerthServerProcess, limit: Int, seconds: Double) async throws -> Double {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        let counts = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<32 {
-                group.addTask {
-                    var count = 0
-                    while ContinuousClock.now < deadline {
-                        _ = try await server.call(.GET, "/api/spaces/default/targets?limit=\(limit)", nil, using: http)
-                        count += 1
-                    }
-                    return count
-                }
-            }
-            return try await group.reduce(0, +)
-        }
-        return Double(counts) / seconds
     }
 }

@@ -19,11 +19,3 @@ public struct SystemClock: AWSClock {
         try await Task.sleep(for: duration)
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a `TimeInterval`.
-    public var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
-}

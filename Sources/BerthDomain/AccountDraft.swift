@@ -1,5 +1,4 @@
-import AWSCore
-import AWSSTS
+import AWSRules
 import Foundation
 
 /// The fields of an account as a caller sends them, before they are checked and sealed.

@@ -1,4 +1,4 @@
-import AWSSTS
+import AWSRules
 import Foundation
 
 /// The optional AssumeRole a target makes on top of its source credentials.

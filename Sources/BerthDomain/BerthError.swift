@@ -1,4 +1,4 @@
-import AWSCore
+import AWSRules
 
 /// An error a caller of Berth can act on: a stable code, a message that names the input and what is
 /// wrong with it, and one detail per field at fault. The server maps the code to an HTTP status once,

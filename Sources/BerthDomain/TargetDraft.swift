@@ -1,5 +1,4 @@
-import AWSCore
-import AWSSTS
+import AWSRules
 import Foundation
 
 /// The fields of a target as a caller sends them, with references already resolved to records.

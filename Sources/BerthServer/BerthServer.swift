@@ -87,15 +87,17 @@ public struct BerthServer: Sendable {
         }
         let service = APIService(
             store: store, engine: engine, secrets: secrets, apiKeys: apiKeys, issuer: issuer, now: { Date() })
-        // Compact JSON: sorting keys and pretty-printing cost a third of a large list's time.
+        // Compact JSON: sorting keys and pretty-printing cost a third of a large list's time; dates
+        // written without the runtime's shared, locked formatter.
         try service.registerHandlers(
-            on: api, serverURL: URL(string: "/api")!, configuration: .init(jsonEncodingOptions: []),
+            on: api, serverURL: URL(string: "/api")!,
+            configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: []),
             middlewares: [TargetListCache(store: store)])
 
         let application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
-            services: [StoreCloser(store: store)] + engineServices + [KeyRotationService(issuer: issuer)],
+            services: [StoreCloser(store: store)] + engineServices + [KeyRotationService(issuer: issuer), MemoryTrimmer()],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 issuer.listening(on: port)

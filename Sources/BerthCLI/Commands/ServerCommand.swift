@@ -1,10 +1,10 @@
 import AWSCore
 import ArgumentParser
+import BerthDev
 import BerthDomain
 import BerthEngine
 import BerthServer
 import BerthStore
-import BerthTestSupport
 import Foundation
 import Hummingbird
 import Logging
@@ -71,6 +71,8 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before the server's threads allocate: a long-running server keeps less memory in reserve.
+        MemoryTrimmer.limitArenas()
         var logger = Logger(label: "berth")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let registry = PrometheusCollectorRegistry()
@@ -83,7 +85,7 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-dev-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dataDirectory) }
-        try await DevEnvironment.run(logger: logger) { devEnvironment in
+        try await DevEnvironment.run(logger: logger, announce: Console.line) { devEnvironment in
             try await serve(
                 dataDirectory: dataDirectory, environment: environment.merging(devEnvironment.environment) { _, new in new },
                 devEnvironment: devEnvironment, registry: registry, logger: logger)

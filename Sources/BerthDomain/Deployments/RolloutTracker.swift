@@ -1,4 +1,4 @@
-import AWSCore
+import AWSRules
 import Foundation
 
 /// What ECS says about a service at one moment, in the terms the completion check needs.

@@ -1,4 +1,4 @@
-import AWSCore
+import AWSRules
 import Foundation
 
 /// How long keys and tokens live, and how early keys are published before they sign.

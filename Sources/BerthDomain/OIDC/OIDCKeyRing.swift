@@ -1,4 +1,4 @@
-import AWSCore
+import AWSRules
 import Foundation
 
 /// The rules over all signing keys at a moment: which one signs, which are published, what each

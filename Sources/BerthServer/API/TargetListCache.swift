@@ -10,33 +10,70 @@ import OpenAPIRuntime
 /// encoding. Every write that a listing shows bumps the space's revision in the same transaction
 /// (`BerthStore.revision(spaceID:)`), so one tiny query tells whether the encoded answer is still
 /// right — on every server node, since the revision lives in the database.
+///
+/// The cache is bounded in bytes (`Storage.defaultByteBudget`), least recently used first out, so a
+/// client walking many large pages cannot make the server hold them all. A request with
+/// `Cache-Control: no-cache` is answered from the database (and refreshes the entry).
 struct TargetListCache: ServerMiddleware {
     let store: BerthStore
-    let storage = Storage()
+    let storage: Storage
+
+    init(store: BerthStore, byteBudget: Int = Storage.defaultByteBudget) {
+        self.store = store
+        self.storage = Storage(byteBudget: byteBudget)
+    }
 
     actor Storage {
         struct Entry {
             var revision: Int
             var response: HTTPResponse
             var body: [UInt8]
+            var lastUsed: UInt64 = 0
         }
 
-        static let capacity = 512
+        /// 16 MiB: a few dozen pages of 1,000 targets, thousands of pages of 100.
+        static let defaultByteBudget = 16 << 20
+        static let spaceCapacity = 512
+
+        let byteBudget: Int
+        private(set) var bytes = 0
         private var entries: [String: Entry] = [:]
+        private var clock: UInt64 = 0
         /// Space reference (id or name) → id. Spaces are never renamed or deleted.
         private var spaces: [String: String] = [:]
 
-        func entry(_ key: String) -> Entry? { entries[key] }
+        init(byteBudget: Int) { self.byteBudget = byteBudget }
 
-        func store(_ entry: Entry, for key: String) {
-            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+        var count: Int { entries.count }
+
+        func entry(_ key: String) -> Entry? {
+            guard var entry = entries[key] else { return nil }
+            clock += 1
+            entry.lastUsed = clock
             entries[key] = entry
+            return entry
+        }
+
+        /// Files `entry` under `key`, evicting the least recently used entries until the bodies fit
+        /// the budget. A body larger than a quarter of the budget is not kept at all.
+        func store(_ entry: Entry, for key: String) {
+            if let old = entries.removeValue(forKey: key) { bytes -= old.body.count }
+            guard entry.body.count <= byteBudget / 4 else { return }
+            while bytes + entry.body.count > byteBudget, let oldest = entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+                bytes -= oldest.value.body.count
+                entries.removeValue(forKey: oldest.key)
+            }
+            clock += 1
+            var entry = entry
+            entry.lastUsed = clock
+            entries[key] = entry
+            bytes += entry.body.count
         }
 
         func spaceID(_ reference: String) -> String? { spaces[reference] }
 
         func remember(space id: String, as reference: String) {
-            if spaces.count >= Self.capacity { spaces.removeAll(keepingCapacity: true) }
+            if spaces.count >= Self.spaceCapacity { spaces.removeAll(keepingCapacity: true) }
             spaces[reference] = id
         }
     }
@@ -59,7 +96,8 @@ struct TargetListCache: ServerMiddleware {
         // Read the revision before the data: an answer is never older than the revision it is filed under.
         let revision = try await store.revision(spaceID: spaceID)
         let key = spaceID + " " + path
-        if let entry = await storage.entry(key), entry.revision == revision {
+        let mayUseCache = !request.headerFields[values: .cacheControl].contains { $0.lowercased().contains("no-cache") }
+        if mayUseCache, let entry = await storage.entry(key), entry.revision == revision {
             return (entry.response, HTTPBody(entry.body))
         }
         let (response, responseBody) = try await next(request, body, metadata)

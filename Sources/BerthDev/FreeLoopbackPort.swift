@@ -14,7 +14,7 @@ public func freeLoopbackPort() throws -> Int {
         let port = try unusedLoopbackPort()
         if handedOutPorts.withLock({ $0.insert(port).inserted }) { return port }
     }
-    throw TestSupportError("no loopback port that this process has not used already")
+    throw LocalToolError("no loopback port that this process has not used already")
 }
 
 private func unusedLoopbackPort() throws -> Int {
@@ -23,7 +23,7 @@ private func unusedLoopbackPort() throws -> Int {
     #else
         let socketFD = socket(AF_INET, SOCK_STREAM, 0)
     #endif
-    guard socketFD >= 0 else { throw TestSupportError("socket() failed") }
+    guard socketFD >= 0 else { throw LocalToolError("socket() failed") }
     defer { close(socketFD) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -32,12 +32,12 @@ private func unusedLoopbackPort() throws -> Int {
     let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard bound == 0 else { throw TestSupportError("bind() to 127.0.0.1:0 failed") }
+    guard bound == 0 else { throw LocalToolError("bind() to 127.0.0.1:0 failed") }
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let named = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketFD, $0, &length) }
     }
-    guard named == 0 else { throw TestSupportError("getsockname() failed") }
+    guard named == 0 else { throw LocalToolError("getsockname() failed") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
@@ -45,7 +45,7 @@ private func unusedLoopbackPort() throws -> Int {
 /// port; it is ready once something answers HTTP at `probePath` (with a 2xx when `successOnly`),
 /// polled every 100 ms for up to 15 s. When another process took the port first, it tries a new
 /// one, five times at most.
-func launchOnFreeLoopbackPort(
+public func launchOnFreeLoopbackPort(
     _ what: String, probePath: String, successOnly: Bool, launch: (Int) throws -> Process
 ) async throws -> (process: Process, port: Int) {
     for _ in 0..<5 {
@@ -63,5 +63,5 @@ func launchOnFreeLoopbackPort(
         }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
-    throw TestSupportError("\(what) did not start on a loopback port after 5 tries")
+    throw LocalToolError("\(what) did not start on a loopback port after 5 tries")
 }

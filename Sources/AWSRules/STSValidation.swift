@@ -1,4 +1,3 @@
-import AWSCore
 import Foundation
 
 /// The rules STS applies to its inputs, checked before a call so that mistakes are named clearly.

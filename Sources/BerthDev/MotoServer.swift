@@ -81,7 +81,7 @@ public final class MotoServer: Sendable {
             ])
         let key = try await iam.queryCall(action: "CreateAccessKey", parameters: [.init("UserName", name)])
         guard let id = key.string("AccessKey", "AccessKeyId"), let secret = key.string("AccessKey", "SecretAccessKey") else {
-            throw TestSupportError("moto's CreateAccessKey answered without keys")
+            throw LocalToolError("moto's CreateAccessKey answered without keys")
         }
         return Credentials(accessKeyID: id, secretAccessKey: secret)
     }
@@ -97,7 +97,7 @@ public final class MotoServer: Sendable {
                 .init("RoleName", name), .init("PolicyName", "everything"),
                 .init("PolicyDocument", Self.allowEverything),
             ])
-        guard let arn = role.string("Role", "Arn") else { throw TestSupportError("moto's CreateRole answered without an ARN") }
+        guard let arn = role.string("Role", "Arn") else { throw LocalToolError("moto's CreateRole answered without an ARN") }
         return arn
     }
 
@@ -111,7 +111,7 @@ public final class MotoServer: Sendable {
             parameters: [.init("Filter.1.Name", "group-name"), .init("Filter.1.Value.1", "default")])
         let subnetIDs = subnets.child("subnetSet")?.children.compactMap { $0.child("subnetId")?.text } ?? []
         guard !subnetIDs.isEmpty, let group = groups.child("securityGroupInfo")?.children.first?.child("groupId")?.text else {
-            throw TestSupportError("moto has no default VPC subnets or security group")
+            throw LocalToolError("moto has no default VPC subnets or security group")
         }
         return (subnetIDs, group)
     }
@@ -146,7 +146,7 @@ public final class MotoServer: Sendable {
             let candidate = "\(path)/moto_server"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw TestSupportError(
+        throw LocalToolError(
             "moto_server was not found: run `make test` (it installs moto into .venv) or set BERTH_MOTO_SERVER")
     }
 }

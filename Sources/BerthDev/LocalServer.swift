@@ -26,7 +26,7 @@ public func withLocalServer<Value: Sendable>(
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             group.cancelAll()
-            throw TestSupportError("the local test server did not start")
+            throw LocalToolError("the local test server did not start")
         }
         do {
             let value = try await body("http://127.0.0.1:\(port)")
@@ -39,8 +39,8 @@ public func withLocalServer<Value: Sendable>(
     }
 }
 
-/// A failure of the test harness itself (not of the code under test).
-public struct TestSupportError: Error, CustomStringConvertible {
+/// A failure of a local helper (moto, a simulated service, a free port), not of Berth itself.
+public struct LocalToolError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }

@@ -1,67 +1,16 @@
-import AWSCore
 import AWSSigV4
 import BerthDomain
 import BerthEngine
 import BerthServer
 import BerthStore
-import BerthTestSupport
 import Foundation
 import Logging
 
-/// What `berth server --dev` adds: a loud banner and, when moto is installed, a local AWS emulator
-/// (moto for STS and IAM; ECS and CloudWatch Logs simulated by Berth's own fake control plane,
-/// because moto's ECS never finishes a rollout) with a demo environment, account, cluster target
-/// and project already registered, so that a first deployment works out of the box.
-struct DevEnvironment {
-    let moto: MotoServer?
-    /// Where the simulated ECS and CloudWatch Logs answer.
-    let ecsEndpoint: String?
-
-    static let banner = """
-        ************************************************************************
-        *  DEVELOPMENT SERVER — for trying Berth out, not for real use.        *
-        *  Its data lives in a temporary directory and is deleted on exit.     *
-        ************************************************************************
-        """
-
-    /// How long a demo rollout takes: long enough to watch, short enough to wait for.
-    static let rolloutDuration = Duration.seconds(6)
-
-    /// Environment variables that send the server's AWS calls to the emulators.
-    var environment: [String: String] {
-        var values = moto?.environment.values ?? [:]
-        if let ecsEndpoint {
-            values["AWS_ENDPOINT_URL_ECS"] = ecsEndpoint
-            values["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = ecsEndpoint
-        }
-        return values
-    }
-
-    /// Starts the emulators, runs `body` with them and stops them when it returns.
-    static func run(logger: Logger, _ body: (DevEnvironment) async throws -> Void) async throws {
-        Console.line(banner)
-        let moto: MotoServer
-        do {
-            moto = try await MotoServer.start()
-        } catch {
-            Console.line("No local AWS emulator: \(error). Run `make dev` to install moto; the server starts without demo data.")
-            return try await body(DevEnvironment(moto: nil, ecsEndpoint: nil))
-        }
-        defer { moto.stop() }
-        var settings = FakeECS.Settings()
-        settings.rolloutDuration = rolloutDuration
-        settings.taskDuration = .seconds(2)
-        settings.region = "us-east-1"
-        try await withLocalServer(FakeECS(settings: settings).router) { ecsEndpoint in
-            Console.line(
-                "A local AWS emulator runs at \(moto.endpoint) (moto), with ECS and CloudWatch Logs simulated at \(ecsEndpoint); "
-                    + "Berth's AWS calls go there, nothing leaves this machine.")
-            try await body(DevEnvironment(moto: moto, ecsEndpoint: ecsEndpoint))
-        }
-    }
-
+/// The demo records of `berth server --dev`: an environment, an access key account in the emulator,
+/// an ECS cluster target and a project with a first release.
+extension DevEnvironment {
     /// Registers the demo records and queues a first health check.
-    func seed(server: BerthServer, logger: Logger) async throws {
+    public func seed(server: BerthServer, logger: Logger) async throws {
         guard let moto else { return }
         let credentials = try await moto.createAdministrator(named: "berth-demo")
         let store = server.store
@@ -92,7 +41,7 @@ struct DevEnvironment {
                 snapshot: try ReleaseSnapshot.freeze(
                     project: project, variables: try await store.variables(projectID: project.id), chosen: [:]),
                 createdAt: now))
-        Console.line(
+        announce(
             """
             Demo data: the environment 'Development', the account 'demo-aws', the target 'demo-cluster' (ECS cluster \
             'berth-demo', health check queued) and the project 'Demo' with its release 1.0.0. Try:
