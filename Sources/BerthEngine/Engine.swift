@@ -37,7 +37,9 @@ public struct Engine: Sendable {
             interval: configuration.deploymentPollInterval, clock: configuration.clock, logger: configuration.logger)
         let deploymentServices = DeploymentServices(
             configuration: configuration, watchers: watchers,
-            locks: ServiceLocks(store: store, clock: configuration.clock, retryInterval: configuration.deploymentPollInterval))
+            locks: ServiceLocks(
+                store: store, clock: configuration.clock, retryInterval: configuration.deploymentPollInterval,
+                retry: configuration.databaseRetry, logger: configuration.logger))
         let runner = TaskRunner(
             store: store, queue: queue,
             executors: [

@@ -1,5 +1,6 @@
 import AWSCore
 import AWSCredentials
+import BerthStore
 import Foundation
 import Logging
 
@@ -42,6 +43,13 @@ public struct EngineConfiguration: Sendable {
         self.clock = clock
         self.transport = transport
         self.logger = logger
+    }
+
+    /// How a write that must not be lost (a task's outcome, a service lock's release) is retried
+    /// after a transient database failure: paused on the engine's clock.
+    var databaseRetry: TransientRetry {
+        let clock = self.clock
+        return TransientRetry(sleep: { try await clock.sleep(for: $0) })
     }
 }
 

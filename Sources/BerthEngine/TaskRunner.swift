@@ -99,9 +99,19 @@ public struct TaskRunner: Service {
             let closing = await log.nextLine(
                 outcome.state == .succeeded ? .info : .error,
                 "Task \(outcome.state.phrase)" + (outcome.errorMessage.map { ": \($0)" } ?? "."))
-            try await store.finishTask(
-                id: taskID, outcome: outcome, at: clock.now(), lastLines: [closing],
-                targetHealth: result.targetHealth.flatMap { health in task.targetID.map { ($0, health) } })
+            let finished = try await configuration.databaseRetry.run(
+                "finish the task", logger: logger, metadata: ["task.id": "\(taskID)"]
+            ) {
+                try await store.finishTask(
+                    id: taskID, outcome: outcome, at: clock.now(), lastLines: [closing],
+                    targetHealth: result.targetHealth.flatMap { health in task.targetID.map { ($0, health) } })
+            }
+            guard finished else {
+                logger.warning(
+                    "A task was no longer executing when it ended; the outcome recorded first stands",
+                    metadata: ["task.id": "\(taskID)", "task.outcome": "\(outcome.state.rawValue)"])
+                return
+            }
             Counter(label: "berth_tasks_total", dimensions: [("kind", task.kind.rawValue), ("state", outcome.state.rawValue)])
                 .increment()
         } catch {

@@ -111,16 +111,32 @@ public actor OIDCIssuer {
     }
 
     /// Creates a key that is published now and signs after `lead` (the policy's manual rotation lead
-    /// when nil; zero signs at once, before relying parties can have fetched it).
+    /// when nil; zero signs at once, before relying parties can have fetched it). Refused while a
+    /// newer key is already waiting to sign, so that the JWKS holds at most the signing key, one
+    /// waiting key and the retiring ones.
     public func rotate(algorithm: SigningAlgorithm?, lead: Duration?) async throws -> OIDCSigningKey {
         let now = self.now
         let policy = configuration.policy
+        // Checked before generating a key (RSA takes a while), and again where it counts: in the
+        // transaction that inserts it, which no other node runs at the same time.
+        try Self.refuseRotation(OIDCKeyRing(keys: try await store.signingKeys(), policy: policy), at: now)
         let algorithm = algorithm ?? configuration.defaultAlgorithm
         let activatesAt = now.addingTimeInterval((lead ?? policy.manualRotationLead).timeInterval)
         let key = try Self.makeKey(algorithm, createdAt: now, activatesAt: activatesAt, policy: policy, secrets: secrets)
-        try await store.changeSigningKeys { _ in (SigningKeyChanges(inserted: [key]), ()) }
+        try await store.changeSigningKeys { keys in
+            try Self.refuseRotation(OIDCKeyRing(keys: keys, policy: policy), at: now)
+            return (SigningKeyChanges(inserted: [key]), ())
+        }
         logger.info("Rotated the OIDC signing key", metadata: ["oidc.kid": "\(key.kid)", "oidc.activates_at": "\(activatesAt)"])
         return key
+    }
+
+    static func refuseRotation(_ ring: OIDCKeyRing, at now: Date) throws(BerthError) {
+        guard let waiting = ring.waitingKey(at: now) else { return }
+        throw BerthError(
+            .conflict,
+            "The signing key \(waiting.kid) is already waiting to sign (from \(format(waiting.activatesAt))); "
+                + "rotate again once it signs, or revoke it first (berth oidc keys revoke \(waiting.kid)).")
     }
 
     /// Revokes a key (by id or kid): it leaves the JWKS and stops signing at once, and its private

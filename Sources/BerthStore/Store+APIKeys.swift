@@ -31,15 +31,30 @@ extension BerthStore {
         }
     }
 
-    /// Revokes the active key with this id or name.
+    /// Revokes the active key with this id or name — unless it is the last active key: every key
+    /// is an administrator's, and without one nobody could ever call the API again.
     public func revokeAPIKey(_ reference: String, at time: Date) async throws -> APIKey {
-        try await database.transaction { db in
+        let dialect = database.dialect
+        return try await database.transaction { db in
+            // PostgreSQL: two revocations of the last two keys must not both see the other one.
+            if dialect == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(4242004)").run() }
             guard
                 let row = try await db.raw(
                     "SELECT * FROM api_keys WHERE (id = \(bind: reference) OR name = \(bind: reference)) AND revoked_at IS NULL"
                 ).first()
             else { throw BerthError.notFound("active API key", reference) }
             var key = try Self.apiKey(row)
+            let others =
+                try await db.raw(
+                    "SELECT COUNT(*) AS active FROM api_keys WHERE revoked_at IS NULL AND id <> \(bind: key.id)"
+                ).first()?.int("active") ?? 0
+            guard others > 0 else {
+                throw BerthError(
+                    .conflict,
+                    "The API key '\(key.name)' is the last active administrator key; revoking it would lock everyone out. "
+                        + "Create another key first (berth apikey create), or make a new one on the server's machine "
+                        + "with: berth server reset-admin-key --data-dir DIR")
+            }
             try await db.raw("UPDATE api_keys SET revoked_at = \(bind: time.unixMilliseconds) WHERE id = \(bind: key.id)").run()
             key.revokedAt = time
             return key

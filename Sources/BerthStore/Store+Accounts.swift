@@ -34,7 +34,7 @@ extension BerthStore {
 
     /// Inserts the account and its environment restrictions together.
     public func createAccount(_ account: Account) async throws -> Account {
-        try await database.transaction { db in
+        try await database.transaction(orIfDuplicate: Self.nameTaken(kind: "an account", name: account.name)) { db in
             try await Self.ensureNameIsFree("accounts", kind: "an account", name: account.name, spaceID: account.spaceID, db)
             try await db.raw(
                 """
@@ -58,7 +58,7 @@ extension BerthStore {
 
     /// Writes every field of `account` (loaded and changed by the caller), names unique.
     public func updateAccount(_ account: Account) async throws -> Account {
-        try await database.transaction { db in
+        try await database.transaction(orIfDuplicate: Self.nameTaken(kind: "an account", name: account.name)) { db in
             try await Self.ensureNameIsFree(
                 "accounts", kind: "an account", name: account.name, spaceID: account.spaceID, excluding: account.id, db)
             try await db.raw(

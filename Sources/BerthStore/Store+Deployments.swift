@@ -5,7 +5,9 @@ import SQLKit
 extension BerthStore {
     /// Records the deployment and its queued task together.
     public func createDeployment(_ deployment: Deployment, task: ServerTask) async throws {
-        try await database.transaction { db in
+        let gone = BerthError(
+            .notFound, "The project, release or environment of this deployment was deleted while it was being created.")
+        try await database.transaction(orIfMissingReference: gone) { db in
             try await Self.insertTask(task, db)
             try await db.raw(
                 """

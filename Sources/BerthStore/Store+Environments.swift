@@ -27,10 +27,10 @@ extension BerthStore {
 
     /// Inserts the environment at `position` (last when nil) and renumbers the others.
     public func createEnvironment(_ environment: Environment, position: Int?) async throws -> Environment {
-        try await database.transaction { db in
+        try await database.transaction(orIfDuplicate: Self.environmentExists(environment.name)) { db in
             var all = try await Self.environments(spaceID: environment.spaceID, db)
             if all.contains(where: { $0.slug == environment.slug }) {
-                throw BerthError(.conflict, "An environment named '\(environment.name)' already exists in this space.")
+                throw Self.environmentExists(environment.name)
             }
             var created = environment
             created.sortOrder = min(max(position ?? all.count, 0), all.count)
@@ -50,14 +50,14 @@ extension BerthStore {
 
     /// Renames and/or moves an environment; the others shift to make room.
     public func updateEnvironment(id: String, spaceID: String, name: String?, position: Int?) async throws -> Environment {
-        try await database.transaction { db in
+        try await database.transaction(orIfDuplicate: Self.environmentExists(name ?? "")) { db in
             var all = try await Self.environments(spaceID: spaceID, db)
             guard let index = all.firstIndex(where: { $0.id == id }) else { throw BerthError.notFound("environment", id) }
             var environment = all.remove(at: index)
             if let name {
                 let slug = Slug.make(name)
                 if all.contains(where: { $0.slug == slug }) {
-                    throw BerthError(.conflict, "An environment named '\(name)' already exists in this space.")
+                    throw Self.environmentExists(name)
                 }
                 environment.name = name
                 try await db.raw(
@@ -73,43 +73,70 @@ extension BerthStore {
         }
     }
 
-    /// Deletes an environment unless accounts or targets still use it; the error names them.
+    /// Deletes an environment unless accounts, targets or deployments still refer to it; the error
+    /// names them. Deployments keep their environment (the history must stay readable), so an
+    /// environment that has been deployed to stays as long as those deployments do.
     public func deleteEnvironment(id: String, spaceID: String) async throws {
+        let dialect = database.dialect
         try await database.transaction { db in
+            // PostgreSQL: the row lock orders this delete with a concurrent insert that refers to
+            // the environment (a deployment, a link): either the insert commits first and the
+            // checks below see it, or it waits and then finds the environment gone — never a
+            // delete that fails on a foreign key after the checks have passed.
+            let lock = dialect == .postgres ? " FOR UPDATE" : ""
             guard
-                let environment = try await db.raw("SELECT * FROM environments WHERE id = \(bind: id)").first().map(
-                    Self.environment)
+                let environment = try await db.raw("SELECT * FROM environments WHERE id = \(bind: id)\(unsafeRaw: lock)").first()
+                    .map(
+                        Self.environment)
             else { throw BerthError.notFound("environment", id) }
-            let accounts = try await db.raw(
-                """
-                SELECT a.name FROM accounts a JOIN account_environments ae ON ae.account_id = a.id \
-                WHERE ae.environment_id = \(bind: id) ORDER BY a.name
-                """
-            ).all().map { try $0.string("name") }
-            let targets = try await db.raw(
-                """
-                SELECT t.name FROM targets t JOIN target_environments te ON te.target_id = t.id \
-                WHERE te.environment_id = \(bind: id) ORDER BY t.name
-                """
-            ).all().map { try $0.string("name") }
-            if !accounts.isEmpty || !targets.isEmpty {
-                var users: [String] = []
-                if !accounts.isEmpty {
-                    users.append("account\(accounts.count == 1 ? "" : "s") " + accounts.map { "'\($0)'" }.joined(separator: ", "))
-                }
-                if !targets.isEmpty {
-                    users.append("target\(targets.count == 1 ? "" : "s") " + targets.map { "'\($0)'" }.joined(separator: ", "))
-                }
+            let users = try await Self.environmentUsers(id, db)
+            if !users.isEmpty {
                 throw BerthError(
                     .conflict,
-                    "The environment '\(environment.name)' is still used by the \(users.joined(separator: " and the ")). Remove it from them first."
-                )
+                    "The environment '\(environment.name)' is still used by the \(users.joined(separator: " and the ")). "
+                        + "Remove it from them first; deployment history is kept, so an environment that was deployed to "
+                        + "stays until those projects are deleted.")
             }
             try await db.raw("DELETE FROM environments WHERE id = \(bind: id)").run()
             let rest = try await Self.environments(spaceID: spaceID, db)
             try await Self.renumber(rest, db)
             try await Self.bumpRevision(spaceID: spaceID, db)
         }
+    }
+
+    /// What refers to an environment, in words: "account 'Prod keys'", "targets 'web-1', 'web-2'",
+    /// "deployments of the project 'Shop' (3)".
+    static func environmentUsers(_ id: String, _ db: any SQLDatabase) async throws -> [String] {
+        func names(_ kind: String, _ names: [String]) -> String? {
+            names.isEmpty ? nil : kind + (names.count == 1 ? "" : "s") + " " + names.map { "'\($0)'" }.joined(separator: ", ")
+        }
+        let accounts = try await db.raw(
+            """
+            SELECT a.name FROM accounts a JOIN account_environments ae ON ae.account_id = a.id \
+            WHERE ae.environment_id = \(bind: id) ORDER BY a.name
+            """
+        ).all().map { try $0.string("name") }
+        let targets = try await db.raw(
+            """
+            SELECT t.name FROM targets t JOIN target_environments te ON te.target_id = t.id \
+            WHERE te.environment_id = \(bind: id) ORDER BY t.name
+            """
+        ).all().map { try $0.string("name") }
+        let deployments = try await db.raw(
+            """
+            SELECT p.name, COUNT(*) AS deployments FROM deployments d JOIN projects p ON p.id = d.project_id \
+            WHERE d.environment_id = \(bind: id) GROUP BY p.name ORDER BY p.name
+            """
+        ).all().map { "'\(try $0.string("name"))' (\(try $0.int("deployments")))" }
+        let history =
+            deployments.isEmpty
+            ? nil
+            : "deployments of the project\(deployments.count == 1 ? "" : "s") \(deployments.joined(separator: ", "))"
+        return [names("account", accounts), names("target", targets), history].compactMap { $0 }
+    }
+
+    static func environmentExists(_ name: String) -> BerthError {
+        BerthError(.conflict, "An environment named '\(name)' already exists in this space.")
     }
 
     static func environments(spaceID: String, _ db: any SQLDatabase) async throws -> [Environment] {

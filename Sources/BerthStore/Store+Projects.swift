@@ -27,7 +27,7 @@ extension BerthStore {
     }
 
     public func createProject(_ project: Project) async throws -> Project {
-        try await database.transaction { db in
+        try await database.transaction(orIfDuplicate: Self.nameTaken(kind: "a project", name: project.name)) { db in
             try await Self.insertProject(project, db)
             return project
         }
@@ -36,7 +36,7 @@ extension BerthStore {
     /// Creates the project or replaces its description and process, and — when `variables` is not
     /// nil — every variable, in one transaction.
     public func applyProject(_ project: Project, variables: [ProjectVariable]?) async throws -> Project {
-        try await database.transaction { db in
+        try await database.transaction(orIfDuplicate: Self.nameTaken(kind: "a project", name: project.name)) { db in
             let exists = try await db.raw("SELECT id FROM projects WHERE id = \(bind: project.id)").first() != nil
             if exists {
                 try await db.raw(

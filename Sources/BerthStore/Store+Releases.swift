@@ -5,13 +5,12 @@ import SQLKit
 extension BerthStore {
     /// Records a release; a second release with the same version of a project is a conflict.
     public func createRelease(_ release: Release) async throws -> Release {
-        try await database.transaction { db in
+        try await database.transaction(orIfDuplicate: Self.releaseExists(release.version)) { db in
             let existing = try await db.raw(
                 "SELECT id FROM releases WHERE project_id = \(bind: release.projectID) AND version = \(bind: release.version)"
             ).first()
             if existing != nil {
-                throw BerthError(
-                    .conflict, "The project already has a release \(release.version); releases are immutable, use a new version.")
+                throw Self.releaseExists(release.version)
             }
             try await db.raw(
                 """
@@ -58,5 +57,9 @@ extension BerthStore {
             id: try row.string("id"), spaceID: try row.string("space_id"), projectID: try row.string("project_id"),
             version: try row.string("version"), snapshot: try row.json("snapshot", as: ReleaseSnapshot.self),
             createdAt: try row.date("created_at"))
+    }
+
+    static func releaseExists(_ version: String) -> BerthError {
+        BerthError(.conflict, "The project already has a release \(version); releases are immutable, use a new version.")
     }
 }

@@ -23,9 +23,9 @@ extension BerthStore {
 
     /// Creates the space and its default worker pool together.
     public func createSpace(_ space: Space) async throws -> Space {
-        try await database.transaction { db in
+        try await database.transaction(orIfDuplicate: Self.spaceExists(space.name)) { db in
             if try await db.raw("SELECT id FROM spaces WHERE slug = \(bind: space.slug)").first() != nil {
-                throw BerthError(.conflict, "A space named '\(space.name)' already exists.")
+                throw Self.spaceExists(space.name)
             }
             try await db.raw(
                 """
@@ -43,5 +43,9 @@ extension BerthStore {
     static func space(_ row: any SQLRow) throws -> Space {
         let space = Space(id: try row.string("id"), name: try row.string("name"), createdAt: try row.date("created_at"))
         return space
+    }
+
+    static func spaceExists(_ name: String) -> BerthError {
+        BerthError(.conflict, "A space named '\(name)' already exists.")
     }
 }

@@ -82,7 +82,7 @@ extension BerthStore {
 
     /// Inserts the target and its environments together.
     public func createTarget(_ target: ECSClusterTarget) async throws -> ECSClusterTarget {
-        try await database.transaction { db in
+        try await database.transaction(orIfDuplicate: Self.nameTaken(kind: "a target", name: target.name)) { db in
             try await Self.ensureNameIsFree("targets", kind: "a target", name: target.name, spaceID: target.spaceID, db)
             let accountID: String? =
                 switch target.authentication {
@@ -111,7 +111,7 @@ extension BerthStore {
 
     /// Writes every field of `target` (loaded and changed by the caller) and its environments together.
     public func updateTarget(_ target: ECSClusterTarget) async throws -> ECSClusterTarget {
-        try await database.transaction { db in
+        try await database.transaction(orIfDuplicate: Self.nameTaken(kind: "a target", name: target.name)) { db in
             try await Self.ensureNameIsFree(
                 "targets", kind: "a target", name: target.name, spaceID: target.spaceID, excluding: target.id, db)
             let accountID: String? =

@@ -109,13 +109,27 @@ extension BerthStore {
         }
     }
 
-    /// Ends a task: its outcome, its last log lines and, for a health check, the target's health —
-    /// in one transaction, so a reader never sees a finished task without its result.
+    /// Ends a task that is executing: its outcome, its last log lines and, for a health check, the
+    /// target's health — in one transaction, so a reader never sees a finished task without its
+    /// result. A task that is not executing (already finished, failed by a restart, never started)
+    /// is left as it is: a finished task stays finished.
+    /// - Returns: false when the task was not executing, and nothing was written.
+    @discardableResult
     public func finishTask(
         id: String, outcome: TaskOutcome, at time: Date, lastLines: [TaskLogLine] = [],
         targetHealth: (String, TargetHealth)? = nil
-    ) async throws {
+    ) async throws -> Bool {
         try await database.transaction { db in
+            // One conditional statement: of two finishers, on any node, exactly one sees its row.
+            let finished = try await db.raw(
+                """
+                UPDATE tasks SET state = \(bind: outcome.state.rawValue), completed_at = \(bind: time.unixMilliseconds), \
+                error_message = \(bind: outcome.errorMessage), identity_arn = \(bind: outcome.identityARN), \
+                health_status = \(bind: outcome.healthStatus?.rawValue) \
+                WHERE id = \(bind: id) AND state = 'executing' RETURNING id
+                """
+            ).first()
+            guard finished != nil else { return false }
             for line in lastLines {
                 try await db.raw(
                     """
@@ -125,13 +139,6 @@ extension BerthStore {
                     """
                 ).run()
             }
-            try await db.raw(
-                """
-                UPDATE tasks SET state = \(bind: outcome.state.rawValue), completed_at = \(bind: time.unixMilliseconds), \
-                error_message = \(bind: outcome.errorMessage), identity_arn = \(bind: outcome.identityARN), \
-                health_status = \(bind: outcome.healthStatus?.rawValue) WHERE id = \(bind: id)
-                """
-            ).run()
             if let (targetID, health) = targetHealth {
                 try await db.raw(
                     """
@@ -142,6 +149,7 @@ extension BerthStore {
                 ).run()
                 try await Self.bumpRevision(ofSpaceOf: "targets", id: targetID, db)
             }
+            return true
         }
     }
 

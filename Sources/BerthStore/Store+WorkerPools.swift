@@ -35,7 +35,7 @@ extension BerthStore {
     }
 
     public func createWorkerPool(_ pool: WorkerPool) async throws -> WorkerPool {
-        try await database.transaction { db in
+        try await database.transaction(orIfDuplicate: Self.nameTaken(kind: "a worker pool", name: pool.name)) { db in
             try await Self.ensureNameIsFree("worker_pools", kind: "a worker pool", name: pool.name, spaceID: pool.spaceID, db)
             try await Self.insert(pool, db)
             try await Self.bumpRevision(spaceID: pool.spaceID, db)

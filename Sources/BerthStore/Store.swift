@@ -77,9 +77,13 @@ public struct BerthStore: Sendable {
             AND id <> \(bind: id ?? "")
             """
         ).first()
-        if existing != nil {
-            throw BerthError(.conflict, "There is already \(kind) named '\(name)' in this space.")
-        }
+        if existing != nil { throw nameTaken(kind: kind, name: name) }
+    }
+
+    /// The conflict of `ensureNameIsFree`, also given when a concurrent writer wins the race to the
+    /// unique index.
+    static func nameTaken(kind: String, name: String) -> BerthError {
+        BerthError(.conflict, "There is already \(kind) named '\(name)' in this space.")
     }
 
     /// A cheap query, for `/readyz`.

@@ -85,7 +85,8 @@ struct DeploymentStoreTests {
             try await store.releaseServiceLock("eu-west-1/prod/web", taskID: first.id)
             #expect(try await store.acquireServiceLock("eu-west-1/prod/web", taskID: second.id, at: now) == nil)
             // A holder that finished without releasing (its node died) is taken over.
-            try await store.finishTask(id: second.id, outcome: TaskOutcome(state: .failed), at: now)
+            #expect(try await store.startTask(id: second.id, at: now))
+            #expect(try await store.finishTask(id: second.id, outcome: TaskOutcome(state: .failed), at: now))
             #expect(try await store.acquireServiceLock("eu-west-1/prod/web", taskID: first.id, at: now) == nil)
             #expect(try await store.cancelQueuedTask(id: first.id, at: now))
             #expect(try await store.task(id: first.id)?.state == .cancelled)
@@ -126,6 +127,7 @@ struct DeploymentStoreTests {
                     taskID: task.id, createdAt: at)
                 try await store.createDeployment(deployment, task: task)
                 if state.isFinished {
+                    #expect(try await store.startTask(id: task.id, at: at))
                     try await store.finishTask(
                         id: task.id, outcome: TaskOutcome(state: state, errorMessage: state == .failed ? "boom" : nil),
                         at: at.addingTimeInterval(30))

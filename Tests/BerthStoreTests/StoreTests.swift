@@ -197,6 +197,8 @@ struct StoreTests {
             await #expect(throws: BerthError.self) {
                 _ = try await store.createAPIKey(APIKey(name: "ci", prefix: "x", hash: "y", createdAt: now))
             }
+            // Revoking the last active key is refused (IntegrityStoreTests); another key stays.
+            _ = try await store.createAPIKey(APIKey(name: "admin", prefix: "berth_zzzzzz", hash: "z", createdAt: now))
             let revoked = try await store.revokeAPIKey("ci", at: now)
             #expect(revoked.revokedAt == now)
             #expect(try await store.apiKey(hash: key.hash)?.revokedAt == now)

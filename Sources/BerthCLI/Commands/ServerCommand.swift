@@ -20,7 +20,8 @@ struct ServerCommand: AsyncParsableCommand {
             The first start initialises the data directory: a master key file (mode 0600) that seals every \
             secret, the database, and an administrator API key that is printed once. Stop it with Ctrl-C or \
             SIGTERM; running tasks are recorded as cancelled and nothing is lost.
-            """)
+            """,
+        subcommands: [ResetAdminKeyCommand.self])
 
     @Option(name: .customLong("data-dir"), help: "The data directory.") var dataDirectory: String = "./berth-data"
     @Option(help: "Address to listen on, HOST:PORT.") var listen: String = "127.0.0.1:8080"

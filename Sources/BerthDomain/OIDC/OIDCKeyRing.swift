@@ -59,6 +59,13 @@ public struct OIDCKeyRing: Sendable {
         keys.last { state(of: $0, at: now) == .active }
     }
 
+    /// The key published and waiting to sign at `now`, if any (the next one to take over). While
+    /// there is one, no other key is made: the JWKS holds the signing key, at most one waiting key
+    /// and the retiring ones.
+    public func waitingKey(at now: Date) -> OIDCSigningKey? {
+        keys.first { state(of: $0, at: now) == .pending }
+    }
+
     /// The keys of the JWKS at `now`: pending, active and retired ones.
     public func publishedKeys(at now: Date) -> [OIDCSigningKey] {
         keys.filter { [.pending, .active, .retired].contains(state(of: $0, at: now)) }

@@ -2,6 +2,7 @@ import AWSCore
 import BerthDomain
 import BerthStore
 import Foundation
+import Logging
 
 /// One deployment at a time per ECS service, across tasks and server nodes (the lock is a row in
 /// the store). A second deployment of the same service waits, saying for whom, up to a limit.
@@ -9,6 +10,8 @@ struct ServiceLocks: Sendable {
     let store: BerthStore
     let clock: any AWSClock
     let retryInterval: Duration
+    let retry: TransientRetry
+    let logger: Logger
 
     static func key(region: String, cluster: String, service: String) -> String { "\(region)/\(cluster)/\(service)" }
 
@@ -36,11 +39,28 @@ struct ServiceLocks: Sendable {
         if reported { await log.info("The other deployment of \(key) has finished; going ahead.") }
         do {
             let result = try await body()
-            try? await store.releaseServiceLock(key, taskID: taskID)
+            await release(key, taskID: taskID)
             return result
         } catch {
-            try? await store.releaseServiceLock(key, taskID: taskID)
+            await release(key, taskID: taskID)
             throw error
+        }
+    }
+
+    /// Releases the lock, retrying transient database failures. A lock that still cannot be
+    /// released is logged; the next deployment of the service takes it over once this task has
+    /// finished, so it delays that deployment at most until then.
+    func release(_ key: String, taskID: String) async {
+        let metadata: Logger.Metadata = ["service.key": "\(key)", "task.id": "\(taskID)"]
+        do {
+            try await retry.run("release the service lock", logger: logger, metadata: metadata) {
+                try await store.releaseServiceLock(key, taskID: taskID)
+            }
+        } catch {
+            var details = metadata
+            details["error"] = "\(String(describing: error))"
+            logger.error(
+                "A service lock could not be released; it is taken over when its task has finished", metadata: details)
         }
     }
 }

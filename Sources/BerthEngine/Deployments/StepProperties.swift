@@ -68,10 +68,17 @@ struct StepProperties {
     }
 
     /// A member decoded as an AWS shape (ECS's own field names, as the AWS CLI's JSON input uses).
+    /// A member the shape does not have is refused, as the AWS CLI refuses it, not dropped.
     func decode<Value: Decodable>(_ key: String, as type: Value.Type) throws(BerthError) -> Value? {
         guard let value = json[key], value != .null else { return nil }
         do {
-            return try JSONDecoder().decode(Value.self, from: Data(value.rendered().utf8))
+            let decoded = try JSONDecoder().decode(Value.self, from: Data(value.rendered().utf8))
+            if let unknown = UnknownMembers.first(in: value, decodedAs: decoded) {
+                throw failure(key, unknown.description)
+            }
+            return decoded
+        } catch let error as BerthError {
+            throw error
         } catch let error as DecodingError {
             throw failure(key, "is not valid: \(Self.describe(error))")
         } catch {

@@ -21,15 +21,22 @@ public enum StepValidation {
             func hasReference(_ keys: [String]) -> Bool {
                 keys.contains { step.properties[$0]?.rendered().contains("#{") == true }
             }
+            if case .object(let members) = step.properties {
+                let known = knownProperties[step.kind] ?? []
+                for (key, _) in members where !known.contains(key) {
+                    errors.add(
+                        "\(field).\(key)",
+                        "step '\(step.name)' (\(step.kind.rawValue)) has no property \(key)\(ClosestName.hint(key, among: known))"
+                    )
+                }
+            }
+            for (key, read) in shapes[step.kind] ?? [] where properties.has(key) && !hasReference([key]) {
+                errors.check("\(field).\(key)") { try read(properties) }
+            }
             switch step.kind {
             case .deployService:
                 require("serviceName", "the ECS service's name")
                 require("taskDefinition", "a task definition (family and containerDefinitions)")
-                if let definition = step.properties["taskDefinition"], !definition.rendered().contains("#{") {
-                    errors.check("\(field).taskDefinition") {
-                        _ = try properties.decode("taskDefinition", as: ECS.RegisterTaskDefinitionRequest.self)
-                    }
-                }
                 if !hasReference(["logGroup", "logRetentionDays"]) {
                     check { () throws(BerthError) in _ = try ContainerLogging.retentionDays(properties) }
                     check { () throws(BerthError) in _ = try ContainerLogging.group(properties, family: "family") }
@@ -62,4 +69,54 @@ public enum StepValidation {
         }
         try errors.throwIfAny("process")
     }
+
+    /// Every property each step type reads. A property not listed is refused when the process is
+    /// saved, with the closest known name: a typo would otherwise be dropped in silence and the
+    /// deployment run without it.
+    static let knownProperties: [DeploymentStep.Kind: Set<String>] = [
+        .deployService: [
+            "serviceName", "taskDefinition", "desiredCount", "minimumHealthyPercent", "maximumPercent", "launchType",
+            "capacityProviderStrategy", "networkConfiguration", "loadBalancers", "platformVersion",
+            "healthCheckGracePeriodSeconds", "enableExecuteCommand", "enableECSManagedTags", "propagateTags",
+            "circuitBreaker", "logGroup", "logRetentionDays", "tags", "wait", "timeoutSeconds",
+        ],
+        .updateService: [
+            "serviceName", "taskDefinitionFamily", "templateTaskDefinition", "containers", "desiredCount", "tags", "wait",
+            "timeoutSeconds",
+        ],
+        .runTask: [
+            "taskDefinition", "count", "launchType", "capacityProviderStrategy", "networkConfiguration", "overrides",
+            "platformVersion", "startedBy", "stopOnTimeout", "tags", "wait", "timeoutSeconds",
+        ],
+        .awsCLIScript: [
+            "script", "region", "timeoutSeconds", "account", "assumeRoleArn", "assumeRoleSessionName",
+            "assumeRoleDurationSeconds", "assumeRoleExternalId",
+        ],
+    ]
+
+    /// The properties that hold an AWS shape, decoded when the process is saved (unless a `#{}`
+    /// reference makes that impossible yet), so that a wrong or unknown member is found then.
+    static let shapes: [DeploymentStep.Kind: [(String, @Sendable (StepProperties) throws -> Void)]] = [
+        .deployService: [
+            ("taskDefinition", { _ = try $0.decode("taskDefinition", as: ECS.RegisterTaskDefinitionRequest.self) }),
+            (
+                "capacityProviderStrategy",
+                { _ = try $0.decode("capacityProviderStrategy", as: [ECS.CapacityProviderStrategyItem].self) }
+            ),
+            ("networkConfiguration", { _ = try $0.decode("networkConfiguration", as: ECS.NetworkConfiguration.self) }),
+            ("loadBalancers", { _ = try $0.decode("loadBalancers", as: [ECS.LoadBalancer].self) }),
+            ("circuitBreaker", { _ = try $0.decode("circuitBreaker", as: ECS.DeploymentCircuitBreaker.self) }),
+        ],
+        .updateService: [
+            ("containers", { _ = try $0.decode("containers", as: [UpdateServiceStep.ContainerChange].self) })
+        ],
+        .runTask: [
+            (
+                "capacityProviderStrategy",
+                { _ = try $0.decode("capacityProviderStrategy", as: [ECS.CapacityProviderStrategyItem].self) }
+            ),
+            ("networkConfiguration", { _ = try $0.decode("networkConfiguration", as: ECS.NetworkConfiguration.self) }),
+            ("overrides", { _ = try $0.decode("overrides", as: ECS.TaskOverride.self) }),
+        ],
+    ]
 }

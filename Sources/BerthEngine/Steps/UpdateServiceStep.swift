@@ -31,7 +31,7 @@ struct UpdateServiceStep {
     }
 
     /// `{"KEY": "value"}` or `[{"name": "KEY", "value": "value"}]`.
-    struct EnvironmentValues: Decodable {
+    struct EnvironmentValues: Decodable, FreeFormJSONObject {
         var pairs: [ECS.KeyValuePair]
 
         init(from decoder: any Decoder) throws {

@@ -27,14 +27,20 @@ public final class Database: Sendable {
 
     /// Opens the pool. SQLite files are created and switched to WAL; nothing connects to PostgreSQL
     /// before the first query.
-    public init(_ configuration: DatabaseConfiguration, logger: Logger) throws(BerthError) {
+    /// - Parameter sqliteBusyTimeout: how long an SQLite write waits for another process's write
+    ///   lock before it fails (as a transient failure, see `DatabaseFailure`).
+    public init(
+        _ configuration: DatabaseConfiguration, logger: Logger, sqliteBusyTimeout: Duration = .seconds(10)
+    ) throws(BerthError) {
         self.configuration = configuration
         let group = MultiThreadedEventLoopGroup.singleton
         switch configuration {
         case .sqlite(let path):
             dialect = .sqlite
             let source = SQLitePragmaSource(
-                base: SQLiteConnectionSource(configuration: .init(storage: .file(path: path), enableForeignKeys: true)))
+                base: SQLiteConnectionSource(configuration: .init(storage: .file(path: path), enableForeignKeys: true)),
+                busyTimeoutMilliseconds: Int(sqliteBusyTimeout.components.seconds) * 1000
+                    + Int(sqliteBusyTimeout.components.attoseconds / 1_000_000_000_000_000))
             pool = .sqlite(
                 EventLoopGroupConnectionPool(
                     source: source, maxConnectionsPerEventLoop: 4, pruneInterval: nil, logger: logger, on: group))
@@ -128,14 +134,16 @@ actor WriteGate {
     }
 }
 
-/// SQLite connections with the settings a server needs: wait up to 10 s for a lock, sync the WAL
-/// at checkpoints only (durable across process crashes; a power loss may drop the last commits).
+/// SQLite connections with the settings a server needs: wait up to 10 s (by default) for a lock,
+/// sync the WAL at checkpoints only (durable across process crashes; a power loss may drop the
+/// last commits).
 struct SQLitePragmaSource: ConnectionPoolSource {
     let base: SQLiteConnectionSource
+    let busyTimeoutMilliseconds: Int
 
     func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
         base.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
-            connection.query("PRAGMA busy_timeout = 10000").flatMap { _ in
+            connection.query("PRAGMA busy_timeout = \(busyTimeoutMilliseconds)").flatMap { _ in
                 connection.query("PRAGMA journal_mode = WAL")
             }.flatMap { _ in
                 connection.query("PRAGMA synchronous = NORMAL")

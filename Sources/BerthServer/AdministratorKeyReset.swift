@@ -1,0 +1,48 @@
+import BerthDomain
+import BerthStore
+import Foundation
+import Logging
+
+/// `berth server reset-admin-key`: a new administrator API key, made on the server's machine when
+/// every key is lost. Whoever can read the data directory (its master key) already holds every
+/// secret of the server, so that is the proof asked for; the database must exist already.
+public enum AdministratorKeyReset {
+    /// Opens the data directory's database (or `database`), stores a new administrator key and
+    /// returns it with its record. The other keys stay as they are.
+    public static func run(
+        dataDirectory: URL, database: DatabaseConfiguration?, environment: [String: String], logger: Logger,
+        now: Date = Date()
+    ) async throws -> (key: String, record: APIKey) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dataDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue
+        else {
+            throw BerthError(
+                .badRequest,
+                "The data directory \(dataDirectory.path) does not exist; give the --data-dir the server runs with.")
+        }
+        let keyFile = dataDirectory.appendingPathComponent(MasterKey.fileName)
+        guard environment[MasterKey.environmentVariable] != nil || FileManager.default.fileExists(atPath: keyFile.path) else {
+            throw BerthError(
+                .badRequest,
+                "\(dataDirectory.path) is not a Berth data directory: it has no \(MasterKey.fileName) (and \(MasterKey.environmentVariable) is not set)."
+            )
+        }
+        _ = try MasterKey.loadOrCreate(dataDirectory: dataDirectory, environment: environment)
+        let configuration = database ?? .sqlite(path: dataDirectory.appendingPathComponent("berth.sqlite").path)
+        if case .sqlite(let path) = configuration, !FileManager.default.fileExists(atPath: path) {
+            throw BerthError(
+                .badRequest,
+                "The database \(path) does not exist; give --database when the server uses another one (PostgreSQL).")
+        }
+        let store = try await BerthStore.open(configuration, logger: logger)
+        do {
+            let (key, record) = APIKeyFactory.make(name: "administrator (reset \(now.formatted(.iso8601)))", at: now)
+            let stored = try await store.createAPIKey(record)
+            await store.close()
+            return (key, stored)
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+}
