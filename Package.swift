@@ -177,6 +177,7 @@ let package = Package(
                 "AWSCore", "AWSSigV4", "BerthDomain", "BerthStore", "BerthEngine", "BerthServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -200,7 +201,7 @@ let package = Package(
         .executableTarget(
             name: "berth-benchmarks",
             dependencies: [
-                "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthTestSupport",
+                "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthDev", "BerthTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -219,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "AWSCoreTests",
             dependencies: [
-                "AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "BerthTestSupport",
+                "AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "BerthDev", "BerthTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -229,7 +230,7 @@ let package = Package(
         .testTarget(
             name: "AWSCredentialsTests",
             dependencies: [
-                "AWSCredentials", "AWSSTS", "AWSECS", "BerthTestSupport",
+                "AWSCredentials", "AWSSTS", "AWSECS", "BerthDev", "BerthTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -237,7 +238,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AWSIntegrationTests",
-            dependencies: ["AWSCredentials", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "BerthTestSupport"],
+            dependencies: ["AWSCredentials", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "BerthDev", "BerthTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -257,7 +258,8 @@ let package = Package(
         .testTarget(
             name: "BerthServerTests",
             dependencies: [
-                "BerthServer", "BerthEngine", "BerthOIDC", "BerthStore", "BerthDomain", "BerthAPI", "BerthTestSupport", "AWSCore",
+                "BerthServer", "BerthEngine", "BerthOIDC", "BerthStore", "BerthDomain", "BerthAPI", "BerthDev",
+                "BerthTestSupport", "AWSCore",
                 "AWSECS",
                 "AWSSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -270,7 +272,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthCLITests",
-            dependencies: ["berth", "BerthCLI", "BerthTestSupport", "AWSCore", "AWSSigV4", "AWSECS"],
+            dependencies: ["berth", "BerthCLI", "BerthDev", "BerthTestSupport", "AWSCore", "AWSSigV4", "AWSECS"],
             swiftSettings: swiftSettings
         ),
     ]

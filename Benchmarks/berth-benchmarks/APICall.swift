@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BerthDev
 import BerthTestSupport
 import Foundation
 import NIOCore

@@ -1,3 +1,4 @@
+import BerthDev
 import BerthTestSupport
 import Foundation
 

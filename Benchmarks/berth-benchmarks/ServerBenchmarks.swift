@@ -2,6 +2,7 @@ import AWSCore
 import AWSECS
 import AWSSigV4
 import AsyncHTTPClient
+import BerthDev
 import BerthTestSupport
 import Foundation
 import NIOCore

@@ -4,6 +4,7 @@ import AWSCore
 import AWSCredentials
 import AWSSTS
 import AWSSigV4
+import BerthDev
 import BerthTestSupport
 import Foundation
 

@@ -3,37 +3,52 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// Runs a Hummingbird router on a free loopback port for the duration of `body`, which gets the
-/// server's base URL (`http://127.0.0.1:PORT`). The server stops when `body` returns or throws,
-/// even while a handler is still waiting (cancellation ends it).
+/// server's base URL (`http://127.0.0.1:PORT`). The server stops when `body` returns or throws:
+/// gracefully first (it stops accepting, then finishes the requests in flight), and by cancellation
+/// when a handler is still waiting two seconds later.
+///
+/// Cancelling a NIO server outright can crash the process ("Deinited NIOAsyncWriter without calling
+/// finish()", swift-nio #3481) when a connection was accepted but not yet served, which a client's
+/// connection pool makes likely; graceful shutdown closes that window first.
 public func withLocalServer<Value: Sendable>(
     _ router: Router<BasicRequestContext>, _ body: (String) async throws -> Value
 ) async throws -> Value {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "berth.test.server")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "berth-test"),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger)
-        group.addTask { try await app.run() }
+    let shutdownGrace = Duration.seconds(2)
+    let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+    var logger = Logger(label: "berth.test.server")
+    logger.logLevel = .critical
+    let app = Application(
+        router: router,
+        configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "berth-test"),
+        onServerRunning: { channel in
+            portContinuation.yield(channel.localAddress?.port ?? 0)
+            portContinuation.finish()
+        },
+        logger: logger)
+    let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await services.run() }
+        func stop() async {
+            await services.triggerGracefulShutdown()
+            group.addTask { try await Task.sleep(for: shutdownGrace) }
+            // The first to finish: the server (graceful shutdown done) or the grace period.
+            _ = try? await group.next()
+            group.cancelAll()
+        }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
-            group.cancelAll()
+            await stop()
             throw LocalToolError("the local test server did not start")
         }
         do {
             let value = try await body("http://127.0.0.1:\(port)")
-            group.cancelAll()
+            await stop()
             return value
         } catch {
-            group.cancelAll()
+            await stop()
             throw error
         }
     }

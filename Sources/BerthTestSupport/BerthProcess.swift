@@ -1,3 +1,4 @@
+import BerthDev
 import Foundation
 
 /// Runs the real `berth` binary (built next to the test bundle, or at `$BERTH_BINARY`) with an

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BerthDev
 import Foundation
 import NIOCore
 import NIOHTTP1

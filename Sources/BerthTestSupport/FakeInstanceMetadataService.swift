@@ -1,4 +1,5 @@
 import AWSSigV4
+import BerthDev
 import Foundation
 import HTTPTypes
 import Hummingbird

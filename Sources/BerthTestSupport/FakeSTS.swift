@@ -1,3 +1,4 @@
+import BerthDev
 import Foundation
 import HTTPTypes
 import Hummingbird

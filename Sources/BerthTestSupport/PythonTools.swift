@@ -1,4 +1,5 @@
 import AWSCore
+import BerthDev
 import Foundation
 
 /// The Python test tools of `scripts/test-tools`, run with the virtual environment's Python (the one

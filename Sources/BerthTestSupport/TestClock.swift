@@ -1,4 +1,5 @@
 import AWSCore
+import BerthDev
 import Foundation
 import Synchronization
 

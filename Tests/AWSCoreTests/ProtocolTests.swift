@@ -2,6 +2,7 @@ import AWSCore
 import AWSECS
 import AWSSTS
 import AWSSigV4
+import BerthDev
 import BerthTestSupport
 import Foundation
 import HTTPTypes

@@ -2,6 +2,7 @@ import AWSCore
 import AWSCredentials
 import AWSECS
 import AWSSigV4
+import BerthDev
 import BerthTestSupport
 import Foundation
 import HTTPTypes

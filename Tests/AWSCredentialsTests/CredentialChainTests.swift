@@ -1,6 +1,7 @@
 import AWSCore
 import AWSCredentials
 import AWSSigV4
+import BerthDev
 import BerthTestSupport
 import Foundation
 import Testing

@@ -1,5 +1,6 @@
 import AWSCore
 import AWSCredentials
+import BerthDev
 import BerthTestSupport
 import Foundation
 

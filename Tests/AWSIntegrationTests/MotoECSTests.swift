@@ -2,6 +2,7 @@ import AWSCloudWatchLogs
 import AWSCore
 import AWSECS
 import AWSSigV4
+import BerthDev
 import BerthTestSupport
 import Foundation
 import Testing

@@ -1,5 +1,6 @@
 import AWSCore
 import AWSECS
+import BerthDev
 import BerthTestSupport
 import Foundation
 import Testing

@@ -1,5 +1,6 @@
 import AWSCore
 import AWSSigV4
+import BerthDev
 import BerthTestSupport
 import Foundation
 import Testing

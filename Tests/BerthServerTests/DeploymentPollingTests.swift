@@ -1,6 +1,7 @@
 import AWSCore
 import AWSECS
 import AWSSigV4
+import BerthDev
 import BerthDomain
 import BerthTestSupport
 import Foundation

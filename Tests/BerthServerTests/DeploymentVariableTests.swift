@@ -1,4 +1,5 @@
 import AWSCore
+import BerthDev
 import BerthDomain
 import BerthServer
 import BerthStore
