@@ -65,7 +65,7 @@ struct ScriptSandboxEndToEndTests {
         }
     }
 
-    static func withHarness(_ body: (Harness) async throws -> Void) async throws {
+    static func withHarness(arguments: [String] = [], _ body: (Harness) async throws -> Void) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-sandbox-\(UUID().uuidString)")
         let temporary = root.appendingPathComponent("tmp")
         try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
@@ -75,7 +75,7 @@ struct ScriptSandboxEndToEndTests {
             dataDirectory: root.appendingPathComponent("data"),
             environment: [
                 "HOME": root.path, "TMPDIR": temporary.path, "AWS_EC2_METADATA_DISABLED": "true", "BERTH_TEST_CANARY": canary,
-            ])
+            ], arguments: arguments)
         #expect(try await server.cli(["environment", "create", "Production"]).status == 0)
         try await body(Harness(server: server, root: root, temporary: temporary, canary: canary))
     }
@@ -127,6 +127,32 @@ struct ScriptSandboxEndToEndTests {
             let home = try #require(log.firstMatch(of: /home (\S+)/).map { String($0.output.1) })
             #expect(home.hasPrefix(h.temporary.path + "/berth-script-"), "\(home)")
             #expect(!FileManager.default.fileExists(atPath: home), "the script's home is removed after the step")
+        }
+    }
+
+    @Test(
+        "As root, a missing script user refuses script steps with the command that creates it; --allow-root-scripts runs them as root",
+        .enabled(if: geteuid() == 0, "only a server running as root switches users (CI runs as root)"))
+    func missingScriptUser() async throws {
+        try await Self.withHarness(arguments: ["--script-user", "berth-nobody-here"]) { h in
+            #expect(h.server.log.contains("Run AWS CLI script steps will fail"), "\(h.server.log)")
+            let task = try await h.startDeployment("Refused", script: "echo \"ran as $(id -un)\"")
+            let result = try await h.berth(["task", "log", task, "--follow"])
+            let output = result.standardOutput + result.standardError
+            #expect(result.status == 1, "\(output)")
+            #expect(output.contains("the OS user 'berth-nobody-here' does not exist on this machine"), "\(output)")
+            #expect(
+                output.contains(
+                    "useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin berth-nobody-here"
+                ), "\(output)")
+            #expect(!output.contains("ran as"), "\(output)")
+        }
+        try await Self.withHarness(arguments: ["--script-user", "berth-nobody-here", "--allow-root-scripts"]) { h in
+            #expect(h.server.log.contains("--allow-root-scripts: Run AWS CLI script steps run as root"), "\(h.server.log)")
+            let task = try await h.startDeployment("Root", script: "echo \"ran as $(id -un)\"")
+            let result = try await h.berth(["task", "log", task, "--follow"])
+            #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
+            #expect(result.standardOutput.contains("ran as root"), "\(result.standardOutput)")
         }
     }
 

@@ -23,6 +23,20 @@ struct PrivateFilesTests {
         try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber).intValue
     }
 
+    /// Why the server refused to start on `data`; records an issue (and closes it) when it started.
+    static func refusal(_ data: URL) async -> BerthError? {
+        do {
+            let server = try await BerthServer.build(configuration(data))
+            await server.store.close()
+            Issue.record("the server started on \(data.path)")
+        } catch let error as BerthError {
+            return error
+        } catch {
+            Issue.record("unexpected error: \(error)")
+        }
+        return nil
+    }
+
     static func withDirectory(_ body: (URL) async throws -> Void) async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-private-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -49,7 +63,7 @@ struct PrivateFilesTests {
             let data = root.appendingPathComponent("data")
             try FileManager.default.createDirectory(
                 at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-            let error = await #expect(throws: BerthError.self) { try await BerthServer.build(Self.configuration(data)) }
+            let error = await Self.refusal(data)
             #expect(error?.message.contains("can be read by other users (mode 755)") == true, "\(String(describing: error))")
             #expect(error?.message.hasSuffix("Run: chmod 700 \(data.path)") == true, "\(String(describing: error))")
             #expect(!FileManager.default.fileExists(atPath: data.appendingPathComponent("master.key").path))
@@ -64,7 +78,7 @@ struct PrivateFilesTests {
                 at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let database = data.appendingPathComponent("berth.sqlite").path
             #expect(FileManager.default.createFile(atPath: database, contents: nil, attributes: [.posixPermissions: 0o644]))
-            let error = await #expect(throws: BerthError.self) { try await BerthServer.build(Self.configuration(data)) }
+            let error = await Self.refusal(data)
             #expect(error?.message.hasSuffix("Run: chmod 600 \(database)") == true, "\(String(describing: error))")
         }
     }
