@@ -56,7 +56,7 @@ struct ScriptStep {
         }
         let who =
             switch user {
-            case .server: "as the server's user"
+            case .server: "as \(ScriptUser.lookUp(uid: geteuid()) ?? "uid \(geteuid())"), the server's own user"
             case .user(let account): "as \(account.name)"
             }
         await run.log.info("Running the script with \(run.configuration.bash) \(who) (timeout \(timeout) s).")
