@@ -1,6 +1,5 @@
 import AWSCore
 import BerthDomain
-import Dispatch
 import Foundation
 import Synchronization
 
@@ -55,12 +54,14 @@ struct ScriptProcess {
         let child = ChildProcess(pid: pid, stop: stop)
         let (lines, lineContinuation) = AsyncStream.makeStream(of: (String, Bool).self)
         let reader = OutputReader(output: output.read, errors: errors.read, stop: stop.read)
-        DispatchQueue.global().async {
+        // Two threads of their own block in poll() and waitid(), not threads of Dispatch's small
+        // shared pool; both end with the process.
+        Thread.detachNewThread {
             reader.read { line, isError in lineContinuation.yield((line, isError)) }
             lineContinuation.finish()
         }
         let (exit, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
-        DispatchQueue.global().async {
+        Thread.detachNewThread {
             exitContinuation.yield(child.waitAndKillGroup())
             exitContinuation.finish()
         }
