@@ -159,6 +159,17 @@ struct ScriptSandboxEndToEndTests {
     @Test("A script past its timeoutSeconds is killed with the processes it started, and so is a cancelled one")
     func timeoutAndCancelKillEverything() async throws {
         try await Self.withHarness { h in
+            let file = h.root.appendingPathComponent("zero.yaml")
+            try """
+            name: Zero
+            steps:
+              - {name: Forever, type: run-aws-cli-script, properties: {script: "sleep 1", timeoutSeconds: 0}}
+            """.write(to: file, atomically: true, encoding: .utf8)
+            let refused = try await h.berth(["project", "apply", "-f", file.path])
+            #expect(refused.status == 2, "\(refused.standardOutput)\(refused.standardError)")
+            #expect(refused.standardError.contains("timeoutSeconds"), "\(refused.standardError)")
+            #expect(refused.standardError.contains("must be 1 to 86400 (got 0)"), "\(refused.standardError)")
+
             let timedOut = try await h.startDeployment(
                 "Slow", script: "sleep 300 &\necho \"child $!\"\nwait", properties: "      timeoutSeconds: 1")
             let result = try await h.berth(["task", "log", timedOut, "--follow"])

@@ -26,10 +26,12 @@ struct ScriptStep {
     static let serviceMessagePrefix = "##berth[setVariable "
     /// `timeoutSeconds` when the step does not say.
     static let defaultTimeoutSeconds = 3600
+    /// What `timeoutSeconds` may be: a second to a day.
+    static let timeoutRange = 1...86_400
 
     func execute() async throws -> StepOutcome {
         let script = try run.properties.requiredString("script")
-        let timeout = try run.properties.int("timeoutSeconds", in: 1...86_400) ?? Self.defaultTimeoutSeconds
+        let timeout = try run.properties.int("timeoutSeconds", in: Self.timeoutRange) ?? Self.defaultTimeoutSeconds
         let user = try run.configuration.scriptUser.resolve()
         let (executable, arguments) = try launch(as: user)
         let home = try ScriptHome.create(owner: user)
