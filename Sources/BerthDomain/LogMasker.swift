@@ -6,6 +6,11 @@ import Foundation
 /// by accident — base64, base64url and percent-encoding — and never masks values of three characters
 /// or fewer (masking "a" would make every log unreadable and tell the reader the secret anyway).
 ///
+/// A log holds one line of output per entry, so a multi-line secret (a PEM key, a JSON document)
+/// printed whole never appears whole in one entry: each of its lines is masked on its own (with and
+/// without surrounding whitespace), as is each line of its base64 as `base64` (76 columns) and
+/// `openssl base64` (64 columns) wrap it.
+///
 /// ```swift
 /// let masker = LogMasker(secrets: [secretAccessKey])
 /// log(masker.mask("export AWS_SECRET_ACCESS_KEY=\(secretAccessKey)"))  // …=********
@@ -27,6 +32,17 @@ public struct LogMasker: Sendable, Hashable {
             forms.insert(base64.trimmingCharacters(in: ["="]))
             forms.insert(Base64URL.encode(Data(secret.utf8)))
             if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) { forms.insert(encoded) }
+            for line in secret.split(whereSeparator: \.isNewline) {
+                forms.insert(String(line))
+                forms.insert(line.trimmingCharacters(in: .whitespaces))
+            }
+            for width in [64, 76] where base64.count > width {
+                var rest = Substring(base64)
+                while !rest.isEmpty {
+                    forms.insert(String(rest.prefix(width)))
+                    rest = rest.dropFirst(width)
+                }
+            }
         }
         self.secrets = secrets
         self.forms = forms.filter { $0.count >= Self.minimumLength }.sorted { $0.count > $1.count }

@@ -24,6 +24,10 @@ public struct EngineConfiguration: Sendable {
     public var maximumParallelTargets: Int
     /// The shell for Run AWS CLI script steps.
     public var bash: String
+    /// Whom Run AWS CLI script steps run as.
+    public var scriptUser: ScriptUser
+    /// util-linux's `setpriv`, which starts a script as ``scriptUser``.
+    public var setpriv: String
     public var clock: any AWSClock
     public var transport: any HTTPTransport
     public var logger: Logger
@@ -31,7 +35,8 @@ public struct EngineConfiguration: Sendable {
     public init(
         environment: EnvironmentVariables = .process, maximumConcurrentTasks: Int = 100,
         healthCheckInterval: Duration? = .seconds(3600), deploymentPollInterval: Duration = .seconds(5),
-        maximumParallelTargets: Int = 10, bash: String = "/bin/bash", clock: any AWSClock = SystemClock(),
+        maximumParallelTargets: Int = 10, bash: String = "/bin/bash", scriptUser: ScriptUser = ScriptUser(),
+        setpriv: String = "/usr/bin/setpriv", clock: any AWSClock = SystemClock(),
         transport: any HTTPTransport = AsyncHTTPTransport.shared, logger: Logger = Logger(label: "berth.engine")
     ) {
         self.environment = environment
@@ -40,6 +45,8 @@ public struct EngineConfiguration: Sendable {
         self.deploymentPollInterval = deploymentPollInterval
         self.maximumParallelTargets = maximumParallelTargets
         self.bash = bash
+        self.scriptUser = scriptUser
+        self.setpriv = setpriv
         self.clock = clock
         self.transport = transport
         self.logger = logger

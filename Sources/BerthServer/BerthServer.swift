@@ -37,15 +37,8 @@ public struct BerthServer: Sendable {
         _ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> BerthServer {
-        let fileManager = FileManager.default
-        do {
-            try fileManager.createDirectory(
-                at: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw BerthError(
-                .badRequest,
-                "The data directory \(configuration.dataDirectory.path) cannot be created: \(error.localizedDescription)")
-        }
+        try PrivateFiles.prepareDataDirectory(configuration.dataDirectory)
+        if case .sqlite(let path) = configuration.effectiveDatabase { try PrivateFiles.prepareSQLite(path: path) }
         let (masterKey, createdMasterKey) = try MasterKey.loadOrCreate(
             dataDirectory: configuration.dataDirectory, environment: configuration.environment)
         let secrets = SecretBox(masterKey: masterKey)

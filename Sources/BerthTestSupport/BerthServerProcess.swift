@@ -21,6 +21,7 @@ public final class BerthServerProcess: Sendable {
         dataDirectory: URL, environment: [String: String], apiKey: String? = nil, arguments: [String] = [],
         binary: String = BerthProcess.binaryPath
     ) async throws -> BerthServerProcess {
+        try ScriptWorkerUser.ensure()
         let port = try freeLoopbackPort()
         let logFile = dataDirectory.deletingLastPathComponent().appendingPathComponent(
             "\(dataDirectory.lastPathComponent)-server-\(port).log")
@@ -72,6 +73,9 @@ public final class BerthServerProcess: Sendable {
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
+
+    /// The server's process id.
+    public var processIdentifier: Int32 { process.processIdentifier }
 
     /// The server's resident memory in MiB (Linux: VmRSS of /proc/PID/status).
     public var residentMemoryMiB: Double? {

@@ -69,9 +69,11 @@ struct DeploymentEndToEndTests {
             environment["AWS_SECRET_ACCESS_KEY"] = admin.secretAccessKey
             environment["AWS_EC2_METADATA_DISABLED"] = "true"
             environment["HOME"] = root.path
+            let aws = URL(fileURLWithPath: try PythonTools.python()).deletingLastPathComponent().appendingPathComponent("aws")
             let server = try await BerthServerProcess.start(
                 dataDirectory: root.appendingPathComponent("data"), environment: environment,
-                arguments: ["--deployment-poll-interval", "0.1"])
+                arguments: ["--deployment-poll-interval", "0.1"]
+                    + ScriptWorkerUser.serverArguments(forScriptsRunning: aws.path))
             var harness = Harness(moto: moto, fake: fake, fakeURL: fakeURL, server: server, root: root, admin: admin)
             #expect(try await harness.berth(["environment", "create", "Production"]).status == 0)
             try await body(&harness)

@@ -28,6 +28,37 @@ struct LogMaskerTests {
         #expect(masker.mask("abc token-extended token") == "abc ******** ********")
     }
 
+    @Test("Each line of a multi-line secret is masked on its own, as are the lines of its wrapped base64; short lines are not")
+    func multiLineSecrets() {
+        let pem = """
+            -----BEGIN PRIVATE KEY-----
+            MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj
+              MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu
+            ab
+            -----END PRIVATE KEY-----
+            """
+        let masker = LogMasker(secrets: [pem])
+        let lines = pem.split(separator: "\n").map(String.init)
+        // What `echo "#{Pem}" | sed -n 2p` and friends print, one log entry per line.
+        #expect(masker.mask(lines[1]) == LogMasker.mask)
+        #expect(masker.mask("key line: \(lines[2].trimmingCharacters(in: .whitespaces))") == "key line: ********")
+        #expect(masker.mask(lines[2]) == LogMasker.mask)
+        #expect(masker.mask(lines[0]) == LogMasker.mask)
+        #expect(masker.mask("ab") == "ab")
+        #expect(masker.mask("whole: \(pem)") == "whole: ********")
+        let base64 = Data(pem.utf8).base64EncodedString()
+        #expect(masker.mask(base64) == LogMasker.mask)
+        // `base64` wraps at 76 columns, `openssl base64` at 64: every printed line is masked.
+        for width in [64, 76] {
+            var rest = Substring(base64)
+            while !rest.isEmpty {
+                let printed = String(rest.prefix(width))
+                #expect(printed.count < LogMasker.minimumLength || masker.mask(printed) == LogMasker.mask, "\(width): \(printed)")
+                rest = rest.dropFirst(width)
+            }
+        }
+    }
+
     @Test("Adding secrets keeps the earlier ones")
     func adding() {
         let masker = LogMasker(secrets: ["first-secret"]).adding(["second-secret"])

@@ -1,8 +1,10 @@
 import AWSCore
+import BerthDev
 import BerthDomain
 import BerthEngine
 import BerthServer
 import BerthStore
+import BerthTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -24,6 +26,7 @@ struct TestServer {
         healthCheckInterval: Duration? = nil, deploymentPollInterval: Duration = .milliseconds(100),
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
+        try ScriptWorkerUser.ensure()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-api-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         var logger = Logger(label: "berth.test.server")

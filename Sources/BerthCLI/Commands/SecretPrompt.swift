@@ -6,13 +6,29 @@ import Foundation
     import Darwin
 #endif
 
-/// Reads a secret without echoing it, or one line from stdin when asked to.
+/// Reads a secret without echoing it, or the whole of standard input when asked to (`--…-stdin`).
 enum SecretPrompt {
+    /// All of standard input: a PEM key or a JSON document keeps every line.
     static func readFromStandardInput(name: String) throws -> String {
-        guard let line = readLine(strippingNewline: true), !line.isEmpty else {
-            throw CLIFailure.usage("--\(name)-stdin was given but standard input is empty.")
+        try value(of: FileHandle.standardInput.readDataToEndOfFile(), flag: "--\(name)-stdin")
+    }
+
+    /// The text of `data` without one trailing newline (`\n` or `\r\n`, as `echo` and editors end a
+    /// file), which is not part of the secret; any other whitespace is kept.
+    static func value(of data: Data, flag: String) throws -> String {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CLIFailure.usage("\(flag) was given but standard input is not UTF-8 text.")
         }
-        return line
+        var value = Substring(text)
+        if value.hasSuffix("\r\n") {
+            value = value.dropLast(2)
+        } else if value.hasSuffix("\n") {
+            value = value.dropLast()
+        }
+        guard !value.isEmpty else {
+            throw CLIFailure.usage("\(flag) was given but standard input is empty.")
+        }
+        return String(value)
     }
 
     static func prompt(_ label: String, flag: String) throws -> String {

@@ -43,6 +43,15 @@ struct ServerCommand: AsyncParsableCommand {
             "The longest gap in seconds between a deployment's questions to ECS: young rollouts are asked every second, backing off to this (one DescribeServices per cluster for all its services)."
     )
     var deploymentPollInterval: Double = 5
+    @Option(
+        name: .customLong("script-user"),
+        help:
+            "The unprivileged OS user that Run AWS CLI script steps run as when the server runs as root; it must exist.")
+    var scriptUser: String = ScriptUser.defaultName
+    @Flag(
+        name: .customLong("allow-root-scripts"),
+        help: "Run scripts as root when the script user does not exist: they can then read the master key and every secret.")
+    var allowRootScripts = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
     @Flag(
@@ -56,6 +65,7 @@ struct ServerCommand: AsyncParsableCommand {
         guard (0.05...300).contains(deploymentPollInterval) else {
             throw ValidationError("--deployment-poll-interval must be 0.05 to 300 seconds.")
         }
+        guard !scriptUser.isEmpty else { throw ValidationError("--script-user needs a user name.") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not a log level.")
         }
@@ -98,13 +108,25 @@ struct ServerCommand: AsyncParsableCommand {
         registry: PrometheusCollectorRegistry, logger: Logger
     ) async throws {
         let (host, port) = try parsedListen()
+        var scripts = ScriptUser(name: scriptUser, allowRoot: allowRootScripts)
+        if dev, geteuid() == 0, !scripts.exists, !allowRootScripts {
+            // A throwaway server should deploy its demo out of the box, and creating an OS user is
+            // not something trying Berth should do behind one's back: say what happens instead.
+            scripts.allowRoot = true
+            Console.line(
+                "Scripts run as root in this throwaway server: the user \(scriptUser) does not exist. To run them as a real server would, create it (\(scripts.creationCommand)) and restart."
+            )
+        } else if let warning = scripts.startupWarning() {
+            logger.warning("\(warning)")
+        }
         let configuration = ServerConfiguration(
             dataDirectory: dataDirectory, host: host, port: port, publicURL: publicURL,
             database: try database.map(DatabaseConfiguration.init(parsing:)), environment: environment,
             engine: EngineConfiguration(
                 environment: EnvironmentVariables(environment),
                 healthCheckInterval: healthCheckInterval == 0 ? nil : .seconds(healthCheckInterval),
-                deploymentPollInterval: .milliseconds(Int(deploymentPollInterval * 1000)), logger: logger),
+                deploymentPollInterval: .milliseconds(Int(deploymentPollInterval * 1000)), scriptUser: scripts,
+                logger: logger),
             oidcAlgorithm: oidcAlgorithm == .ES256 ? .es256 : .rs256, logger: logger)
         let dataDescription = dev ? "temporary" : dataDirectory.path
         let server = try await BerthServer.build(configuration, metrics: registry) { boundPort in

@@ -56,6 +56,10 @@ public enum StepValidation {
                 } else if !hasReference(named) {
                     check { () throws(BerthError) in _ = try ScriptCredentials.settings(properties) }
                 }
+                // A whole number is checked for every step below; here, the range a script takes.
+                if (try? properties.int("timeoutSeconds")) != nil {
+                    check { () throws(BerthError) in _ = try properties.int("timeoutSeconds", in: ScriptStep.timeoutRange) }
+                }
             }
             if step.kind != .awsCLIScript { check { () throws(BerthError) in _ = try properties.tags() } }
             for key in ["desiredCount", "minimumHealthyPercent", "maximumPercent", "timeoutSeconds", "count"] {

@@ -6,7 +6,7 @@ import BerthDomain
 /// an AWS CLI script" lets a step choose: an `account` (its name, or an AWS-account variable
 /// `#{Deployer}`, which expands to the account's slug) or else the worker's own chain, then
 /// optionally an AssumeRole (`assumeRoleArn`, `assumeRoleSessionName`, `assumeRoleDurationSeconds`,
-/// `assumeRoleExternalId`). With none of these, the script gets the worker's environment as it is.
+/// `assumeRoleExternalId`). With none of these, the script gets no credentials from Berth.
 struct ScriptCredentials: Equatable {
     static let keys = ["account", "assumeRoleArn", "assumeRoleSessionName", "assumeRoleDurationSeconds", "assumeRoleExternalId"]
 

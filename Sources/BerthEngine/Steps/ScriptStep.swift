@@ -2,7 +2,6 @@ import AWSCore
 import AWSCredentials
 import AWSSigV4
 import BerthDomain
-import Dispatch
 import Foundation
 
 /// "Run AWS CLI script": a bash script on the worker, with the target's credentials in the standard
@@ -15,26 +14,35 @@ import Foundation
 /// masked from the moment they are set). Standard output is logged as info, standard error as
 /// warnings; a non-zero exit fails the step.
 ///
-/// Properties: `script` (required); for a step without target roles, `region` and the credentials
-/// of ``ScriptCredentials`` (`account`, `assumeRoleArn`, …).
+/// The script runs as ``ScriptUser`` (not as the server's root), through ``ScriptProcess`` (its own
+/// session, killed with every process it started on cancel and timeout), in a temporary home of
+/// its own, with only `PATH`, `HOME` and its AWS variables in its environment.
+///
+/// Properties: `script` (required), `timeoutSeconds` (1–86,400; default 3,600); for a step without
+/// target roles, `region` and the credentials of ``ScriptCredentials`` (`account`, `assumeRoleArn`, …).
 struct ScriptStep {
     let run: StepRun
 
     static let serviceMessagePrefix = "##berth[setVariable "
+    /// `timeoutSeconds` when the step does not say.
+    static let defaultTimeoutSeconds = 3600
+    /// What `timeoutSeconds` may be: a second to a day.
+    static let timeoutRange = 1...86_400
 
     func execute() async throws -> StepOutcome {
         let script = try run.properties.requiredString("script")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-script-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(
-            at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let variablesFile = directory.appendingPathComponent("variables")
-        let scriptFile = directory.appendingPathComponent("script.sh")
-        try write(variablesFile, Self.variableLines(run.variables))
-        try write(scriptFile, Self.prelude + script + "\n")
+        let timeout = try run.properties.int("timeoutSeconds", in: Self.timeoutRange) ?? Self.defaultTimeoutSeconds
+        let user = try run.configuration.scriptUser.resolve()
+        let (executable, arguments) = try launch(as: user)
+        let home = try ScriptHome.create(owner: user)
+        defer { home.remove() }
+        // The script and the variables, secrets included, are in a file without a name from before
+        // a byte is written to it: nothing of them is left on disk when the server is killed.
+        let descriptor = try home.unnamedFile(containing: Self.prelude(Self.variableLines(run.variables)) + script + "\n")
+        defer { close(descriptor) }
 
         var environment = passThroughEnvironment()
-        environment["BERTH_VARIABLES_FILE"] = variablesFile.path
+        environment["HOME"] = home.path
         let region = run.region
         environment["AWS_REGION"] = region
         environment["AWS_DEFAULT_REGION"] = region
@@ -48,12 +56,18 @@ struct ScriptStep {
                 "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\(current.sessionToken == nil ? "" : ", AWS_SESSION_TOKEN"), AWS_REGION and AWS_DEFAULT_REGION (\(region)) are set for the script."
             )
         }
-        await run.log.info("Running the script with \(run.configuration.bash).")
+        let who =
+            switch user {
+            case .server: "as \(ScriptUser.lookUp(uid: geteuid()) ?? "uid \(geteuid())"), the server's own user"
+            case .user(let account): "as \(account.name)"
+            }
+        await run.log.info("Running the script with \(run.configuration.bash) \(who) (timeout \(timeout) s).")
         var outputs: [String: String] = [:]
         var sensitive: Set<String> = []
-        let status = try await ScriptProcess.run(
-            run.configuration.bash, arguments: [scriptFile.path], environment: environment, directory: directory
-        ) { line, isError in
+        let process = ScriptProcess(
+            executable: executable, arguments: arguments, environment: environment, directory: home.path,
+            descriptor: descriptor)
+        let exit = try await process.run(timeout: .seconds(timeout), clock: run.configuration.clock) { line, isError in
             if !isError, line.hasPrefix(Self.serviceMessagePrefix), let message = Self.parseSetVariable(line) {
                 if message.sensitive {
                     await run.log.writer.addSensitive([message.value])
@@ -66,24 +80,44 @@ struct ScriptStep {
             }
             await run.log.write(isError ? .warning : .info, line)
         }
-        guard status == 0 else {
-            return StepOutcome(state: .failed, message: "the script exited with code \(status)", outputs: outputs)
+        if exit.timedOut {
+            return StepOutcome(
+                state: .timedOut,
+                message:
+                    "the script did not end within \(timeout) s (timeoutSeconds); it was killed with every process it started",
+                outputs: outputs)
+        }
+        guard exit.status == 0 else {
+            return StepOutcome(state: .failed, message: "the script exited with code \(exit.status)", outputs: outputs)
         }
         var outcome = StepOutcome.succeeded(outputs)
         outcome.sensitiveOutputs = sensitive
         return outcome
     }
 
-    func write(_ file: URL, _ text: String) throws {
-        guard FileManager.default.createFile(atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
-        else { throw BerthError(.internalError, "The script's file \(file.lastPathComponent) could not be written.") }
+    /// bash reading the script from descriptor 3, started as `user` through `setpriv`: real and
+    /// effective ids of the user, its own groups (not root's), and no way back up (`--no-new-privs`
+    /// makes setuid programs such as sudo powerless). setpriv execs bash in the same process, so
+    /// the process group the script is killed with is bash's own.
+    func launch(as user: ScriptUser.Resolution) throws(BerthError) -> (executable: String, arguments: [String]) {
+        let bash = [run.configuration.bash, "/dev/fd/3"]
+        guard case .user(let account) = user else { return (run.configuration.bash, Array(bash.dropFirst())) }
+        let setpriv = run.configuration.setpriv
+        guard FileManager.default.isExecutableFile(atPath: setpriv) else {
+            throw BerthError(
+                .internalError,
+                "Scripts run as \(account.name) through \(setpriv), which is missing; install util-linux (apt-get install util-linux)."
+            )
+        }
+        return (setpriv, ["--reuid=\(account.uid)", "--regid=\(account.gid)", "--init-groups", "--no-new-privs", "--"] + bash)
     }
 
-    /// PATH, HOME, locale and every `AWS_ENDPOINT_URL*`/`AWS_CA_BUNDLE` of the worker; nothing else.
+    /// The worker's `PATH` and every `AWS_ENDPOINT_URL*`/`AWS_CA_BUNDLE`; nothing else of the
+    /// server's environment.
     func passThroughEnvironment() -> [String: String] {
         var environment: [String: String] = [:]
         for (name, value) in run.configuration.environment.values
-        where ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "AWS_CA_BUNDLE"].contains(name) || name.hasPrefix("AWS_ENDPOINT_URL") {
+        where ["PATH", "AWS_CA_BUNDLE"].contains(name) || name.hasPrefix("AWS_ENDPOINT_URL") {
             environment[name] = value
         }
         environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
@@ -111,14 +145,19 @@ struct ScriptStep {
         return (name, value, attribute("sensitive") == "True")
     }
 
-    static let prelude = #"""
+    /// What runs before the script: closes descriptor 3 (bash reads the script through its own
+    /// copy), then the helpers, with the variables inside the script's own text.
+    static func prelude(_ variableLines: String) -> String {
+        #"""
+        exec 3<&-
         set -eo pipefail
+        __berth_variables='\#(variableLines)'
         get_berthvariable() {
           local wanted line_name line_value
           wanted=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]' | base64 -w0)
           while read -r line_name line_value; do
             if [ "$line_name" = "$wanted" ]; then printf '%s' "$line_value" | base64 -d; return 0; fi
-          done < "$BERTH_VARIABLES_FILE"
+          done <<< "$__berth_variables"
           return 1
         }
         set_berthvariable() {
@@ -129,103 +168,5 @@ struct ScriptStep {
         }
 
         """#
-}
-
-/// A child process whose output arrives line by line while it runs; cancelling the waiting task
-/// terminates the process.
-enum ScriptProcess {
-    static func run(
-        _ executable: String, arguments: [String], environment: [String: String], directory: URL,
-        onLine: (String, Bool) async -> Void
-    ) async throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = directory
-        process.standardInput = FileHandle.nullDevice
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        let (lines, continuation) = AsyncStream.makeStream(of: (String, Bool).self)
-        let open = OpenPipes(count: 2) { continuation.finish() }
-        // A blocking reader per pipe: each ends at EOF, when the script and everything it started
-        // have closed their output.
-        for (pipe, isError) in [(output, false), (error, true)] {
-            let handle = pipe.fileHandleForReading
-            DispatchQueue.global().async {
-                let splitter = LineSplitter()
-                while true {
-                    let data = handle.availableData
-                    if data.isEmpty { break }
-                    for line in splitter.append(data) { continuation.yield((line, isError)) }
-                }
-                for line in splitter.finish() { continuation.yield((line, isError)) }
-                open.close()
-            }
-        }
-        let (exit, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
-        process.terminationHandler = {
-            exitContinuation.yield($0.terminationStatus)
-            exitContinuation.finish()
-        }
-        try process.run()
-        try? output.fileHandleForWriting.close()
-        try? error.fileHandleForWriting.close()
-        return try await withTaskCancellationHandler {
-            for await (line, isError) in lines { await onLine(line, isError) }
-            var status: Int32 = -1
-            for await code in exit { status = code }
-            if Task.isCancelled { throw CancellationError() }
-            return status
-        } onCancel: {
-            if process.isRunning { process.terminate() }
-        }
-    }
-}
-
-/// Counts the pipes still open and calls `onAllClosed` after the last.
-final class OpenPipes: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count: Int
-    private let onAllClosed: @Sendable () -> Void
-
-    init(count: Int, onAllClosed: @escaping @Sendable () -> Void) {
-        self.count = count
-        self.onAllClosed = onAllClosed
-    }
-
-    func close() {
-        let last = lock.withLock { () -> Bool in
-            count -= 1
-            return count == 0
-        }
-        if last { onAllClosed() }
-    }
-}
-
-/// Splits bytes into lines (without their newline).
-final class LineSplitter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer = Data()
-
-    func append(_ data: Data) -> [String] {
-        lock.withLock {
-            buffer.append(data)
-            var lines: [String] = []
-            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                lines.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
-                buffer.removeSubrange(buffer.startIndex...newline)
-            }
-            return lines
-        }
-    }
-
-    func finish() -> [String] {
-        lock.withLock {
-            defer { buffer.removeAll() }
-            return buffer.isEmpty ? [] : [String(decoding: buffer, as: UTF8.self)]
-        }
     }
 }

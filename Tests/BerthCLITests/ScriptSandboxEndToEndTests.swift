@@ -1,0 +1,249 @@
+import BerthDev
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// Run AWS CLI script steps attacked as a project editor would: the script tries to read the
+/// server's secrets, to outlive its step, and to leave its variables behind.
+@Suite("Script steps are sandboxed")
+struct ScriptSandboxEndToEndTests {
+    /// A server (no AWS needed: scripts without target roles or accounts) with a Production
+    /// environment; its temporary directory is the test's, so that what scripts leave is visible.
+    struct Harness {
+        let server: BerthServerProcess
+        let root: URL
+        let temporary: URL
+        let canary: String
+
+        func berth(_ arguments: [String], stdin: String? = nil) async throws -> BerthProcess.Result {
+            try await server.cli(arguments, standardInput: stdin)
+        }
+
+        /// Applies a project `name` with one script step, creates release 1 and starts a deployment
+        /// to Production; returns the task id.
+        func startDeployment(
+            _ name: String, script: String, properties: String = "", variables: String = "", sensitive: [String: String] = [:]
+        ) async throws -> String {
+            let indented = script.split(separator: "\n", omittingEmptySubsequences: false).map { "          " + $0 }
+                .joined(separator: "\n")
+            let file = root.appendingPathComponent("\(name).yaml")
+            try """
+            name: \(name)
+            steps:
+              - name: Attack
+                type: run-aws-cli-script
+                properties:
+            \(properties)
+                  script: |
+            \(indented)
+            \(variables)
+            """.write(to: file, atomically: true, encoding: .utf8)
+            let applied = try await berth(["project", "apply", "-f", file.path])
+            #expect(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
+            for (variable, value) in sensitive {
+                let set = try await berth(
+                    ["variable", "set", "--project", name, variable, "--sensitive", "--value-stdin"], stdin: value)
+                #expect(set.status == 0, "\(set.standardError)")
+            }
+            let release = try await berth(["release", "create", "--project", name, "--version", "1"])
+            #expect(release.status == 0, "\(release.standardError)")
+            let started = try await berth([
+                "deploy", "--project", name, "--release", "1", "--environment", "Production", "--output", "json",
+            ])
+            return try #require(try ServerEndToEndTests.json(started.standardOutput)["taskId"] as? String, "\(started)")
+        }
+
+        /// The task's log once it contains `text`; fails the test when it never does.
+        func log(of task: String, containing text: String) async throws -> String {
+            for _ in 0..<300 {
+                let log = try await berth(["task", "log", task]).standardOutput
+                if log.contains(text) { return log }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let log = try await berth(["task", "log", task]).standardOutput
+            try #require(log.contains(text), "'\(text)' never appeared in the log of \(task):\n\(log)")
+            return log
+        }
+    }
+
+    static func withHarness(arguments: [String] = [], _ body: (Harness) async throws -> Void) async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-sandbox-\(UUID().uuidString)")
+        let temporary = root.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let canary = "canary-\(UUID().uuidString)"
+        let server = try await BerthServerProcess.start(
+            dataDirectory: root.appendingPathComponent("data"),
+            environment: [
+                "HOME": root.path, "TMPDIR": temporary.path, "AWS_EC2_METADATA_DISABLED": "true", "BERTH_TEST_CANARY": canary,
+            ], arguments: arguments)
+        #expect(try await server.cli(["environment", "create", "Production"]).status == 0)
+        try await body(Harness(server: server, root: root, temporary: temporary, canary: canary))
+    }
+
+    /// Whether process `pid` is gone (or a zombie nobody reaped yet, which runs nothing).
+    static func isGone(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        return stat.range(of: ") Z ") != nil
+    }
+
+    @Test(
+        "As root, a script runs as berth-worker and cannot read the master key, the server's environment or the database",
+        .enabled(if: geteuid() == 0, "only a server running as root switches users (CI runs as root)"))
+    func scriptCannotReadSecrets() async throws {
+        try await Self.withHarness { h in
+            let data = h.server.dataDirectory.path
+            let task = try await h.startDeployment(
+                "Attack",
+                script: """
+                    echo "user $(id -un)"
+                    cat \(data)/master.key && echo "LEAK: master key" || echo "master key refused"
+                    tr '\\0' '\\n' < /proc/\(h.server.processIdentifier)/environ && echo "LEAK: environ" || echo "environ refused"
+                    head -c 15 \(data)/berth.sqlite && echo "LEAK: sqlite" || echo "sqlite refused"
+                    ls \(data) && echo "LEAK: data directory" || echo "data directory refused"
+                    sudo -n true && echo "LEAK: sudo" || echo "no way back to root"
+                    echo "home $HOME"
+                    echo "names $(env | cut -d= -f1 | sort | tr '\\n' ' ')"
+                    echo "done"
+                    """)
+            let log = try await h.log(of: task, containing: "done")
+            #expect(log.contains("user berth-worker"), "\(log)")
+            for refusal in [
+                "master key refused", "environ refused", "sqlite refused", "data directory refused", "no way back to root",
+            ] {
+                #expect(log.contains(refusal), "\(refusal): \(log)")
+            }
+            #expect(!log.contains("LEAK"), "\(log)")
+            let masterKey = try String(contentsOfFile: data + "/master.key", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            for secret in [masterKey, h.canary, "SQLite format"] {
+                #expect(!log.contains(secret), "\(secret) reached the script")
+            }
+            // Nothing of the server's environment: only PATH, its own HOME and the AWS region
+            // (bash adds PWD, SHLVL and _ itself).
+            let names = try #require(log.firstMatch(of: /names ([A-Z_ ]+)/).map { String($0.output.1) }, "\(log)")
+            #expect(
+                Set(names.split(separator: " ").map(String.init))
+                    == ["AWS_DEFAULT_REGION", "AWS_REGION", "HOME", "PATH", "PWD", "SHLVL", "_"], "\(names)")
+            let home = try #require(log.firstMatch(of: /home (\S+)/).map { String($0.output.1) })
+            #expect(home.hasPrefix(h.temporary.path + "/berth-script-"), "\(home)")
+            #expect(!FileManager.default.fileExists(atPath: home), "the script's home is removed after the step")
+        }
+    }
+
+    @Test(
+        "As root, a missing script user refuses script steps with the command that creates it; --allow-root-scripts runs them as root",
+        .enabled(if: geteuid() == 0, "only a server running as root switches users (CI runs as root)"))
+    func missingScriptUser() async throws {
+        try await Self.withHarness(arguments: ["--script-user", "berth-nobody-here"]) { h in
+            #expect(h.server.log.contains("Run AWS CLI script steps will fail"), "\(h.server.log)")
+            let task = try await h.startDeployment("Refused", script: "echo \"ran as $(id -un)\"")
+            let result = try await h.berth(["task", "log", task, "--follow"])
+            let output = result.standardOutput + result.standardError
+            #expect(result.status == 1, "\(output)")
+            #expect(output.contains("the OS user 'berth-nobody-here' does not exist on this machine"), "\(output)")
+            #expect(
+                output.contains(
+                    "useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin berth-nobody-here"
+                ), "\(output)")
+            #expect(!output.contains("ran as"), "\(output)")
+        }
+        try await Self.withHarness(arguments: ["--script-user", "berth-nobody-here", "--allow-root-scripts"]) { h in
+            #expect(h.server.log.contains("--allow-root-scripts: Run AWS CLI script steps run as root"), "\(h.server.log)")
+            let task = try await h.startDeployment("Root", script: "echo \"ran as $(id -un)\"")
+            let result = try await h.berth(["task", "log", task, "--follow"])
+            #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
+            #expect(result.standardOutput.contains("ran as root"), "\(result.standardOutput)")
+        }
+    }
+
+    @Test("A script past its timeoutSeconds is killed with the processes it started, and so is a cancelled one")
+    func timeoutAndCancelKillEverything() async throws {
+        try await Self.withHarness { h in
+            let file = h.root.appendingPathComponent("zero.yaml")
+            try """
+            name: Zero
+            steps:
+              - {name: Forever, type: run-aws-cli-script, properties: {script: "sleep 1", timeoutSeconds: 0}}
+            """.write(to: file, atomically: true, encoding: .utf8)
+            let refused = try await h.berth(["project", "apply", "-f", file.path])
+            #expect(refused.status == 2, "\(refused.standardOutput)\(refused.standardError)")
+            #expect(refused.standardError.contains("timeoutSeconds"), "\(refused.standardError)")
+            #expect(refused.standardError.contains("must be 1 to 86400 (got 0)"), "\(refused.standardError)")
+
+            let timedOut = try await h.startDeployment(
+                "Slow", script: "sleep 300 &\necho \"child $!\"\nwait", properties: "      timeoutSeconds: 1")
+            let result = try await h.berth(["task", "log", timedOut, "--follow"])
+            #expect(result.status == 5, "\(result.standardOutput)\(result.standardError)")
+            #expect(
+                (result.standardOutput + result.standardError).contains("the script did not end within 1 s (timeoutSeconds)"),
+                "\(result.standardOutput)\(result.standardError)")
+            let child = try #require(result.standardOutput.firstMatch(of: /child (\d+)/).flatMap { Int32($0.output.1) })
+            for _ in 0..<100 where !Self.isGone(child) { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(Self.isGone(child), "the script's child \(child) outlived the timeout")
+
+            let cancelled = try await h.startDeployment("Cancelled", script: "sleep 300 &\necho \"child $!\"\nwait")
+            let log = try await h.log(of: cancelled, containing: "child ")
+            let second = try #require(log.firstMatch(of: /child (\d+)/).flatMap { Int32($0.output.1) })
+            #expect(try await h.berth(["task", "cancel", cancelled]).status == 0)
+            #expect(try await h.berth(["task", "log", cancelled, "--follow"]).status == 6)
+            for _ in 0..<100 where !Self.isGone(second) { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(Self.isGone(second), "the cancelled script's child \(second) kept running")
+        }
+    }
+
+    @Test("A server killed while a script runs leaves neither the script nor its variables on disk")
+    func crashLeavesNoVariablesFile() async throws {
+        try await Self.withHarness { h in
+            let secret = "crash-secret-\(UUID().uuidString)"
+            let task = try await h.startDeployment(
+                "Crash", script: "test -n \"#{Token}\"\necho \"ready $$\"\nsleep 300", sensitive: ["Token": secret])
+            let log = try await h.log(of: task, containing: "ready ")
+            let script = try #require(log.firstMatch(of: /ready (\d+)/).flatMap { Int32($0.output.1) })
+            try await h.server.killNow()
+            defer { kill(-script, SIGKILL) }
+            let forms = [secret, Data(secret.utf8).base64EncodedString()]
+            let files =
+                FileManager.default.enumerator(at: h.temporary, includingPropertiesForKeys: nil)?
+                .compactMap { $0 as? URL } ?? []
+            for file in files {
+                let text = String(decoding: (try? Data(contentsOf: file)) ?? Data(), as: UTF8.self)
+                #expect(!forms.contains { text.contains($0) }, "\(file.path) holds the script's secret")
+            }
+        }
+    }
+
+    @Test("--value-stdin keeps every line of a multi-line secret, and a script printing one of its lines prints ********")
+    func multiLineSecret() async throws {
+        try await Self.withHarness { h in
+            let pem = """
+                -----BEGIN PRIVATE KEY-----
+                MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj
+                MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu
+                -----END PRIVATE KEY-----
+                """
+            let lines = pem.split(separator: "\n").map(String.init)
+            let task = try await h.startDeployment(
+                "Pem",
+                script: """
+                    echo "lines $(printf '%s' "#{Pem}" | wc -l)"
+                    echo "#{Pem}" | sed -n 2p
+                    echo "#{Pem}" | sed -n 3p
+                    echo "#{Pem}"
+                    echo "done"
+                    """,
+                sensitive: ["Pem": pem + "\n"])
+            let log = try await h.log(of: task, containing: "done")
+            // Four lines, three newlines: the whole value arrived, without the trailing newline.
+            #expect(log.contains("lines 3"), "\(log)")
+            for line in lines { #expect(!log.contains(line), "\(line) leaked:\n\(log)") }
+            #expect(log.components(separatedBy: "********").count - 1 >= 6, "\(log)")
+
+            // The same reader serves --secret-key-stdin: an empty standard input is refused by name.
+            let empty = try await h.berth(
+                ["account", "create", "aws", "--name", "empty", "--access-key", "AKIAEXAMPLE", "--secret-key-stdin"], stdin: "\n")
+            #expect(empty.status == 2)
+            #expect(empty.standardError.contains("--secret-key-stdin was given but standard input is empty."), "\(empty)")
+        }
+    }
+}
