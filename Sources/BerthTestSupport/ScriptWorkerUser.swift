@@ -1,3 +1,4 @@
+import BerthDev
 import Foundation
 
 /// The unprivileged OS user that Berth runs scripts as (`berth-worker`), created for tests that run
