@@ -119,6 +119,38 @@ struct ListPagingTests {
                 } while cursor != nil && walked.count <= all.count
                 #expect(walked == all, "\(path)")
             }
+            // Releases and deployments page in SQL, newest first; latest=true by project and environment.
+            let step: [String: Any] = ["name": "Say", "type": "run-aws-cli-script", "properties": ["script": "echo hi"]]
+            for project in ["Alpha", "Beta"] {
+                #expect(try await server.request(.put, "\(space)/projects/\(project)", json: ["steps": [step]]).status == .ok)
+                for version in 1...3 {
+                    try await DeploymentAPITests.release(server, project: project, version: "\(version)")
+                    for environment in ["Env 1", "Env 2"] {
+                        let deployment = try await server.request(
+                            .post, "\(space)/deployments",
+                            json: ["project": project, "release": "\(version)", "environment": environment])
+                        #expect(deployment.status == .accepted, "\(deployment.text)")
+                    }
+                }
+            }
+            for path in [
+                "\(space)/projects/Alpha/releases", "\(space)/deployments", "\(space)/deployments?latest=true",
+                "\(space)/deployments?project=Beta",
+            ] {
+                let separator = path.contains("?") ? "&" : "?"
+                let all = try await server.request(.get, "\(path)\(separator)limit=1000").items.compactMap { $0["id"] as? String }
+                #expect(all.count >= 3, "\(path)")
+                var walked: [String] = []
+                var cursor: String?
+                repeat {
+                    let page = try await server.request(
+                        .get, "\(path)\(separator)limit=2" + (cursor.map { "&after=\($0)" } ?? ""))
+                    #expect(page.status == .ok, "\(path): \(page.text)")
+                    walked += page.items.compactMap { $0["id"] as? String }
+                    cursor = page.json["nextCursor"] as? String
+                } while cursor != nil && walked.count <= all.count
+                #expect(walked == all, "\(path)")
+            }
             let unknown = try await server.request(.get, "\(space)/environments?after=env-gone")
             #expect(unknown.errorFields == ["after"])
         }
