@@ -9,12 +9,31 @@ struct ServerFlagsEndToEndTests {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-flags-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
+        // A server on every interface: the warning comes before it listens.
         let port = try freeLoopbackPort()
-        let server = try await BerthServerProcess.start(
-            dataDirectory: root.appendingPathComponent("data"), environment: ["HOME": root.path],
-            arguments: ["--listen", "0.0.0.0:\(port)"])
-        #expect(server.log.contains("WARNING: Berth is listening on 0.0.0.0:\(port) without TLS"), "\(server.log)")
-        _ = try await server.terminate()
+        let logFile = root.appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: BerthProcess.binaryPath)
+        server.arguments = [
+            "server", "--data-dir", root.appendingPathComponent("data").path, "--listen", "0.0.0.0:\(port)",
+            "--health-check-interval", "0",
+        ]
+        server.environment = ["HOME": root.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let output = try FileHandle(forWritingTo: logFile)
+        server.standardOutput = output
+        server.standardError = output
+        try server.run()
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        var log = ""
+        for _ in 0..<600 where !log.contains("Berth is listening") && server.isRunning {
+            try await Task.sleep(for: .milliseconds(100))
+            log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        }
+        #expect(log.contains("Berth is listening"), "\(log)")
+        #expect(log.contains("WARNING: Berth is listening on 0.0.0.0:\(port) without TLS"), "\(log)")
+        server.terminate()
+        server.waitUntilExit()
 
         let data = root.appendingPathComponent("refused").path
         for (arguments, message) in [
