@@ -31,6 +31,9 @@ public struct EngineConfiguration: Sendable {
     public var clock: any AWSClock
     public var transport: any HTTPTransport
     public var logger: Logger
+    /// The most lines one task's log keeps (`--max-task-log-lines`); later lines are counted and
+    /// dropped, and the log's last lines say so.
+    public var maximumLogLines = 100_000
 
     public init(
         environment: EnvironmentVariables = .process, maximumConcurrentTasks: Int = 100,

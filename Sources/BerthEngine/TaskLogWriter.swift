@@ -3,20 +3,31 @@ import BerthStore
 import Foundation
 import Logging
 
-/// Writes a task's log: every line masked against every sensitive value in scope, numbered, and
-/// handed to the engine's `LogSink`, which stores the lines of all tasks together within a tenth of
-/// a second so that followers see them live.
+/// Writes a task's log: every line masked against every sensitive value in scope, cut at 16 KiB,
+/// numbered, and handed to the engine's `LogSink`, which stores the lines of all tasks together
+/// within a tenth of a second so that followers see them live. A log keeps at most `lineLimit`
+/// lines; later ones are counted, and the closing lines say what was dropped.
 public actor TaskLogWriter {
+    /// The longest line kept, in bytes of UTF-8; a longer one is cut and says so.
+    public static let maximumLineBytes = 16 * 1024
+
     public let taskID: String
     let sink: LogSink
     let clock: @Sendable () -> Date
+    let lineLimit: Int
     private var masker: LogMasker
     private var sequence = 0
+    private var dropped = 0
+    private var droppedProblems = 0
 
-    init(taskID: String, sink: LogSink, masker: LogMasker = LogMasker(), clock: @escaping @Sendable () -> Date) {
+    init(
+        taskID: String, sink: LogSink, masker: LogMasker = LogMasker(), lineLimit: Int = 100_000,
+        clock: @escaping @Sendable () -> Date
+    ) {
         self.taskID = taskID
         self.sink = sink
         self.masker = masker
+        self.lineLimit = lineLimit
         self.clock = clock
     }
 
@@ -33,13 +44,48 @@ public actor TaskLogWriter {
     public func error(_ message: String) async { await write(.error, message) }
 
     public func write(_ level: LogLevel, section: String? = nil, _ message: String) async {
+        guard sequence < lineLimit else {
+            dropped += 1
+            if level == .warning || level == .error { droppedProblems += 1 }
+            return
+        }
         await sink.append(taskID: taskID, nextLine(level, message, section: section))
     }
 
     /// A numbered, masked line that the caller stores itself (the closing line of a task).
     func nextLine(_ level: LogLevel, _ message: String, section: String? = nil) -> TaskLogLine {
         sequence += 1
-        return TaskLogLine(sequence: sequence, time: clock(), level: level, message: masker.mask(message), section: section)
+        // Masked before it is cut, so that a cut never leaves part of a secret unmasked.
+        let text = Self.cut(masker.mask(message))
+        return TaskLogLine(sequence: sequence, time: clock(), level: level, message: text, section: section)
+    }
+
+    /// The line that says what the line limit dropped, when it dropped anything: stored with the
+    /// closing line, so it is the log's last word but one.
+    func droppedLinesNotice() -> TaskLogLine? {
+        guard dropped > 0 else { return nil }
+        let problems = droppedProblems == 0 ? "" : ", \(droppedProblems) of them warnings or errors"
+        return nextLine(
+            .warning,
+            "The log reached its limit of \(lineLimit) lines (--max-task-log-lines): \(dropped) later lines were dropped\(problems)."
+        )
+    }
+
+    /// `message` cut to `maximumLineBytes` of UTF-8 on a character boundary, with a marker that
+    /// says how much was cut.
+    static func cut(_ message: String) -> String {
+        let total = message.utf8.count
+        guard total > maximumLineBytes else { return message }
+        var kept = 0
+        var end = message.startIndex
+        for index in message.indices {
+            let next = message.index(after: index)
+            let size = message.utf8.distance(from: index, to: next)
+            if kept + size > maximumLineBytes { break }
+            kept += size
+            end = next
+        }
+        return String(message[..<end]) + " … [line cut: \(total - kept) of its \(total) bytes not shown]"
     }
 
     /// A view of this log whose lines belong to `name` (a step on a target).

@@ -64,7 +64,8 @@ public struct TaskRunner: Service {
             guard try await store.startTask(id: taskID, at: clock.now()), let task = try await store.task(id: taskID) else {
                 return
             }
-            let log = TaskLogWriter(taskID: taskID, sink: logSink, clock: { clock.now() })
+            let log = TaskLogWriter(
+                taskID: taskID, sink: logSink, lineLimit: configuration.maximumLogLines, clock: { clock.now() })
             var result: ExecutionResult
             if Task.isCancelled {
                 result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: "The server shut down."))
@@ -96,6 +97,7 @@ public struct TaskRunner: Service {
             var outcome = result.outcome
             outcome.errorMessage = await log.masked(outcome.errorMessage)
             await logSink.flush()
+            let dropped = await log.droppedLinesNotice()
             let closing = await log.nextLine(
                 outcome.state == .succeeded ? .info : .error,
                 "Task \(outcome.state.phrase)" + (outcome.errorMessage.map { ": \($0)" } ?? "."))
@@ -103,7 +105,7 @@ public struct TaskRunner: Service {
                 "finish the task", logger: logger, metadata: ["task.id": "\(taskID)"]
             ) {
                 try await store.finishTask(
-                    id: taskID, outcome: outcome, at: clock.now(), lastLines: [closing],
+                    id: taskID, outcome: outcome, at: clock.now(), lastLines: (dropped.map { [$0] } ?? []) + [closing],
                     targetHealth: result.targetHealth.flatMap { health in task.targetID.map { ($0, health) } })
             }
             guard finished else {

@@ -66,12 +66,15 @@ public struct BerthServer: Sendable {
             store: store, secrets: secrets, issuer: issuer, configuration: configuration.engine)
         let apiKeys = APIKeyCache(store: store)
         let router = Router(context: BerthRequestContext.self)
-        router.add(middleware: ErrorMiddleware())
+        let routes = KnownRoutes()
+        router.add(middleware: ErrorMiddleware(routes: routes))
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: BodyLimitMiddleware(maximumBytes: configuration.http.maximumBodySize))
         OperationsRoutes(store: store, metrics: metrics).register(on: router)
         OIDCRoutes(issuer: issuer).register(on: router)
 
         let api = router.group().add(middleware: APIKeyAuthenticator(keys: apiKeys))
+            .add(middleware: APIValidationMiddleware(description: try APIDescription.load()))
         api.get("/api/openapi.yaml") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "application/yaml"
@@ -86,9 +89,11 @@ public struct BerthServer: Sendable {
             on: api, serverURL: URL(string: "/api")!,
             configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: []),
             middlewares: [TargetListCache(store: store)])
+        routes.record(router.routes.map { (path: $0.path.description, method: $0.method) })
 
+        if let warning = configuration.plaintextWarning { configuration.logger.warning("\(warning)") }
         let application = Application(
-            router: router,
+            router: router, server: try configuration.http.serverBuilder(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
             services: [StoreCloser(store: store)] + engineServices + [KeyRotationService(issuer: issuer), MemoryTrimmer()],
             onServerRunning: { channel in

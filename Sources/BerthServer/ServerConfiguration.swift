@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     public var oidcAlgorithm: SigningAlgorithm
     public var oidcPolicy: OIDCKeyPolicy
     public var logger: Logger
+    /// TLS and the HTTP limits.
+    public var http = HTTPSettings()
 
     public init(
         dataDirectory: URL, host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil,
@@ -40,10 +42,10 @@ public struct ServerConfiguration: Sendable {
         self.logger = logger
     }
 
-    /// The public URL, or `http://<listen address>` when none is given: the OIDC issuer.
+    /// The public URL, or `http(s)://<listen address>` when none is given: the OIDC issuer.
     /// - Parameter boundPort: the port the server got, when it was asked for port 0.
     public func effectivePublicURL(boundPort: Int? = nil) -> String {
-        publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort ?? port)"
+        publicURL ?? "\(http.tls == nil ? "http" : "https")://\(host.contains(":") ? "[\(host)]" : host):\(boundPort ?? port)"
     }
 
     public var effectiveDatabase: DatabaseConfiguration {
@@ -68,5 +70,45 @@ public struct ServerConfiguration: Sendable {
         public var description: String {
             "--listen '\(value)' is not HOST:PORT; for example 127.0.0.1:8080, or 0.0.0.0:8080 to listen on every interface."
         }
+    }
+}
+
+/// How the server speaks HTTP: TLS, and the limits that keep a client from holding it
+/// (`--tls-certificate`, `--tls-key`, `--max-body-size`, `--idle-timeout`).
+public struct HTTPSettings: Sendable {
+    public static let defaultMaximumBodySize = 4 << 20
+
+    /// The largest request body accepted, in bytes; a larger one is answered 413.
+    public var maximumBodySize: Int
+    /// How long a connection may stay without a complete request before it is closed.
+    public var idleTimeout: Duration
+    /// The PEM certificate chain and private key to serve HTTPS (HTTP/1.1 and HTTP/2) with; nil
+    /// serves plain HTTP.
+    public var tls: (certificatePath: String, keyPath: String)?
+
+    public init(
+        maximumBodySize: Int = HTTPSettings.defaultMaximumBodySize, idleTimeout: Duration = .seconds(60),
+        tls: (certificatePath: String, keyPath: String)? = nil
+    ) {
+        self.maximumBodySize = maximumBodySize
+        self.idleTimeout = idleTimeout
+        self.tls = tls
+    }
+}
+
+extension ServerConfiguration {
+    /// The warning to print when this server would carry API keys in clear over a network: it
+    /// listens beyond the loopback interface without TLS.
+    public var plaintextWarning: String? {
+        guard http.tls == nil, !Self.isLoopback(host) else { return nil }
+        return """
+            WARNING: Berth is listening on \(host):\(port) without TLS: API keys and secrets cross the network in clear. \
+            Serve HTTPS with --tls-certificate and --tls-key, or listen on 127.0.0.1 behind a reverse proxy that \
+            terminates TLS (and give its address with --public-url).
+            """
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }

@@ -39,6 +39,8 @@ extension BerthStore {
         public var environmentID: String?
         public var latestOnly: Bool
         public var limit: Int
+        /// List what comes after this deployment (the id ending the previous page).
+        public var after: String?
 
         public init(projectID: String? = nil, environmentID: String? = nil, latestOnly: Bool = false, limit: Int = 50) {
             self.projectID = projectID
@@ -58,6 +60,19 @@ extension BerthStore {
                 """)
             if let projectID = filter.projectID { query += " AND d.project_id = \(bind: projectID)" }
             if let environmentID = filter.environmentID { query += " AND d.environment_id = \(bind: environmentID)" }
+            if let after = filter.after, filter.latestOnly {
+                // Ordered by project and environment: after the pair of that deployment.
+                query += """
+                     AND (p.name, e.sort_order, e.name) > (SELECT ap.name, ae.sort_order, ae.name FROM deployments ad \
+                    JOIN projects ap ON ap.id = ad.project_id JOIN environments ae ON ae.id = ad.environment_id \
+                    WHERE ad.id = \(bind: after))
+                    """
+            } else if let after = filter.after {
+                query += """
+                     AND (d.created_at < (SELECT created_at FROM deployments WHERE id = \(bind: after)) \
+                    OR (d.created_at = (SELECT created_at FROM deployments WHERE id = \(bind: after)) AND d.id < \(bind: after)))
+                    """
+            }
             if filter.latestOnly {
                 query += """
                      AND d.id = (SELECT l.id FROM deployments l WHERE l.project_id = d.project_id \

@@ -23,12 +23,18 @@ extension BerthStore {
         }
     }
 
-    /// Newest first.
-    public func releases(projectID: String, limit: Int = 100) async throws -> [Release] {
+    /// Newest first; with `after`, those listed after that release.
+    public func releases(projectID: String, limit: Int = 100, after: String? = nil) async throws -> [Release] {
         try await database.withConnection { db in
-            try await db.raw(
-                "SELECT * FROM releases WHERE project_id = \(bind: projectID) ORDER BY created_at DESC, id LIMIT \(bind: Int64(limit))"
-            ).all().map(Self.release)
+            var query = SQLQueryString("SELECT * FROM releases WHERE project_id = \(bind: projectID)")
+            if let after {
+                query += """
+                     AND (created_at < (SELECT created_at FROM releases WHERE id = \(bind: after)) \
+                    OR (created_at = (SELECT created_at FROM releases WHERE id = \(bind: after)) AND id > \(bind: after)))
+                    """
+            }
+            query += " ORDER BY created_at DESC, id LIMIT \(bind: Int64(limit))"
+            return try await db.raw(query).all().map(Self.release)
         }
     }
 

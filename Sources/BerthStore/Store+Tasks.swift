@@ -43,16 +43,19 @@ extension BerthStore {
         }
     }
 
-    /// The most recent tasks first.
-    public func listTasks(state: ServerTask.State? = nil, limit: Int = 50) async throws -> [ServerTask] {
+    /// The most recent tasks first; with `after`, those listed after that task.
+    public func listTasks(state: ServerTask.State? = nil, limit: Int = 50, after: String? = nil) async throws -> [ServerTask] {
         try await database.withConnection { db in
-            if let state {
-                return try await db.raw(
-                    "SELECT * FROM tasks WHERE state = \(bind: state.rawValue) ORDER BY created_at DESC, id LIMIT \(bind: Int64(limit))"
-                ).all().map(Self.task)
+            var query = SQLQueryString("SELECT * FROM tasks WHERE 1 = 1")
+            if let state { query += " AND state = \(bind: state.rawValue)" }
+            if let after {
+                query += """
+                     AND (created_at < (SELECT created_at FROM tasks WHERE id = \(bind: after)) \
+                    OR (created_at = (SELECT created_at FROM tasks WHERE id = \(bind: after)) AND id > \(bind: after)))
+                    """
             }
-            return try await db.raw("SELECT * FROM tasks ORDER BY created_at DESC, id LIMIT \(bind: Int64(limit))").all()
-                .map(Self.task)
+            query += " ORDER BY created_at DESC, id LIMIT \(bind: Int64(limit))"
+            return try await db.raw(query).all().map(Self.task)
         }
     }
 
@@ -97,9 +100,15 @@ extension BerthStore {
 
     /// Lines with a sequence number greater than `after`.
     public func taskLog(taskID: String, after: Int = 0) async throws -> [TaskLogLine] {
-        try await database.withConnection { db in
+        try await taskLog(taskID: taskID, after: after, limit: nil).lines
+    }
+
+    /// At most `limit` lines with a sequence number greater than `after`, and whether more follow.
+    public func taskLog(taskID: String, after: Int = 0, limit: Int?) async throws -> (lines: [TaskLogLine], hasMore: Bool) {
+        let fetch = limit.map { Int64($0) + 1 } ?? Int64.max
+        let lines = try await database.withConnection { db in
             try await db.raw(
-                "SELECT * FROM task_log WHERE task_id = \(bind: taskID) AND sequence > \(bind: Int64(after)) ORDER BY sequence"
+                "SELECT * FROM task_log WHERE task_id = \(bind: taskID) AND sequence > \(bind: Int64(after)) ORDER BY sequence LIMIT \(bind: fetch)"
             ).all().map { row in
                 TaskLogLine(
                     sequence: try row.int("sequence"), time: try row.date("time"),
@@ -107,6 +116,8 @@ extension BerthStore {
                     section: try row.optionalString("section"))
             }
         }
+        guard let limit, lines.count > limit else { return (lines, false) }
+        return (Array(lines.prefix(limit)), true)
     }
 
     /// Ends a task that is executing: its outcome, its last log lines and, for a health check, the

@@ -24,6 +24,7 @@ struct TestServer {
     static func with<T: Sendable>(
         awsEnvironment: [String: String] = ["AWS_EC2_METADATA_DISABLED": "true"], clock: any AWSClock = SystemClock(),
         healthCheckInterval: Duration? = nil, deploymentPollInterval: Duration = .milliseconds(100),
+        configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         try ScriptWorkerUser.ensure()
@@ -31,12 +32,13 @@ struct TestServer {
         defer { try? FileManager.default.removeItem(at: directory) }
         var logger = Logger(label: "berth.test.server")
         logger.logLevel = .warning
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             dataDirectory: directory, host: "localhost", port: 0, environment: [:],
             engine: EngineConfiguration(
                 environment: EnvironmentVariables(awsEnvironment), healthCheckInterval: healthCheckInterval,
                 deploymentPollInterval: deploymentPollInterval, clock: clock, logger: logger),
             logger: logger)
+        configure(&configuration)
         let server = try await BerthServer.build(configuration)
         let key = try #require(server.administratorKey)
         return try await server.application.test(.live) { client in

@@ -22,25 +22,37 @@ struct TaskFollower {
         }
     }
 
+    /// The whole log as it is now, page after page.
+    func allLines(_ id: String) async throws -> [Components.Schemas.TaskLogLine] {
+        var lines: [Components.Schemas.TaskLogLine] = []
+        while true {
+            let page = try await log(id, after: lines.last?.sequence ?? 0)
+            lines += page.lines
+            if !page.hasMore || page.lines.isEmpty { return lines }
+        }
+    }
+
     /// Prints the log as it grows (table) or the finished task and log (json); fails unless the
-    /// task succeeded.
+    /// task succeeded. The log comes a page at a time: pages that say more follow are read at once.
     func follow(_ id: String) async throws {
         var last = 0
         var lines: [Components.Schemas.TaskLogLine] = []
-        while true {
-            let page = try await log(id, after: last)
-            for line in page.lines {
-                if format == .table { print(TaskPrinter.line(line)) }
-                lines.append(line)
-                last = max(last, line.sequence)
-            }
-            if Self.isFinished(page.state) {
-                // Lines written in the closing transaction arrive with the final state.
-                let rest = try await log(id, after: last)
-                for line in rest.lines {
+        /// Reads pages until the server has no more lines now; the state of the last page.
+        func readAvailable() async throws -> Components.Schemas.TaskState {
+            while true {
+                let page = try await log(id, after: last)
+                for line in page.lines {
                     if format == .table { print(TaskPrinter.line(line)) }
                     lines.append(line)
+                    last = max(last, line.sequence)
                 }
+                if !page.hasMore || page.lines.isEmpty { return page.state }
+            }
+        }
+        while true {
+            if Self.isFinished(try await readAvailable()) {
+                // Lines written in the closing transaction arrive with the final state.
+                _ = try await readAvailable()
                 let finished = try await task(id)
                 if format == .json { print(try Output.json(TaskWithLog(task: finished, log: lines))) }
                 guard finished.state == .succeeded else {

@@ -59,6 +59,9 @@ struct ServerCommand: AsyncParsableCommand {
             "A throwaway server for trying Berth: temporary data, and (when moto is installed) a local AWS emulator with a simulated ECS and a demo project ready to deploy."
     )
     var dev = false
+    @OptionGroup(title: "HTTP") var http: ServerHTTPOptions
+    @Option(name: .customLong("max-task-log-lines"), help: "The most lines one task's log keeps (default 100000).")
+    var maxTaskLogLines = 100_000
 
     func validate() throws {
         guard healthCheckInterval >= 0 else { throw ValidationError("--health-check-interval must be 0 or more seconds.") }
@@ -68,6 +71,9 @@ struct ServerCommand: AsyncParsableCommand {
         guard !scriptUser.isEmpty else { throw ValidationError("--script-user needs a user name.") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not a log level.")
+        }
+        guard (100...10_000_000).contains(maxTaskLogLines) else {
+            throw ValidationError("--max-task-log-lines must be 100 to 10000000.")
         }
         _ = try parsedListen()
         if let database { _ = try DatabaseConfiguration(parsing: database) }
@@ -119,7 +125,7 @@ struct ServerCommand: AsyncParsableCommand {
         } else if let warning = scripts.startupWarning() {
             logger.warning("\(warning)")
         }
-        let configuration = ServerConfiguration(
+        var settings = ServerConfiguration(
             dataDirectory: dataDirectory, host: host, port: port, publicURL: publicURL,
             database: try database.map(DatabaseConfiguration.init(parsing:)), environment: environment,
             engine: EngineConfiguration(
@@ -128,6 +134,10 @@ struct ServerCommand: AsyncParsableCommand {
                 deploymentPollInterval: .milliseconds(Int(deploymentPollInterval * 1000)), scriptUser: scripts,
                 logger: logger),
             oidcAlgorithm: oidcAlgorithm == .ES256 ? .es256 : .rs256, logger: logger)
+        settings.http = try http.settings
+        settings.engine.maximumLogLines = maxTaskLogLines
+        let configuration = settings
+        if let warning = configuration.plaintextWarning { Console.line(warning) }
         let dataDescription = dev ? "temporary" : dataDirectory.path
         let server = try await BerthServer.build(configuration, metrics: registry) { boundPort in
             let url = configuration.effectivePublicURL(boundPort: boundPort)
@@ -140,7 +150,9 @@ struct ServerCommand: AsyncParsableCommand {
         }
         if let key = server.administratorKey {
             Console.line("Administrator API key (shown once):\n  \(key)")
-            Console.line("Log in with: berth login --server http://\(host):\(port) --api-key \(key)")
+            Console.line(
+                "Log in with: berth login --server \(configuration.http.tls == nil ? "http" : "https")://\(host):\(port) --api-key \(key)"
+            )
         }
         if let devEnvironment {
             try await devEnvironment.seed(server: server, logger: logger)

@@ -19,9 +19,9 @@ struct TaskCommand: AsyncParsableCommand {
             let client = try options.connect()
             let follower = TaskFollower(client: client, format: options.output)
             if follow { return try await follower.follow(task) }
-            let log = try await follower.log(task, after: 0)
-            if options.output == .json { return print(try Output.json(log.lines)) }
-            for line in log.lines { print(TaskPrinter.line(line)) }
+            let lines = try await follower.allLines(task)
+            if options.output == .json { return print(try Output.json(lines)) }
+            for line in lines { print(TaskPrinter.line(line)) }
         }
     }
 
@@ -52,13 +52,13 @@ struct TaskCommand: AsyncParsableCommand {
                 try await follower.follow(task)
             } else {
                 let current = try await follower.task(task)
-                let log = try await follower.log(task, after: 0)
+                let lines = try await follower.allLines(task)
                 if options.output == .json {
-                    print(try Output.json(TaskWithLog(task: current, log: log.lines)))
+                    print(try Output.json(TaskWithLog(task: current, log: lines)))
                 } else {
                     print(try TaskPrinter.one(current, .table))
                     print("")
-                    for line in log.lines { print(TaskPrinter.line(line)) }
+                    for line in lines { print(TaskPrinter.line(line)) }
                 }
             }
         }

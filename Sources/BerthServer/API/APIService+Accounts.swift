@@ -8,8 +8,11 @@ extension APIService {
     func listAccounts(_ input: Operations.ListAccounts.Input) async throws -> Operations.ListAccounts.Output {
         let space = try await space(input.path.space)
         let names = try await environmentNames(space.id)
-        let accounts = try await store.listAccounts(spaceID: space.id)
-        return .ok(.init(body: .json(.init(items: accounts.map { .init($0, environmentNames: names) }))))
+        let page = try Paging.page(
+            try await store.listAccounts(spaceID: space.id), limit: try Paging.limit(input.query.limit, default: 1000),
+            after: input.query.after, id: \.id)
+        return .ok(
+            .init(body: .json(.init(items: page.items.map { .init($0, environmentNames: names) }, nextCursor: page.nextCursor))))
     }
 
     func getAccount(_ input: Operations.GetAccount.Input) async throws -> Operations.GetAccount.Output {

@@ -8,8 +8,15 @@ extension APIService {
     func listReleases(_ input: Operations.ListReleases.Input) async throws -> Operations.ListReleases.Output {
         let space = try await space(input.path.space)
         let project = try await store.project(input.path.project, spaceID: space.id)
-        let releases = try await store.releases(projectID: project.id)
-        return .ok(.init(body: .json(.init(items: releases.map { .init($0, project: project) }))))
+        let limit = try Paging.limit(input.query.limit, default: 100)
+        let releases = try await store.releases(projectID: project.id, limit: limit + 1, after: input.query.after)
+        let page = Array(releases.prefix(limit))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: page.map { .init($0, project: project) },
+                        nextCursor: releases.count > limit ? page.last?.id : nil))))
     }
 
     func getRelease(_ input: Operations.GetRelease.Input) async throws -> Operations.GetRelease.Output {
@@ -50,8 +57,9 @@ extension APIService {
 
     func listDeployments(_ input: Operations.ListDeployments.Input) async throws -> Operations.ListDeployments.Output {
         let space = try await space(input.path.space)
-        var filter = BerthStore.DeploymentFilter(
-            latestOnly: input.query.latest ?? false, limit: try Paging.limit(input.query.limit, default: 50))
+        let limit = try Paging.limit(input.query.limit, default: 50)
+        var filter = BerthStore.DeploymentFilter(latestOnly: input.query.latest ?? false, limit: limit + 1)
+        filter.after = input.query.after
         if let reference = input.query.project {
             filter.projectID = try await store.project(reference, spaceID: space.id).id
         }
@@ -62,7 +70,13 @@ extension APIService {
             filter.environmentID = environment.id
         }
         let deployments = try await store.deployments(spaceID: space.id, filter)
-        return .ok(.init(body: .json(.init(items: deployments.map(Components.Schemas.Deployment.init)))))
+        let page = Array(deployments.prefix(limit))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: page.map(Components.Schemas.Deployment.init),
+                        nextCursor: deployments.count > limit ? page.last?.deployment.id : nil))))
     }
 
     func getDeployment(_ input: Operations.GetDeployment.Input) async throws -> Operations.GetDeployment.Output {

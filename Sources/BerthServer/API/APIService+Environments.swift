@@ -7,8 +7,11 @@ import Foundation
 extension APIService {
     func listEnvironments(_ input: Operations.ListEnvironments.Input) async throws -> Operations.ListEnvironments.Output {
         let space = try await space(input.path.space)
-        let environments = try await store.listEnvironments(spaceID: space.id)
-        return .ok(.init(body: .json(.init(items: environments.map(Components.Schemas.Environment.init)))))
+        let page = try Paging.page(
+            try await store.listEnvironments(spaceID: space.id),
+            limit: try Paging.limit(input.query.limit, default: 1000), after: input.query.after, id: \.id)
+        return .ok(
+            .init(body: .json(.init(items: page.items.map(Components.Schemas.Environment.init), nextCursor: page.nextCursor))))
     }
 
     func createEnvironment(_ input: Operations.CreateEnvironment.Input) async throws -> Operations.CreateEnvironment.Output {

@@ -27,7 +27,10 @@ extension APIService {
     }
 
     func listOidcKeys(_ input: Operations.ListOidcKeys.Input) async throws -> Operations.ListOidcKeys.Output {
-        .ok(.init(body: .json(.init(items: try await issuer.keyStatuses().map(Components.Schemas.OidcKey.init)))))
+        let page = try Paging.page(
+            try await issuer.keyStatuses(), limit: try Paging.limit(input.query.limit, default: 1000), after: input.query.after,
+            id: \.key.id)
+        return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.OidcKey.init), nextCursor: page.nextCursor))))
     }
 
     func rotateOidcKey(_ input: Operations.RotateOidcKey.Input) async throws -> Operations.RotateOidcKey.Output {

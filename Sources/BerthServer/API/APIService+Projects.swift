@@ -7,7 +7,10 @@ import Foundation
 extension APIService {
     func listProjects(_ input: Operations.ListProjects.Input) async throws -> Operations.ListProjects.Output {
         let space = try await space(input.path.space)
-        return .ok(.init(body: .json(.init(items: try await store.listProjects(spaceID: space.id).map { try .init($0) }))))
+        let page = try Paging.page(
+            try await store.listProjects(spaceID: space.id), limit: try Paging.limit(input.query.limit, default: 1000),
+            after: input.query.after, id: \.id)
+        return .ok(.init(body: .json(.init(items: try page.items.map { try .init($0) }, nextCursor: page.nextCursor))))
     }
 
     func getProject(_ input: Operations.GetProject.Input) async throws -> Operations.GetProject.Output {
@@ -69,8 +72,11 @@ extension APIService {
         let space = try await space(input.path.space)
         let project = try await store.project(input.path.project, spaceID: space.id)
         let names = try await ScopeNames.load(store: store, spaceID: space.id)
-        let items = try await store.variables(projectID: project.id).map { Components.Schemas.Variable($0, names: names) }
-        return .ok(.init(body: .json(.init(items: items))))
+        let page = try Paging.page(
+            try await store.variables(projectID: project.id), limit: try Paging.limit(input.query.limit, default: 1000),
+            after: input.query.after, id: \.id)
+        let items = page.items.map { Components.Schemas.Variable($0, names: names) }
+        return .ok(.init(body: .json(.init(items: items, nextCursor: page.nextCursor))))
     }
 
     func setVariable(_ input: Operations.SetVariable.Input) async throws -> Operations.SetVariable.Output {

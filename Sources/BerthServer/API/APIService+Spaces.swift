@@ -6,7 +6,10 @@ import Foundation
 
 extension APIService {
     func listSpaces(_ input: Operations.ListSpaces.Input) async throws -> Operations.ListSpaces.Output {
-        .ok(.init(body: .json(.init(items: try await store.listSpaces().map(Components.Schemas.Space.init)))))
+        let page = try Paging.page(
+            try await store.listSpaces(), limit: try Paging.limit(input.query.limit, default: 1000), after: input.query.after,
+            id: \.id)
+        return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.Space.init), nextCursor: page.nextCursor))))
     }
 
     func createSpace(_ input: Operations.CreateSpace.Input) async throws -> Operations.CreateSpace.Output {
@@ -20,8 +23,11 @@ extension APIService {
 
     func listWorkerPools(_ input: Operations.ListWorkerPools.Input) async throws -> Operations.ListWorkerPools.Output {
         let space = try await space(input.path.space)
-        let pools = try await store.listWorkerPools(spaceID: space.id)
-        return .ok(.init(body: .json(.init(items: pools.map(Components.Schemas.WorkerPool.init)))))
+        let page = try Paging.page(
+            try await store.listWorkerPools(spaceID: space.id), limit: try Paging.limit(input.query.limit, default: 1000),
+            after: input.query.after, id: \.id)
+        return .ok(
+            .init(body: .json(.init(items: page.items.map(Components.Schemas.WorkerPool.init), nextCursor: page.nextCursor))))
     }
 
     func createWorkerPool(_ input: Operations.CreateWorkerPool.Input) async throws -> Operations.CreateWorkerPool.Output {

@@ -7,9 +7,16 @@ import Foundation
 extension APIService {
     func listTasks(_ input: Operations.ListTasks.Input) async throws -> Operations.ListTasks.Output {
         let limit = try Paging.limit(input.query.limit, default: 50)
-        let tasks = try await store.listTasks(state: input.query.state.map(ServerTask.State.init), limit: limit)
+        let tasks = try await store.listTasks(
+            state: input.query.state.map(ServerTask.State.init), limit: limit + 1, after: input.query.after)
+        let page = Array(tasks.prefix(limit))
         let spaces = Dictionary(uniqueKeysWithValues: try await store.listSpaces().map { ($0.id, $0.name) })
-        return .ok(.init(body: .json(.init(items: tasks.map { .init($0, spaceName: spaces[$0.spaceID]) }))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: page.map { .init($0, spaceName: spaces[$0.spaceID]) },
+                        nextCursor: tasks.count > limit ? page.last?.id : nil))))
     }
 
     func getTask(_ input: Operations.GetTask.Input) async throws -> Operations.GetTask.Output {
@@ -23,15 +30,21 @@ extension APIService {
         if let after = input.query.after, after < 0 {
             throw BerthError.invalid("request", [.init(field: "after", message: "must be 0 or more")])
         }
-        let lines = try await store.taskLog(taskID: task.id, after: input.query.after ?? 0)
+        let limit = try Paging.limit(input.query.limit, default: 1000, maximum: 10000)
+        let page = try await store.taskLog(taskID: task.id, after: input.query.after ?? 0, limit: limit)
         return .ok(
             .init(
                 body: .json(
-                    .init(taskId: task.id, state: .init(task.state), lines: lines.map(Components.Schemas.TaskLogLine.init)))))
+                    .init(
+                        taskId: task.id, state: .init(task.state), lines: page.lines.map(Components.Schemas.TaskLogLine.init),
+                        hasMore: page.hasMore))))
     }
 
     func listApiKeys(_ input: Operations.ListApiKeys.Input) async throws -> Operations.ListApiKeys.Output {
-        .ok(.init(body: .json(.init(items: try await store.listAPIKeys().map(Components.Schemas.ApiKey.init)))))
+        let page = try Paging.page(
+            try await store.listAPIKeys(), limit: try Paging.limit(input.query.limit, default: 1000), after: input.query.after,
+            id: \.id)
+        return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.ApiKey.init), nextCursor: page.nextCursor))))
     }
 
     func createApiKey(_ input: Operations.CreateApiKey.Input) async throws -> Operations.CreateApiKey.Output {

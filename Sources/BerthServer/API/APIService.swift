@@ -53,4 +53,29 @@ enum Paging {
         }
         return value
     }
+
+    /// A page of a list that the store reads whole (a space's environments, projects…): at most
+    /// `limit` items, in the list's order, after the item whose id is `after`, and the cursor of the
+    /// next page when more follow.
+    static func page<Item>(
+        _ items: [Item], limit: Int, after: String?, id: (Item) -> String
+    ) throws(BerthError) -> (items: [Item], nextCursor: String?) {
+        var start = 0
+        if let after {
+            guard let index = items.firstIndex(where: { id($0) == after }) else {
+                throw BerthError.invalid(
+                    "request",
+                    [
+                        .init(
+                            field: "after",
+                            message:
+                                "'\(after.prefix(100))' is not the cursor of an item of this list (deleted since?); start again without it"
+                        )
+                    ])
+            }
+            start = index + 1
+        }
+        let page = Array(items[start...].prefix(limit))
+        return (page, start + page.count < items.count ? page.last.map(id) : nil)
+    }
 }

@@ -8,13 +8,28 @@ import OpenAPIRuntime
 
 /// Turns every error into `{"error": {"code", "message", "details"}}` with the right status, once,
 /// at the edge. A request Berth cannot read is a 400 naming the field; only Berth's own failures
-/// are 500s, logged without the request (which may carry a secret).
+/// are 500s, logged without the request (which may carry a secret). A known path asked with a
+/// method it does not have is a 405 with `Allow`.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    var routes = KnownRoutes()
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let allowed = routes.methods(for: request.uri.path)
+            guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else {
+                return Self.response(for: Self.berthError(for: error))
+            }
+            var response = Self.response(
+                for: BerthError(
+                    .methodNotAllowed,
+                    "\(request.uri.path) does not accept \(request.method.rawValue); it accepts \(allowed.joined(separator: ", "))."
+                ))
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
         } catch {
             let berthError = Self.berthError(for: error)
             if berthError.code == .internalError {
@@ -59,6 +74,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .unauthorized: .unauthorized
         case .notFound: .notFound
         case .conflict: .conflict
+        case .payloadTooLarge: .contentTooLarge
+        case .methodNotAllowed: .methodNotAllowed
         case .unavailable: .serviceUnavailable
         default: .internalServerError
         }

@@ -1,0 +1,142 @@
+import AsyncHTTPClient
+import BerthServer
+import Foundation
+import HummingbirdTesting
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+@Suite("Connections: idle timeout, HTTPS")
+struct ConnectionTests {
+    /// A blocking TCP connection to 127.0.0.1, for sending exactly the bytes a slow client would.
+    final class RawSocket {
+        let descriptor: Int32
+
+        init(port: Int) throws {
+            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+            // A read that waits longer than this fails the test instead of hanging it.
+            var timeout = timeval(tv_sec: 30, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        deinit { close(descriptor) }
+
+        func send(_ text: String) {
+            _ = Array(text.utf8).withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
+        }
+
+        /// Reads until the server closes the connection (true) or the read times out (false).
+        func readUntilClosed() -> (closed: Bool, received: String) {
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                if count == 0 { return (true, String(decoding: received, as: UTF8.self)) }
+                if count < 0 { return (errno == ECONNRESET, String(decoding: received, as: UTF8.self)) }
+                received += buffer[0..<count]
+            }
+        }
+    }
+
+    @Test("A client that sends half a request and stops is disconnected after the idle timeout")
+    func idleTimeout() async throws {
+        #expect(HTTPSettings().idleTimeout == .seconds(60))
+        try await TestServer.with(configure: {
+            $0.host = "127.0.0.1"
+            $0.http.idleTimeout = .seconds(1)
+        }) { server in
+            let port = try #require(server.client.port)
+            let slow = try RawSocket(port: port)
+            slow.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            let result = slow.readUntilClosed()
+            #expect(result.closed, "the half-sent request still holds its connection after 30 s")
+            #expect(result.received.isEmpty)
+            // A client that completes its request is answered as before.
+            let prompt = try RawSocket(port: port)
+            prompt.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            #expect(prompt.readUntilClosed().received.hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
+    @Test("With --tls-certificate and --tls-key the server speaks HTTPS, HTTP/1.1 and HTTP/2, and plain HTTP is refused")
+    func https() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out",
+            certificate,
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0, "openssl could not make a self-signed certificate")
+
+        try await TestServer.with(configure: {
+            $0.host = "127.0.0.1"
+            $0.http.tls = (certificatePath: certificate, keyPath: key)
+        }) { server in
+            let port = try #require(server.client.port)
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(certificate))
+            for (version, expected) in [
+                (HTTPClient.Configuration.HTTPVersion.http1Only, HTTPVersion.http1_1), (.automatic, .http2),
+            ] {
+                var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+                configuration.httpVersion = version
+                let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+                do {
+                    var request = HTTPClientRequest(url: "https://127.0.0.1:\(port)/api/spaces")
+                    request.headers.add(name: "Authorization", value: "Bearer \(server.key)")
+                    let response = try await client.execute(request, timeout: .seconds(30))
+                    #expect(response.status == .ok)
+                    #expect(response.version == expected)
+                    let body = try await response.body.collect(upTo: 1 << 20)
+                    #expect(String(buffer: body).contains("\"default\""))
+                } catch {
+                    try await client.shutdown()
+                    throw error
+                }
+                try await client.shutdown()
+            }
+            // Plain HTTP to the TLS port gets no HTTP answer.
+            let plain = try RawSocket(port: port)
+            plain.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            #expect(!plain.readUntilClosed().received.hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
+    @Test("Listening beyond loopback without TLS warns; loopback or TLS does not")
+    func plaintextWarning() {
+        var configuration = ServerConfiguration(dataDirectory: URL(fileURLWithPath: "data"), host: "0.0.0.0", port: 8080)
+        #expect(configuration.plaintextWarning?.contains("WARNING: Berth is listening on 0.0.0.0:8080 without TLS") == true)
+        configuration.http.tls = (certificatePath: "cert.pem", keyPath: "key.pem")
+        #expect(configuration.plaintextWarning == nil)
+        #expect(configuration.effectivePublicURL().hasPrefix("https://"))
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            #expect(ServerConfiguration(dataDirectory: URL(fileURLWithPath: "data"), host: host).plaintextWarning == nil)
+        }
+    }
+}
