@@ -7,12 +7,15 @@ import Foundation
 public struct ContainerCredentialSource: CredentialSource {
     /// Where a relative URI points; the ECS agent's address unless a test says otherwise.
     public let relativeBase: String
+    /// How long one request may take, and how many are made while the endpoint does not answer.
     public let timeout: Duration
+    public let attempts: Int
     public let name = "container credentials"
 
-    public init(relativeBase: String = "http://169.254.170.2", timeout: Duration = .seconds(2)) {
+    public init(relativeBase: String = "http://169.254.170.2", timeout: Duration = .seconds(2), attempts: Int = 3) {
         self.relativeBase = relativeBase
         self.timeout = timeout
+        self.attempts = max(1, attempts)
     }
 
     /// Hosts a plain-HTTP full URI may name: the credential agents' link-local addresses and loopback.
@@ -35,13 +38,7 @@ public struct ContainerCredentialSource: CredentialSource {
         if let token = try Self.authorizationToken(environment) {
             headers.append(("Authorization", token))
         }
-        let response: AWSHTTPResponse
-        do {
-            response = try await context.transport.send(
-                AWSHTTPRequest(method: "GET", url: url, headers: headers), timeout: timeout)
-        } catch let error as AWSClientError {
-            throw CredentialSourceError("The container credentials endpoint \(shown) did not answer: \(error.message)")
-        }
+        let response = try await send(AWSHTTPRequest(method: "GET", url: url, headers: headers), shown: shown, context)
         let body = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
         guard response.isSuccess else {
             let code = body?["code"] as? String ?? body?["Code"] as? String
@@ -54,6 +51,21 @@ public struct ContainerCredentialSource: CredentialSource {
         let credentials = try CredentialDocument.parse(response.body, from: "the container credentials endpoint \(shown)")
         let role = (body?["RoleArn"] as? String).map { " for \($0)" } ?? ""
         return .found(credentials, detail: "temporary access key \(abbreviated(credentials.accessKeyID))\(role) from \(shown)")
+    }
+
+    /// Asks the endpoint up to `attempts` times while it does not answer at all, as botocore's
+    /// container metadata fetcher does: a local agent under load can miss one timeout.
+    func send(_ request: AWSHTTPRequest, shown: String, _ context: CredentialContext) async throws -> AWSHTTPResponse {
+        var lastError: AWSClientError?
+        for _ in 0..<attempts {
+            do {
+                return try await context.transport.send(request, timeout: timeout)
+            } catch let error as AWSClientError {
+                lastError = error
+            }
+        }
+        throw CredentialSourceError(
+            "The container credentials endpoint \(shown) did not answer (\(attempts) attempts): \(lastError?.message ?? "")")
     }
 
     /// A full URI must be HTTPS, or plain HTTP to loopback or a credential agent's address.

@@ -56,10 +56,19 @@ public struct EngineConfiguration: Sendable {
     }
 
     /// How a write that must not be lost (a task's outcome, a service lock's release) is retried
-    /// after a transient database failure: paused on the engine's clock.
+    /// after a transient database failure: paused on the engine's clock. A shutdown cancels the
+    /// task that writes, but not this write: its pauses then run on a timer that ignores cancellation.
     var databaseRetry: TransientRetry {
         let clock = self.clock
-        return TransientRetry(sleep: { try await clock.sleep(for: $0) })
+        return TransientRetry(sleep: { duration in
+            do {
+                try await clock.sleep(for: duration)
+            } catch is CancellationError {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + duration.timeInterval) { continuation.resume() }
+                }
+            }
+        })
     }
 }
 

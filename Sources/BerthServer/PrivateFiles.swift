@@ -13,6 +13,12 @@ enum PrivateFiles {
     static func prepareDataDirectory(_ url: URL) throws(BerthError) {
         let path = url.path
         if let mode = mode(of: path) {
+            if let owner = owner(of: path), owner != geteuid() {
+                throw BerthError(
+                    .badRequest,
+                    "The data directory \(path) belongs to another user (uid \(owner)), who could read the master key and the database. Run: chown \(geteuid()) \(path)"
+                )
+            }
             if mode & 0o077 != 0 {
                 throw BerthError(
                     .badRequest,
@@ -46,6 +52,15 @@ enum PrivateFiles {
         } else if errno != EEXIST {
             throw BerthError(.badRequest, "The SQLite database \(path) cannot be created: \(String(cString: strerror(errno))).")
         }
+    }
+
+    /// The owner's uid of `path` (of what a symbolic link points to), or nil when it does not exist.
+    static func owner(of path: String) -> UInt32? {
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved),
+            let owner = attributes[.ownerAccountID] as? NSNumber
+        else { return nil }
+        return owner.uint32Value
     }
 
     /// The permission bits of `path` (of what a symbolic link points to), or nil when it does not exist.

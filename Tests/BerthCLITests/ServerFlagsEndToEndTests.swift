@@ -55,4 +55,22 @@ struct ServerFlagsEndToEndTests {
         }
         #expect(!FileManager.default.fileExists(atPath: data))
     }
+
+    @Test("A PostgreSQL password on the command line is warned about (every local user can read it) and never printed")
+    func databasePasswordInArguments() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-dbflag-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        // Nothing listens on port 9 of the loopback: the server warns, then fails to reach the database.
+        let result = try await BerthProcess.run(
+            [
+                "server", "--data-dir", root.appendingPathComponent("data").path, "--listen", "127.0.0.1:0",
+                "--database", "postgres://berth:hunter2-secret@127.0.0.1:9/berth",
+            ], environment: ["HOME": root.path], timeLimit: .seconds(60))
+        let output = result.standardOutput + result.standardError
+        #expect(output.contains("WARNING: --database carries a password"), "\(output)")
+        #expect(output.contains("BERTH_DATABASE_URL"), "\(output)")
+        #expect(!output.contains("hunter2-secret"), "\(output)")
+        #expect(result.status != 0)
+    }
 }

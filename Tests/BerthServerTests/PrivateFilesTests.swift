@@ -82,4 +82,19 @@ struct PrivateFilesTests {
             #expect(error?.message.hasSuffix("Run: chmod 600 \(database)") == true, "\(String(describing: error))")
         }
     }
+
+    @Test(
+        "A private data directory that belongs to another user (a script's user could read it) is refused, with the chown to run",
+        .enabled(if: geteuid() == 0, "only root can give a directory to another user"))
+    func foreignOwnerRefused() async throws {
+        try await Self.withDirectory { root in
+            let data = root.appendingPathComponent("data")
+            try FileManager.default.createDirectory(
+                at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            #expect(chown(data.path, 65_534, 65_534) == 0)
+            let error = await Self.refusal(data)
+            #expect(error?.message.contains("belongs to another user (uid 65534)") == true, "\(String(describing: error))")
+            #expect(error?.message.hasSuffix("Run: chown \(geteuid()) \(data.path)") == true, "\(String(describing: error))")
+        }
+    }
 }

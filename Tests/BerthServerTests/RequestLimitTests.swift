@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthServer
+import BerthStore
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -111,6 +112,17 @@ struct RequestLimitTests {
             #expect(step.errorMessage.contains("steps[0].type: 'deploy-lambda' is not one of deploy-ecs-service"))
             let rotate = try await server.request(.post, "/api/oidc/keys/rotate", json: ["algorithm": "HS256"])
             #expect(rotate.errorMessage.contains("algorithm: 'HS256' is not one of RS256, ES256"))
+        }
+    }
+
+    @Test("A body the check cannot read is refused, not passed on unchecked: an out-of-range number beside a too-long name")
+    func unreadableBodyRefused() async throws {
+        try await TestServer.with { server in
+            let name = String(repeating: "n", count: 300)
+            let reply = try await server.request(.post, "/api/spaces", text: #"{"name": "\#(name)", "pad": 1e400}"#)
+            #expect(reply.status == .badRequest)
+            #expect(reply.errorMessage.contains("not a JSON document Berth can read"), "\(reply.errorMessage)")
+            #expect(try await server.server.store.findSpace(name) == nil)
         }
     }
 

@@ -26,7 +26,7 @@ struct ResetAdminKeyCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         let (key, record) = try await AdministratorKeyReset.run(
             dataDirectory: URL(fileURLWithPath: server.dataDirectory),
-            database: try server.database.map(DatabaseConfiguration.init(parsing:)),
+            database: try server.databaseURL.map(DatabaseConfiguration.init(parsing:)),
             environment: ProcessInfo.processInfo.environment, logger: logger)
         Console.line("New administrator API key '\(record.name)' (shown once):\n  \(key)")
         Console.line("Revoke the keys you no longer trust with: berth apikey revoke NAME")

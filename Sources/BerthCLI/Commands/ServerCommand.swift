@@ -31,8 +31,25 @@ struct ServerCommand: AsyncParsableCommand {
     var publicURL: String?
     @Option(name: .customLong("oidc-algorithm"), help: "The algorithm of OIDC signing keys: RS256 (default) or ES256.")
     var oidcAlgorithm: OIDCCommand.Rotate.Algorithm = .RS256
-    @Option(help: "sqlite:PATH (default: berth.sqlite in the data directory) or postgres://user:password@host:5432/db.")
+    @Option(
+        help: ArgumentHelp(
+            "sqlite:PATH (default: berth.sqlite in the data directory) or postgres://user@host:5432/db.",
+            discussion:
+                "A password on the command line can be read by every user of the machine (/proc/PID/cmdline), a script's user included: set BERTH_DATABASE_URL instead."
+        ))
     var database: String?
+
+    /// `--database`, else `BERTH_DATABASE_URL` (where a password stays out of the process list).
+    var databaseURL: String? {
+        database ?? ProcessInfo.processInfo.environment["BERTH_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Said at start when `--database` carries a password, which every local user can read.
+    var databasePasswordWarning: String? {
+        guard let database, let url = URLComponents(string: database), url.password?.isEmpty == false else { return nil }
+        return
+            "WARNING: --database carries a password, which every user of this machine can read in /proc/\(getpid())/cmdline (a script's user too). Set BERTH_DATABASE_URL instead."
+    }
     @Option(
         name: .customLong("health-check-interval"),
         help: "Seconds between scheduled health checks of every target; 0 turns them off.")
@@ -76,7 +93,7 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--max-task-log-lines must be 100 to 10000000.")
         }
         _ = try parsedListen()
-        if let database { _ = try DatabaseConfiguration(parsing: database) }
+        if let databaseURL { _ = try DatabaseConfiguration(parsing: databaseURL) }
     }
 
     func parsedListen() throws -> (host: String, port: Int) {
@@ -127,7 +144,7 @@ struct ServerCommand: AsyncParsableCommand {
         }
         var settings = ServerConfiguration(
             dataDirectory: dataDirectory, host: host, port: port, publicURL: publicURL,
-            database: try database.map(DatabaseConfiguration.init(parsing:)), environment: environment,
+            database: try databaseURL.map(DatabaseConfiguration.init(parsing:)), environment: environment,
             engine: EngineConfiguration(
                 environment: EnvironmentVariables(environment),
                 healthCheckInterval: healthCheckInterval == 0 ? nil : .seconds(healthCheckInterval),
@@ -138,6 +155,7 @@ struct ServerCommand: AsyncParsableCommand {
         settings.engine.maximumLogLines = maxTaskLogLines
         let configuration = settings
         if let warning = configuration.plaintextWarning { Console.line(warning) }
+        if let warning = databasePasswordWarning { Console.line(warning) }
         let dataDescription = dev ? "temporary" : dataDirectory.path
         let server = try await BerthServer.build(configuration, metrics: registry) { boundPort in
             let url = configuration.effectivePublicURL(boundPort: boundPort)

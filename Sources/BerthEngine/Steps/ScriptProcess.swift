@@ -286,22 +286,52 @@ final class PipePair: Sendable {
     }
 }
 
-/// Splits bytes into lines (without their newline).
+/// Splits bytes into lines (without their newline), holding at most `maximumLineBytes` of a line
+/// that has not ended: output without newlines (`cat /dev/zero`) must not grow the server's memory.
+/// Past the limit the line is given out cut, with a marker, and the rest of it is dropped.
 final class LineSplitter {
+    static let maximumLineBytes = 16 * 1024
     private var buffer = Data()
+    /// How much of `buffer` is known to hold no newline, so each byte is searched once.
+    private var searched = 0
+    /// True while the rest of an over-long line is being dropped.
+    private var dropping = false
 
     func append(_ data: Data) -> [String] {
-        buffer.append(data)
+        var data = data[...]
         var lines: [String] = []
-        while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-            lines.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
-            buffer.removeSubrange(buffer.startIndex...newline)
+        while !data.isEmpty {
+            if dropping {
+                guard let newline = data.firstIndex(of: UInt8(ascii: "\n")) else { return lines }
+                dropping = false
+                data = data[data.index(after: newline)...]
+                continue
+            }
+            buffer.append(contentsOf: data)
+            data = Data()[...]
+            while let newline = buffer[(buffer.startIndex + searched)...].firstIndex(of: UInt8(ascii: "\n")) {
+                lines.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
+                buffer = Data(buffer[buffer.index(after: newline)...])
+                searched = 0
+            }
+            searched = buffer.count
+            if buffer.count > Self.maximumLineBytes {
+                lines.append(
+                    String(decoding: buffer.prefix(Self.maximumLineBytes), as: UTF8.self)
+                        + " … [line cut: the output went on past \(Self.maximumLineBytes / 1024) KiB without a newline]")
+                buffer.removeAll()
+                searched = 0
+                dropping = true
+            }
         }
         return lines
     }
 
     func finish() -> [String] {
-        defer { buffer.removeAll() }
+        defer {
+            buffer.removeAll()
+            searched = 0
+        }
         return buffer.isEmpty ? [] : [String(decoding: buffer, as: UTF8.self)]
     }
 }

@@ -46,7 +46,14 @@ struct APIValidationMiddleware<Context: RequestContext>: RouterMiddleware {
                 } else if schema.type == "object" {
                     SchemaValidator.validate(.object([:]), against: schema, at: "", into: &errors)
                 }
-            } else if let value = try? JSONDecoder().decode(RequestJSON.self, from: bytes) {
+            } else {
+                // A body this check cannot read is refused, not passed on unchecked: the generated
+                // decoder skips members it does not know, so an unreadable one would hide the rest.
+                guard let value = try? JSONDecoder().decode(RequestJSON.self, from: bytes) else {
+                    throw BerthError(
+                        .badRequest,
+                        "The request body is not a JSON document Berth can read (malformed, or a number out of range).")
+                }
                 SchemaValidator.validate(value, against: schema, at: "", into: &errors)
             }
         }
