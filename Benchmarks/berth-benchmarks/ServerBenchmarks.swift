@@ -18,6 +18,8 @@ struct ServerBenchmarks {
     struct Results {
         var idleMemoryMiB: Double?
         var idleMemoryAfterLoadMiB: Double?
+        var idleAnonymousMemoryMiB: Double?
+        var idleAnonymousMemoryAfterLoadMiB: Double?
         /// Page size → (cached, cold) measurements of listing 1,000 targets.
         var listing: [Int: (cached: ListLoad.Measurement, cold: ListLoad.Measurement)] = [:]
         var healthCheck200Seconds: Double = 0
@@ -56,6 +58,7 @@ struct ServerBenchmarks {
             var results = Results()
             try await Task.sleep(for: .seconds(2))
             results.idleMemoryMiB = server.residentMemoryMiB
+            results.idleAnonymousMemoryMiB = server.anonymousMemoryMiB
 
             try await seed(server, space: "default", targets: 1000, administrator: administrator)
             progress("seeded 1,000 targets")
@@ -85,6 +88,7 @@ struct ServerBenchmarks {
             // Idle again: long enough for the server's memory trimmer (every 10 s) to have run once.
             try await Task.sleep(for: .seconds(12))
             results.idleMemoryAfterLoadMiB = server.residentMemoryMiB
+            results.idleAnonymousMemoryAfterLoadMiB = server.anonymousMemoryMiB
             try await server.terminate()
             return results
         }

@@ -133,11 +133,14 @@ func printDeploymentResults(_ results: DeploymentBenchmark.Results) {
 }
 
 func printServerResults(_ server: ServerBenchmarks.Results) {
-    print(String(format: "server memory at idle (fresh start):      %10.1f MiB (target < 60 MiB)", server.idleMemoryMiB ?? -1))
     print(
         String(
-            format: "server memory at idle (12 s after the load): %8.1f MiB (target < 60 MiB)",
-            server.idleMemoryAfterLoadMiB ?? -1))
+            format: "server memory at idle (fresh start):      %10.1f MiB resident, %.1f MiB of it heap (target < 60 MiB)",
+            server.idleMemoryMiB ?? -1, server.idleAnonymousMemoryMiB ?? -1))
+    print(
+        String(
+            format: "server memory at idle (12 s after the load): %8.1f MiB resident, %.1f MiB of it heap (target < 60 MiB)",
+            server.idleMemoryAfterLoadMiB ?? -1, server.idleAnonymousMemoryAfterLoadMiB ?? -1))
     for limit in [100, 1000] {
         guard let listing = server.listing[limit] else { continue }
         let goals = limit == 100 ? (" (target ≥ 5,000 on 2 cores)", " (target ≥ 2,000 on 2 cores)") : ("", "")

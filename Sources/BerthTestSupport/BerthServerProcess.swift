@@ -78,9 +78,15 @@ public final class BerthServerProcess: Sendable {
     public var processIdentifier: Int32 { process.processIdentifier }
 
     /// The server's resident memory in MiB (Linux: VmRSS of /proc/PID/status).
-    public var residentMemoryMiB: Double? {
+    public var residentMemoryMiB: Double? { memoryMiB("VmRSS:") }
+
+    /// The part of the resident memory that is the process's own heap and stacks (`RssAnon`), without
+    /// the pages of its code and libraries, which are clean, shared and given back under pressure.
+    public var anonymousMemoryMiB: Double? { memoryMiB("RssAnon:") }
+
+    private func memoryMiB(_ field: String) -> Double? {
         guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
             let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
         else { return nil }
         return kilobytes / 1024

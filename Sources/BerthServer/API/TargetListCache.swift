@@ -31,8 +31,9 @@ struct TargetListCache: ServerMiddleware {
             var lastUsed: UInt64 = 0
         }
 
-        /// 16 MiB: a few dozen pages of 1,000 targets, thousands of pages of 100.
-        static let defaultByteBudget = 16 << 20
+        /// 4 MiB: a few pages of 1,000 targets, hundreds of pages of 100 — the pages that are asked
+        /// for again and again; a client walking every page gains little from keeping the rest.
+        static let defaultByteBudget = 4 << 20
         static let spaceCapacity = 512
 
         let byteBudget: Int
