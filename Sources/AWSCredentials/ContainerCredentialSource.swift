@@ -54,8 +54,11 @@ public struct ContainerCredentialSource: CredentialSource {
     }
 
     /// Asks the endpoint up to `attempts` times while it does not answer at all, as botocore's
-    /// container metadata fetcher does: a local agent under load can miss one timeout.
+    /// container metadata fetcher does: a local agent under load can miss one timeout. Each request
+    /// waits `timeout`, or `AWS_METADATA_SERVICE_TIMEOUT` when set (Berth applies the metadata
+    /// service setting to both local credential endpoints).
     func send(_ request: AWSHTTPRequest, shown: String, _ context: CredentialContext) async throws -> AWSHTTPResponse {
+        let timeout = try InstanceMetadataCredentialSource.timeout(context.environment) ?? self.timeout
         var lastError: AWSClientError?
         for _ in 0..<attempts {
             do {

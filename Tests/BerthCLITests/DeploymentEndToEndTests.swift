@@ -258,7 +258,9 @@ struct DeploymentEndToEndTests {
         "Each outcome has its exit code: succeeded 0, failed 1 early on a fatal stopped task, rolled back 4, timed out 5, cancelled 6"
     )
     func outcomes() async throws {
-        try await Self.withHarness { h in
+        // Rollouts of 4 s: a failing one loses a task every second and trips the circuit breaker at
+        // 3 s, so "failed early on a fatal stopped task" does not race the breaker on a loaded machine.
+        try await Self.withHarness(fake: FakeECS.Settings(rolloutDuration: .seconds(4))) { h in
             #expect(
                 try await h.berth([
                     "target", "create", "ecs", "--name", "prod", "--environment", "Production", "--role", "api", "--region",
@@ -314,6 +316,8 @@ struct DeploymentEndToEndTests {
             // service waits for the first instead of interleaving.
             #expect(try await h.berth(["variable", "set", "--project", "Api", "Timeout", "2"]).status == 0)
             try await release("5", "stuck")
+            // Releases freeze variables: release 6 keeps the time a 4 s rollout needs.
+            #expect(try await h.berth(["variable", "set", "--project", "Api", "Timeout", "30"]).status == 0)
             try await release("6", "ok")
             let stuck = try await h.berth([
                 "deploy", "--project", "Api", "--release", "5", "--environment", "Production", "--output", "json",

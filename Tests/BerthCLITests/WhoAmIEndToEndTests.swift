@@ -146,6 +146,8 @@ struct WhoAmIEndToEndTests {
                     [
                         "AWS_CONTAINER_CREDENTIALS_FULL_URI": url + container.path,
                         "AWS_CONTAINER_AUTHORIZATION_TOKEN": "agent-token",
+                        // A loaded CI machine can take longer than the 2 s default to answer locally.
+                        "AWS_METADATA_SERVICE_TIMEOUT": "10",
                     ])
                 let direct = try await BerthProcess.run(["aws", "whoami", "--output", "json"], environment: environment)
                 #expect(direct.status == 0, "\(direct.standardError)")
@@ -157,7 +159,7 @@ struct WhoAmIEndToEndTests {
                     environment: environment)
                 #expect(
                     try Self.json(onTop.standardOutput)["arn"] as? String
-                        == "arn:aws:sts::123456789012:assumed-role/OnTop/from-container")
+                        == "arn:aws:sts::123456789012:assumed-role/OnTop/from-container", "\(onTop.standardError)")
             }
 
             let imds = FakeInstanceMetadataService(credentials: administrator)
