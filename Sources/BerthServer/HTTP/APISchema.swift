@@ -47,6 +47,10 @@ final class APISchema: Sendable {
         minLength = object["minLength"] as? Int
         maxLength = object["maxLength"] as? Int
         pattern = object["pattern"] as? String
+        // A pattern the server cannot compile would let every value through: refuse the document.
+        if let pattern, (try? NSRegularExpression(pattern: pattern)) == nil {
+            throw APIDescription.DocumentError(message: "the pattern \(pattern) is not a regular expression")
+        }
         minimum = number("minimum")
         maximum = number("maximum")
         minItems = object["minItems"] as? Int

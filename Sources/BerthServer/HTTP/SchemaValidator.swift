@@ -93,7 +93,8 @@ enum SchemaValidator {
     }
 
     static func matches(_ string: String, _ pattern: String) -> Bool {
-        guard let expression = try? NSRegularExpression(pattern: pattern) else { return true }
+        // Every pattern compiled when the document was read (`APISchema`), so this cannot fail.
+        guard let expression = try? NSRegularExpression(pattern: pattern) else { return false }
         let range = NSRange(string.startIndex..., in: string)
         return expression.firstMatch(in: string, range: range) != nil
     }
