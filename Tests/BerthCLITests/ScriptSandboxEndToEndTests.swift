@@ -88,7 +88,7 @@ struct ScriptSandboxEndToEndTests {
     }
 
     @Test(
-        "As root, a script runs as berth-worker and cannot read the master key, the server's environment or the database",
+        "As root, a script runs with berth-worker's group and a uid of its own, and cannot read the master key, the server's environment or the database",
         .enabled(if: geteuid() == 0, "only a server running as root switches users (CI runs as root)"))
     func scriptCannotReadSecrets() async throws {
         try await Self.withHarness { h in
@@ -96,7 +96,7 @@ struct ScriptSandboxEndToEndTests {
             let task = try await h.startDeployment(
                 "Attack",
                 script: """
-                    echo "user $(id -un)"
+                    echo "uid $(id -u) group $(id -gn) user $USER/$LOGNAME groups $(id -G)"
                     cat \(data)/master.key && echo "LEAK: master key" || echo "master key refused"
                     tr '\\0' '\\n' < /proc/\(h.server.processIdentifier)/environ && echo "LEAK: environ" || echo "environ refused"
                     head -c 15 \(data)/berth.sqlite && echo "LEAK: sqlite" || echo "sqlite refused"
@@ -107,7 +107,10 @@ struct ScriptSandboxEndToEndTests {
                     echo "done"
                     """)
             let log = try await h.log(of: task, containing: "done")
-            #expect(log.contains("user berth-worker"), "\(log)")
+            let uid = try #require(log.firstMatch(of: #/uid (\d+) /#).flatMap { UInt32($0.output.1) }, "\(log)")
+            #expect((1_900_000_000...1_900_009_999).contains(uid), "\(log)")
+            let group = try #require(getgrnam("berth-worker")).pointee.gr_gid
+            #expect(log.contains("group berth-worker user berth-worker/berth-worker groups \(group)\n"), "\(log)")
             for refusal in [
                 "master key refused", "environ refused", "sqlite refused", "data directory refused", "no way back to root",
             ] {
@@ -124,10 +127,65 @@ struct ScriptSandboxEndToEndTests {
             let names = try #require(log.firstMatch(of: /names ([A-Z_ ]+)/).map { String($0.output.1) }, "\(log)")
             #expect(
                 Set(names.split(separator: " ").map(String.init))
-                    == ["AWS_DEFAULT_REGION", "AWS_REGION", "HOME", "PATH", "PWD", "SHLVL", "_"], "\(names)")
+                    == ["AWS_DEFAULT_REGION", "AWS_REGION", "HOME", "LOGNAME", "PATH", "PWD", "SHLVL", "USER", "_"], "\(names)")
             let home = try #require(log.firstMatch(of: /home (\S+)/).map { String($0.output.1) })
             #expect(home.hasPrefix(h.temporary.path + "/berth-script-"), "\(home)")
             #expect(!FileManager.default.fileExists(atPath: home), "the script's home is removed after the step")
+        }
+    }
+
+    @Test(
+        "As root, running scripts cannot reach each other, and what leaves a script's session is killed when the script ends",
+        .enabled(if: geteuid() == 0, "only a server running as root switches users (CI runs as root)"))
+    func scriptsAreKeptApart() async throws {
+        try await Self.withHarness { h in
+            let victim = try await h.startDeployment("Victim", script: "echo \"victim $$ $(id -u)\"\nsleep 300")
+            let victimLog = try await h.log(of: victim, containing: "victim ")
+            let victimIDs = try #require(victimLog.firstMatch(of: /victim (\d+) (\d+)/), "\(victimLog)")
+            let (victimPID, victimUID) = (try #require(Int32(victimIDs.output.1)), try #require(UInt32(victimIDs.output.2)))
+
+            let attacker = try await h.startDeployment(
+                "Escape",
+                script: """
+                    cat /proc/\(victimPID)/environ > /dev/null 2>&1 && echo "LEAK: environ" || echo "environ refused"
+                    ls /proc/\(victimPID)/fd > /dev/null 2>&1 && echo "LEAK: descriptors" || echo "descriptors refused"
+                    kill -0 \(victimPID) 2> /dev/null && echo "LEAK: signal" || echo "signal refused"
+                    setsid sleep 300 < /dev/null > /dev/null 2>&1 &
+                    ( ( sleep 301 < /dev/null > /dev/null 2>&1 & ) & )
+                    touch "$HOME/made"
+                    echo "attacker $(id -u) umask $(umask) mode $(stat -c %a "$HOME/made")"
+                    """)
+            let result = try await h.berth(["task", "log", attacker, "--follow"])
+            let log = result.standardOutput + result.standardError
+            #expect(result.status == 0, "\(log)")
+            for refusal in ["environ refused", "descriptors refused", "signal refused"] {
+                #expect(log.contains(refusal), "\(refusal): \(log)")
+            }
+            #expect(!log.contains("LEAK"), "\(log)")
+            let attackerUID = try #require(log.firstMatch(of: #/attacker (\d+) /#).flatMap { UInt32($0.output.1) }, "\(log)")
+            #expect(attackerUID != victimUID)
+            #expect(log.contains("umask 0077 mode 600"), "\(log)")
+            // The step has ended: what left its session (setsid) or its group (double fork) is gone.
+            for _ in 0..<100 where !Self.liveProcesses(uid: attackerUID).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(Self.liveProcesses(uid: attackerUID).isEmpty, "processes of the ended script survived")
+            // …and only they: the other script still runs, until it is cancelled.
+            #expect(!Self.isGone(victimPID), "the end of one script killed another")
+            #expect(try await h.berth(["task", "cancel", victim]).status == 0)
+            #expect(try await h.berth(["task", "log", victim, "--follow"]).status == 6)
+            for _ in 0..<100 where !Self.liveProcesses(uid: victimUID).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(Self.liveProcesses(uid: victimUID).isEmpty, "processes of the cancelled script survived")
+        }
+    }
+
+    /// The live processes (zombies left out) whose real, effective or saved uid is `uid`.
+    static func liveProcesses(uid: UInt32) -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap { name in
+            guard let pid = Int32(name), let status = try? String(contentsOfFile: "/proc/\(name)/status", encoding: .utf8),
+                !status.contains("State:\tZ")
+            else { return nil }
+            let uids = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?.split(separator: "\t").dropFirst()
+            return uids?.prefix(3).contains { UInt32($0) == uid } == true ? pid : nil
         }
     }
 

@@ -69,6 +69,12 @@ struct ServerCommand: AsyncParsableCommand {
         name: .customLong("allow-root-scripts"),
         help: "Run scripts as root when the script user does not exist: they can then read the master key and every secret.")
     var allowRootScripts = false
+    @Option(
+        name: .customLong("script-uid-range"),
+        help: ArgumentHelp(
+            "The user ids that scripts run under, one of its own per running script, with the script user's group (START-END; default \(ScriptUIDPool.defaultRange.lowerBound)-\(ScriptUIDPool.defaultRange.upperBound)). Give every server on one machine its own range.",
+            valueName: "start-end"))
+    var scriptUIDRange = "\(ScriptUIDPool.defaultRange.lowerBound)-\(ScriptUIDPool.defaultRange.upperBound)"
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
     @Flag(
@@ -86,6 +92,11 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--deployment-poll-interval must be 0.05 to 300 seconds.")
         }
         guard !scriptUser.isEmpty else { throw ValidationError("--script-user needs a user name.") }
+        do {
+            _ = try ScriptUIDPool.parseRange(scriptUIDRange)
+        } catch {
+            throw ValidationError(error.message)
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not a log level.")
         }
@@ -131,7 +142,9 @@ struct ServerCommand: AsyncParsableCommand {
         registry: PrometheusCollectorRegistry, logger: Logger
     ) async throws {
         let (host, port) = try parsedListen()
-        var scripts = ScriptUser(name: scriptUser, allowRoot: allowRootScripts)
+        var scripts = ScriptUser(
+            name: scriptUser, allowRoot: allowRootScripts,
+            uids: ScriptUIDPool(range: try ScriptUIDPool.parseRange(scriptUIDRange)))
         if dev, geteuid() == 0, !scripts.exists, !allowRootScripts {
             // A throwaway server should deploy its demo out of the box, and creating an OS user is
             // not something trying Berth should do behind one's back: say what happens instead.

@@ -1,5 +1,6 @@
 import BerthDomain
 import Foundation
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -13,7 +14,7 @@ struct ScriptHome {
 
     var path: String { url.path }
 
-    static func create(owner: ScriptUser.Resolution) throws(BerthError) -> ScriptHome {
+    static func create(owner: ScriptUser.Resolution, logger: Logger) throws(BerthError) -> ScriptHome {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("berth-script-\(UUID().uuidString)")
         guard mkdir(url.path, 0o700) == 0 else {
             throw BerthError(
@@ -22,7 +23,7 @@ struct ScriptHome {
         let home = ScriptHome(url: url, owner: owner)
         if case .user(let account) = owner, chown(url.path, account.uid, account.gid) != 0 {
             let reason = String(cString: strerror(errno))
-            home.remove()
+            home.remove(logger: logger)
             throw BerthError(.internalError, "The script's directory cannot be given to \(account.name): \(reason).")
         }
         return home
@@ -59,7 +60,13 @@ struct ScriptHome {
         }
     }
 
-    func remove() {
-        try? FileManager.default.removeItem(at: url)
+    /// Removes the folder and what the script left in it; a failure is logged with the folder's
+    /// path (it holds nothing of the script's variables, which live in an unnamed file).
+    func remove(logger: Logger) {
+        do {
+            try FileManager.default.removeItem(at: url)
+        } catch {
+            logger.warning("The script's temporary home \(url.path) could not be removed: \(error.localizedDescription)")
+        }
     }
 }

@@ -27,6 +27,10 @@ struct ScriptProcess {
     var directory: String
     /// Becomes descriptor 3 of the child.
     var descriptor: Int32
+    /// Runs once on the waiting thread when the process has ended and its group is killed (or
+    /// when it could not be started), before `run` returns — unless a cancellation made `run`
+    /// throw first. It may block.
+    var afterExit: @Sendable () -> Void = {}
 
     /// How the process ended.
     struct Exit: Equatable {
@@ -39,19 +43,20 @@ struct ScriptProcess {
     /// error). After `timeout` the process group is killed and the exit says so; cancelling the
     /// calling task kills it too and throws `CancellationError`.
     func run(timeout: Duration, clock: any AWSClock, onLine: (String, Bool) async -> Void) async throws -> Exit {
-        let output = try PipePair()
-        let errors = try PipePair()
-        let stop = try PipePair()
+        var pairs: [PipePair] = []
         let pid: pid_t
         do {
-            pid = try spawn(output: output.write, errors: errors.write)
+            for _ in 0..<3 { pairs.append(try PipePair()) }
+            pid = try spawn(output: pairs[0].write, errors: pairs[1].write)
         } catch {
-            for pair in [output, errors, stop] { pair.closeBoth() }
+            for pair in pairs { pair.closeBoth() }
+            afterExit()
             throw error
         }
+        let (output, errors, stop) = (pairs[0], pairs[1], pairs[2])
         output.closeWrite()
         errors.closeWrite()
-        let child = ChildProcess(pid: pid, stop: stop)
+        let child = ChildProcess(pid: pid, stop: stop, afterExit: afterExit)
         let (lines, lineContinuation) = AsyncStream.makeStream(of: (String, Bool).self)
         let reader = OutputReader(output: output.read, errors: errors.read, stop: stop.read)
         // Two threads of their own block in poll() and waitid(), not threads of Dispatch's small
@@ -160,22 +165,25 @@ enum GlibcSpawnExtensions {
 final class ChildProcess: Sendable {
     let pid: pid_t
     private let stop: PipePair
+    private let afterExit: @Sendable () -> Void
     private struct State {
         var reaped = false
         var expired = false
     }
     private let state = Mutex(State())
 
-    init(pid: pid_t, stop: PipePair) {
+    init(pid: pid_t, stop: PipePair, afterExit: @escaping @Sendable () -> Void) {
         self.pid = pid
         self.stop = stop
+        self.afterExit = afterExit
     }
 
     var hasExpired: Bool { state.withLock { $0.expired } }
 
     /// Blocks until the script's main process ends; then kills what is left of its group (while the
-    /// unreaped process still holds the group's id, so no other group can have it), reaps it and
-    /// stops the output reader. Returns the exit status.
+    /// unreaped process still holds the group's id, so no other group can have it), reaps it, runs
+    /// `afterExit` (which kills what left the group) and stops the output reader. Returns the exit
+    /// status.
     func waitAndKillGroup() -> Int32 {
         var info = siginfo_t()
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
@@ -185,6 +193,7 @@ final class ChildProcess: Sendable {
             state.reaped = true
         }
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        afterExit()
         stop.closeWrite()
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import as macros.
         let signal = status & 0x7f

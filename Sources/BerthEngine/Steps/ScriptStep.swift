@@ -3,6 +3,7 @@ import AWSCredentials
 import AWSSigV4
 import BerthDomain
 import Foundation
+import Logging
 
 /// "Run AWS CLI script": a bash script on the worker, with the target's credentials in the standard
 /// AWS variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
@@ -14,9 +15,11 @@ import Foundation
 /// masked from the moment they are set). Standard output is logged as info, standard error as
 /// warnings; a non-zero exit fails the step.
 ///
-/// The script runs as ``ScriptUser`` (not as the server's root), through ``ScriptProcess`` (its own
-/// session, killed with every process it started on cancel and timeout), in a temporary home of
-/// its own, with only `PATH`, `HOME` and its AWS variables in its environment.
+/// The script runs as ``ScriptUser`` (not as the server's root) under a uid of its own from
+/// ``ScriptUIDPool``, through ``ScriptProcess`` (its own session, killed with every process it
+/// started on cancel and timeout, and every process left under its uid killed when it ends), in a
+/// temporary home of its own, with umask 077 and only `PATH`, `HOME`, `USER`, `LOGNAME` and its
+/// AWS variables in its environment.
 ///
 /// Properties: `script` (required), `timeoutSeconds` (1–86,400; default 3,600); for a step without
 /// target roles, `region` and the credentials of ``ScriptCredentials`` (`account`, `assumeRoleArn`, …).
@@ -32,10 +35,15 @@ struct ScriptStep {
     func execute() async throws -> StepOutcome {
         let script = try run.properties.requiredString("script")
         let timeout = try run.properties.int("timeoutSeconds", in: Self.timeoutRange) ?? Self.defaultTimeoutSeconds
-        let user = try run.configuration.scriptUser.resolve()
+        let lease = try leaseIdentity()
+        // From here the lease is given back exactly once: by the process when it ran (after every
+        // process under its uid is killed), or below when the script never started.
+        var handedOver = false
+        defer { if !handedOver { lease?.releaseUnused() } }
+        let user: ScriptUser.Resolution = lease.map { .user($0.account) } ?? .server
         let (executable, arguments) = try launch(as: user)
-        let home = try ScriptHome.create(owner: user)
-        defer { home.remove() }
+        let home = try ScriptHome.create(owner: user, logger: run.configuration.logger)
+        defer { home.remove(logger: run.configuration.logger) }
         // The script and the variables, secrets included, are in a file without a name from before
         // a byte is written to it: nothing of them is left on disk when the server is killed.
         let descriptor = try home.unnamedFile(containing: Self.prelude(Self.variableLines(run.variables)) + script + "\n")
@@ -43,6 +51,11 @@ struct ScriptStep {
 
         var environment = passThroughEnvironment()
         environment["HOME"] = home.path
+        if case .user(let account) = user {
+            // The uid has no passwd entry: tools that ask who they are read these.
+            environment["USER"] = account.name
+            environment["LOGNAME"] = account.name
+        }
         let region = run.region
         environment["AWS_REGION"] = region
         environment["AWS_DEFAULT_REGION"] = region
@@ -59,14 +72,25 @@ struct ScriptStep {
         let who =
             switch user {
             case .server: "as \(ScriptUser.lookUp(uid: geteuid()) ?? "uid \(geteuid())"), the server's own user"
-            case .user(let account): "as \(account.name)"
+            case .user(let account): "as \(account.name) (uid \(account.uid), the script's own)"
             }
         await run.log.info("Running the script with \(run.configuration.bash) \(who) (timeout \(timeout) s).")
         var outputs: [String: String] = [:]
         var sensitive: Set<String> = []
-        let process = ScriptProcess(
+        let configuration = run.configuration
+        var process = ScriptProcess(
             executable: executable, arguments: arguments, environment: environment, directory: home.path,
             descriptor: descriptor)
+        if let lease {
+            process.afterExit = {
+                let survivors = lease.killProcessesAndRelease(setpriv: configuration.setpriv, bash: configuration.bash)
+                if !survivors.isEmpty {
+                    configuration.logger.warning(
+                        "Processes \(survivors) of a script's uid \(lease.uid) survived SIGKILL; the uid stays taken.")
+                }
+            }
+        }
+        handedOver = true
         let exit = try await process.run(timeout: .seconds(timeout), clock: run.configuration.clock) { line, isError in
             if !isError, line.hasPrefix(Self.serviceMessagePrefix), let message = Self.parseSetVariable(line) {
                 if message.sensitive {
@@ -95,9 +119,17 @@ struct ScriptStep {
         return outcome
     }
 
+    /// Whom the script runs as: nil for the server's own user, else a uid of its own with the
+    /// script user's group.
+    func leaseIdentity() throws(BerthError) -> ScriptUIDLease? {
+        let scriptUser = run.configuration.scriptUser
+        guard case .user(let group) = try scriptUser.resolve() else { return nil }
+        return try scriptUser.uids.lease(group: group)
+    }
+
     /// bash reading the script from descriptor 3, started as `user` through `setpriv`: real and
-    /// effective ids of the user, its own groups (not root's), and no way back up (`--no-new-privs`
-    /// makes setuid programs such as sudo powerless). setpriv execs bash in the same process, so
+    /// effective ids of the user, its group alone (none of root's), and no way back up
+    /// (`--no-new-privs` makes setuid programs such as sudo powerless). setpriv execs bash in the same process, so
     /// the process group the script is killed with is bash's own.
     func launch(as user: ScriptUser.Resolution) throws(BerthError) -> (executable: String, arguments: [String]) {
         let bash = [run.configuration.bash, "/dev/fd/3"]
@@ -109,7 +141,7 @@ struct ScriptStep {
                 "Scripts run as \(account.name) through \(setpriv), which is missing; install util-linux (apt-get install util-linux)."
             )
         }
-        return (setpriv, ["--reuid=\(account.uid)", "--regid=\(account.gid)", "--init-groups", "--no-new-privs", "--"] + bash)
+        return (setpriv, ["--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups", "--no-new-privs", "--"] + bash)
     }
 
     /// The worker's `PATH` and every `AWS_ENDPOINT_URL*`/`AWS_CA_BUNDLE`; nothing else of the
@@ -150,6 +182,7 @@ struct ScriptStep {
     static func prelude(_ variableLines: String) -> String {
         #"""
         exec 3<&-
+        umask 077
         set -eo pipefail
         __berth_variables='\#(variableLines)'
         get_berthvariable() {

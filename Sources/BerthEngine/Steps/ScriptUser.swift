@@ -9,27 +9,32 @@ import Foundation
 ///
 /// A script is code that anyone who may edit a project writes; running it as the server's user
 /// would let it read the master key, the database and the server's environment. A server running
-/// as root therefore runs scripts as an unprivileged user (`berth-worker` by default), and refuses
-/// to run them at all when that user is missing, unless `allowRoot` accepts the risk. A server that
-/// does not run as root cannot change users: its scripts run as its own user.
+/// as root therefore runs scripts as an unprivileged user (`berth-worker` by default): its group,
+/// and a uid of its own per script from ``ScriptUIDPool``, so that running scripts cannot reach
+/// each other and nothing a script starts outlives it. It refuses to run scripts at all when that
+/// user is missing, unless `allowRoot` accepts the risk. A server that does not run as root cannot
+/// change users: its scripts run as its own user.
 ///
 /// ```swift
 /// let policy = ScriptUser(name: "berth-worker")
 /// switch try policy.resolve() {
 /// case .server: …                         // no switch possible or wanted
-/// case .user(let account): …              // setpriv --reuid account.uid …
+/// case .user(let group): …                // lease a uid, setpriv --reuid uid --regid group.gid …
 /// }
 /// ```
-public struct ScriptUser: Sendable, Equatable {
+public struct ScriptUser: Sendable {
     public static let defaultName = "berth-worker"
 
     public var name: String
     /// Run scripts as root when the user does not exist (`--allow-root-scripts`).
     public var allowRoot: Bool
+    /// The uid of its own that each script runs under, with `name`'s group.
+    public let uids: ScriptUIDPool
 
-    public init(name: String = ScriptUser.defaultName, allowRoot: Bool = false) {
+    public init(name: String = ScriptUser.defaultName, allowRoot: Bool = false, uids: ScriptUIDPool = ScriptUIDPool()) {
         self.name = name
         self.allowRoot = allowRoot
+        self.uids = uids
     }
 
     /// An OS account to switch to.

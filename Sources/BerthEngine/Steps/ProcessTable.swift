@@ -1,0 +1,98 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The machine's processes as `/proc` shows them: who runs what, and how to end everything a uid runs.
+enum ProcessTable {
+    /// The uids (real, effective or saved) of every process that can still run: zombies, which run
+    /// nothing and only wait for their parent, are left out.
+    static func liveUserIDs() -> Set<UInt32> {
+        var uids: Set<UInt32> = []
+        for process in liveProcesses() { uids.formUnion(process.uids) }
+        return uids
+    }
+
+    /// The live processes (not zombies) with `uid` as real, effective or saved uid.
+    static func liveProcesses(uid: UInt32) -> [pid_t] {
+        liveProcesses().filter { $0.uids.contains(uid) }.map(\.pid)
+    }
+
+    /// Kills every process of `uid` and returns those still alive afterwards (none, unless the
+    /// kernel refused). First from inside: a process with that uid sends `SIGKILL` to -1, which the
+    /// kernel delivers to every process of the uid at once, so a process that forks as fast as it
+    /// can gets no child past it. Then, for anything that slipped through, pid by pid from the
+    /// server. Blocks for a few milliseconds.
+    static func killAll(uid: UInt32, gid: UInt32, setpriv: String, bash: String) -> [pid_t] {
+        for attempt in 0..<6 {
+            // The first kill does not wait for the scan: it is the one that counts.
+            let remaining = attempt == 0 ? [] : liveProcesses(uid: uid)
+            if attempt > 0 && remaining.isEmpty { return [] }
+            if attempt < 3 {
+                killFromInside(uid: uid, gid: gid, setpriv: setpriv, bash: bash)
+            } else {
+                for pid in remaining { kill(pid, SIGKILL) }
+            }
+            // A killed process leaves /proc (or becomes a zombie) once the kernel has torn it down.
+            usleep(useconds_t(5_000 << attempt))
+        }
+        return liveProcesses(uid: uid)
+    }
+
+    /// `setpriv --reuid=uid … -- bash -c 'kill -KILL -1'`: signal -1 reaches every process the
+    /// sender may signal (same uid), except the sender itself. Started without any of the server's
+    /// descriptors and with an empty environment, since it runs under the script's uid.
+    private static func killFromInside(uid: UInt32, gid: UInt32, setpriv: String, bash: String) {
+        let arguments = [
+            setpriv, "--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--no-new-privs", "--", bash, "-c", "kill -KILL -1",
+        ]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor: Int32 in 0...2 {
+            posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        guard let closeFrom = GlibcSpawnExtensions.addCloseFrom, closeFrom(&actions, 3) == 0 else { return }
+        let argv = arguments.map { strdup($0) }
+        defer { for pointer in argv { free(pointer) } }
+        var environment: [UnsafeMutablePointer<CChar>?] = [nil]
+        var pid: pid_t = 0
+        let started = (argv + [nil]).withUnsafeBufferPointer { argvBuffer in
+            environment.withUnsafeMutableBufferPointer { envpBuffer in
+                posix_spawn(&pid, setpriv, &actions, nil, argvBuffer.baseAddress!, envpBuffer.baseAddress!)
+            }
+        }
+        guard started == 0 else { return }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    }
+
+    private struct Entry {
+        var pid: pid_t
+        var uids: [UInt32]
+    }
+
+    /// Every process's real, effective and saved uid from `/proc/PID/status`, zombies left out.
+    private static func liveProcesses() -> [Entry] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return names.compactMap { name -> Entry? in
+            // A process may end between the listing and the read: then it is not there.
+            guard let pid = pid_t(name),
+                let status = try? String(contentsOfFile: "/proc/\(name)/status", encoding: .utf8)
+            else { return nil }
+            var uids: [UInt32] = []
+            for line in status.split(separator: "\n") {
+                if line.hasPrefix("State:"), line.dropFirst(6).trimmingCharacters(in: .whitespaces).hasPrefix("Z") {
+                    return nil
+                }
+                if line.hasPrefix("Uid:") {
+                    uids = line.dropFirst(4).split(whereSeparator: { $0 == "\t" || $0 == " " }).prefix(3).compactMap {
+                        UInt32($0)
+                    }
+                }
+            }
+            return Entry(pid: pid, uids: uids)
+        }
+    }
+}
