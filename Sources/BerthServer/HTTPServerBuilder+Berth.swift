@@ -7,9 +7,13 @@ import NIOSSL
 
 extension HTTPSettings {
     /// HTTP/1.1 in clear, or with TLS HTTP/1.1 and HTTP/2 (chosen by ALPN); both close a connection
-    /// that stays idle for `idleTimeout`, a request begun but not finished included.
+    /// that stays idle for `idleTimeout`, and one whose request takes longer than `requestTimeout`
+    /// to arrive.
     func serverBuilder() throws -> HTTPServerBuilder {
-        let http1 = HTTP1Channel.Configuration(idleTimeout: .nanoseconds(Int64(idleTimeout / .nanoseconds(1))))
+        let requestTimeout = TimeAmount.nanoseconds(Int64(requestTimeout / .nanoseconds(1)))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestDeadlineHandler(timeout: requestTimeout)],
+            idleTimeout: .nanoseconds(Int64(idleTimeout / .nanoseconds(1))))
         guard let tls else { return .http1(configuration: http1) }
         let certificates: [NIOSSLCertificate]
         let key: NIOSSLPrivateKey

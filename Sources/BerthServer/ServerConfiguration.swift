@@ -74,24 +74,28 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// How the server speaks HTTP: TLS, and the limits that keep a client from holding it
-/// (`--tls-certificate`, `--tls-key`, `--max-body-size`, `--idle-timeout`).
+/// (`--tls-certificate`, `--tls-key`, `--max-body-size`, `--idle-timeout`, `--request-timeout`).
 public struct HTTPSettings: Sendable {
     public static let defaultMaximumBodySize = 4 << 20
 
     /// The largest request body accepted, in bytes; a larger one is answered 413.
     public var maximumBodySize: Int
-    /// How long a connection may stay without a complete request before it is closed.
+    /// How long a connection may stay without receiving a byte before it is closed.
     public var idleTimeout: Duration
+    /// How long a request may take to arrive in full, head and body, from its first byte; a
+    /// connection whose request is slower is closed (``RequestDeadlineHandler``).
+    public var requestTimeout: Duration
     /// The PEM certificate chain and private key to serve HTTPS (HTTP/1.1 and HTTP/2) with; nil
     /// serves plain HTTP.
     public var tls: (certificatePath: String, keyPath: String)?
 
     public init(
         maximumBodySize: Int = HTTPSettings.defaultMaximumBodySize, idleTimeout: Duration = .seconds(60),
-        tls: (certificatePath: String, keyPath: String)? = nil
+        requestTimeout: Duration = .seconds(60), tls: (certificatePath: String, keyPath: String)? = nil
     ) {
         self.maximumBodySize = maximumBodySize
         self.idleTimeout = idleTimeout
+        self.requestTimeout = requestTimeout
         self.tls = tls
     }
 }

@@ -45,6 +45,7 @@ struct ServerFlagsEndToEndTests {
             ),
             (["--max-body-size", "lots"], "--max-body-size 'lots' is not a size"),
             (["--idle-timeout", "0"], "--idle-timeout must be 1 to 3600 seconds"),
+            (["--request-timeout", "0"], "--request-timeout must be 1 to 3600 seconds"),
             (["--max-task-log-lines", "5"], "--max-task-log-lines must be 100 to 10000000"),
             (["--script-uid-range", "2000-1000"], "--script-uid-range '2000-1000' is not START-END"),
             (["--script-uid-range", "0-99"], "--script-uid-range '0-99' must lie within 1000-2147483646"),

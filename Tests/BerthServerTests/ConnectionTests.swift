@@ -42,6 +42,18 @@ struct ConnectionTests {
             _ = Array(text.utf8).withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
         }
 
+        /// Sends without raising SIGPIPE; false once the server has closed the connection.
+        func trySend(_ text: String) -> Bool {
+            Array(text.utf8).withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } > 0
+        }
+
+        /// Whether the server has closed the connection (a read without waiting finds its end).
+        var isClosedByServer: Bool {
+            var byte: UInt8 = 0
+            let count = recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK))
+            return count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        }
+
         /// Reads until the server closes the connection (true) or the read times out (false).
         func readUntilClosed() -> (closed: Bool, received: String) {
             var received: [UInt8] = []
@@ -72,6 +84,36 @@ struct ConnectionTests {
             let prompt = try RawSocket(port: port)
             prompt.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             #expect(prompt.readUntilClosed().received.hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
+    @Test(
+        "A client that trickles its request a byte at a time is disconnected after the request timeout; idle time between requests is not counted"
+    )
+    func requestTimeout() async throws {
+        #expect(HTTPSettings().requestTimeout == .seconds(60))
+        try await TestServer.with(configure: {
+            $0.host = "127.0.0.1"
+            $0.http.idleTimeout = .seconds(30)
+            $0.http.requestTimeout = .seconds(1)
+        }) { server in
+            let port = try #require(server.client.port)
+            // A slow loris: every byte comes well within the idle timeout, the request never ends.
+            let loris = try RawSocket(port: port)
+            var closed = !loris.trySend("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            for _ in 0..<75 where !closed {
+                try await Task.sleep(for: .milliseconds(200))
+                closed = loris.isClosedByServer || !loris.trySend("a")
+            }
+            #expect(closed, "a request trickled over 15 s still holds its connection (request timeout 1 s)")
+
+            // A kept-alive connection may wait between requests longer than the request timeout.
+            let patient = try RawSocket(port: port)
+            patient.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            try await Task.sleep(for: .seconds(2))
+            patient.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            let answers = patient.readUntilClosed().received
+            #expect(answers.components(separatedBy: "HTTP/1.1 200").count - 1 == 2, "\(answers)")
         }
     }
 

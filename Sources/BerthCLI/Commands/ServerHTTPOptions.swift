@@ -16,8 +16,12 @@ struct ServerHTTPOptions: ParsableArguments {
     var maxBodySize: String = "4MiB"
     @Option(
         name: .customLong("idle-timeout"),
-        help: "Seconds a connection may stay idle (or with a request half sent) before it is closed (default 60).")
+        help: "Seconds a connection may stay without receiving a byte before it is closed (default 60).")
     var idleTimeout: Double = 60
+    @Option(
+        name: .customLong("request-timeout"),
+        help: "Seconds a request may take to arrive in full, head and body, from its first byte (default 60).")
+    var requestTimeout: Double = 60
 
     func validate() throws {
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
@@ -30,6 +34,9 @@ struct ServerHTTPOptions: ParsableArguments {
         }
         _ = try maximumBodySize()
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds.") }
+        guard (1...3600).contains(requestTimeout) else {
+            throw ValidationError("--request-timeout must be 1 to 3600 seconds.")
+        }
     }
 
     /// `--max-body-size` in bytes: a number, optionally with KiB, MiB (or KB, MB as the same).
@@ -49,6 +56,7 @@ struct ServerHTTPOptions: ParsableArguments {
         get throws {
             HTTPSettings(
                 maximumBodySize: try maximumBodySize(), idleTimeout: .milliseconds(Int(idleTimeout * 1000)),
+                requestTimeout: .milliseconds(Int(requestTimeout * 1000)),
                 tls: tlsCertificate.flatMap { certificate in tlsKey.map { (certificatePath: certificate, keyPath: $0) } })
         }
     }
