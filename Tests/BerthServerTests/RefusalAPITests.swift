@@ -61,6 +61,39 @@ struct RefusalAPITests {
         }
     }
 
+    @Test("Unknown members sent straight to the API are refused, at the top, in a step, in a variable's scope, in any request")
+    func unknownMembers() async throws {
+        try await TestServer.with { server in
+            let step: [String: Any] = ["name": "Run", "type": "run-aws-cli-script", "properties": ["script": "true"]]
+            let refused = try await server.request(
+                .put, "/api/spaces/default/projects/Shop",
+                json: [
+                    "steps": [step.merging(["targetRole": ["web"]]) { $1 }],
+                    "variables": [["name": "Region", "value": "eu-west-1", "scope": ["enviroments": ["Production"]]]],
+                    "descripton": "typo",
+                ])
+            #expect(refused.status == .badRequest)
+            #expect(
+                refused.errorFields == ["descripton", "steps[0].targetRole", "variables[0].scope.enviroments"], "\(refused.text)")
+            for hint in ["did you mean description?", "did you mean targetRoles?", "did you mean environments?"] {
+                #expect(refused.errorMessage.contains(hint), "\(hint): \(refused.text)")
+            }
+            #expect(refused.errorMessage.contains("known members: description, steps, variables"), "\(refused.text)")
+            #expect(try await server.request(.get, "/api/spaces/default/projects/Shop").status == .notFound)
+
+            let environment = try await server.request(
+                .post, "/api/spaces/default/environments", json: ["name": "Production", "sortOrdr": 1])
+            #expect(environment.status == .badRequest)
+            #expect(environment.errorFields == ["sortOrdr"], "\(environment.text)")
+            #expect(environment.errorMessage.contains("did you mean sortOrder?"), "\(environment.text)")
+            // Without the typos the same requests pass.
+            #expect(
+                try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Production"]).status
+                    == .created)
+            #expect(try await Self.apply(server, [step]).status == .ok)
+        }
+    }
+
     @Test("Inside AWS shapes only what ECS accepts is taken: an unknown member is named with its path")
     func unknownShapeMembers() async throws {
         try await TestServer.with { server in

@@ -156,7 +156,7 @@ struct ScopeNames {
 }
 
 extension DeploymentStep {
-    init(_ step: Components.Schemas.Step) throws {
+    init(_ step: Components.Schemas.StepInput) throws {
         let properties: JSONValue
         if let payload = step.properties {
             let data = try JSONEncoder().encode(payload.additionalProperties)

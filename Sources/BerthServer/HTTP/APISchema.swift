@@ -1,14 +1,16 @@
 import Foundation
 
 /// One JSON Schema of the OpenAPI document, reduced to the keywords the server enforces: type,
-/// enum, length, range, pattern, item and property counts. `$ref`s are resolved when the
-/// document is read, so a schema is a plain tree.
+/// enum, length, range, pattern, item and property counts, closed objects. `$ref`s are resolved
+/// and patterns compiled when the document is read, so a schema is a plain tree, ready to use.
 final class APISchema: Sendable {
     let type: String?
     let enumValues: [String]?
     let minLength: Int?
     let maxLength: Int?
     let pattern: String?
+    /// `pattern`, compiled once.
+    let expression: NSRegularExpression?
     let minimum: Double?
     let maximum: Double?
     let minItems: Int?
@@ -20,6 +22,8 @@ final class APISchema: Sendable {
     let required: [String]
     /// The schema of the values of a map (`additionalProperties: {…}`).
     let additionalProperties: APISchema?
+    /// `additionalProperties: false`: a member not in `properties` is refused.
+    let isClosed: Bool
 
     init(_ object: [String: Any], resolve: (String) throws -> APISchema) throws {
         if let reference = object["$ref"] as? String {
@@ -29,6 +33,7 @@ final class APISchema: Sendable {
             self.minLength = resolved.minLength
             self.maxLength = resolved.maxLength
             self.pattern = resolved.pattern
+            self.expression = resolved.expression
             self.minimum = resolved.minimum
             self.maximum = resolved.maximum
             self.minItems = resolved.minItems
@@ -39,6 +44,7 @@ final class APISchema: Sendable {
             self.properties = resolved.properties
             self.required = resolved.required
             self.additionalProperties = resolved.additionalProperties
+            self.isClosed = resolved.isClosed
             return
         }
         func number(_ key: String) -> Double? { (object[key] as? Int).map(Double.init) ?? object[key] as? Double }
@@ -47,9 +53,11 @@ final class APISchema: Sendable {
         minLength = object["minLength"] as? Int
         maxLength = object["maxLength"] as? Int
         pattern = object["pattern"] as? String
-        // A pattern the server cannot compile would let every value through: refuse the document.
-        if let pattern, (try? NSRegularExpression(pattern: pattern)) == nil {
-            throw APIDescription.DocumentError(message: "the pattern \(pattern) is not a regular expression")
+        do {
+            expression = try pattern.map { try NSRegularExpression(pattern: $0) }
+        } catch {
+            // A pattern the server cannot compile would let every value through: refuse the document.
+            throw APIDescription.DocumentError(message: "the pattern \(pattern ?? "") is not a regular expression")
         }
         minimum = number("minimum")
         maximum = number("maximum")
@@ -65,6 +73,7 @@ final class APISchema: Sendable {
         additionalProperties = try (object["additionalProperties"] as? [String: Any]).map {
             try APISchema($0, resolve: resolve)
         }
+        isClosed = object["additionalProperties"] as? Bool == false
     }
 
     /// Whether `{}` is a valid value: an object none of whose members is required.

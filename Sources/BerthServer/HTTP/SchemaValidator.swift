@@ -43,6 +43,13 @@ enum SchemaValidator {
             for (key, member) in members.sorted(by: { $0.key < $1.key }) {
                 if let memberSchema = schema.properties[key] ?? schema.additionalProperties {
                     validate(member, against: memberSchema, at: join(field, key), into: &errors)
+                } else if schema.isClosed {
+                    // A typo must fail the request, not be dropped: the AWS CLI refuses an unknown member too.
+                    let known = schema.properties.keys.sorted()
+                    errors.add(
+                        join(field, key),
+                        "is not a known member\(ClosestName.hint(key, among: known)); known members: \(known.joined(separator: ", "))"
+                    )
                 }
             }
         default:
@@ -79,7 +86,7 @@ enum SchemaValidator {
             errors.add(name(field), "is \(length) characters long; the limit is \(maxLength)")
         } else if let minLength = schema.minLength, length < minLength {
             errors.add(name(field), minLength == 1 ? "must not be empty" : "needs at least \(minLength) characters")
-        } else if let pattern = schema.pattern, !matches(string, pattern) {
+        } else if let pattern = schema.pattern, let expression = schema.expression, !matches(string, expression) {
             errors.add(name(field), "does not have the expected form (the pattern \(pattern))")
         }
     }
@@ -92,9 +99,7 @@ enum SchemaValidator {
         }
     }
 
-    static func matches(_ string: String, _ pattern: String) -> Bool {
-        // Every pattern compiled when the document was read (`APISchema`), so this cannot fail.
-        guard let expression = try? NSRegularExpression(pattern: pattern) else { return false }
+    static func matches(_ string: String, _ expression: NSRegularExpression) -> Bool {
         let range = NSRange(string.startIndex..., in: string)
         return expression.firstMatch(in: string, range: range) != nil
     }
