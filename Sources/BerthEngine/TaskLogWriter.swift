@@ -110,18 +110,22 @@ public struct LogSection: Sendable {
 
 /// Stores the log lines of every running task in batches: one transaction per flush instead of one
 /// per line, which is what lets fifty deployments log at once without queueing on the database.
-/// A flush happens a tenth of a second after the first pending line, at 500 pending lines, and
-/// before a task's closing transaction.
+/// A flush happens a tenth of a second after the first pending line (``run()``, a child task of
+/// the ``TaskRunner`` service), at 500 pending lines, and before a task's closing transaction.
 actor LogSink {
     let store: BerthStore
     let logger: Logger
     private var pending: [(String, TaskLogLine)] = []
     private var scheduled = false
     private var lastFlush: Task<Void, Never>?
+    /// One element per first pending line since the last flush: wakes ``run()``.
+    private let wakes: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
 
     init(store: BerthStore, logger: Logger) {
         self.store = store
         self.logger = logger
+        (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     func append(taskID: String, _ line: TaskLogLine) async {
@@ -130,10 +134,20 @@ actor LogSink {
             await flush()
         } else if !scheduled {
             scheduled = true
-            Task {
-                try? await Task.sleep(for: .milliseconds(100))
-                await self.flush()
+            wake.yield()
+        }
+    }
+
+    /// Flushes a tenth of a second after each wake-up, until cancelled (the lines still pending
+    /// then belong to tasks that flush before they close).
+    func run() async {
+        for await _ in wakes {
+            do {
+                try await Task.sleep(for: .milliseconds(100))
+            } catch {
+                return
             }
+            await flush()
         }
     }
 

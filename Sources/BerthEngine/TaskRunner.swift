@@ -41,17 +41,21 @@ public struct TaskRunner: Service {
         for task in try await store.queuedTasks() { queue.enqueue(task.id) }
 
         await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                var running = 0
-                for await taskID in queue.stream {
-                    if running >= configuration.maximumConcurrentTasks {
-                        await group.next()
-                        running -= 1
+            await withTaskGroup(of: Void.self) { services in
+                services.addTask { await logSink.run() }
+                await withTaskGroup(of: Void.self) { group in
+                    var running = 0
+                    for await taskID in queue.stream {
+                        if running >= configuration.maximumConcurrentTasks {
+                            await group.next()
+                            running -= 1
+                        }
+                        running += 1
+                        group.addTask { await runTask(taskID) }
                     }
-                    running += 1
-                    group.addTask { await runTask(taskID) }
+                    await group.waitForAll()
                 }
-                await group.waitForAll()
+                services.cancelAll()
             }
         }
     }
