@@ -46,7 +46,7 @@ struct ScriptStep {
         defer { home.remove(logger: run.configuration.logger) }
         // The script and the variables, secrets included, are in a file without a name from before
         // a byte is written to it: nothing of them is left on disk when the server is killed.
-        let descriptor = try home.unnamedFile(containing: Self.prelude(Self.variableLines(run.variables)) + script + "\n")
+        let descriptor = try home.unnamedFile(containing: Self.prelude(try Self.variableLines(run.variables)) + script + "\n")
         defer { close(descriptor) }
 
         var environment = passThroughEnvironment()
@@ -156,11 +156,25 @@ struct ScriptStep {
         return environment
     }
 
+    /// The most variable text one script is handed (before base64): each value is at most 1 MiB,
+    /// but a project may have thousands.
+    static let maximumVariableBytes = 16 << 20
+
     /// One line per variable: lower-cased name and evaluated value, each base64.
-    static func variableLines(_ variables: VariableDictionary) -> String {
-        variables.all.map { entry in
-            let value = variables.evaluated(entry.name) ?? entry.value
-            return Data(entry.name.lowercased().utf8).base64EncodedString() + " " + Data(value.utf8).base64EncodedString()
+    /// - Throws: when the values come to more than ``maximumVariableBytes``, naming the largest.
+    static func variableLines(_ variables: VariableDictionary) throws(BerthError) -> String {
+        let values = variables.all.map { (name: $0.name, value: variables.evaluated($0.name) ?? $0.value) }
+        let total = values.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }
+        guard total <= maximumVariableBytes else {
+            let largest = values.sorted { $0.value.utf8.count > $1.value.utf8.count }.prefix(3)
+                .map { "\($0.name) (\($0.value.utf8.count / 1024) KiB)" }.joined(separator: ", ")
+            throw BerthError(
+                .validationFailed,
+                "The script's \(values.count) variables come to \(total / 1024 / 1024) MiB, more than the \(maximumVariableBytes >> 20) MiB a script is given; the largest: \(largest)."
+            )
+        }
+        return values.map { name, value in
+            Data(name.lowercased().utf8).base64EncodedString() + " " + Data(value.utf8).base64EncodedString()
         }.joined(separator: "\n") + "\n"
     }
 
