@@ -276,14 +276,7 @@ struct DeploymentAPITests {
                 #expect(refused.errorFields == [field], "\(refused.text)")
             }
 
-            try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Staging"])
-            let restricted = try await server.request(
-                .post, "/api/spaces/default/accounts",
-                json: [
-                    "type": "aws-access-key", "name": "staging-keys", "accessKeyId": "AKIASTAGING000000000",
-                    "secretKey": "staging-secret-key-value", "environments": ["Staging"],
-                ])
-            #expect(restricted.status == .created, "\(restricted.text)")
+            try await Self.createStagingOnlyAccount(server)
             #expect(try await apply(["account": "#{Who}", "region": "ap-south-1"]).status == .ok)
             let expectations: [(who: String, error: String?)] = [
                 ("nobody", "Step 'Report': The account 'nobody' that the step names does not exist."),
@@ -311,10 +304,25 @@ struct DeploymentAPITests {
         }
     }
 
-    /// Applies a project whose one step runs the task definition `job` (registered in the fake first)
-    /// with `properties`, releases it and deploys it; returns the deployment's task id.
-    static func deployJob(_ server: TestServer, ecs: FakeECS, properties: [String: Any]) async throws -> String {
-        try await server.request(
+    /// Creates the environment Staging and the access-key account `staging-keys` restricted to it
+    /// (key id AKIASTAGING000000000, secret staging-secret-key-value).
+    static func createStagingOnlyAccount(_ server: TestServer) async throws {
+        try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Staging"])
+        let account = try await server.request(
+            .post, "/api/spaces/default/accounts",
+            json: [
+                "type": "aws-access-key", "name": "staging-keys", "accessKeyId": "AKIASTAGING000000000",
+                "secretKey": "staging-secret-key-value", "environments": ["Staging"],
+            ])
+        #expect(account.status == .created, "\(account.text)")
+    }
+
+    /// Applies the project Jobs: a step that registers the task definition `job` (its container
+    /// with `container`'s extra members), then one that runs it with `properties`.
+    static func applyJobProject(
+        _ server: TestServer, properties: [String: Any], container: [String: Any] = [:]
+    ) async throws {
+        let applied = try await server.request(
             .put, "/api/spaces/default/projects/Jobs",
             json: [
                 "steps": [
@@ -323,7 +331,8 @@ struct DeploymentAPITests {
                         "properties": [
                             "serviceName": "job", "wait": false,
                             "taskDefinition": [
-                                "family": "job", "containerDefinitions": [["name": "job", "image": "shop/job:1"]],
+                                "family": "job",
+                                "containerDefinitions": [container.merging(["name": "job", "image": "shop/job:1"]) { $1 }],
                             ],
                         ],
                     ],
@@ -333,6 +342,13 @@ struct DeploymentAPITests {
                     ],
                 ]
             ])
+        #expect(applied.status == .ok, "\(applied.text)")
+    }
+
+    /// Applies the project Jobs (``applyJobProject``) with `properties`, releases it and deploys
+    /// it; returns the deployment's task id.
+    static func deployJob(_ server: TestServer, ecs: FakeECS, properties: [String: Any]) async throws -> String {
+        try await applyJobProject(server, properties: properties)
         let number = UUID().uuidString.prefix(8)
         try await Self.release(server, project: "jobs", version: "1.0.0-\(number)")
         let deployment = try await server.request(

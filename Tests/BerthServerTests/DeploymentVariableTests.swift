@@ -47,14 +47,7 @@ struct DeploymentVariableTests {
     func accountVariableRespectsEnvironments() async throws {
         let ecs = FakeECS()
         try await API.withProductionTarget(ecs: ecs) { server in
-            try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Staging"])
-            let account = try await server.request(
-                .post, "/api/spaces/default/accounts",
-                json: [
-                    "type": "aws-access-key", "name": "staging-keys", "accessKeyId": "AKIASTAGING000000000",
-                    "secretKey": "staging-secret-key-value", "environments": ["Staging"],
-                ])
-            #expect(account.status == .created, "\(account.text)")
+            try await API.createStagingOnlyAccount(server)
             let steps = [Self.step("Deploy", family: "web", environment: ["KEY": "#{Keys.AccessKey}"])]
             var applied = try await server.request(
                 .put, "/api/spaces/default/projects/Shop",

@@ -93,29 +93,8 @@ struct ThrottledRolloutTests {
                 "logDriver": "awslogs",
                 "options": ["awslogs-group": "/jobs", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "ecs"],
             ]
-            let applied = try await server.request(
-                .put, "/api/spaces/default/projects/Jobs",
-                json: [
-                    "steps": [
-                        [
-                            "name": "Register", "type": "deploy-ecs-service", "targetRoles": ["web"],
-                            "properties": [
-                                "serviceName": "job", "wait": false,
-                                "taskDefinition": [
-                                    "family": "job",
-                                    "containerDefinitions": [
-                                        ["name": "job", "image": "shop/job:1", "logConfiguration": logging]
-                                    ],
-                                ],
-                            ],
-                        ],
-                        [
-                            "name": "Run", "type": "run-ecs-task", "targetRoles": ["web"],
-                            "properties": ["taskDefinition": "job", "timeoutSeconds": 120],
-                        ],
-                    ]
-                ])
-            #expect(applied.status == .ok, "\(applied.text)")
+            try await API.applyJobProject(
+                server, properties: ["timeoutSeconds": 120], container: ["logConfiguration": logging])
             try await API.release(server, project: "Jobs", version: "1")
 
             let throttled = try await Self.start(server, project: "jobs", release: "1")
