@@ -35,12 +35,16 @@ public struct ServerTask: Sendable, Hashable {
     public var identityARN: String?
     /// Health checks: the status they found.
     public var healthStatus: HealthStatus?
+    /// The node that runs (or ran) it.
+    public var ownerNode: String?
+    /// Someone asked to cancel it while it was executing.
+    public var cancelRequested = false
 
     public init(
         id: String = RecordID.make("task"), spaceID: String, kind: Kind, description: String, state: State = .queued,
         targetID: String? = nil, accountID: String? = nil, createdAt: Date, startedAt: Date? = nil,
         completedAt: Date? = nil, errorMessage: String? = nil, identityARN: String? = nil,
-        healthStatus: HealthStatus? = nil
+        healthStatus: HealthStatus? = nil, ownerNode: String? = nil
     ) {
         self.id = id
         self.spaceID = spaceID
@@ -55,6 +59,7 @@ public struct ServerTask: Sendable, Hashable {
         self.errorMessage = errorMessage
         self.identityARN = identityARN
         self.healthStatus = healthStatus
+        self.ownerNode = ownerNode
     }
 }
 

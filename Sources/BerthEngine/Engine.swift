@@ -63,7 +63,7 @@ public struct Engine: Sendable {
             spaceID: account.spaceID, kind: .accountTest, description: "Test the account '\(account.name)'",
             accountID: account.id, createdAt: configuration.clock.now())
         try await store.createTasks([task])
-        queue.enqueue(task.id)
+        queue.wake()
         return task
     }
 
@@ -78,16 +78,17 @@ public struct Engine: Sendable {
             taskID: task.id,
             createdAt: now)
         try await store.createDeployment(deployment, task: task)
-        queue.enqueue(task.id)
+        queue.wake()
         return (deployment, task)
     }
 
-    /// Cancels a queued task at once, or asks a running one on this node to stop (it records
-    /// itself as cancelled). False when the task is neither.
+    /// Cancels a queued task at once; asks the node running an executing one to stop it (this node
+    /// at once, another within a poll interval; it records itself as cancelled).
     @discardableResult
-    public func cancel(taskID: String) async throws -> Bool {
-        if try await store.cancelQueuedTask(id: taskID, at: configuration.clock.now()) { return true }
-        return running.cancel(taskID)
+    public func cancel(taskID: String) async throws -> CancelResult {
+        let result = try await store.requestCancel(taskID: taskID, at: configuration.clock.now())
+        if case .requested = result { _ = running.cancel(taskID) }
+        return result
     }
 
     /// Queues one health check per target, recorded together.
@@ -99,7 +100,7 @@ public struct Engine: Sendable {
                 createdAt: now)
         }
         try await store.createTasks(tasks)
-        for task in tasks { queue.enqueue(task.id) }
+        if !tasks.isEmpty { queue.wake() }
         return tasks
     }
 }

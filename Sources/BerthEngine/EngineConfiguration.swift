@@ -1,5 +1,6 @@
 import AWSCore
 import AWSCredentials
+import BerthDomain
 import BerthStore
 import Foundation
 import Logging
@@ -12,9 +13,19 @@ public struct EngineConfiguration: Sendable {
 
     /// The server's environment: the worker's ambient credentials and `AWS_ENDPOINT_URL*`.
     public var environment: EnvironmentVariables
-    /// How many tasks run at once on the built-in worker. Deployments spend most of their time
+    /// How many tasks run at once on this node (`--task-cap`). Deployments spend most of their time
     /// waiting for ECS, so the bound is generous.
     public var maximumConcurrentTasks: Int
+    /// This node (`--node-name`) in this run of its process: the owner of the tasks it claims.
+    public var node: TaskOwner
+    /// How long a claimed task stays this node's without a renewal, and how often leases are
+    /// renewed (with the node's heartbeat): a task of a node that died is taken over once its lease
+    /// has run out.
+    public var taskLease: Duration = .seconds(15)
+    public var leaseRenewal: Duration = .seconds(5)
+    /// How often the node looks for queued tasks and for cancel requests of its tasks when nothing
+    /// wakes it sooner (a task queued through this node wakes it at once).
+    public var claimPollInterval: Duration = .seconds(1)
     /// How often every target is health-checked; nil turns the schedule off.
     public var healthCheckInterval: Duration?
     /// How often a deployment asks ECS how its services and tasks are doing (one DescribeServices
@@ -37,6 +48,7 @@ public struct EngineConfiguration: Sendable {
 
     public init(
         environment: EnvironmentVariables = .process, maximumConcurrentTasks: Int = 100,
+        node: TaskOwner = TaskOwner(node: ProcessInfo.processInfo.hostName),
         healthCheckInterval: Duration? = .seconds(3600), deploymentPollInterval: Duration = .seconds(5),
         maximumParallelTargets: Int = 10, bash: String = "/bin/bash", scriptUser: ScriptUser = ScriptUser(),
         setpriv: String = "/usr/bin/setpriv", clock: any AWSClock = SystemClock(),
@@ -44,6 +56,7 @@ public struct EngineConfiguration: Sendable {
     ) {
         self.environment = environment
         self.maximumConcurrentTasks = maximumConcurrentTasks
+        self.node = node
         self.healthCheckInterval = healthCheckInterval
         self.deploymentPollInterval = deploymentPollInterval
         self.maximumParallelTargets = maximumParallelTargets

@@ -114,6 +114,8 @@ public struct LogSection: Sendable {
 /// the ``TaskRunner`` service), at 500 pending lines, and before a task's closing transaction.
 actor LogSink {
     let store: BerthStore
+    /// Lines are stored only for tasks this node still holds.
+    let owner: TaskOwner?
     let logger: Logger
     private var pending: [(String, TaskLogLine)] = []
     private var scheduled = false
@@ -122,8 +124,9 @@ actor LogSink {
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    init(store: BerthStore, logger: Logger) {
+    init(store: BerthStore, owner: TaskOwner? = nil, logger: Logger) {
         self.store = store
+        self.owner = owner
         self.logger = logger
         (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -159,12 +162,12 @@ actor LogSink {
         let batch = pending
         pending.removeAll()
         let previous = lastFlush
-        let (store, logger) = (self.store, self.logger)
+        let (store, owner, logger) = (self.store, self.owner, self.logger)
         let current = Task {
             await previous?.value
             guard !batch.isEmpty else { return }
             do {
-                try await store.appendLogs(batch)
+                try await store.appendLogs(batch, owner: owner)
             } catch {
                 logger.error("Task log lines could not be stored", metadata: ["lines": "\(batch.count)", "error": "\(error)"])
             }

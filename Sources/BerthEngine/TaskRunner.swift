@@ -7,10 +7,21 @@ import Metrics
 import ServiceLifecycle
 import Synchronization
 
-/// The built-in worker: takes queued tasks, runs them with a bound on concurrency, and records
-/// each one's outcome. On start it fails the tasks a previous process left executing and resumes
-/// the ones still queued. On graceful shutdown it stops taking tasks and cancels the running ones,
-/// which record themselves as cancelled before the store closes.
+/// The built-in worker of this node: claims queued tasks from the database (``BerthStore/claimTasks(for:limit:at:leaseUntil:)``),
+/// runs at most `maximumConcurrentTasks` at once, keeps their leases alive, and records each
+/// one's outcome. Every node of a cluster runs one; the database decides which node runs a task.
+///
+/// - A task queued through this node wakes it at once (``TaskQueue``); tasks queued through other
+///   nodes are found by a poll every `claimPollInterval`.
+/// - Every `leaseRenewal` the node renews its leases and records its heartbeat; a task whose lease
+///   it lost (another node took it over) is stopped here. Every poll it also looks for cancel
+///   requests of its tasks, made through any node.
+/// - Tasks whose node is gone (lease run out, or this node's previous run) are taken over: for now
+///   they are failed, saying which node stopped.
+/// - A draining node (`berth node drain`) claims nothing and finishes what it runs.
+///
+/// On graceful shutdown it stops claiming and cancels the running tasks, which record themselves
+/// as cancelled before the store closes.
 public struct TaskRunner: Service {
     let store: BerthStore
     let queue: TaskQueue
@@ -28,46 +39,125 @@ public struct TaskRunner: Service {
         self.executors = Dictionary(executors.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
         self.configuration = configuration
         self.running = running
-        logSink = LogSink(store: store, logger: configuration.logger)
+        logSink = LogSink(store: store, owner: configuration.node, logger: configuration.logger)
     }
 
-    public func run() async throws {
-        let clock = configuration.clock
-        let abandoned = try await store.failAbandonedTasks(
-            reason: "The server stopped while this task was executing; it did not finish.", at: clock.now())
-        if !abandoned.isEmpty {
-            configuration.logger.warning("Marked tasks left executing as failed", metadata: ["tasks.count": "\(abandoned.count)"])
-        }
-        for task in try await store.queuedTasks() { queue.enqueue(task.id) }
+    var owner: TaskOwner { configuration.node }
 
+    public func run() async throws {
+        let started = configuration.clock.now()
+        _ = try await heartbeat(started: started)
+        try await takeOverAbandonedTasks()
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { services in
                 services.addTask { await logSink.run() }
-                await withTaskGroup(of: Void.self) { group in
-                    var running = 0
-                    for await taskID in queue.stream {
-                        if running >= configuration.maximumConcurrentTasks {
-                            await group.next()
-                            running -= 1
+                services.addTask { await keepLeases(started: started) }
+                // A discarding group: a task that ends leaves nothing behind; the group's end waits for all.
+                await withDiscardingTaskGroup { group in
+                    while !Task.isCancelled {
+                        let claimed = await claim()
+                        for task in claimed {
+                            group.addTask {
+                                await runTask(task)
+                                queue.wake()
+                            }
                         }
-                        running += 1
-                        group.addTask { await runTask(taskID) }
+                        if claimed.isEmpty || running.count >= configuration.maximumConcurrentTasks {
+                            await queue.wait(upTo: configuration.claimPollInterval)
+                        }
                     }
-                    await group.waitForAll()
                 }
                 services.cancelAll()
             }
         }
     }
 
-    /// Runs one task from queued to finished. Errors never escape: they become the outcome.
-    func runTask(_ taskID: String) async {
-        let clock = configuration.clock
-        let logger = configuration.logger
+    /// Claims what this node has room for; nothing when it has none or a claim fails (logged).
+    func claim() async -> [ServerTask] {
+        let room = configuration.maximumConcurrentTasks - running.count
+        guard room > 0 else { return [] }
         do {
-            guard try await store.startTask(id: taskID, at: clock.now()), let task = try await store.task(id: taskID) else {
+            let now = configuration.clock.now()
+            let claimed = try await store.claimTasks(
+                for: owner, limit: room, at: now, leaseUntil: now.addingTimeInterval(configuration.taskLease.timeInterval))
+            for task in claimed { running.reserve(task.id) }
+            if !claimed.isEmpty { Counter(label: "berth_tasks_claimed_total").increment(by: claimed.count) }
+            return claimed
+        } catch {
+            configuration.logger.error("Queued tasks could not be claimed", metadata: ["error": "\(error)"])
+            return []
+        }
+    }
+
+    /// Renews leases and the heartbeat every `leaseRenewal`, takes over abandoned tasks, and
+    /// passes on cancel requests every `claimPollInterval`, until cancelled.
+    func keepLeases(started: Date) async {
+        var sinceRenewal = Duration.zero
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: configuration.claimPollInterval)
+            } catch {
                 return
             }
+            sinceRenewal += configuration.claimPollInterval
+            do {
+                for id in try await store.cancelRequests(of: owner) where running.cancel(id) {
+                    configuration.logger.info("Cancelling a task on request", metadata: ["task.id": "\(id)"])
+                }
+                guard sinceRenewal >= configuration.leaseRenewal else { continue }
+                sinceRenewal = .zero
+                let now = configuration.clock.now()
+                let held = Set(
+                    try await store.renewLeases(of: owner, until: now.addingTimeInterval(configuration.taskLease.timeInterval))
+                        .map(\.id))
+                for id in running.ids where !held.contains(id) && running.cancel(id) {
+                    Counter(label: "berth_lease_renewals_failed_total").increment()
+                    configuration.logger.warning(
+                        "This node lost the lease of a task (another node took it over); its work here stops",
+                        metadata: ["task.id": "\(id)"])
+                }
+                _ = try await heartbeat(started: started)
+                try await takeOverAbandonedTasks()
+            } catch {
+                configuration.logger.error("Task leases could not be renewed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Records this node's heartbeat; returns whether it is draining.
+    func heartbeat(started: Date) async throws -> Bool {
+        let draining = try await store.recordHeartbeat(
+            ClusterNode(
+                name: owner.node, host: ProcessInfo.processInfo.hostName, version: BerthVersion.current, startedAt: started,
+                lastSeenAt: configuration.clock.now(), running: running.count, taskCap: configuration.maximumConcurrentTasks,
+                draining: false),
+            instance: owner.instance)
+        Gauge(label: "berth_tasks_running").record(running.count)
+        return draining
+    }
+
+    func takeOverAbandonedTasks() async throws {
+        let node = owner.node
+        let taken = try await store.takeOverAbandonedTasks(by: owner, at: configuration.clock.now()) { previous in
+            guard let previous, previous != node else {
+                return "The server stopped while this task was executing (node \(node) restarted); it did not finish."
+            }
+            return
+                "The node \(previous) stopped answering while this task was executing (its lease ran out); it did not finish. Taken over by \(node)."
+        }
+        if !taken.isEmpty {
+            Counter(label: "berth_tasks_adopted_total").increment(by: taken.count)
+            configuration.logger.warning(
+                "Took over tasks whose node stopped", metadata: ["tasks.count": "\(taken.count)", "node": "\(node)"])
+        }
+    }
+
+    func runTask(_ task: ServerTask) async {
+        let taskID = task.id
+        let clock = configuration.clock
+        let logger = configuration.logger
+        defer { running.remove(taskID) }
+        do {
             let log = TaskLogWriter(
                 taskID: taskID, sink: logSink, lineLimit: configuration.maximumLogLines, clock: { clock.now() })
             var result: ExecutionResult
@@ -76,7 +166,6 @@ public struct TaskRunner: Service {
             } else if let executor = executors[task.kind] {
                 let work = Task { try await executor.execute(task, log: log) }
                 running.register(taskID, work)
-                defer { running.remove(taskID) }
                 do {
                     result = try await withTaskCancellationHandler {
                         try await work.value
@@ -109,7 +198,8 @@ public struct TaskRunner: Service {
                 "finish the task", logger: logger, metadata: ["task.id": "\(taskID)"]
             ) {
                 try await store.finishTask(
-                    id: taskID, outcome: outcome, at: clock.now(), lastLines: (dropped.map { [$0] } ?? []) + [closing],
+                    id: taskID, outcome: outcome, at: clock.now(), owner: owner,
+                    lastLines: (dropped.map { [$0] } ?? []) + [closing],
                     targetHealth: result.targetHealth.flatMap { health in task.targetID.map { ($0, health) } })
             }
             guard finished else {
@@ -126,18 +216,52 @@ public struct TaskRunner: Service {
     }
 }
 
-/// The tasks executing on this node, so that one can be cancelled by id.
+/// The tasks this node has claimed and not yet finished, so that one can be cancelled by id and
+/// the node knows how many it runs.
 final class RunningTasks: Sendable {
-    private let tasks = Mutex<[String: Task<ExecutionResult, any Error>]>([:])
+    private struct State {
+        var claimed: Set<String> = []
+        var work: [String: Task<ExecutionResult, any Error>] = [:]
+        /// Cancelled before its work started: the work is cancelled as it registers.
+        var cancelledEarly: Set<String> = []
+    }
+    private let state = Mutex(State())
 
     init() {}
 
-    func register(_ id: String, _ task: Task<ExecutionResult, any Error>) { tasks.withLock { $0[id] = task } }
-    func remove(_ id: String) { _ = tasks.withLock { $0.removeValue(forKey: id) } }
+    var count: Int { state.withLock { $0.claimed.count } }
+    var ids: [String] { state.withLock { Array($0.claimed) } }
 
+    func reserve(_ id: String) { _ = state.withLock { $0.claimed.insert(id) } }
+
+    func register(_ id: String, _ task: Task<ExecutionResult, any Error>) {
+        let cancelNow = state.withLock { state in
+            state.work[id] = task
+            return state.cancelledEarly.remove(id) != nil
+        }
+        if cancelNow { task.cancel() }
+    }
+
+    func remove(_ id: String) {
+        state.withLock { state in
+            state.claimed.remove(id)
+            state.work.removeValue(forKey: id)
+            state.cancelledEarly.remove(id)
+        }
+    }
+
+    /// Cancels the task's work if this node runs it; false when it does not.
     func cancel(_ id: String) -> Bool {
-        guard let task = tasks.withLock({ $0[id] }) else { return false }
-        task.cancel()
+        let work = state.withLock { state -> Task<ExecutionResult, any Error>?? in
+            guard state.claimed.contains(id) else { return nil }
+            guard let work = state.work[id] else {
+                state.cancelledEarly.insert(id)
+                return .some(nil)
+            }
+            return .some(work)
+        }
+        guard let work else { return false }
+        work?.cancel()
         return true
     }
 }

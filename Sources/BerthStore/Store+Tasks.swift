@@ -82,18 +82,24 @@ extension BerthStore {
         try await appendLogs(lines.map { (taskID, $0) })
     }
 
-    /// Lines of several tasks in one transaction.
-    public func appendLogs(_ lines: [(taskID: String, line: TaskLogLine)]) async throws {
+    /// Lines of several tasks in one transaction. With `owner`, only the lines of tasks that
+    /// `owner` still holds are stored: a node that lost a task's lease writes nothing more to its log.
+    public func appendLogs(_ lines: [(taskID: String, line: TaskLogLine)], owner: TaskOwner? = nil) async throws {
         guard !lines.isEmpty else { return }
         try await database.transaction { db in
             for (taskID, line) in lines {
-                try await db.raw(
+                var statement: SQLQueryString = """
+                    INSERT INTO task_log (task_id, sequence, time, level, message, section) SELECT \
+                    \(bind: taskID), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
+                    \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section)
                     """
-                    INSERT INTO task_log (task_id, sequence, time, level, message, section) VALUES \
-                    (\(bind: taskID), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
-                    \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section))
-                    """
-                ).run()
+                if let owner {
+                    statement += """
+                         WHERE EXISTS (SELECT 1 FROM tasks WHERE id = \(bind: taskID) \
+                        AND owner_instance = \(bind: owner.instance) AND state = 'executing')
+                        """
+                }
+                try await db.raw(statement).run()
             }
         }
     }
@@ -124,22 +130,25 @@ extension BerthStore {
     /// target's health — in one transaction, so a reader never sees a finished task without its
     /// result. A task that is not executing (already finished, failed by a restart, never started)
     /// is left as it is: a finished task stays finished.
-    /// - Returns: false when the task was not executing, and nothing was written.
+    /// With `owner`, only while `owner` holds the task's lease: a node whose lease ran out (and
+    /// whose task another node took over) cannot overwrite the outcome.
+    /// - Returns: false when the task was not executing (or not `owner`'s), and nothing was written.
     @discardableResult
     public func finishTask(
-        id: String, outcome: TaskOutcome, at time: Date, lastLines: [TaskLogLine] = [],
+        id: String, outcome: TaskOutcome, at time: Date, owner: TaskOwner? = nil, lastLines: [TaskLogLine] = [],
         targetHealth: (String, TargetHealth)? = nil
     ) async throws -> Bool {
         try await database.transaction { db in
             // One conditional statement: of two finishers, on any node, exactly one sees its row.
-            let finished = try await db.raw(
-                """
+            var statement: SQLQueryString = """
                 UPDATE tasks SET state = \(bind: outcome.state.rawValue), completed_at = \(bind: time.unixMilliseconds), \
                 error_message = \(bind: outcome.errorMessage), identity_arn = \(bind: outcome.identityARN), \
-                health_status = \(bind: outcome.healthStatus?.rawValue) \
-                WHERE id = \(bind: id) AND state = 'executing' RETURNING id
+                health_status = \(bind: outcome.healthStatus?.rawValue), lease_expires_at = NULL \
+                WHERE id = \(bind: id) AND state = 'executing'
                 """
-            ).first()
+            if let owner { statement += " AND owner_instance = \(bind: owner.instance)" }
+            statement += " RETURNING id"
+            let finished = try await db.raw(statement).first()
             guard finished != nil else { return false }
             for line in lastLines {
                 try await db.raw(
@@ -164,43 +173,20 @@ extension BerthStore {
         }
     }
 
-    /// Marks every task left executing (the server stopped under it) as failed with `reason`.
-    /// - Returns: the ids of the tasks it marked.
-    public func failAbandonedTasks(reason: String, at time: Date) async throws -> [String] {
-        try await database.transaction { db in
-            let ids = try await db.raw("SELECT id FROM tasks WHERE state = 'executing'").all().map { try $0.string("id") }
-            try await db.raw("DELETE FROM service_locks").run()
-            for id in ids {
-                let next = try await db.raw("SELECT MAX(sequence) AS last FROM task_log WHERE task_id = \(bind: id)").first()
-                let sequence = (try next?.decode(column: "last", as: Int64?.self) ?? 0) + 1
-                try await db.raw(
-                    """
-                    INSERT INTO task_log (task_id, sequence, time, level, message) VALUES \
-                    (\(bind: id), \(bind: sequence), \(bind: time.unixMilliseconds), 'error', \(bind: reason))
-                    """
-                ).run()
-                try await db.raw(
-                    """
-                    UPDATE tasks SET state = 'failed', completed_at = \(bind: time.unixMilliseconds), \
-                    error_message = \(bind: reason) WHERE id = \(bind: id)
-                    """
-                ).run()
-            }
-            return ids
-        }
-    }
-
     static func task(_ row: any SQLRow) throws -> ServerTask {
         let id = try row.string("id")
         guard let kind = ServerTask.Kind(rawValue: try row.string("kind")),
             let state = ServerTask.State(rawValue: try row.string("state"))
         else { throw BerthError(.internalError, "The task \(id) has an unknown kind or state in the database.") }
-        return ServerTask(
+        var task = ServerTask(
             id: id, spaceID: try row.string("space_id"), kind: kind, description: try row.string("description"), state: state,
             targetID: try row.optionalString("target_id"), accountID: try row.optionalString("account_id"),
             createdAt: try row.date("created_at"), startedAt: try row.optionalDate("started_at"),
             completedAt: try row.optionalDate("completed_at"), errorMessage: try row.optionalString("error_message"),
             identityARN: try row.optionalString("identity_arn"),
-            healthStatus: try row.optionalString("health_status").flatMap(HealthStatus.init(rawValue:)))
+            healthStatus: try row.optionalString("health_status").flatMap(HealthStatus.init(rawValue:)),
+            ownerNode: try row.optionalString("owner_node"))
+        task.cancelRequested = try row.decode(column: "cancel_requested_at", as: Int64?.self) != nil
+        return task
     }
 }

@@ -141,7 +141,8 @@ struct IntegrityStoreTests {
             let queued = ServerTask(spaceID: fixture.space.id, kind: .accountTest, description: "later", createdAt: now)
             try await store.createTasks([task, queued])
             #expect(try await store.startTask(id: task.id, at: now))
-            #expect(try await store.failAbandonedTasks(reason: "The server stopped.", at: now) == [task.id])
+            let taken = try await store.takeOverAbandonedTasks(by: TaskOwner(node: "b"), at: now) { _ in "The server stopped." }
+            #expect(taken == [task.id])
             let healthBefore = try await store.target(id: fixture.target.id)?.health
 
             let late = try await store.finishTask(

@@ -169,7 +169,8 @@ struct StoreTests {
             let queued = ServerTask(spaceID: fixture.space.id, kind: .accountTest, description: "b", createdAt: now)
             try await store.createTasks([running, queued])
             _ = try await store.startTask(id: running.id, at: now)
-            #expect(try await store.failAbandonedTasks(reason: "server stopped", at: now) == [running.id])
+            let taken = try await store.takeOverAbandonedTasks(by: TaskOwner(node: "b"), at: now) { _ in "server stopped" }
+            #expect(taken == [running.id])
             #expect(try await store.task(id: running.id)?.state == .failed)
             #expect(try await store.task(id: running.id)?.errorMessage == "server stopped")
             #expect(try await store.taskLog(taskID: running.id).last?.message == "server stopped")

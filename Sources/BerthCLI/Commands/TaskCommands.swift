@@ -103,7 +103,8 @@ enum TaskPrinter {
     static func one(_ task: Components.Schemas.ServerTask, _ format: OutputFormat) throws -> String {
         if format == .json { return try Output.json(task) }
         return Output.fields([
-            ("Task", task.id), ("Description", task.description), ("State", task.state.rawValue),
+            ("Task", task.id), ("Description", task.description),
+            ("State", task.state.rawValue + (task.cancelRequested == true ? " (cancel requested)" : "")), ("Node", task.node),
             ("Health", task.healthStatus?.rawValue), ("Identity", task.identityArn), ("Error", task.errorMessage),
             ("Created", Output.time(task.createdAt)), ("Started", task.startedAt.map { Output.time($0) }),
             ("Completed", task.completedAt.map { Output.time($0) }),

@@ -143,7 +143,8 @@ extension Components.Schemas.ServerTask {
             id: task.id, kind: .init(rawValue: task.kind.rawValue) ?? .accountTest, description: task.description,
             state: .init(task.state), space: spaceName, targetId: task.targetID, accountId: task.accountID,
             createdAt: task.createdAt, startedAt: task.startedAt, completedAt: task.completedAt,
-            errorMessage: task.errorMessage, identityArn: task.identityARN, healthStatus: task.healthStatus.map { .init($0) })
+            errorMessage: task.errorMessage, identityArn: task.identityARN, healthStatus: task.healthStatus.map { .init($0) },
+            node: task.ownerNode, cancelRequested: task.state == .executing && task.cancelRequested ? true : nil)
     }
 }
 

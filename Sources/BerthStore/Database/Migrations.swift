@@ -147,6 +147,21 @@ public enum Migrations {
                 "CREATE INDEX deployments_by_space ON deployments (space_id, created_at)",
                 "CREATE INDEX deployments_by_project_environment ON deployments (project_id, environment_id, created_at)",
             ]),
+        Migration(
+            version: 6, name: "tasks leased by nodes, cancel requests, the nodes, jobs that run once per cluster",
+            statements: [
+                "ALTER TABLE tasks ADD COLUMN owner_node TEXT",
+                "ALTER TABLE tasks ADD COLUMN owner_instance TEXT",
+                "ALTER TABLE tasks ADD COLUMN lease_expires_at BIGINT",
+                "ALTER TABLE tasks ADD COLUMN cancel_requested_at BIGINT",
+                """
+                CREATE TABLE nodes (
+                    name TEXT PRIMARY KEY, instance TEXT NOT NULL, host TEXT NOT NULL, version TEXT NOT NULL,
+                    started_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL, running BIGINT NOT NULL,
+                    task_cap BIGINT NOT NULL, draining BIGINT NOT NULL DEFAULT 0)
+                """,
+                "CREATE TABLE cluster_jobs (name TEXT PRIMARY KEY, last_run_at BIGINT NOT NULL, node TEXT NOT NULL)",
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two

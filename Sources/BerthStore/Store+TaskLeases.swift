@@ -1,0 +1,132 @@
+import BerthDomain
+import Foundation
+import SQLKit
+
+/// A task a node holds, as its lease renewal sees it.
+public struct HeldTask: Sendable, Hashable {
+    public var id: String
+    /// Someone asked for the task to be cancelled (through any node).
+    public var cancelRequested: Bool
+}
+
+extension BerthStore {
+    /// Claims up to `limit` queued tasks, oldest first, for `owner`: each moves to executing with
+    /// `owner` recorded and a lease until `leaseUntil`. One statement, which PostgreSQL runs with
+    /// `FOR UPDATE SKIP LOCKED` (concurrent claimers pass over each other's rows instead of waiting)
+    /// and SQLite under its single writer: of any number of claimers on any number of nodes, exactly
+    /// one gets each task. A draining node (``setDraining(node:_:)``) claims nothing.
+    public func claimTasks(for owner: TaskOwner, limit: Int, at now: Date, leaseUntil: Date) async throws -> [ServerTask] {
+        guard limit > 0 else { return [] }
+        let skipLocked = database.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let rows = try await database.transaction { db in
+            try await db.raw(
+                """
+                UPDATE tasks SET state = 'executing', started_at = \(bind: now.unixMilliseconds), \
+                owner_node = \(bind: owner.node), owner_instance = \(bind: owner.instance), \
+                lease_expires_at = \(bind: leaseUntil.unixMilliseconds) \
+                WHERE id IN (SELECT id FROM tasks WHERE state = 'queued' \
+                AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = \(bind: owner.node) AND draining = 1) \
+                ORDER BY created_at, id LIMIT \(bind: Int64(limit))\(unsafeRaw: skipLocked)) AND state = 'queued' RETURNING *
+                """
+            ).all()
+        }
+        return try rows.map(Self.task).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    /// Extends to `until` the lease of every task `owner` still holds, and says which those are
+    /// and whether someone asked to cancel them. A task the owner ran that is missing from the
+    /// answer was taken over (its lease ran out) or ended: the owner must stop working on it.
+    public func renewLeases(of owner: TaskOwner, until: Date) async throws -> [HeldTask] {
+        try await database.transaction { db in
+            try await db.raw(
+                """
+                UPDATE tasks SET lease_expires_at = \(bind: until.unixMilliseconds) \
+                WHERE owner_instance = \(bind: owner.instance) AND state = 'executing' \
+                RETURNING id, cancel_requested_at
+                """
+            ).all().map { row in
+                HeldTask(
+                    id: try row.string("id"),
+                    cancelRequested: try row.decode(column: "cancel_requested_at", as: Int64?.self) != nil)
+            }
+        }
+    }
+
+    /// The tasks `owner` holds that someone asked to cancel.
+    public func cancelRequests(of owner: TaskOwner) async throws -> [String] {
+        try await database.withConnection { db in
+            try await db.raw(
+                """
+                SELECT id FROM tasks WHERE owner_instance = \(bind: owner.instance) AND state = 'executing' \
+                AND cancel_requested_at IS NOT NULL
+                """
+            ).all().map { try $0.string("id") }
+        }
+    }
+
+    /// Cancels a queued task at once; for an executing one, records the request for the node that
+    /// holds it. One conditional statement each, so a task that starts or ends meanwhile is
+    /// answered as it really is.
+    public func requestCancel(taskID: String, at time: Date) async throws -> CancelResult {
+        try await database.transaction { db in
+            let cancelled = try await db.raw(
+                """
+                UPDATE tasks SET state = 'cancelled', completed_at = \(bind: time.unixMilliseconds), \
+                error_message = 'Cancelled before it started.' WHERE id = \(bind: taskID) AND state = 'queued' RETURNING id
+                """
+            ).first()
+            if cancelled != nil { return .cancelled }
+            let requested = try await db.raw(
+                """
+                UPDATE tasks SET cancel_requested_at = COALESCE(cancel_requested_at, \(bind: time.unixMilliseconds)) \
+                WHERE id = \(bind: taskID) AND state = 'executing' RETURNING owner_node
+                """
+            ).first()
+            if let requested { return .requested(node: try requested.optionalString("owner_node") ?? "an unknown node") }
+            guard let row = try await db.raw("SELECT state FROM tasks WHERE id = \(bind: taskID)").first(),
+                let state = ServerTask.State(rawValue: try row.string("state"))
+            else { throw BerthError.notFound("task", taskID) }
+            return .alreadyFinished(state)
+        }
+    }
+
+    /// Ends the executing tasks whose holder is gone: their lease ran out, or `owner`'s node left
+    /// them in an earlier run of its process (a restart). Each is failed with `reason(previousNode)`
+    /// and a last log line saying so; its service locks are free from then on.
+    /// - Returns: the ids of the tasks taken over.
+    public func takeOverAbandonedTasks(
+        by owner: TaskOwner, at now: Date, reason: @Sendable (_ previousNode: String?) -> String
+    ) async throws -> [String] {
+        let skipLocked = database.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        return try await database.transaction { db in
+            let rows = try await db.raw(
+                """
+                SELECT id, owner_node FROM tasks WHERE state = 'executing' AND (lease_expires_at IS NULL \
+                OR lease_expires_at < \(bind: now.unixMilliseconds) \
+                OR (owner_node = \(bind: owner.node) AND owner_instance <> \(bind: owner.instance)))\(unsafeRaw: skipLocked)
+                """
+            ).all()
+            var taken: [String] = []
+            for row in rows {
+                let id = try row.string("id")
+                let message = reason(try row.optionalString("owner_node"))
+                let last = try await db.raw("SELECT MAX(sequence) AS last FROM task_log WHERE task_id = \(bind: id)").first()
+                let sequence = (try last?.decode(column: "last", as: Int64?.self) ?? 0) + 1
+                try await db.raw(
+                    """
+                    INSERT INTO task_log (task_id, sequence, time, level, message) VALUES \
+                    (\(bind: id), \(bind: sequence), \(bind: now.unixMilliseconds), 'error', \(bind: message))
+                    """
+                ).run()
+                try await db.raw(
+                    """
+                    UPDATE tasks SET state = 'failed', completed_at = \(bind: now.unixMilliseconds), \
+                    error_message = \(bind: message), lease_expires_at = NULL WHERE id = \(bind: id)
+                    """
+                ).run()
+                taken.append(id)
+            }
+            return taken
+        }
+    }
+}
