@@ -7,6 +7,11 @@ public struct HeldTask: Sendable, Hashable {
     public var id: String
     /// Someone asked for the task to be cancelled (through any node).
     public var cancelRequested: Bool
+
+    public init(id: String, cancelRequested: Bool) {
+        self.id = id
+        self.cancelRequested = cancelRequested
+    }
 }
 
 extension BerthStore {
@@ -17,19 +22,23 @@ extension BerthStore {
     /// one gets each task. A draining node (``setDraining(node:_:)``) claims nothing.
     public func claimTasks(for owner: TaskOwner, limit: Int, at now: Date, leaseUntil: Date) async throws -> [ServerTask] {
         guard limit > 0 else { return [] }
-        let skipLocked = database.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-        let rows = try await database.transaction { db in
-            try await db.raw(
-                """
-                UPDATE tasks SET state = 'executing', started_at = \(bind: now.unixMilliseconds), \
-                owner_node = \(bind: owner.node), owner_instance = \(bind: owner.instance), \
-                lease_expires_at = \(bind: leaseUntil.unixMilliseconds) \
-                WHERE id IN (SELECT id FROM tasks WHERE state = 'queued' \
-                AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = \(bind: owner.node) AND draining = 1) \
-                ORDER BY created_at, id LIMIT \(bind: Int64(limit))\(unsafeRaw: skipLocked)) AND state = 'queued' RETURNING *
-                """
-            ).all()
-        }
+        let next: SQLQueryString = """
+            SELECT id FROM tasks WHERE state = 'queued' \
+            AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = \(bind: owner.node) AND draining = 1) \
+            ORDER BY created_at, id LIMIT \(bind: Int64(limit))
+            """
+        let claim: SQLQueryString = """
+            UPDATE tasks SET state = 'executing', started_at = \(bind: now.unixMilliseconds), \
+            owner_node = \(bind: owner.node), owner_instance = \(bind: owner.instance), \
+            lease_expires_at = \(bind: leaseUntil.unixMilliseconds)
+            """
+        // PostgreSQL may run an `IN (… LIMIT n)` subquery more than once in one statement (and so
+        // claim more than n): a CTE runs once. SQLite runs the subquery once.
+        let statement: SQLQueryString =
+            database.dialect == .postgres
+            ? "WITH next AS (\(next) FOR UPDATE SKIP LOCKED) \(claim) FROM next WHERE tasks.id = next.id RETURNING tasks.*"
+            : "\(claim) WHERE id IN (\(next)) AND state = 'queued' RETURNING *"
+        let rows = try await database.transaction { db in try await db.raw(statement).all() }
         return try rows.map(Self.task).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 

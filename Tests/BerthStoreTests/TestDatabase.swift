@@ -18,22 +18,30 @@ enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     /// A new, empty database of this kind, migrated; removed by `body`'s end.
     func withStore<T>(_ body: (BerthStore) async throws -> T) async throws -> T {
+        try await withStores(1) { try await body($0[0]) }
+    }
+
+    /// `count` stores (each with a pool of its own, as separate nodes have) on one new database.
+    func withStores<T>(_ count: Int, _ body: ([BerthStore]) async throws -> T) async throws -> T {
         let logger = Logger(label: "berth.test.store")
+        func run(_ configuration: DatabaseConfiguration) async throws -> T {
+            var stores: [BerthStore] = []
+            do {
+                for _ in 0..<count { stores.append(try await BerthStore.open(configuration, logger: logger)) }
+                let result = try await body(stores)
+                for store in stores { await store.close() }
+                return result
+            } catch {
+                for store in stores { await store.close() }
+                throw error
+            }
+        }
         switch self {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let store = try await BerthStore.open(
-                .sqlite(path: directory.appendingPathComponent("berth.sqlite").path), logger: logger)
-            do {
-                let result = try await body(store)
-                await store.close()
-                return result
-            } catch {
-                await store.close()
-                throw error
-            }
+            return try await run(.sqlite(path: directory.appendingPathComponent("berth.sqlite").path))
         case .postgres:
             let adminURL = try #require(ProcessInfo.processInfo.environment["BERTH_TEST_POSTGRES_URL"])
             let name = "berth_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
@@ -41,15 +49,12 @@ enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
             try await admin.withConnection { db in try await db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
             var components = try #require(URLComponents(string: adminURL))
             components.path = "/" + name
-            let store = try await BerthStore.open(.postgres(url: try #require(components.string)), logger: logger)
             do {
-                let result = try await body(store)
-                await store.close()
+                let result = try await run(.postgres(url: try #require(components.string)))
                 try await admin.withConnection { db in try await db.raw("DROP DATABASE \(unsafeRaw: name)").run() }
                 await admin.shutdown()
                 return result
             } catch {
-                await store.close()
                 await admin.shutdown()
                 throw error
             }

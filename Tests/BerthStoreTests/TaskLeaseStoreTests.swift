@@ -1,0 +1,171 @@
+import BerthDomain
+import BerthStore
+import Foundation
+import Testing
+
+/// Tasks claimed by nodes from the database: each exactly once, held by a lease, taken over when
+/// their node is gone, cancelled through the database.
+@Suite("Task claims and leases")
+struct TaskLeaseStoreTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func queue(_ count: Int, in store: BerthStore) async throws -> [ServerTask] {
+        let space = try await store.space("default")
+        let tasks = (0..<count).map {
+            ServerTask(
+                spaceID: space.id, kind: .accountTest, description: "task \($0)",
+                createdAt: now.addingTimeInterval(Double($0) / 1000))
+        }
+        for batch in stride(from: 0, to: tasks.count, by: 250) {
+            try await store.createTasks(Array(tasks[batch..<min(batch + 250, tasks.count)]))
+        }
+        return tasks
+    }
+
+    @Test(
+        "1,000 queued tasks, claimed by 8 claimers on two pools at once: every task exactly once, oldest first",
+        arguments: TestDatabase.available)
+    func claimsAreExclusive(database: TestDatabase) async throws {
+        try await database.withStores(2) { stores in
+            let tasks = try await queue(1000, in: stores[0])
+            let claims = try await withThrowingTaskGroup(of: [String].self) { group in
+                for claimer in 0..<8 {
+                    let store = stores[claimer % 2]
+                    let owner = TaskOwner(node: "node-\(claimer)")
+                    group.addTask {
+                        var mine: [String] = []
+                        while true {
+                            let claimed = try await store.claimTasks(
+                                for: owner, limit: 7, at: now, leaseUntil: now.addingTimeInterval(15))
+                            if claimed.isEmpty { return mine }
+                            #expect(claimed.allSatisfy { $0.state == .executing && $0.ownerNode == owner.node })
+                            mine += claimed.map(\.id)
+                        }
+                    }
+                }
+                var all: [[String]] = []
+                for try await claimed in group { all.append(claimed) }
+                return all
+            }
+            let claimed = claims.flatMap(\.self)
+            #expect(claimed.count == 1000, "a task was claimed twice or not at all")
+            #expect(Set(claimed) == Set(tasks.map(\.id)))
+            #expect(claims.filter { !$0.isEmpty }.count > 1, "the claimers shared the work")
+            // Each claimer took its tasks in the order they were queued.
+            let order = Dictionary(uniqueKeysWithValues: tasks.enumerated().map { ($1.id, $0) })
+            for mine in claims { #expect(mine.map { order[$0]! } == mine.map { order[$0]! }.sorted()) }
+        }
+    }
+
+    @Test(
+        "A node that lost its lease cannot log, finish or renew the task; its restart takes its old tasks over at once",
+        arguments: TestDatabase.available)
+    func staleOwners(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            let tasks = try await queue(2, in: store)
+            let a = TaskOwner(node: "a")
+            let b = TaskOwner(node: "b")
+            let claimed = try await store.claimTasks(for: a, limit: 1, at: now, leaseUntil: now.addingTimeInterval(15))
+            #expect(claimed.map(\.id) == [tasks[0].id])
+            #expect(try await store.renewLeases(of: a, until: now.addingTimeInterval(20)).map(\.id) == [tasks[0].id])
+            try await store.appendLogs(
+                [(tasks[0].id, TaskLogLine(sequence: 1, time: now, level: .info, message: "by a"))], owner: a)
+
+            // Before the lease runs out, nobody else takes the task.
+            let early = try await store.takeOverAbandonedTasks(by: b, at: now.addingTimeInterval(19)) { _ in "gone" }
+            #expect(early.isEmpty)
+            let taken = try await store.takeOverAbandonedTasks(by: b, at: now.addingTimeInterval(21)) { previous in
+                "The node \(previous ?? "?") stopped; taken over by b."
+            }
+            #expect(taken == [tasks[0].id])
+            let failed = try #require(try await store.task(id: tasks[0].id))
+            #expect(failed.state == .failed)
+            #expect(failed.errorMessage == "The node a stopped; taken over by b.")
+
+            // The old holder comes back: everything it tries is refused.
+            #expect(try await store.renewLeases(of: a, until: now.addingTimeInterval(40)).isEmpty)
+            try await store.appendLogs(
+                [(tasks[0].id, TaskLogLine(sequence: 3, time: now, level: .info, message: "late"))], owner: a)
+            let finished = try await store.finishTask(
+                id: tasks[0].id, outcome: TaskOutcome(state: .succeeded), at: now.addingTimeInterval(41), owner: a)
+            #expect(finished == false)
+            #expect(try await store.task(id: tasks[0].id)?.state == .failed)
+            #expect(
+                try await store.taskLog(taskID: tasks[0].id).map(\.message) == ["by a", "The node a stopped; taken over by b."])
+
+            // A restart of b (same name, new run) takes over what its previous run held, lease or not.
+            let claimedByB = try await store.claimTasks(for: b, limit: 5, at: now, leaseUntil: now.addingTimeInterval(3600))
+            #expect(claimedByB.map(\.id) == [tasks[1].id])
+            let restarted = TaskOwner(node: "b")
+            let adopted = try await store.takeOverAbandonedTasks(by: restarted, at: now.addingTimeInterval(1)) { previous in
+                previous == "b" ? "restarted" : "other"
+            }
+            #expect(adopted == [tasks[1].id])
+            #expect(try await store.task(id: tasks[1].id)?.errorMessage == "restarted")
+        }
+    }
+
+    @Test(
+        "Cancel through the database: a queued task at once, an executing one flagged for its node, a finished one as it was",
+        arguments: TestDatabase.available)
+    func cancelRequests(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            let tasks = try await queue(3, in: store)
+            let node = TaskOwner(node: "c")
+            _ = try await store.claimTasks(for: node, limit: 1, at: now, leaseUntil: now.addingTimeInterval(15))
+            #expect(try await store.requestCancel(taskID: tasks[1].id, at: now) == .cancelled)
+            #expect(try await store.task(id: tasks[1].id)?.state == .cancelled)
+            #expect(try await store.requestCancel(taskID: tasks[0].id, at: now) == .requested(node: "c"))
+            #expect(try await store.task(id: tasks[0].id)?.cancelRequested == true)
+            #expect(try await store.cancelRequests(of: node) == [tasks[0].id])
+            #expect(
+                try await store.renewLeases(of: node, until: now.addingTimeInterval(20)) == [
+                    HeldTask(id: tasks[0].id, cancelRequested: true)
+                ])
+            #expect(
+                try await store.finishTask(id: tasks[0].id, outcome: TaskOutcome(state: .cancelled), at: now, owner: node))
+            #expect(try await store.requestCancel(taskID: tasks[0].id, at: now) == .alreadyFinished(.cancelled))
+            #expect(try await store.cancelRequests(of: node).isEmpty)
+            await #expect(throws: BerthError.self) { try await store.requestCancel(taskID: "task-none", at: now) }
+        }
+    }
+
+    @Test(
+        "Heartbeats list the nodes; a draining node claims nothing; a cluster job runs once per interval, on one node",
+        arguments: TestDatabase.available)
+    func nodesAndClusterJobs(database: TestDatabase) async throws {
+        try await database.withStores(2) { stores in
+            _ = try await queue(1, in: stores[0])
+            func beat(_ name: String, _ store: BerthStore) async throws -> Bool {
+                try await store.recordHeartbeat(
+                    ClusterNode(
+                        name: name, host: "host-\(name)", version: "1.0", startedAt: now, lastSeenAt: now, running: 2,
+                        taskCap: 100,
+                        draining: false),
+                    instance: "run-\(name)")
+            }
+            #expect(try await beat("a", stores[0]) == false)
+            #expect(try await beat("b", stores[1]) == false)
+            #expect(try await stores[0].listNodes().map(\.name) == ["a", "b"])
+            #expect(try await stores[0].setDraining(node: "a", true).draining)
+            #expect(try await beat("a", stores[0]), "a heartbeat keeps the operator's drain")
+            let a = TaskOwner(node: "a")
+            #expect(try await stores[0].claimTasks(for: a, limit: 10, at: now, leaseUntil: now.addingTimeInterval(15)).isEmpty)
+            _ = try await stores[1].setDraining(node: "a", false)
+            #expect(try await stores[0].claimTasks(for: a, limit: 10, at: now, leaseUntil: now.addingTimeInterval(15)).count == 1)
+            await #expect(throws: BerthError.self) { try await stores[0].setDraining(node: "nobody", true) }
+
+            // The first ask starts the clock; then exactly one of two nodes runs each due round.
+            let interval = Duration.seconds(3600)
+            #expect(try await stores[0].claimDueRun(of: "health-checks", every: interval, node: "a", at: now) == false)
+            #expect(try await stores[1].claimDueRun(of: "health-checks", every: interval, node: "b", at: now) == false)
+            for round in 1...3 {
+                let at = now.addingTimeInterval(3600 * Double(round) + 1)
+                async let first = stores[0].claimDueRun(of: "health-checks", every: interval, node: "a", at: at)
+                async let second = stores[1].claimDueRun(of: "health-checks", every: interval, node: "b", at: at)
+                let runs = try await [first, second]
+                #expect(runs.filter(\.self).count == 1, "round \(round): \(runs)")
+            }
+        }
+    }
+}
