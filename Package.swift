@@ -281,7 +281,10 @@ let package = Package(
         ),
         .testTarget(
             name: "BerthCLITests",
-            dependencies: ["berth", "BerthCLI", "BerthDev", "BerthTestSupport", "AWSCore", "AWSSigV4", "AWSECS"],
+            dependencies: [
+                "berth", "BerthCLI", "BerthDev", "BerthTestSupport", "BerthStore", "AWSCore", "AWSSigV4", "AWSECS",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

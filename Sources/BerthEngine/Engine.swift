@@ -105,17 +105,33 @@ public struct Engine: Sendable {
     }
 }
 
-/// Health-checks every target of every space at a fixed interval.
+/// Health-checks every target of every space at a fixed interval, once per cluster: every node
+/// looks at least every ten seconds whether a round is due, and the database gives each round to
+/// exactly one of them (``BerthStore/claimDueRun(of:every:node:at:)``).
 struct HealthCheckSchedule: Service {
+    static let jobName = "health-checks"
     let engine: Engine
     let interval: Duration
 
     func run() async throws {
+        let configuration = engine.configuration
+        let look = min(interval, .seconds(10))
         // Shutdown cancels the sleep; that is the schedule's normal end, not a failure of the server.
         try? await cancelWhenGracefulShutdown {
+            // The cluster's first node starts the clock: the first round is one interval later.
+            do {
+                _ = try await engine.store.claimDueRun(
+                    of: Self.jobName, every: interval, node: configuration.node.node, at: configuration.clock.now())
+            } catch {
+                configuration.logger.error("The health-check schedule could not be read", metadata: ["error": "\(error)"])
+            }
             while !Task.isCancelled {
-                try await engine.configuration.clock.sleep(for: interval)
+                try await configuration.clock.sleep(for: look)
                 do {
+                    guard
+                        try await engine.store.claimDueRun(
+                            of: Self.jobName, every: interval, node: configuration.node.node, at: configuration.clock.now())
+                    else { continue }
                     for space in try await engine.store.listSpaces() {
                         let targets = try await engine.store.allTargets(spaceID: space.id)
                         _ = try await engine.checkHealth(of: targets)

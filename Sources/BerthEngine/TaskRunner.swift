@@ -106,11 +106,13 @@ public struct TaskRunner: Service {
                 }
                 guard sinceRenewal >= configuration.leaseRenewal else { continue }
                 sinceRenewal = .zero
+                // Only tasks claimed before the renewal can be missing from it for a reason.
+                let runningBefore = running.ids
                 let now = configuration.clock.now()
                 let held = Set(
                     try await store.renewLeases(of: owner, until: now.addingTimeInterval(configuration.taskLease.timeInterval))
                         .map(\.id))
-                for id in running.ids where !held.contains(id) && running.cancel(id) {
+                for id in runningBefore where !held.contains(id) && running.cancel(id) {
                     Counter(label: "berth_lease_renewals_failed_total").increment()
                     configuration.logger.warning(
                         "This node lost the lease of a task (another node took it over); its work here stops",

@@ -70,7 +70,7 @@ public struct BerthServer: Sendable {
         router.add(middleware: ErrorMiddleware(routes: routes))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: BodyLimitMiddleware(maximumBytes: configuration.http.maximumBodySize))
-        OperationsRoutes(store: store, metrics: metrics).register(on: router)
+        OperationsRoutes(store: store, node: configuration.engine.node.node, metrics: metrics).register(on: router)
         OIDCRoutes(issuer: issuer).register(on: router)
 
         let api = router.group().add(middleware: APIKeyAuthenticator(keys: apiKeys))

@@ -5,10 +5,12 @@ import Foundation
 import Hummingbird
 import Prometheus
 
-/// Anonymous routes for operators: liveness, readiness (the database answers) and Prometheus
-/// metrics.
+/// Anonymous routes for operators: liveness, readiness (the database answers and the node is not
+/// draining, so a load balancer stops sending a drained node traffic) and Prometheus metrics.
 struct OperationsRoutes {
     let store: BerthStore
+    /// This node's name (`--node-name`).
+    let node: String
     let metrics: PrometheusCollectorRegistry
 
     func register(on router: Router<BerthRequestContext>) {
@@ -23,6 +25,9 @@ struct OperationsRoutes {
         router.get("/readyz") { _, _ -> Response in
             do {
                 try await store.ping()
+                if try await store.isDraining(node: node) {
+                    return Self.text("not ready: the node \(node) is draining\n", status: .serviceUnavailable)
+                }
                 return Self.text("ready\n")
             } catch {
                 return Self.text("not ready: the database does not answer\n", status: .serviceUnavailable)

@@ -31,6 +31,14 @@ extension BerthStore {
         }
     }
 
+    /// Whether the node `name` is draining (false for a node without a heartbeat yet).
+    public func isDraining(node name: String) async throws -> Bool {
+        try await database.withConnection { db in
+            try await db.raw("SELECT draining FROM nodes WHERE name = \(bind: name)").first()?
+                .decode(column: "draining", as: Int64.self) == 1
+        }
+    }
+
     /// Drains a node (it finishes its tasks and claims no new ones) or lets it claim again.
     /// - Throws: not found when no node has that name.
     public func setDraining(node name: String, _ draining: Bool) async throws -> ClusterNode {

@@ -75,6 +75,20 @@ struct ServerCommand: AsyncParsableCommand {
             "The user ids that scripts run under, one of its own per running script, with the script user's group (START-END; default \(ScriptUIDPool.defaultRange.lowerBound)-\(ScriptUIDPool.defaultRange.upperBound)). Give every server on one machine its own range.",
             valueName: "start-end"))
     var scriptUIDRange = "\(ScriptUIDPool.defaultRange.lowerBound)-\(ScriptUIDPool.defaultRange.upperBound)"
+    @Option(
+        name: .customLong("node-name"),
+        help: ArgumentHelp(
+            "This node's name in a cluster of servers on one PostgreSQL; unique per node, kept across restarts (default: the host name).",
+            valueName: "name"))
+    var nodeName: String = ProcessInfo.processInfo.hostName
+    @Option(name: .customLong("task-cap"), help: "The most tasks this node runs at once (default 100).")
+    var taskCap = 100
+    @Option(
+        name: .customLong("task-lease"),
+        help:
+            "Seconds a node's claim on a task lasts without renewal (renewed every third of it); after that another node takes the task over (default 15)."
+    )
+    var taskLease: Double = 15
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
     @Flag(
@@ -92,6 +106,11 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--deployment-poll-interval must be 0.05 to 300 seconds.")
         }
         guard !scriptUser.isEmpty else { throw ValidationError("--script-user needs a user name.") }
+        guard (1...200).contains(nodeName.count), !nodeName.contains(where: { $0.isWhitespace || $0 == "/" }) else {
+            throw ValidationError("--node-name '\(nodeName)' must be 1 to 200 characters, without spaces or '/'.")
+        }
+        guard (1...10_000).contains(taskCap) else { throw ValidationError("--task-cap must be 1 to 10000.") }
+        guard (3...600).contains(taskLease) else { throw ValidationError("--task-lease must be 3 to 600 seconds.") }
         do {
             _ = try ScriptUIDPool.parseRange(scriptUIDRange)
         } catch {
@@ -159,13 +178,16 @@ struct ServerCommand: AsyncParsableCommand {
             dataDirectory: dataDirectory, host: host, port: port, publicURL: publicURL,
             database: try databaseURL.map(DatabaseConfiguration.init(parsing:)), environment: environment,
             engine: EngineConfiguration(
-                environment: EnvironmentVariables(environment),
+                environment: EnvironmentVariables(environment), maximumConcurrentTasks: taskCap,
+                node: TaskOwner(node: nodeName),
                 healthCheckInterval: healthCheckInterval == 0 ? nil : .seconds(healthCheckInterval),
                 deploymentPollInterval: .milliseconds(Int(deploymentPollInterval * 1000)), scriptUser: scripts,
                 logger: logger),
             oidcAlgorithm: oidcAlgorithm == .ES256 ? .es256 : .rs256, logger: logger)
         settings.http = try http.settings
         settings.engine.maximumLogLines = maxTaskLogLines
+        settings.engine.taskLease = .milliseconds(Int(taskLease * 1000))
+        settings.engine.leaseRenewal = .milliseconds(Int(taskLease * 1000 / 3))
         let configuration = settings
         if let warning = configuration.plaintextWarning { Console.line(warning) }
         if let warning = databasePasswordWarning { Console.line(warning) }

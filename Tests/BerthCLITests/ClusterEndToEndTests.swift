@@ -1,0 +1,201 @@
+import BerthDev
+import BerthStore
+import BerthTestSupport
+import Foundation
+import Logging
+import SQLKit
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Two `berth server` processes on one PostgreSQL, as a team runs them behind a load balancer.
+@Suite("Several nodes on one PostgreSQL")
+struct ClusterEndToEndTests {
+    /// Two nodes, a and b, sharing a new database and one master key; each its own data directory.
+    struct Cluster {
+        let a: BerthServerProcess
+        let b: BerthServerProcess
+        let root: URL
+
+        func node(_ name: String) -> BerthServerProcess { name == "a" ? a : b }
+
+        /// Applies a project `name` whose one step runs `script`, releases it and returns a function
+        /// that deploys it through `via` (returning the task id).
+        func scriptProject(_ name: String, script: String) async throws {
+            let file = root.appendingPathComponent("\(name).yaml")
+            try """
+            name: \(name)
+            steps:
+              - name: Run
+                type: run-aws-cli-script
+                properties:
+                  script: "\(script)"
+            """.write(to: file, atomically: true, encoding: .utf8)
+            let applied = try await a.cli(["project", "apply", "-f", file.path])
+            #expect(applied.status == 0, "\(applied.standardError)")
+            #expect(try await a.cli(["release", "create", "--project", name, "--version", "1"]).status == 0)
+        }
+
+        func deploy(_ project: String, via node: BerthServerProcess) async throws -> String {
+            let started = try await node.cli([
+                "deploy", "--project", project, "--release", "1", "--environment", "Production", "--output", "json",
+            ])
+            return try #require(try ServerEndToEndTests.json(started.standardOutput)["taskId"] as? String, "\(started)")
+        }
+
+        /// The task as `via` (node a unless said) shows it.
+        func task(_ id: String, via node: BerthServerProcess? = nil) async throws -> [String: Any] {
+            let shown = try ServerEndToEndTests.json(
+                try await (node ?? a).cli(["task", "show", id, "--output", "json"]).standardOutput)
+            return try #require(shown["task"] as? [String: Any], "\(shown)")
+        }
+
+        /// The task once it has ended; fails the test when it does not end within `seconds`.
+        func finished(_ id: String, within seconds: Int = 60) async throws -> [String: Any] {
+            for _ in 0..<(seconds * 5) {
+                let task = try await task(id)
+                if let state = task["state"] as? String, !["queued", "executing"].contains(state) { return task }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            Issue.record("the task \(id) did not end within \(seconds) s")
+            throw CancellationError()
+        }
+    }
+
+    static func withCluster(_ body: (Cluster) async throws -> Void) async throws {
+        guard let adminURL = ProcessInfo.processInfo.environment["BERTH_TEST_POSTGRES_URL"] else {
+            try #require(
+                ProcessInfo.processInfo.environment["BERTH_REQUIRE_POSTGRES"] == nil,
+                "BERTH_REQUIRE_POSTGRES is set but BERTH_TEST_POSTGRES_URL is not (run through scripts/with-postgres.sh)")
+            return
+        }
+        let logger = Logger(label: "berth.test.cluster")
+        let name = "berth_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
+        let admin = try Database(.postgres(url: adminURL), logger: logger)
+        try await admin.withConnection { db in try await db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+        var components = try #require(URLComponents(string: adminURL))
+        components.path = "/" + name
+        let databaseURL = try #require(components.string)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cluster-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let environment = [
+            "HOME": root.path, "AWS_EC2_METADATA_DISABLED": "true", "BERTH_DATABASE_URL": databaseURL,
+            "BERTH_MASTER_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+        ]
+        let flags = ["--task-cap", "2", "--task-lease", "3"]
+        let a = try await BerthServerProcess.start(
+            dataDirectory: root.appendingPathComponent("a"), environment: environment, arguments: flags + ["--node-name", "a"])
+        let b = try await BerthServerProcess.start(
+            dataDirectory: root.appendingPathComponent("b"), environment: environment, apiKey: a.apiKey,
+            arguments: flags + ["--node-name", "b"])
+        do {
+            #expect(try await a.cli(["environment", "create", "Production"]).status == 0)
+            try await body(Cluster(a: a, b: b, root: root))
+        } catch {
+            _ = try? await a.killNow()
+            _ = try? await b.killNow()
+            await admin.shutdown()
+            throw error
+        }
+        _ = try? await a.terminate()
+        _ = try? await b.terminate()
+        try await admin.withConnection { db in try await db.raw("DROP DATABASE \(unsafeRaw: name) WITH (FORCE)").run() }
+        await admin.shutdown()
+    }
+
+    @Test(
+        "Deployments queued through one node run exactly once each, on both nodes; cancel reaches the other node; a drained node idles and is not ready"
+    )
+    func sharedWork() async throws {
+        try await Self.withCluster { cluster in
+            // Node a is woken at once by what is queued through it, b polls: the work spreads when
+            // more is queued at once than a's cap (2) lets it hold.
+            try await cluster.scriptProject("Work", script: "sleep 2; echo worked")
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<8 { group.addTask { try await cluster.deploy("work", via: cluster.a) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            var nodes: [String: Int] = [:]
+            for id in ids {
+                let task = try await cluster.finished(id)
+                #expect(task["state"] as? String == "succeeded", "\(task)")
+                nodes[task["node"] as? String ?? "none", default: 0] += 1
+                let log = try await cluster.a.cli(["task", "log", id]).standardOutput
+                #expect(log.components(separatedBy: "Running the script").count == 2, "run once: \(log)")
+            }
+            #expect(nodes.keys.sorted() == ["a", "b"], "the work was shared: \(nodes)")
+
+            // Cancel through the node that does not run it.
+            try await cluster.scriptProject("Long", script: "echo started; sleep 300")
+            let long = try await cluster.deploy("long", via: cluster.a)
+            var runner: String?
+            for _ in 0..<100 where runner == nil {
+                let task = try await cluster.task(long)
+                if task["state"] as? String == "executing" { runner = task["node"] as? String }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let holder = try #require(runner, "the long deployment never started")
+            let other = cluster.node(holder == "a" ? "b" : "a")
+            let cancel = try await other.cli(["task", "cancel", long])
+            #expect(cancel.status == 0, "\(cancel.standardError)")
+            #expect(cancel.standardOutput.contains("executing (cancel requested)"), "\(cancel.standardOutput)")
+            #expect(cancel.standardOutput.contains("Node") && cancel.standardOutput.contains(holder), "\(cancel.standardOutput)")
+            let cancelled = try await cluster.finished(long, within: 10)
+            #expect(cancelled["state"] as? String == "cancelled", "\(cancelled)")
+
+            // Drain a: it is not ready, and everything runs on b.
+            let drained = try await cluster.b.cli(["node", "drain", "a"])
+            #expect(drained.status == 0, "\(drained.standardError)")
+            #expect(drained.standardOutput.contains("draining"), "\(drained.standardOutput)")
+            let (_, readiness) = try await URLSession.shared.data(from: URL(string: cluster.a.url + "/readyz")!)
+            #expect((readiness as? HTTPURLResponse)?.statusCode == 503)
+            var drainedIDs: [String] = []
+            for _ in 0..<3 { drainedIDs.append(try await cluster.deploy("work", via: cluster.a)) }
+            for id in drainedIDs {
+                let task = try await cluster.finished(id)
+                #expect(task["node"] as? String == "b", "a drained node claimed \(id)")
+            }
+            let listed = try await cluster.a.cli(["node", "list"])
+            #expect(listed.standardOutput.contains("draining, alive"), "\(listed.standardOutput)")
+            #expect(try await cluster.a.cli(["node", "undrain", "a"]).status == 0)
+            let (_, ready) = try await URLSession.shared.data(from: URL(string: cluster.a.url + "/readyz")!)
+            #expect((ready as? HTTPURLResponse)?.statusCode == 200)
+        }
+    }
+
+    @Test("A node killed in the middle of a deployment: the other node takes the task over when its lease runs out")
+    func takeOver() async throws {
+        try await Self.withCluster { cluster in
+            try await cluster.scriptProject("Long", script: "echo started; sleep 300")
+            try await Task.sleep(for: .seconds(1))
+            let id = try await cluster.deploy("long", via: cluster.b)
+            var holder: String?
+            for _ in 0..<100 where holder == nil {
+                let task = try await cluster.task(id)
+                if task["state"] as? String == "executing" { holder = task["node"] as? String }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let victim = try #require(holder)
+            let survivor = victim == "a" ? "b" : "a"
+            _ = try await cluster.node(victim).killNow()
+            // Lease 3 s, renewed every second: taken over within a few seconds, never left executing.
+            for _ in 0..<100 {
+                let task = try await cluster.task(id, via: cluster.node(survivor))
+                if task["state"] as? String != "executing" {
+                    #expect(task["state"] as? String == "failed", "\(task)")
+                    #expect(
+                        (task["errorMessage"] as? String)?.contains(
+                            "The node \(victim) stopped answering while this task was executing (its lease ran out)") == true,
+                        "\(task)")
+                    #expect((task["errorMessage"] as? String)?.contains("Taken over by \(survivor)") == true, "\(task)")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            Issue.record("the task of the killed node was never taken over")
+        }
+    }
+}
