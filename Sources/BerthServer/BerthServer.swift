@@ -43,6 +43,12 @@ public struct BerthServer: Sendable {
             dataDirectory: configuration.dataDirectory, environment: configuration.environment)
         let secrets = SecretBox(masterKey: masterKey)
         let store = try await BerthStore.open(configuration.effectiveDatabase, logger: configuration.logger)
+        do {
+            try await store.verifyMasterKey(secrets)
+        } catch {
+            await store.close()
+            throw error
+        }
 
         var administratorKey: String?
         if try await store.listAPIKeys().isEmpty {

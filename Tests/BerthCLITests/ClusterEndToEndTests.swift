@@ -18,6 +18,8 @@ struct ClusterEndToEndTests {
         let a: BerthServerProcess
         let b: BerthServerProcess
         let root: URL
+        /// The environment both nodes run with (the database, the master key).
+        let environment: [String: String]
 
         func node(_ name: String) -> BerthServerProcess { name == "a" ? a : b }
 
@@ -93,7 +95,7 @@ struct ClusterEndToEndTests {
             arguments: flags + ["--node-name", "b"])
         do {
             #expect(try await a.cli(["environment", "create", "Production"]).status == 0)
-            try await body(Cluster(a: a, b: b, root: root))
+            try await body(Cluster(a: a, b: b, root: root, environment: environment))
         } catch {
             _ = try? await a.killNow()
             _ = try? await b.killNow()
@@ -166,9 +168,22 @@ struct ClusterEndToEndTests {
         }
     }
 
-    @Test("A node killed in the middle of a deployment: the other node takes the task over when its lease runs out")
+    @Test(
+        "A node with another master key refuses to start; a node killed in the middle of a deployment has its task taken over when its lease runs out"
+    )
     func takeOver() async throws {
         try await Self.withCluster { cluster in
+            var stranger = cluster.environment
+            stranger["BERTH_MASTER_KEY"] = Data(repeating: 7, count: 32).base64EncodedString()
+            do {
+                _ = try await BerthServerProcess.start(
+                    dataDirectory: cluster.root.appendingPathComponent("c"), environment: stranger, apiKey: cluster.a.apiKey,
+                    arguments: ["--node-name", "c"])
+                Issue.record("a node with another master key started")
+            } catch {
+                #expect(
+                    "\(error)".contains("This node's master key cannot open the secrets in the database"), "\(error)")
+            }
             try await cluster.scriptProject("Long", script: "echo started; sleep 300")
             try await Task.sleep(for: .seconds(1))
             let id = try await cluster.deploy("long", via: cluster.b)

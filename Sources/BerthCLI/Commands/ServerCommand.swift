@@ -72,7 +72,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("script-uid-range"),
         help: ArgumentHelp(
-            "The user ids that scripts run under, one of its own per running script, with the script user's group (START-END; default \(ScriptUIDPool.defaultRange.lowerBound)-\(ScriptUIDPool.defaultRange.upperBound)). Give every server on one machine its own range.",
+            "The user ids that scripts run under, one of its own per running script, with the script user's group (START-END; default \(ScriptUIDPool.defaultRange.lowerBound)-\(ScriptUIDPool.defaultRange.upperBound)); servers on one machine never share one.",
             valueName: "start-end"))
     var scriptUIDRange = "\(ScriptUIDPool.defaultRange.lowerBound)-\(ScriptUIDPool.defaultRange.upperBound)"
     @Option(

@@ -162,6 +162,9 @@ public enum Migrations {
                 """,
                 "CREATE TABLE cluster_jobs (name TEXT PRIMARY KEY, last_run_at BIGINT NOT NULL, node TEXT NOT NULL)",
             ]),
+        Migration(
+            version: 7, name: "settings: the master key's check value",
+            statements: ["CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)"]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two
