@@ -51,7 +51,8 @@ bench: venv
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq wrk > /dev/null; }
 	swift build -c release --product berth
 	swift build -c release --product berth-benchmarks
-	BERTH_MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server .build/release/berth-benchmarks --berth .build/release/berth
+	BERTH_MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server scripts/with-postgres.sh \
+		.build/release/berth-benchmarks --berth .build/release/berth
 
 clean:
 	rm -rf .build $(VENV) .build-log.txt

@@ -206,7 +206,9 @@ let package = Package(
         .executableTarget(
             name: "berth-benchmarks",
             dependencies: [
-                "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthDev", "BerthTestSupport",
+                "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthDev", "BerthTestSupport", "BerthDomain",
+                "AWSRules",
+                "BerthStore", .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -156,6 +156,38 @@ func printServerResults(_ server: ServerBenchmarks.Results) {
     print(String(format: "health checks of 200 targets against moto: %9.2f s (target < 2 s)", server.healthCheck200Seconds))
 }
 
+func printClusterResults() async throws {
+    guard let url = ProcessInfo.processInfo.environment["BERTH_TEST_POSTGRES_URL"] else {
+        print("several nodes: skipped (no PostgreSQL; `make bench` starts a throwaway one)")
+        return
+    }
+    progress("several nodes on one PostgreSQL")
+    let results = try await ClusterBenchmark(berth: berthBinary, adminURL: url).run()
+    for (nodes, rate) in results.claimsPerSecond {
+        print(
+            String(
+                format:
+                    "tasks claimed and finished, %d node%@:     %10.0f /s (store only, no task work; target ≥ 500/s on 3 nodes)",
+                nodes, nodes == 1 ? " " : "s", rate))
+    }
+    for (nodes, rate) in results.idleTransactionsPerNode {
+        print(
+            String(
+                format: "idle database load, %d node%@:             %10.1f transactions/s per node (target ≤ 5)", nodes,
+                nodes == 1 ? " " : "s", rate))
+    }
+    print(
+        String(
+            format:
+                "kill -9 to takeover of its deployment:     %10.1f s (lease %.0f s, renewed every %.0f s; target ≤ lease + 1 s)",
+            results.takeoverSeconds, results.lease, results.lease / 3))
+}
+
+if arguments.contains("--cluster-only") {
+    try await printClusterResults()
+    exit(0)
+}
+
 if arguments.contains("--server-only") {
     printServerResults(try await ServerBenchmarks(berth: berthBinary).run())
     exit(0)
@@ -180,6 +212,8 @@ if let cli = times.awsCLI {
 }
 
 printServerResults(try await ServerBenchmarks(berth: berthBinary).run())
+
+try await printClusterResults()
 
 progress("young rollouts and fifty concurrent deployments against the fake ECS")
 printYoungRolloutResults(try await YoungRolloutBenchmark(berth: berthBinary).run())

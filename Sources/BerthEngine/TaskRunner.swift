@@ -89,8 +89,9 @@ public struct TaskRunner: Service {
         }
     }
 
-    /// Renews leases and the heartbeat every `leaseRenewal`, takes over abandoned tasks, and
-    /// passes on cancel requests every `claimPollInterval`, until cancelled.
+    /// Renews leases and the heartbeat every `leaseRenewal`; every `claimPollInterval` passes on
+    /// cancel requests and takes over tasks whose lease ran out (so a dead node's task waits at
+    /// most a poll past its lease); until cancelled.
     func keepLeases(started: Date) async {
         var sinceRenewal = Duration.zero
         while !Task.isCancelled {
@@ -104,6 +105,7 @@ public struct TaskRunner: Service {
                 for id in try await store.cancelRequests(of: owner) where running.cancel(id) {
                     configuration.logger.info("Cancelling a task on request", metadata: ["task.id": "\(id)"])
                 }
+                try await takeOverAbandonedTasks()
                 guard sinceRenewal >= configuration.leaseRenewal else { continue }
                 sinceRenewal = .zero
                 // Only tasks claimed before the renewal can be missing from it for a reason.
@@ -119,7 +121,6 @@ public struct TaskRunner: Service {
                         metadata: ["task.id": "\(id)"])
                 }
                 _ = try await heartbeat(started: started)
-                try await takeOverAbandonedTasks()
             } catch {
                 configuration.logger.error("Task leases could not be renewed", metadata: ["error": "\(error)"])
             }
