@@ -76,6 +76,9 @@ final class RequestClock {
 
     let timeout: TimeAmount
     private var phase = Phase.waiting
+    /// The answer to the request being received went out before its end (a 401 or 413 sent
+    /// before the body was read): the rest of the body still has to arrive in time.
+    private var answeredEarly = false
     private var deadline: Scheduled<Void>?
 
     init(timeout: TimeAmount) { self.timeout = timeout }
@@ -89,14 +92,19 @@ final class RequestClock {
     }
 
     func requestReceived() {
-        phase = .answering
         stop()
+        phase = answeredEarly ? .waiting : .answering
+        answeredEarly = false
     }
 
-    /// The answer is sent (possibly before the request ended, as a 413 is): the next byte starts a new request.
+    /// The answer is sent. After a whole request the next byte starts a new one; an answer sent
+    /// before the request ended leaves the clock running until it has.
     func responseSent() {
-        phase = .waiting
-        stop()
+        switch phase {
+        case .answering: phase = .waiting
+        case .receiving: answeredEarly = true
+        case .waiting: break
+        }
     }
 
     func stop() {
