@@ -48,10 +48,12 @@ public struct TaskRunner: Service {
         let started = configuration.clock.now()
         _ = try await heartbeat(started: started)
         try await takeOverAbandonedTasks()
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { services in
-                services.addTask { await logSink.run() }
-                services.addTask { await keepLeases(started: started) }
+        // Leases are kept and logs flushed until every task has ended, shutdown or not: a task
+        // winding down after a graceful shutdown must still be this node's when it records its end.
+        await withTaskGroup(of: Void.self) { services in
+            services.addTask { await logSink.run() }
+            services.addTask { await keepLeases(started: started) }
+            await cancelWhenGracefulShutdown {
                 // A discarding group: a task that ends leaves nothing behind; the group's end waits for all.
                 await withDiscardingTaskGroup { group in
                     while !Task.isCancelled {
@@ -67,8 +69,8 @@ public struct TaskRunner: Service {
                         }
                     }
                 }
-                services.cancelAll()
             }
+            services.cancelAll()
         }
     }
 
@@ -94,6 +96,7 @@ public struct TaskRunner: Service {
     /// most a poll past its lease); until cancelled.
     func keepLeases(started: Date) async {
         var sinceRenewal = Duration.zero
+        var lastRenewed = ContinuousClock.now
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: configuration.claimPollInterval)
@@ -101,6 +104,17 @@ public struct TaskRunner: Service {
                 return
             }
             sinceRenewal += configuration.claimPollInterval
+            // Cut off from the database for nearly a lease: other nodes take these tasks over
+            // soon, so this node stops working on them now rather than alongside the new holder.
+            let silent = ContinuousClock.now - lastRenewed
+            if silent >= configuration.taskLease - configuration.claimPollInterval {
+                for id in running.ids where running.cancel(id) {
+                    Counter(label: "berth_lease_renewals_failed_total").increment()
+                    configuration.logger.error(
+                        "This node could not renew its task leases for \(silent); the task is stopped here before another node takes it over",
+                        metadata: ["task.id": "\(id)"])
+                }
+            }
             do {
                 for id in try await store.cancelRequests(of: owner) where running.cancel(id) {
                     configuration.logger.info("Cancelling a task on request", metadata: ["task.id": "\(id)"])
@@ -112,8 +126,10 @@ public struct TaskRunner: Service {
                 let runningBefore = running.ids
                 let now = configuration.clock.now()
                 let held = Set(
-                    try await store.renewLeases(of: owner, until: now.addingTimeInterval(configuration.taskLease.timeInterval))
-                        .map(\.id))
+                    try await store.renewLeases(
+                        of: owner, ids: runningBefore, until: now.addingTimeInterval(configuration.taskLease.timeInterval)
+                    ).map(\.id))
+                lastRenewed = ContinuousClock.now
                 for id in runningBefore where !held.contains(id) && running.cancel(id) {
                     Counter(label: "berth_lease_renewals_failed_total").increment()
                     configuration.logger.warning(
@@ -165,8 +181,12 @@ public struct TaskRunner: Service {
                 taskID: taskID, sink: logSink, lineLimit: configuration.maximumLogLines, clock: { clock.now() })
             var result: ExecutionResult
             if Task.isCancelled {
-                result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: "The server shut down."))
+                // Claimed, but the node is shutting down before it started: another node runs it.
+                try await store.releaseClaim(taskID: taskID, owner: owner)
+                return
             } else if let executor = executors[task.kind] {
+                // The work runs in a task of its own so that a cancel request can reach it by id
+                // (``RunningTasks``); it is awaited right here.
                 let work = Task { try await executor.execute(task, log: log) }
                 running.register(taskID, work)
                 do {
@@ -197,6 +217,7 @@ public struct TaskRunner: Service {
             let closing = await log.nextLine(
                 outcome.state == .succeeded ? .info : .error,
                 "Task \(outcome.state.phrase)" + (outcome.errorMessage.map { ": \($0)" } ?? "."))
+            running.finishing(taskID)
             let finished = try await configuration.databaseRetry.run(
                 "finish the task", logger: logger, metadata: ["task.id": "\(taskID)"]
             ) {
@@ -227,13 +248,20 @@ final class RunningTasks: Sendable {
         var work: [String: Task<ExecutionResult, any Error>] = [:]
         /// Cancelled before its work started: the work is cancelled as it registers.
         var cancelledEarly: Set<String> = []
+        /// Cancelled already: a second request changes nothing.
+        var cancelled: Set<String> = []
+        /// Recording its outcome: no longer worked on, no longer renewed.
+        var finishing: Set<String> = []
     }
     private let state = Mutex(State())
 
     init() {}
 
     var count: Int { state.withLock { $0.claimed.count } }
-    var ids: [String] { state.withLock { Array($0.claimed) } }
+    /// The tasks still worked on (claimed and not yet recording their outcome).
+    var ids: [String] { state.withLock { Array($0.claimed.subtracting($0.finishing)) } }
+
+    func finishing(_ id: String) { _ = state.withLock { $0.finishing.insert(id) } }
 
     func reserve(_ id: String) { _ = state.withLock { $0.claimed.insert(id) } }
 
@@ -250,13 +278,15 @@ final class RunningTasks: Sendable {
             state.claimed.remove(id)
             state.work.removeValue(forKey: id)
             state.cancelledEarly.remove(id)
+            state.cancelled.remove(id)
+            state.finishing.remove(id)
         }
     }
 
-    /// Cancels the task's work if this node runs it; false when it does not.
+    /// Cancels the task's work if this node runs it; false when it does not, or did so before.
     func cancel(_ id: String) -> Bool {
         let work = state.withLock { state -> Task<ExecutionResult, any Error>?? in
-            guard state.claimed.contains(id) else { return nil }
+            guard state.claimed.contains(id), state.cancelled.insert(id).inserted else { return nil }
             guard let work = state.work[id] else {
                 state.cancelledEarly.insert(id)
                 return .some(nil)

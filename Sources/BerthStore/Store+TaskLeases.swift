@@ -42,22 +42,40 @@ extension BerthStore {
         return try rows.map(Self.task).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
-    /// Extends to `until` the lease of every task `owner` still holds, and says which those are
-    /// and whether someone asked to cancel them. A task the owner ran that is missing from the
-    /// answer was taken over (its lease ran out) or ended: the owner must stop working on it.
-    public func renewLeases(of owner: TaskOwner, until: Date) async throws -> [HeldTask] {
-        try await database.transaction { db in
-            try await db.raw(
-                """
-                UPDATE tasks SET lease_expires_at = \(bind: until.unixMilliseconds) \
-                WHERE owner_instance = \(bind: owner.instance) AND state = 'executing' \
-                RETURNING id, cancel_requested_at
-                """
-            ).all().map { row in
+    /// Extends to `until` the leases of the tasks `ids` that `owner` still holds, and says which
+    /// those are and whether someone asked to cancel them. Only the tasks the node still works on
+    /// are renewed: one it gave up on (its outcome could not be written) runs out and is taken over.
+    /// A task of `ids` missing from the answer was taken over or ended: the owner must stop
+    /// working on it.
+    public func renewLeases(of owner: TaskOwner, ids: [String], until: Date) async throws -> [HeldTask] {
+        guard !ids.isEmpty else { return [] }
+        var statement: SQLQueryString = """
+            UPDATE tasks SET lease_expires_at = \(bind: until.unixMilliseconds) \
+            WHERE owner_instance = \(bind: owner.instance) AND state = 'executing' AND id IN (
+            """
+        for (index, id) in ids.enumerated() { statement += index == 0 ? "\(bind: id)" : ", \(bind: id)" }
+        statement += ") RETURNING id, cancel_requested_at"
+        let renewal = statement
+        return try await database.transaction { db in
+            try await db.raw(renewal).all().map { row in
                 HeldTask(
                     id: try row.string("id"),
                     cancelRequested: try row.decode(column: "cancel_requested_at", as: Int64?.self) != nil)
             }
+        }
+    }
+
+    /// Gives a claimed task that never started back to the queue (a node shutting down), for any
+    /// node to claim.
+    public func releaseClaim(taskID: String, owner: TaskOwner) async throws {
+        try await database.transaction { db in
+            try await db.raw(
+                """
+                UPDATE tasks SET state = 'queued', started_at = NULL, owner_node = NULL, owner_instance = NULL, \
+                lease_expires_at = NULL WHERE id = \(bind: taskID) AND owner_instance = \(bind: owner.instance) \
+                AND state = 'executing'
+                """
+            ).run()
         }
     }
 

@@ -67,7 +67,10 @@ struct TaskLeaseStoreTests {
             let b = TaskOwner(node: "b")
             let claimed = try await store.claimTasks(for: a, limit: 1, at: now, leaseUntil: now.addingTimeInterval(15))
             #expect(claimed.map(\.id) == [tasks[0].id])
-            #expect(try await store.renewLeases(of: a, until: now.addingTimeInterval(20)).map(\.id) == [tasks[0].id])
+            #expect(
+                try await store.renewLeases(of: a, ids: [tasks[0].id], until: now.addingTimeInterval(20)).map(\.id) == [
+                    tasks[0].id
+                ])
             try await store.appendLogs(
                 [(tasks[0].id, TaskLogLine(sequence: 1, time: now, level: .info, message: "by a"))], owner: a)
 
@@ -83,7 +86,7 @@ struct TaskLeaseStoreTests {
             #expect(failed.errorMessage == "The node a stopped; taken over by b.")
 
             // The old holder comes back: everything it tries is refused.
-            #expect(try await store.renewLeases(of: a, until: now.addingTimeInterval(40)).isEmpty)
+            #expect(try await store.renewLeases(of: a, ids: [tasks[0].id], until: now.addingTimeInterval(40)).isEmpty)
             try await store.appendLogs(
                 [(tasks[0].id, TaskLogLine(sequence: 3, time: now, level: .info, message: "late"))], owner: a)
             let finished = try await store.finishTask(
@@ -106,6 +109,25 @@ struct TaskLeaseStoreTests {
     }
 
     @Test(
+        "Only the tasks a node still works on are renewed: one it gave up on runs out and is taken over",
+        arguments: TestDatabase.available)
+    func givenUpTasksRunOut(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            let tasks = try await queue(2, in: store)
+            let a = TaskOwner(node: "a")
+            #expect(try await store.claimTasks(for: a, limit: 2, at: now, leaseUntil: now.addingTimeInterval(15)).count == 2)
+            // a still works on the first task only (its outcome for the second could not be written).
+            let held = try await store.renewLeases(of: a, ids: [tasks[0].id], until: now.addingTimeInterval(30))
+            #expect(held.map(\.id) == [tasks[0].id])
+            let taken = try await store.takeOverAbandonedTasks(by: TaskOwner(node: "b"), at: now.addingTimeInterval(16)) { _ in
+                "gone"
+            }
+            #expect(taken == [tasks[1].id])
+            #expect(try await store.task(id: tasks[0].id)?.state == .executing)
+        }
+    }
+
+    @Test(
         "Cancel through the database: a queued task at once, an executing one flagged for its node, a finished one as it was",
         arguments: TestDatabase.available)
     func cancelRequests(database: TestDatabase) async throws {
@@ -119,7 +141,7 @@ struct TaskLeaseStoreTests {
             #expect(try await store.task(id: tasks[0].id)?.cancelRequested == true)
             #expect(try await store.cancelRequests(of: node) == [tasks[0].id])
             #expect(
-                try await store.renewLeases(of: node, until: now.addingTimeInterval(20)) == [
+                try await store.renewLeases(of: node, ids: [tasks[0].id, tasks[2].id], until: now.addingTimeInterval(20)) == [
                     HeldTask(id: tasks[0].id, cancelRequested: true)
                 ])
             #expect(
