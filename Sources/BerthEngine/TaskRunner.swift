@@ -45,6 +45,7 @@ public struct TaskRunner: Service {
     var owner: TaskOwner { configuration.node }
 
     public func run() async throws {
+        try await refuseNameInUse()
         let started = configuration.clock.now()
         _ = try await heartbeat(started: started)
         try await takeOverAbandonedTasks()
@@ -141,6 +142,22 @@ public struct TaskRunner: Service {
                 configuration.logger.error("Task leases could not be renewed", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Refuses to run when another live process uses this node's name: the two would take each
+    /// other's tasks for a previous run's. A heartbeat younger than a lease may be this node's own
+    /// before a restart, so the runner waits one renewal to see whether it goes on.
+    func refuseNameInUse() async throws {
+        guard let last = try await store.lastHeartbeat(of: owner.node), last.instance != owner.instance,
+            configuration.clock.now().timeIntervalSince(last.at) < configuration.taskLease.timeInterval
+        else { return }
+        try await Task.sleep(for: configuration.leaseRenewal + configuration.claimPollInterval)
+        guard let again = try await store.lastHeartbeat(of: owner.node), again.instance == last.instance, again.at > last.at
+        else { return }
+        throw BerthError(
+            .conflict,
+            "Another server node named '\(owner.node)' is running on this database (it sent a heartbeat at \(again.at)). Give every node its own --node-name."
+        )
     }
 
     /// Records this node's heartbeat; returns whether it is draining.

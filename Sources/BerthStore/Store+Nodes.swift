@@ -24,6 +24,15 @@ extension BerthStore {
         }
     }
 
+    /// The run (instance) of the node `name` that sent the last heartbeat, and when.
+    public func lastHeartbeat(of name: String) async throws -> (instance: String, at: Date)? {
+        try await database.withConnection { db in
+            guard let row = try await db.raw("SELECT instance, last_seen_at FROM nodes WHERE name = \(bind: name)").first()
+            else { return nil }
+            return (try row.string("instance"), try row.date("last_seen_at"))
+        }
+    }
+
     /// Every node that has ever sent a heartbeat, by name.
     public func listNodes() async throws -> [ClusterNode] {
         try await database.withConnection { db in

@@ -99,6 +99,7 @@ struct ClusterEndToEndTests {
         } catch {
             _ = try? await a.killNow()
             _ = try? await b.killNow()
+            try? await admin.withConnection { db in try await db.raw("DROP DATABASE \(unsafeRaw: name) WITH (FORCE)").run() }
             await admin.shutdown()
             throw error
         }
@@ -184,6 +185,13 @@ struct ClusterEndToEndTests {
                 #expect(
                     "\(error)".contains("This node's master key cannot open the secrets in the database"), "\(error)")
             }
+            // A second process named like a live node stops, saying why, instead of taking its tasks.
+            let twin = try await BerthServerProcess.start(
+                dataDirectory: cluster.root.appendingPathComponent("twin"), environment: cluster.environment,
+                apiKey: cluster.a.apiKey, arguments: ["--node-name", "a"])
+            for _ in 0..<150 where kill(twin.processIdentifier, 0) == 0 { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(kill(twin.processIdentifier, 0) != 0, "a twin of node a kept running")
+            #expect(twin.log.contains("Another server node named 'a' is running on this database"), "\(twin.log)")
             try await cluster.scriptProject("Long", script: "echo started; sleep 300")
             try await Task.sleep(for: .seconds(1))
             let id = try await cluster.deploy("long", via: cluster.b)
