@@ -45,6 +45,7 @@ public struct TaskRunner: Service {
     var owner: TaskOwner { configuration.node }
 
     public func run() async throws {
+        sweepScriptLeftovers()
         try await refuseNameInUse()
         let started = configuration.clock.now()
         _ = try await heartbeat(started: started)
@@ -141,6 +142,28 @@ public struct TaskRunner: Service {
             } catch {
                 configuration.logger.error("Task leases could not be renewed", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// Kills what scripts left running when this server's previous run was killed (their uids
+    /// are this node's range; see ``ScriptUIDPool/sweepLeftovers(group:setpriv:bash:)``).
+    func sweepScriptLeftovers() {
+        let scripts = configuration.scriptUser
+        let resolution: ScriptUser.Resolution
+        do {
+            resolution = try scripts.resolve()
+        } catch {
+            return  // Scripts cannot run at all; the server said so at start.
+        }
+        guard case .user(let group) = resolution else { return }
+        do {
+            let swept = try scripts.uids.sweepLeftovers(group: group, setpriv: configuration.setpriv, bash: configuration.bash)
+            if !swept.isEmpty {
+                configuration.logger.warning(
+                    "Killed processes that scripts of an earlier run left behind", metadata: ["uids": "\(swept)"])
+            }
+        } catch {
+            configuration.logger.warning("Script leftovers could not be looked for", metadata: ["error": "\(error)"])
         }
     }
 

@@ -130,6 +130,8 @@ struct ScriptSandboxEndToEndTests {
                     == ["AWS_DEFAULT_REGION", "AWS_REGION", "HOME", "LOGNAME", "PATH", "PWD", "SHLVL", "USER", "_"], "\(names)")
             let home = try #require(log.firstMatch(of: /home (\S+)/).map { String($0.output.1) })
             #expect(home.hasPrefix(h.temporary.path + "/berth-script-"), "\(home)")
+            // "done" is printed before the step ends: wait for the end.
+            #expect(try await h.berth(["task", "log", task, "--follow"]).status == 0)
             #expect(!FileManager.default.fileExists(atPath: home), "the script's home is removed after the step")
         }
     }
@@ -152,7 +154,7 @@ struct ScriptSandboxEndToEndTests {
                     kill -0 \(victimPID) 2> /dev/null && echo "LEAK: signal" || echo "signal refused"
                     setsid sleep 300 < /dev/null > /dev/null 2>&1 &
                     ( ( sleep 301 < /dev/null > /dev/null 2>&1 & ) & )
-                    touch "$HOME/made"
+                    touch "$HOME/made" /tmp/berth-left-by-$(id -u)
                     echo "attacker $(id -u) umask $(umask) mode $(stat -c %a "$HOME/made")"
                     """)
             let result = try await h.berth(["task", "log", attacker, "--follow"])
@@ -168,6 +170,9 @@ struct ScriptSandboxEndToEndTests {
             // The step has ended: what left its session (setsid) or its group (double fork) is gone.
             for _ in 0..<100 where !Self.liveProcesses(uid: attackerUID).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
             #expect(Self.liveProcesses(uid: attackerUID).isEmpty, "processes of the ended script survived")
+            #expect(
+                !FileManager.default.fileExists(atPath: "/tmp/berth-left-by-\(attackerUID)"),
+                "a file the script left in /tmp waits for the next script with its uid")
             // …and only they: the other script still runs, until it is cancelled.
             #expect(!Self.isGone(victimPID), "the end of one script killed another")
             #expect(try await h.berth(["task", "cancel", victim]).status == 0)
@@ -260,6 +265,7 @@ struct ScriptSandboxEndToEndTests {
             let script = try #require(log.firstMatch(of: /ready (\d+)/).flatMap { Int32($0.output.1) })
             try await h.server.killNow()
             defer { kill(-script, SIGKILL) }
+            #expect(!Self.isGone(script), "the script died with the server: nothing to sweep")
             let forms = [secret, Data(secret.utf8).base64EncodedString()]
             let files =
                 FileManager.default.enumerator(at: h.temporary, includingPropertiesForKeys: nil)?
@@ -270,6 +276,14 @@ struct ScriptSandboxEndToEndTests {
                 let text = String(decoding: (try? Data(contentsOf: file)) ?? Data(), as: UTF8.self)
                 #expect(!forms.contains { text.contains($0) }, "\(file.path) holds the script's secret")
             }
+            // The next start of a server on this machine kills what the killed one's script left running.
+            guard geteuid() == 0 else { return }
+            let restarted = try await BerthServerProcess.start(
+                dataDirectory: h.server.dataDirectory, environment: ["HOME": h.root.path, "TMPDIR": h.temporary.path],
+                apiKey: h.server.apiKey)
+            for _ in 0..<100 where !Self.isGone(script) { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(Self.isGone(script), "the script of the killed server still runs after a restart")
+            _ = try await restarted.terminate()
         }
     }
 

@@ -44,9 +44,27 @@ enum ProcessTable {
     /// sender may signal (same uid), except the sender itself. Started without any of the server's
     /// descriptors and with an empty environment, since it runs under the script's uid.
     private static func killFromInside(uid: UInt32, gid: UInt32, setpriv: String, bash: String) {
-        let arguments = [
+        runAndWait([
             setpriv, "--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--no-new-privs", "--", bash, "-c", "kill -KILL -1",
-        ]
+        ])
+    }
+
+    /// The shared temporary folders where a script can leave files that outlive it.
+    static let sharedTemporaryFolders = ["/tmp", "/var/tmp", "/dev/shm"]
+
+    /// Deletes what `uid` owns in the shared temporary folders (`find … -user UID -delete`, which
+    /// never follows a symbolic link), so that the next script given this uid finds nothing of the
+    /// last one's. Run after every process of the uid is gone.
+    static func removeFiles(ownedBy uid: UInt32) {
+        let folders = sharedTemporaryFolders.filter { FileManager.default.fileExists(atPath: $0) }
+        guard !folders.isEmpty, let find = ["/usr/bin/find", "/bin/find"].first(where: FileManager.default.isExecutableFile)
+        else { return }
+        runAndWait([find] + folders + ["-xdev", "-depth", "-user", "\(uid)", "-delete"])
+    }
+
+    /// Runs `arguments` (the executable first) with no descriptor of the server, standard streams
+    /// on /dev/null and an empty environment, and waits for it.
+    private static func runAndWait(_ arguments: [String]) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -60,7 +78,7 @@ enum ProcessTable {
         var pid: pid_t = 0
         let started = (argv + [nil]).withUnsafeBufferPointer { argvBuffer in
             environment.withUnsafeMutableBufferPointer { envpBuffer in
-                posix_spawn(&pid, setpriv, &actions, nil, argvBuffer.baseAddress!, envpBuffer.baseAddress!)
+                posix_spawn(&pid, arguments[0], &actions, nil, argvBuffer.baseAddress!, envpBuffer.baseAddress!)
             }
         }
         guard started == 0 else { return }

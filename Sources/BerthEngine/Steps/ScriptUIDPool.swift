@@ -78,6 +78,22 @@ public final class ScriptUIDPool: Sendable {
         return ScriptUIDLease(uid: uid, group: group, lock: lock, pool: self)
     }
 
+    /// Kills what scripts of an earlier run of a server (killed before it could) left running
+    /// under this range's uids, and their files: every uid with live processes that no running
+    /// server has claimed. Call at start, before any script runs; returns the uids swept.
+    public func sweepLeftovers(group: ScriptUser.Account, setpriv: String, bash: String) throws(BerthError) -> [UInt32] {
+        var swept: [UInt32] = []
+        for uid in ProcessTable.liveUserIDs().sorted() where range.contains(uid) {
+            guard let lock = try locks.claim(uid) else { continue }
+            defer { close(lock) }
+            if ProcessTable.killAll(uid: uid, gid: group.gid, setpriv: setpriv, bash: bash).isEmpty {
+                ProcessTable.removeFiles(ownedBy: uid)
+            }
+            swept.append(uid)
+        }
+        return swept
+    }
+
     fileprivate func release(_ uid: UInt32, lock: Int32) {
         state.withLock { state in
             close(lock)
@@ -120,7 +136,9 @@ public final class ScriptUIDLease: Sendable {
     @discardableResult
     func killProcessesAndRelease(setpriv: String, bash: String) -> [pid_t] {
         let survivors = ProcessTable.killAll(uid: uid, gid: group.gid, setpriv: setpriv, bash: bash)
-        if survivors.isEmpty { releaseUnused() }
-        return survivors
+        guard survivors.isEmpty else { return survivors }
+        ProcessTable.removeFiles(ownedBy: uid)
+        releaseUnused()
+        return []
     }
 }
