@@ -61,52 +61,57 @@ extension BerthStore {
     /// A page of targets as the API lists them: like `listTargets`, and with the names of each
     /// target's environments, account and worker pool.
     ///
-    /// The busiest read of the API: one connection and two queries (the page with its account and
-    /// pool names joined, then its environments with their names), rows read by `ColumnRow`.
+    /// The busiest read of the API, so one query: the page (with its account and pool names) in a
+    /// subquery, joined to its environments — a row per target and environment, a target's rows
+    /// next to each other — and read by `ColumnRow`.
     public func targetListing(
         spaceID: String, environmentID: String? = nil, role: String? = nil, limit: Int = 100, after: String? = nil
     ) async throws -> TargetListing {
-        try await database.withColumnQueries { queries in
-            var query = SQLQueryString(
-                """
-                SELECT t.id, t.space_id, t.name, t.roles, t.account_id, a.name AS account_name, t.assume_role, t.region, \
-                t.cluster_name, t.worker_pool_id, p.name AS worker_pool_name, t.health_status, t.health_message, \
-                t.health_checked_at, t.health_task_id, t.created_at, t.updated_at FROM targets t \
-                LEFT JOIN accounts a ON a.id = t.account_id AND a.space_id = t.space_id \
-                LEFT JOIN worker_pools p ON p.id = t.worker_pool_id AND p.space_id = t.space_id
+        var query = SQLQueryString(
+            """
+            SELECT page.*, te.environment_id, e.name AS environment_name FROM (\
+            SELECT t.id, t.space_id, t.name, t.roles, t.account_id, a.name AS account_name, t.assume_role, t.region, \
+            t.cluster_name, t.worker_pool_id, p.name AS worker_pool_name, t.health_status, t.health_message, \
+            t.health_checked_at, t.health_task_id, t.created_at, t.updated_at FROM targets t \
+            LEFT JOIN accounts a ON a.id = t.account_id AND a.space_id = t.space_id \
+            LEFT JOIN worker_pools p ON p.id = t.worker_pool_id AND p.space_id = t.space_id
+            """)
+        Self.appendPageClauses(
+            to: &query, table: "t", spaceID: spaceID, environmentID: environmentID, role: role, limit: limit, after: after)
+        query.appendInterpolation(
+            unsafeRaw: """
+                ) page LEFT JOIN target_environments te ON te.target_id = page.id \
+                LEFT JOIN environments e ON e.id = te.environment_id AND e.space_id = page.space_id ORDER BY page.name
                 """)
-            Self.appendPageClauses(
-                to: &query, table: "t", spaceID: spaceID, environmentID: environmentID, role: role, limit: limit,
-                after: after)
-            let rows = try await queries.all(query)
-            let pageRows = rows.prefix(limit)
-            var environmentIDs: [String: [String]] = [:]
-            var environmentNames: [String: [String]] = [:]
-            if !pageRows.isEmpty {
-                let links = try await queries.all(
-                    """
-                    SELECT te.target_id, te.environment_id, e.name AS environment_name FROM target_environments te \
-                    LEFT JOIN environments e ON e.id = te.environment_id AND e.space_id = \(bind: spaceID) \
-                    WHERE te.target_id IN (\(binds: try pageRows.map { try $0.string("id") }))
-                    """)
-                for link in links {
-                    let targetID = try link.string("target_id")
-                    environmentIDs[targetID, default: []].append(try link.string("environment_id"))
-                    if let name = try link.optionalString("environment_name") {
-                        environmentNames[targetID, default: []].append(name)
-                    }
+        let statement = query
+        let rows = try await database.withColumnQueries { try await $0.all(statement) }
+        var entries: [TargetListing.Entry] = []
+        var first = rows.startIndex
+        while first < rows.endIndex {
+            let id = try rows[first].string("id")
+            var environmentIDs: [String] = []
+            var environmentNames: [String] = []
+            var next = first
+            while next < rows.endIndex, try rows[next].string("id") == id {
+                if let environmentID = try rows[next].optionalString("environment_id") {
+                    environmentIDs.append(environmentID)
                 }
+                if let name = try rows[next].optionalString("environment_name") { environmentNames.append(name) }
+                next += 1
             }
-            let entries = try pageRows.map { row in
-                let target = try Self.target(row, environmentIDs: environmentIDs)
-                return TargetListing.Entry(
-                    target: target, environmentNames: environmentNames[target.id] ?? [],
+            // The target after the page only tells that another page follows.
+            guard entries.count < limit else {
+                return TargetListing(entries: entries, nextCursor: entries.last?.target.name)
+            }
+            let row = rows[first]
+            entries.append(
+                TargetListing.Entry(
+                    target: try Self.target(row, environmentIDs: environmentIDs), environmentNames: environmentNames,
                     accountName: try row.optionalString("account_name"),
-                    workerPoolName: try row.optionalString("worker_pool_name"))
-            }
-            return TargetListing(
-                entries: entries, nextCursor: rows.count > limit ? entries.last?.target.name : nil)
+                    workerPoolName: try row.optionalString("worker_pool_name")))
+            first = next
         }
+        return TargetListing(entries: entries, nextCursor: nil)
     }
 
     /// Appends the conditions, order and limit of a page of targets to a query on `table` (the
@@ -273,7 +278,7 @@ extension BerthStore {
     }
 
     /// The target of a `targetListing` row (see `target(_:environmentIDs:)` for `SQLRow`s).
-    static func target(_ row: ColumnRow, environmentIDs: [String: [String]]) throws -> ECSClusterTarget {
+    static func target(_ row: ColumnRow, environmentIDs: [String]) throws -> ECSClusterTarget {
         let id = try row.string("id")
         let accountID = try row.optionalString("account_id")
         let assumeRole = try row.optionalString("assume_role").map {
@@ -281,7 +286,7 @@ extension BerthStore {
         }
         return ECSClusterTarget(
             id: id, spaceID: try row.string("space_id"), name: try row.string("name"),
-            environmentIDs: (environmentIDs[id] ?? []).sorted(), roles: try StoredStringArray.decode(row.string("roles")),
+            environmentIDs: environmentIDs.sorted(), roles: try StoredStringArray.decode(row.string("roles")),
             authentication: accountID.map { .account($0) } ?? .workerCredentials, assumeRole: assumeRole,
             region: try row.string("region"), clusterName: try row.string("cluster_name"),
             workerPoolID: try row.string("worker_pool_id"),

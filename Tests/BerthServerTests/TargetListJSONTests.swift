@@ -61,6 +61,8 @@ import Testing
                         health: TargetHealth(
                             status: .unavailable, message: "no answer", checkedAt: Self.created, taskID: "task-1")),
                     Self.entry("f", health: TargetHealth(status: .unhealthy, message: "")),
+                    // Beyond the year 9999, which the transcoder leaves to Foundation's formatter.
+                    Self.entry("g", health: TargetHealth(checkedAt: Date(timeIntervalSince1970: 253_402_300_800.5))),
                 ], nextCursor: "f"),
         ]
         for listing in listings {

@@ -121,7 +121,13 @@ struct TargetListJSON {
     }
 
     private mutating func date(_ date: Date) throws {
-        string(try dates.encode(date))
+        bytes.append(UInt8(ascii: "\""))
+        if RFC3339DateTranscoder.append(date, to: &bytes) {
+            bytes.append(UInt8(ascii: "\""))
+        } else {
+            bytes.removeLast()
+            string(try dates.encode(date))
+        }
     }
 
     /// A JSON string with JSONEncoder's escapes: `"`, `\` and `/` with a backslash, the control
