@@ -3,6 +3,7 @@ import Logging
 import PostgresKit
 import SQLKit
 import SQLiteKit
+import Synchronization
 
 /// One result row, read column by column straight from the driver's values: `SQLiteData` for
 /// SQLite, `PostgresCell` (PostgresNIO's own decoding) for PostgreSQL.
@@ -98,7 +99,11 @@ struct ColumnQueries: Sendable {
             query.serialize(to: &serializer)
             let encoder = SQLiteDataEncoder()
             let binds = try serializer.binds.map { try encoder.encode($0) }
-            return try await connection.query(serializer.sql, binds).map { ColumnRow(values: .sqlite($0)) }
+            // SQLiteConnection's own callback form reads every row on the thread pool; the
+            // collecting forms of SQLiteDatabase send each row to the event loop as a task of its own.
+            let rows = RowCollector()
+            try await connection.query(serializer.sql, binds) { row in rows.append(ColumnRow(values: .sqlite(row))) }
+            return rows.collected
         case .postgres(let connection, let logger):
             var serializer = SQLSerializer(database: connection.sql())
             query.serialize(to: &serializer)
@@ -118,4 +123,15 @@ struct ColumnQueries: Sendable {
             return result
         }
     }
+}
+
+/// The rows of one SQLite query, appended to by the thread pool's thread that steps through them.
+private final class RowCollector: Sendable {
+    private let rows = Mutex<[ColumnRow]>([])
+
+    func append(_ row: ColumnRow) {
+        rows.withLock { $0.append(row) }
+    }
+
+    var collected: [ColumnRow] { rows.withLock { $0 } }
 }
