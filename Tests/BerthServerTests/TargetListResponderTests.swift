@@ -57,9 +57,9 @@ import Testing
         var body: String
     }
 
-    static func get(_ server: TestServer, _ path: String) async throws -> Answer {
+    static func get(_ server: TestServer, _ path: String, accept: String? = "application/json") async throws -> Answer {
         var headers: HTTPFields = [.authorization: "Bearer \(server.key)", .cacheControl: "no-cache"]
-        headers[.accept] = "application/json"
+        headers[.accept] = accept
         return try await server.client.execute(uri: path, method: .get, headers: headers, body: nil) { response in
             Answer(status: response.status, contentType: response.headers[.contentType], body: String(buffer: response.body))
         }
@@ -86,6 +86,17 @@ import Testing
                     try CanonicalJSON.text(Array(written.body.utf8)) == CanonicalJSON.text(Array(generated.body.utf8)), "\(query)"
                 )
                 #expect(written.status == (query == "?environment=nowhere" ? .badRequest : .ok), "\(query)")
+            }
+            // Without an Accept header, and with one that the generated code refuses.
+            for accept in [nil, "text/html"] {
+                let path = "/api/spaces/default/targets?limit=3"
+                let written = try await Self.get(server, path, accept: accept)
+                let generated = try await Self.get(server, path + "&reference=generated", accept: accept)
+                #expect(written.status == generated.status, "\(accept ?? "none")")
+                #expect(written.body == generated.body || accept == nil, "\(accept ?? "none")")
+                if accept == nil {
+                    #expect(try CanonicalJSON.text(Array(written.body.utf8)) == CanonicalJSON.text(Array(generated.body.utf8)))
+                }
             }
             let all = try await Self.get(server, "/api/spaces/default/targets")
             #expect(all.body.contains(#""name":"t1 quote \" back \\ slash \/""#))
@@ -115,21 +126,23 @@ import Testing
                 store: berth.store, engine: berth.engine, secrets: berth.secrets, apiKeys: APIKeyCache(store: berth.store),
                 issuer: berth.issuer, now: { Date() })
             let responder = TargetListResponder(service: service, spaces: SpaceIDs(store: berth.store))
-            let cases: [(space: String, query: String, answered: Bool)] = [
-                ("default", "", true), ("default", "?limit=2&after=t1", true),
-                ("default", "?role=web&environment=Production", true),
-                ("default", "?limit=2&limit=3", false), ("default", "?limit=two", false), ("default", "?unknown=1", false),
-                ("default", "?after=%zz", false), ("default", "?after=", false), ("default", "?limit", false),
-                ("default", "?limit=1&&after=t1", false), ("nowhere", "", false),
+            let cases: [(space: String, query: String, accept: String?, answered: Bool)] = [
+                ("default", "", nil, true), ("default", "?limit=2&after=t1", nil, true),
+                ("default", "?role=web&environment=Production", nil, true), ("default", "", "application/json", true),
+                ("default", "", "*/*", true), ("default", "?limit=2&limit=3", nil, false), ("default", "?limit=two", nil, false),
+                ("default", "?unknown=1", nil, false), ("default", "?after=%zz", nil, false), ("default", "?after=", nil, false),
+                ("default", "?limit", nil, false), ("default", "?limit=1&&after=t1", nil, false), ("nowhere", "", nil, false),
+                ("default", "", "text/html", false), ("default", "", "application/json;q=0.5, text/plain", false),
             ]
-            for (space, query, answered) in cases {
-                let request = HTTPRequest(
+            for (space, query, accept, answered) in cases {
+                var request = HTTPRequest(
                     method: .get, scheme: nil, authority: nil, path: "/api/spaces/\(space)/targets\(query)")
+                if let accept { request.headerFields[.accept] = accept }
                 let (response, body) = try await responder.intercept(
                     request, body: nil, metadata: ServerRequestMetadata(pathParameters: ["space": space[...]]),
                     operationID: "listTargets"
                 ) { _, _, _ in (HTTPResponse(status: Self.handedOn), nil) }
-                #expect(response.status == (answered ? .ok : Self.handedOn), "\(space) \(query)")
+                #expect(response.status == (answered ? .ok : Self.handedOn), "\(space) \(query) \(accept ?? "")")
                 if answered {
                     let bytes = try await [UInt8](collecting: try #require(body), upTo: 1 << 20)
                     let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
