@@ -17,7 +17,9 @@ public enum Slug {
         var slug = ""
         var pendingHyphen = false
         for scalar in name.lowercased().unicodeScalars {
-            if scalar.isASCII, scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
+            // ASCII letters and digits only; among ASCII, Unicode's Alphabetic property is exactly
+            // A–Z and a–z, tested here without its table lookup (target listings slug every name).
+            if ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) {
                 if pendingHyphen, !slug.isEmpty { slug.append("-") }
                 pendingHyphen = false
                 slug.unicodeScalars.append(scalar)

@@ -90,11 +90,15 @@ public struct BerthServer: Sendable {
         let service = APIService(
             store: store, engine: engine, secrets: secrets, apiKeys: apiKeys, issuer: issuer, now: { Date() })
         // Compact JSON: sorting keys and pretty-printing cost a third of a large list's time; dates
-        // written without the runtime's shared, locked formatter.
+        // written without the runtime's shared, locked formatter. Target listings, the busiest
+        // read, are cached, and written by `TargetListJSON` when they are not.
+        let spaces = SpaceIDs(store: store)
         try service.registerHandlers(
             on: api, serverURL: URL(string: "/api")!,
             configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: []),
-            middlewares: [TargetListCache(store: store)])
+            middlewares: [
+                TargetListCache(store: store, spaces: spaces), TargetListResponder(service: service, spaces: spaces),
+            ])
         routes.record(router.routes.map { (path: $0.path.description, method: $0.method) })
 
         if let warning = configuration.plaintextWarning { configuration.logger.warning("\(warning)") }

@@ -2,6 +2,36 @@ import BerthDomain
 import Foundation
 import SQLKit
 
+/// One page of targets as the API lists them, by name: each target with the names that the API
+/// shows instead of ids.
+public struct TargetListing: Sendable {
+    public struct Entry: Sendable, Hashable {
+        public var target: ECSClusterTarget
+        /// The names of the target's environments that belong to its space, in no order.
+        public var environmentNames: [String]
+        /// The name of the target's account, nil when it has none or the account is not in its space.
+        public var accountName: String?
+        /// The name of the target's worker pool, nil when the pool is not in its space.
+        public var workerPoolName: String?
+
+        public init(target: ECSClusterTarget, environmentNames: [String], accountName: String?, workerPoolName: String?) {
+            self.target = target
+            self.environmentNames = environmentNames
+            self.accountName = accountName
+            self.workerPoolName = workerPoolName
+        }
+    }
+
+    public var entries: [Entry]
+    /// Pass as `after` to get the next page; nil on the last page.
+    public var nextCursor: String?
+
+    public init(entries: [Entry], nextCursor: String?) {
+        self.entries = entries
+        self.nextCursor = nextCursor
+    }
+}
+
 /// One page of targets, by name.
 public struct TargetPage: Sendable {
     public var targets: [ECSClusterTarget]
@@ -15,24 +45,10 @@ extension BerthStore {
         spaceID: String, environmentID: String? = nil, role: String? = nil, limit: Int = 100, after: String? = nil
     ) async throws -> TargetPage {
         try await database.withConnection { db in
-            var query = SQLQueryString("SELECT * FROM targets WHERE space_id = \(bind: spaceID)")
-            if let environmentID {
-                query.appendInterpolation(
-                    unsafeRaw: " AND id IN (SELECT target_id FROM target_environments WHERE environment_id = ")
-                query.appendInterpolation(bind: environmentID)
-                query.appendInterpolation(unsafeRaw: ")")
-            }
-            if let role {
-                query.appendInterpolation(unsafeRaw: " AND roles LIKE ")
-                query.appendInterpolation(bind: "%\"" + Self.escapeLike(role) + "\"%")
-                query.appendInterpolation(unsafeRaw: " ESCAPE '!'")
-            }
-            if let after {
-                query.appendInterpolation(unsafeRaw: " AND name > ")
-                query.appendInterpolation(bind: after)
-            }
-            query.appendInterpolation(unsafeRaw: " ORDER BY name LIMIT ")
-            query.appendInterpolation(bind: Int64(limit + 1))
+            var query = SQLQueryString("SELECT * FROM targets")
+            Self.appendPageClauses(
+                to: &query, table: "targets", spaceID: spaceID, environmentID: environmentID, role: role, limit: limit,
+                after: after)
             let rows = try await db.raw(query).all()
             let pageRows = rows.prefix(limit)
             let ids = try pageRows.map { try $0.string("id") }
@@ -40,6 +56,90 @@ extension BerthStore {
             let targets = try pageRows.map { try Self.target($0, environmentIDs: environments) }
             return TargetPage(targets: targets, nextCursor: rows.count > limit ? targets.last?.name : nil)
         }
+    }
+
+    /// A page of targets as the API lists them: like `listTargets`, and with the names of each
+    /// target's environments, account and worker pool.
+    ///
+    /// The busiest read of the API, so one query: the page (with its account and pool names) in a
+    /// subquery, joined to its environments — a row per target and environment, a target's rows
+    /// next to each other — and read by `ColumnRow`.
+    public func targetListing(
+        spaceID: String, environmentID: String? = nil, role: String? = nil, limit: Int = 100, after: String? = nil
+    ) async throws -> TargetListing {
+        var query = SQLQueryString(
+            """
+            SELECT page.*, te.environment_id, e.name AS environment_name FROM (\
+            SELECT t.id, t.space_id, t.name, t.roles, t.account_id, a.name AS account_name, t.assume_role, t.region, \
+            t.cluster_name, t.worker_pool_id, p.name AS worker_pool_name, t.health_status, t.health_message, \
+            t.health_checked_at, t.health_task_id, t.created_at, t.updated_at FROM targets t \
+            LEFT JOIN accounts a ON a.id = t.account_id AND a.space_id = t.space_id \
+            LEFT JOIN worker_pools p ON p.id = t.worker_pool_id AND p.space_id = t.space_id
+            """)
+        Self.appendPageClauses(
+            to: &query, table: "t", spaceID: spaceID, environmentID: environmentID, role: role, limit: limit, after: after)
+        query.appendInterpolation(
+            unsafeRaw: """
+                ) page LEFT JOIN target_environments te ON te.target_id = page.id \
+                LEFT JOIN environments e ON e.id = te.environment_id AND e.space_id = page.space_id ORDER BY page.name
+                """)
+        let statement = query
+        let rows = try await database.withColumnQueries { try await $0.all(statement) }
+        var entries: [TargetListing.Entry] = []
+        var first = rows.startIndex
+        while first < rows.endIndex {
+            let id = try rows[first].string("id")
+            var environmentIDs: [String] = []
+            var environmentNames: [String] = []
+            var next = first
+            while next < rows.endIndex, try rows[next].string("id") == id {
+                if let environmentID = try rows[next].optionalString("environment_id") {
+                    environmentIDs.append(environmentID)
+                }
+                if let name = try rows[next].optionalString("environment_name") { environmentNames.append(name) }
+                next += 1
+            }
+            // The target after the page only tells that another page follows.
+            guard entries.count < limit else {
+                return TargetListing(entries: entries, nextCursor: entries.last?.target.name)
+            }
+            let row = rows[first]
+            entries.append(
+                TargetListing.Entry(
+                    target: try Self.target(row, environmentIDs: environmentIDs), environmentNames: environmentNames,
+                    accountName: try row.optionalString("account_name"),
+                    workerPoolName: try row.optionalString("worker_pool_name")))
+            first = next
+        }
+        return TargetListing(entries: entries, nextCursor: nil)
+    }
+
+    /// Appends the conditions, order and limit of a page of targets to a query on `table` (the
+    /// table's name or alias): the space, the optional filters, the cursor, one row more than
+    /// `limit` to tell whether another page follows.
+    static func appendPageClauses(
+        to query: inout SQLQueryString, table: String, spaceID: String, environmentID: String?, role: String?,
+        limit: Int, after: String?
+    ) {
+        query.appendInterpolation(unsafeRaw: " WHERE \(table).space_id = ")
+        query.appendInterpolation(bind: spaceID)
+        if let environmentID {
+            query.appendInterpolation(
+                unsafeRaw: " AND \(table).id IN (SELECT target_id FROM target_environments WHERE environment_id = ")
+            query.appendInterpolation(bind: environmentID)
+            query.appendInterpolation(unsafeRaw: ")")
+        }
+        if let role {
+            query.appendInterpolation(unsafeRaw: " AND \(table).roles LIKE ")
+            query.appendInterpolation(bind: "%\"" + Self.escapeLike(role) + "\"%")
+            query.appendInterpolation(unsafeRaw: " ESCAPE '!'")
+        }
+        if let after {
+            query.appendInterpolation(unsafeRaw: " AND \(table).name > ")
+            query.appendInterpolation(bind: after)
+        }
+        query.appendInterpolation(unsafeRaw: " ORDER BY \(table).name LIMIT ")
+        query.appendInterpolation(bind: Int64(limit + 1))
     }
 
     /// Every target of a space (for health-checking them all).
@@ -175,6 +275,28 @@ extension BerthStore {
                 taskID: try row.optionalString("health_task_id")),
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
         return target
+    }
+
+    /// The target of a `targetListing` row (see `target(_:environmentIDs:)` for `SQLRow`s).
+    static func target(_ row: ColumnRow, environmentIDs: [String]) throws -> ECSClusterTarget {
+        let id = try row.string("id")
+        let accountID = try row.optionalString("account_id")
+        let assumeRole = try row.optionalString("assume_role").map {
+            try JSONDecoder().decode(AssumeRoleSettings.self, from: Data($0.utf8))
+        }
+        return ECSClusterTarget(
+            id: id, spaceID: try row.string("space_id"), name: try row.string("name"),
+            environmentIDs: environmentIDs.sorted(), roles: try StoredStringArray.decode(row.string("roles")),
+            authentication: accountID.map { .account($0) } ?? .workerCredentials, assumeRole: assumeRole,
+            region: try row.string("region"), clusterName: try row.string("cluster_name"),
+            workerPoolID: try row.string("worker_pool_id"),
+            health: TargetHealth(
+                status: HealthStatus(rawValue: try row.string("health_status")) ?? .unknown,
+                message: try row.optionalString("health_message"),
+                checkedAt: try row.optionalInt64("health_checked_at").map(Date.init(unixMilliseconds:)),
+                taskID: try row.optionalString("health_task_id")),
+            createdAt: Date(unixMilliseconds: try row.int64("created_at")),
+            updatedAt: Date(unixMilliseconds: try row.int64("updated_at")))
     }
 
     static func escapeLike(_ value: String) -> String {

@@ -47,10 +47,11 @@ public struct BerthStore: Sendable {
     /// A number that changes whenever anything a target listing shows changes in the space
     /// (targets, their health, accounts, environments, worker pools), on any server node.
     public func revision(spaceID: String) async throws -> Int {
-        try await database.withConnection { db in
-            let row = try await db.raw("SELECT revision FROM space_revisions WHERE space_id = \(bind: spaceID)").first()
-            return try row?.int("revision") ?? 0
+        // Asked before every target listing, cached or not: read like the listing's own rows.
+        let rows = try await database.withColumnQueries { queries in
+            try await queries.all("SELECT revision FROM space_revisions WHERE space_id = \(bind: spaceID)")
         }
+        return try rows.first.map { Int(try $0.int64("revision")) } ?? 0
     }
 
     static func bumpRevision(spaceID: String, _ db: any SQLDatabase) async throws {

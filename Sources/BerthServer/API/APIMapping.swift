@@ -109,6 +109,36 @@ extension Components.Schemas.Target {
     }
 }
 
+extension Components.Schemas.TargetList {
+    init(_ listing: TargetListing) {
+        self.init(items: listing.entries.map { .init($0) }, nextCursor: listing.nextCursor)
+    }
+}
+
+extension Components.Schemas.Target {
+    /// A target of a listing, with the names the listing read (`TargetListJSON` writes the same).
+    init(_ entry: TargetListing.Entry) {
+        let target = entry.target
+        let account: String? =
+            switch target.authentication {
+            case .account(let id): entry.accountName ?? id
+            case .workerCredentials: nil
+            }
+        self.init(
+            id: target.id, name: target.name, slug: target.slug, environments: entry.environmentNames.sorted(),
+            roles: target.roles, account: account, useWorkerCredentials: account == nil,
+            assumeRole: target.assumeRole.map {
+                .init(
+                    roleArn: $0.roleARN, sessionName: $0.sessionName, sessionDuration: $0.sessionDuration,
+                    externalId: $0.externalID)
+            }, region: target.region, clusterName: target.clusterName,
+            workerPool: entry.workerPoolName ?? target.workerPoolID,
+            health: .init(
+                status: .init(target.health.status), message: target.health.message, checkedAt: target.health.checkedAt,
+                taskId: target.health.taskID), createdAt: target.createdAt, updatedAt: target.updatedAt)
+    }
+}
+
 extension ServerTask.State {
     init(_ state: Components.Schemas.TaskState) {
         switch state {

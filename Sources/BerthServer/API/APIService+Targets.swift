@@ -7,15 +7,24 @@ import Foundation
 extension APIService {
     func listTargets(_ input: Operations.ListTargets.Input) async throws -> Operations.ListTargets.Output {
         let space = try await space(input.path.space)
-        let limit = try Paging.limit(input.query.limit, default: 100)
+        let listing = try await targetListing(
+            spaceID: space.id,
+            query: TargetListQuery(
+                environment: input.query.environment, role: input.query.role, limit: input.query.limit,
+                after: input.query.after))
+        return .ok(.init(body: .json(.init(listing))))
+    }
+
+    /// The page that `listTargets` answers with, before it is encoded: shared by the generated
+    /// handler (Codable) and `TargetListResponder` (`TargetListJSON`).
+    func targetListing(spaceID: String, query: TargetListQuery) async throws -> TargetListing {
+        let limit = try Paging.limit(query.limit, default: 100)
         var environmentID: String?
-        if let reference = input.query.environment {
-            environmentID = try await resolveEnvironments([reference], spaceID: space.id, field: "environment").first?.id
+        if let reference = query.environment {
+            environmentID = try await resolveEnvironments([reference], spaceID: spaceID, field: "environment").first?.id
         }
-        let page = try await store.listTargets(
-            spaceID: space.id, environmentID: environmentID, role: input.query.role, limit: limit, after: input.query.after)
-        let names = try await TargetNames.load(store: store, spaceID: space.id)
-        return .ok(.init(body: .json(.init(items: page.targets.map { .init($0, names: names) }, nextCursor: page.nextCursor))))
+        return try await store.targetListing(
+            spaceID: spaceID, environmentID: environmentID, role: query.role, limit: limit, after: query.after)
     }
 
     func getTarget(_ input: Operations.GetTarget.Input) async throws -> Operations.GetTarget.Output {

@@ -12,33 +12,42 @@ struct RFC3339DateTranscoder: DateTranscoder {
     private static let fallback = ISO8601DateTranscoder.iso8601
 
     func encode(_ date: Date) throws -> String {
+        var bytes: [UInt8] = []
+        guard Self.append(date, to: &bytes) else { return try Self.fallback.encode(date) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the 20 bytes of `date`'s timestamp to `bytes` (for writers of JSON that skip
+    /// Codable); false, with nothing appended, for a year outside 0…9999, which only `encode(_:)`
+    /// writes.
+    static func append(_ date: Date, to bytes: inout [UInt8]) -> Bool {
         // Rounded to the millisecond first, as Foundation's formatter does (…59.9996 is the next second).
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let (days, millisecondOfDay) = Self.floorDivision(milliseconds, 86_400_000)
+        let (days, millisecondOfDay) = floorDivision(milliseconds, 86_400_000)
         let secondOfDay = millisecondOfDay / 1000
-        let (year, month, day) = Self.civilDate(daysSince1970: days)
-        guard (0...9999).contains(year) else { return try Self.fallback.encode(date) }
-        var bytes = [UInt8](repeating: 0, count: 20)
-        func put(_ value: Int64, at offset: Int, digits: Int) {
-            var value = value
-            for index in stride(from: offset + digits - 1, through: offset, by: -1) {
-                bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
+        let (year, month, day) = civilDate(daysSince1970: days)
+        guard (0...9999).contains(year) else { return false }
+        func put(_ value: Int64, digits: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<digits { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
             }
         }
-        put(year, at: 0, digits: 4)
-        bytes[4] = UInt8(ascii: "-")
-        put(month, at: 5, digits: 2)
-        bytes[7] = UInt8(ascii: "-")
-        put(day, at: 8, digits: 2)
-        bytes[10] = UInt8(ascii: "T")
-        put(secondOfDay / 3600, at: 11, digits: 2)
-        bytes[13] = UInt8(ascii: ":")
-        put(secondOfDay / 60 % 60, at: 14, digits: 2)
-        bytes[16] = UInt8(ascii: ":")
-        put(secondOfDay % 60, at: 17, digits: 2)
-        bytes[19] = UInt8(ascii: "Z")
-        return String(decoding: bytes, as: UTF8.self)
+        put(year, digits: 4)
+        bytes.append(UInt8(ascii: "-"))
+        put(month, digits: 2)
+        bytes.append(UInt8(ascii: "-"))
+        put(day, digits: 2)
+        bytes.append(UInt8(ascii: "T"))
+        put(secondOfDay / 3600, digits: 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(secondOfDay / 60 % 60, digits: 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(secondOfDay % 60, digits: 2)
+        bytes.append(UInt8(ascii: "Z"))
+        return true
     }
 
     func decode(_ text: String) throws -> Date {

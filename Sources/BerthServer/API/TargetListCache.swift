@@ -16,10 +16,12 @@ import OpenAPIRuntime
 /// `Cache-Control: no-cache` is answered from the database (and refreshes the entry).
 struct TargetListCache: ServerMiddleware {
     let store: BerthStore
+    let spaces: SpaceIDs
     let storage: Storage
 
-    init(store: BerthStore, byteBudget: Int = Storage.defaultByteBudget) {
+    init(store: BerthStore, spaces: SpaceIDs, byteBudget: Int = Storage.defaultByteBudget) {
         self.store = store
+        self.spaces = spaces
         self.storage = Storage(byteBudget: byteBudget)
     }
 
@@ -34,14 +36,11 @@ struct TargetListCache: ServerMiddleware {
         /// 4 MiB: a few pages of 1,000 targets, hundreds of pages of 100 — the pages that are asked
         /// for again and again; a client walking every page gains little from keeping the rest.
         static let defaultByteBudget = 4 << 20
-        static let spaceCapacity = 512
 
         let byteBudget: Int
         private(set) var bytes = 0
         private var entries: [String: Entry] = [:]
         private var clock: UInt64 = 0
-        /// Space reference (id or name) → id. Spaces are never renamed or deleted.
-        private var spaces: [String: String] = [:]
 
         init(byteBudget: Int) { self.byteBudget = byteBudget }
 
@@ -70,13 +69,6 @@ struct TargetListCache: ServerMiddleware {
             entries[key] = entry
             bytes += entry.body.count
         }
-
-        func spaceID(_ reference: String) -> String? { spaces[reference] }
-
-        func remember(space id: String, as reference: String) {
-            if spaces.count >= Self.spaceCapacity { spaces.removeAll(keepingCapacity: true) }
-            spaces[reference] = id
-        }
     }
 
     func intercept(
@@ -88,12 +80,7 @@ struct TargetListCache: ServerMiddleware {
         }
         // Path parameters arrive percent-encoded.
         let reference = String(parameter).removingPercentEncoding ?? String(parameter)
-        var spaceID = await storage.spaceID(reference)
-        if spaceID == nil, let space = try await store.findSpace(reference) {
-            await storage.remember(space: space.id, as: reference)
-            spaceID = space.id
-        }
-        guard let spaceID else { return try await next(request, body, metadata) }
+        guard let spaceID = try await spaces.id(of: reference) else { return try await next(request, body, metadata) }
         // Read the revision before the data: an answer is never older than the revision it is filed under.
         let revision = try await store.revision(spaceID: spaceID)
         let key = spaceID + " " + path

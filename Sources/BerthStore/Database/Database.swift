@@ -16,6 +16,8 @@ public final class Database: Sendable {
     public let dialect: Dialect
     let configuration: DatabaseConfiguration
     private let pool: Pool
+    /// For PostgresNIO's queries of `withColumnQueries(_:)` (SQLKit's carry the pool's own).
+    private let logger: Logger
     /// SQLite allows one writer at a time. Writers of this process queue here, instead of inside
     /// SQLite's busy wait, which blocks one of the few threads that every connection needs.
     private let writeGate = WriteGate()
@@ -33,6 +35,7 @@ public final class Database: Sendable {
         _ configuration: DatabaseConfiguration, logger: Logger, sqliteBusyTimeout: Duration = .seconds(10)
     ) throws(BerthError) {
         self.configuration = configuration
+        self.logger = logger
         let group = MultiThreadedEventLoopGroup.singleton
         switch configuration {
         case .sqlite(let path):
@@ -70,6 +73,21 @@ public final class Database: Sendable {
             let connection = try await pool.requestConnection().get()
             defer { pool.releaseConnection(connection) }
             return try await body(connection.sql())
+        }
+    }
+
+    /// Runs `body` on one pooled connection whose rows are read column by column, without Codable
+    /// (`ColumnRow`): for hot paths that read many rows.
+    func withColumnQueries<T: Sendable>(_ body: @Sendable (ColumnQueries) async throws -> T) async throws -> T {
+        switch pool {
+        case .sqlite(let pool):
+            let connection = try await pool.requestConnection().get()
+            defer { pool.releaseConnection(connection) }
+            return try await body(ColumnQueries(connection: .sqlite(connection)))
+        case .postgres(let pool):
+            let connection = try await pool.requestConnection().get()
+            defer { pool.releaseConnection(connection) }
+            return try await body(ColumnQueries(connection: .postgres(connection, logger)))
         }
     }
 
