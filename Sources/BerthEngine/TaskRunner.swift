@@ -46,6 +46,7 @@ public struct TaskRunner: Service {
 
     public func run() async throws {
         sweepScriptLeftovers()
+        try await warnAboutClockSkew()
         try await refuseNameInUse()
         let started = configuration.clock.now()
         _ = try await heartbeat(started: started)
@@ -167,10 +168,26 @@ public struct TaskRunner: Service {
         }
     }
 
+    /// Leases are written with one node's clock and compared with another's: says so loudly when
+    /// this node's clock is more than a second off the database's.
+    func warnAboutClockSkew() async throws {
+        let before = configuration.clock.now()
+        guard let database = try await store.databaseTime() else { return }
+        let after = configuration.clock.now()
+        let skew = database.timeIntervalSince(before.addingTimeInterval(after.timeIntervalSince(before) / 2))
+        if abs(skew) > 1 {
+            configuration.logger.warning(
+                "This node's clock is \(String(format: "%.1f", skew)) s off the database server's. Task leases compare the clocks of different nodes: keep every node's clock in sync (NTP), or a node may take over tasks that are still running."
+            )
+        }
+    }
+
     /// Refuses to run when another live process uses this node's name: the two would take each
     /// other's tasks for a previous run's. A heartbeat younger than a lease may be this node's own
     /// before a restart, so the runner waits one renewal to see whether it goes on.
     func refuseNameInUse() async throws {
+        // SQLite is one node's own file: there is no other node to mistake for this one.
+        guard store.database.dialect == .postgres else { return }
         guard let last = try await store.lastHeartbeat(of: owner.node), last.instance != owner.instance,
             configuration.clock.now().timeIntervalSince(last.at) < configuration.taskLease.timeInterval
         else { return }

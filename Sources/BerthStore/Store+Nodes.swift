@@ -24,6 +24,16 @@ extension BerthStore {
         }
     }
 
+    /// The database server's clock (PostgreSQL; SQLite runs on this machine and has no other).
+    /// Leases written by one node are read by another, so nodes' clocks must agree with it.
+    public func databaseTime() async throws -> Date? {
+        guard database.dialect == .postgres else { return nil }
+        return try await database.withConnection { db in
+            try await db.raw("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT AS now").first()
+                .map { Date(unixMilliseconds: try $0.decode(column: "now", as: Int64.self)) }
+        }
+    }
+
     /// The run (instance) of the node `name` that sent the last heartbeat, and when.
     public func lastHeartbeat(of name: String) async throws -> (instance: String, at: Date)? {
         try await database.withConnection { db in

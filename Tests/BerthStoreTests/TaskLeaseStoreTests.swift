@@ -1,6 +1,7 @@
 import BerthDomain
 import BerthStore
 import Foundation
+import SQLKit
 import Testing
 
 /// Tasks claimed by nodes from the database: each exactly once, held by a lease, taken over when
@@ -188,6 +189,45 @@ struct TaskLeaseStoreTests {
                 let runs = try await [first, second]
                 #expect(runs.filter(\.self).count == 1, "round \(round): \(runs)")
             }
+        }
+    }
+}
+
+/// Every node must have the database's master key.
+@Suite("The master key check")
+struct MasterKeyCheckTests {
+    static func box(_ byte: UInt8) throws -> SecretBox {
+        SecretBox(masterKey: try MasterKey(base64: Data(repeating: byte, count: 32).base64EncodedString(), source: "test"))
+    }
+
+    @Test(
+        "The first key sets the check; another key is refused; on a database from before the check, a key that cannot open its secrets is refused",
+        arguments: TestDatabase.available)
+    func check(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            try await store.verifyMasterKey(try Self.box(1))
+            try await store.verifyMasterKey(try Self.box(1))
+            await #expect(throws: BerthError.self) { try await store.verifyMasterKey(try Self.box(2)) }
+
+            // As before version 7: no check value, an OIDC key sealed under key 1.
+            let sealed = try Self.box(1).seal("private", for: .oidcSigningKey(keyID: "key-1"))
+            try await store.database.withConnection { db in
+                try await db.raw("DELETE FROM settings").run()
+                try await db.raw(
+                    """
+                    INSERT INTO oidc_signing_keys (id, kid, algorithm, public_jwk, private_key, created_at, activates_at, expires_at) \
+                    VALUES ('key-1', 'kid-1', 'RS256', '{}', \(bind: sealed.ciphertext), 1, 1, 2)
+                    """
+                ).run()
+            }
+            do {
+                try await store.verifyMasterKey(try Self.box(2))
+                Issue.record("a node with another key became the check's key")
+            } catch let error as BerthError {
+                #expect(error.message.contains("This node's master key cannot open the secrets in the database"))
+            }
+            try await store.verifyMasterKey(try Self.box(1))
+            await #expect(throws: BerthError.self) { try await store.verifyMasterKey(try Self.box(2)) }
         }
     }
 }

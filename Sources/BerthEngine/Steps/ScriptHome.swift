@@ -63,6 +63,8 @@ struct ScriptHome {
     /// Removes the folder and what the script left in it; a failure is logged with the folder's
     /// path (it holds nothing of the script's variables, which live in an unnamed file).
     func remove(logger: Logger) {
+        // The sweep after the script may have removed it already (it belongs to the script's uid).
+        guard FileManager.default.fileExists(atPath: url.path) else { return }
         do {
             try FileManager.default.removeItem(at: url)
         } catch {
