@@ -163,6 +163,8 @@ actor LogSink {
         pending.removeAll()
         let previous = lastFlush
         let (store, owner, logger) = (self.store, self.owner, self.logger)
+        // A task of its own, awaited below and by the next flush: it keeps flushes in order while
+        // the actor takes new lines meanwhile.
         let current = Task {
             await previous?.value
             guard !batch.isEmpty else { return }

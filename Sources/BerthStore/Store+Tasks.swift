@@ -98,7 +98,12 @@ extension BerthStore {
                          WHERE EXISTS (SELECT 1 FROM tasks WHERE id = \(bind: taskID) \
                         AND owner_instance = \(bind: owner.instance) AND state = 'executing')
                         """
+                } else {
+                    statement += " WHERE 1 = 1"  // SQLite reads `SELECT … ON CONFLICT` only after a WHERE.
                 }
+                // A line racing a takeover's closing line for its number loses quietly, instead of
+                // failing the whole batch (the lines of every task of this node).
+                statement += " ON CONFLICT (task_id, sequence) DO NOTHING"
                 try await db.raw(statement).run()
             }
         }
