@@ -56,6 +56,7 @@ public struct TaskRunner: Service {
         await withTaskGroup(of: Void.self) { services in
             services.addTask { await logSink.run() }
             services.addTask { await keepLeases(started: started) }
+            services.addTask { await listenForQueuedTasks() }
             await cancelWhenGracefulShutdown {
                 // A discarding group: a task that ends leaves nothing behind; the group's end waits for all.
                 await withDiscardingTaskGroup { group in
@@ -74,6 +75,28 @@ public struct TaskRunner: Service {
                 }
             }
             services.cancelAll()
+        }
+    }
+
+    /// On PostgreSQL, wakes this node as soon as any node queues a task (LISTEN/NOTIFY), so a task
+    /// queued through another node starts here without waiting for the poll; reconnects after a
+    /// failure, while the poll carries on.
+    func listenForQueuedTasks() async {
+        guard store.database.dialect == .postgres else { return }
+        while !Task.isCancelled {
+            do {
+                try await store.listenForQueuedTasks { queue.wake() }
+            } catch {
+                if Task.isCancelled { return }
+                configuration.logger.warning(
+                    "Listening for queued tasks failed; polling every \(configuration.claimPollInterval) until it is back",
+                    metadata: ["error": "\(error)"])
+            }
+            do {
+                try await Task.sleep(for: .seconds(5))
+            } catch {
+                return
+            }
         }
     }
 

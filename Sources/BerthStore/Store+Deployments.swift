@@ -7,8 +7,10 @@ extension BerthStore {
     public func createDeployment(_ deployment: Deployment, task: ServerTask) async throws {
         let gone = BerthError(
             .notFound, "The project, release or environment of this deployment was deleted while it was being created.")
+        let dialect = database.dialect
         try await database.transaction(orIfMissingReference: gone) { db in
             try await Self.insertTask(task, db)
+            try await Self.announceQueuedTasks(db, dialect)
             try await db.raw(
                 """
                 INSERT INTO deployments (id, space_id, project_id, release_id, environment_id, task_id, created_at) VALUES \

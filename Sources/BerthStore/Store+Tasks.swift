@@ -6,9 +6,27 @@ extension BerthStore {
     /// Records queued tasks, all or none.
     public func createTasks(_ tasks: [ServerTask]) async throws {
         guard !tasks.isEmpty else { return }
+        let dialect = database.dialect
         try await database.transaction { db in
             for task in tasks { try await Self.insertTask(task, db) }
+            try await Self.announceQueuedTasks(db, dialect)
         }
+    }
+
+    /// The PostgreSQL channel on which new tasks wake every node (``listenForQueuedTasks(_:)``).
+    static let tasksQueuedChannel = "berth_tasks_queued"
+
+    /// Tells every listening node that tasks were queued; PostgreSQL delivers it when the
+    /// transaction commits (and drops it when it rolls back).
+    static func announceQueuedTasks(_ db: any SQLDatabase, _ dialect: Database.Dialect) async throws {
+        guard dialect == .postgres else { return }
+        try await db.raw("SELECT pg_notify(\(bind: tasksQueuedChannel), '')").run()
+    }
+
+    /// Calls `wake` whenever any node queues tasks (PostgreSQL `LISTEN`), until cancelled or the
+    /// connection fails (throws). On SQLite, one node's own file, returns at once.
+    public func listenForQueuedTasks(_ wake: @escaping @Sendable () -> Void) async throws {
+        try await database.listen(on: Self.tasksQueuedChannel, wake)
     }
 
     static func insertTask(_ task: ServerTask, _ db: any SQLDatabase) async throws {

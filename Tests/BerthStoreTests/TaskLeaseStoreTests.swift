@@ -193,6 +193,44 @@ struct TaskLeaseStoreTests {
     }
 }
 
+/// Nodes wake each other when tasks are queued.
+@Suite("Queued-task notifications")
+struct QueuedTaskNotificationTests {
+    @Test(
+        "On PostgreSQL a node listening for queued tasks is woken when another node queues one",
+        arguments: TestDatabase.available.filter { $0 == .postgres })
+    func wakeUps(database: TestDatabase) async throws {
+        try await database.withStores(2) { stores in
+            let space = try await stores[1].space("default")
+            let (wakes, wake) = AsyncStream.makeStream(of: Void.self)
+            let woken = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    try await stores[0].listenForQueuedTasks { wake.yield() }
+                    return false
+                }
+                // LISTEN may start after the first task is queued: queue one every 200 ms.
+                group.addTask {
+                    for index in 0..<25 {
+                        try await stores[1].createTasks([
+                            ServerTask(spaceID: space.id, kind: .accountTest, description: "wake \(index)", createdAt: Date())
+                        ])
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                    return false
+                }
+                group.addTask {
+                    for await _ in wakes { return true }
+                    return false
+                }
+                let first = try await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            #expect(woken, "no notification reached the listening node within 5 s")
+        }
+    }
+}
+
 /// Every node must have the database's master key.
 @Suite("The master key check")
 struct MasterKeyCheckTests {

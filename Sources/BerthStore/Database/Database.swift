@@ -122,6 +122,18 @@ public final class Database: Sendable {
         }
     }
 
+    /// PostgreSQL: holds one connection that LISTENs on `channel` and calls `onNotification` for
+    /// every NOTIFY on it, until the calling task is cancelled or the connection fails (then it
+    /// throws). SQLite has no notifications: returns at once.
+    public func listen(on channel: String, _ onNotification: @escaping @Sendable () -> Void) async throws {
+        guard case .postgres(let pool) = pool else { return }
+        let connection = try await pool.requestConnection().get()
+        defer { pool.releaseConnection(connection) }
+        try await connection.listen(on: channel) { notifications in
+            for try await _ in notifications { onNotification() }
+        }
+    }
+
     public func shutdown() async {
         switch pool {
         case .sqlite(let pool): try? await pool.shutdownAsync()
