@@ -321,57 +321,46 @@ public struct TaskRunner: Service {
 }
 
 /// The tasks this node has claimed and not yet finished, so that one can be cancelled by id and
-/// the node knows how many it runs.
+/// the node knows how many it runs and which leases to renew.
 final class RunningTasks: Sendable {
-    private struct State {
-        var claimed: Set<String> = []
-        var work: [String: Task<ExecutionResult, any Error>] = [:]
-        /// Cancelled before its work started: the work is cancelled as it registers.
-        var cancelledEarly: Set<String> = []
-        /// Cancelled already: a second request changes nothing.
-        var cancelled: Set<String> = []
+    /// One claimed task, from its claim to the end of its outcome's write.
+    private struct Entry {
+        /// Its work, once started: a cancel reaches it through this.
+        var work: Task<ExecutionResult, any Error>?
+        /// Cancelled already (if before its work started, the work is cancelled as it registers).
+        var cancelled = false
         /// Recording its outcome: no longer worked on, no longer renewed.
-        var finishing: Set<String> = []
+        var finishing = false
     }
-    private let state = Mutex(State())
+    private let entries = Mutex<[String: Entry]>([:])
 
     init() {}
 
-    var count: Int { state.withLock { $0.claimed.count } }
+    var count: Int { entries.withLock { $0.count } }
     /// The tasks still worked on (claimed and not yet recording their outcome).
-    var ids: [String] { state.withLock { Array($0.claimed.subtracting($0.finishing)) } }
+    var ids: [String] { entries.withLock { $0.filter { !$0.value.finishing }.map(\.key) } }
 
-    func finishing(_ id: String) { _ = state.withLock { $0.finishing.insert(id) } }
-
-    func reserve(_ id: String) { _ = state.withLock { $0.claimed.insert(id) } }
+    func reserve(_ id: String) { entries.withLock { $0[id] = Entry() } }
 
     func register(_ id: String, _ task: Task<ExecutionResult, any Error>) {
-        let cancelNow = state.withLock { state in
-            state.work[id] = task
-            return state.cancelledEarly.remove(id) != nil
+        let cancelNow = entries.withLock { entries in
+            entries[id]?.work = task
+            return entries[id]?.cancelled == true
         }
         if cancelNow { task.cancel() }
     }
 
-    func remove(_ id: String) {
-        state.withLock { state in
-            state.claimed.remove(id)
-            state.work.removeValue(forKey: id)
-            state.cancelledEarly.remove(id)
-            state.cancelled.remove(id)
-            state.finishing.remove(id)
-        }
-    }
+    func finishing(_ id: String) { entries.withLock { $0[id]?.finishing = true } }
+
+    func remove(_ id: String) { _ = entries.withLock { $0.removeValue(forKey: id) } }
 
     /// Cancels the task's work if this node runs it; false when it does not, or did so before.
     func cancel(_ id: String) -> Bool {
-        let work = state.withLock { state -> Task<ExecutionResult, any Error>?? in
-            guard state.claimed.contains(id), state.cancelled.insert(id).inserted else { return nil }
-            guard let work = state.work[id] else {
-                state.cancelledEarly.insert(id)
-                return .some(nil)
-            }
-            return .some(work)
+        let work = entries.withLock { entries -> Task<ExecutionResult, any Error>?? in
+            guard var entry = entries[id], !entry.cancelled else { return nil }
+            entry.cancelled = true
+            entries[id] = entry
+            return .some(entry.work)
         }
         guard let work else { return false }
         work?.cancel()

@@ -37,7 +37,7 @@ struct ScriptUIDPoolTests {
             }
         }
         // A uid comes back once every process under it is gone; the next lease goes on round the range.
-        #expect(first.killProcessesAndRelease(setpriv: "/usr/bin/setpriv", bash: "/bin/bash").isEmpty)
+        #expect(try first.killProcessesAndRelease(setpriv: "/usr/bin/setpriv", bash: "/bin/bash").isEmpty)
         let third = try otherServer.lease(group: Self.group)
         #expect(third.uid == range.lowerBound)
         third.releaseUnused()

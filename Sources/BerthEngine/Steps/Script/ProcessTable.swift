@@ -1,3 +1,4 @@
+import BerthDomain
 import Foundation
 
 #if canImport(Glibc)
@@ -8,15 +9,16 @@ import Foundation
 enum ProcessTable {
     /// The uids (real, effective or saved) of every process that can still run: zombies, which run
     /// nothing and only wait for their parent, are left out.
-    static func liveUserIDs() -> Set<UInt32> {
+    /// - Throws: when `/proc` cannot be listed: then nothing can be said about any uid.
+    static func liveUserIDs() throws(BerthError) -> Set<UInt32> {
         var uids: Set<UInt32> = []
-        for process in liveProcesses() { uids.formUnion(process.uids) }
+        for process in try liveProcesses() { uids.formUnion(process.uids) }
         return uids
     }
 
     /// The live processes (not zombies) with `uid` as real, effective or saved uid.
-    static func liveProcesses(uid: UInt32) -> [pid_t] {
-        liveProcesses().filter { $0.uids.contains(uid) }.map(\.pid)
+    static func liveProcesses(uid: UInt32) throws(BerthError) -> [pid_t] {
+        try liveProcesses().filter { $0.uids.contains(uid) }.map(\.pid)
     }
 
     /// Kills every process of `uid` and returns those still alive afterwards (none, unless the
@@ -24,10 +26,11 @@ enum ProcessTable {
     /// kernel delivers to every process of the uid at once, so a process that forks as fast as it
     /// can gets no child past it. Then, for anything that slipped through, pid by pid from the
     /// server. Blocks for a few milliseconds.
-    static func killAll(uid: UInt32, gid: UInt32, setpriv: String, bash: String) -> [pid_t] {
+    /// - Throws: when `/proc` cannot be listed, so that no one takes "cannot look" for "none left".
+    static func killAll(uid: UInt32, gid: UInt32, setpriv: String, bash: String) throws(BerthError) -> [pid_t] {
         for attempt in 0..<6 {
             // The first kill does not wait for the scan: it is the one that counts.
-            let remaining = attempt == 0 ? [] : liveProcesses(uid: uid)
+            let remaining = attempt == 0 ? [] : try liveProcesses(uid: uid)
             if attempt > 0 && remaining.isEmpty { return [] }
             if attempt < 3 {
                 killFromInside(uid: uid, gid: gid, setpriv: setpriv, bash: bash)
@@ -37,7 +40,7 @@ enum ProcessTable {
             // A killed process leaves /proc (or becomes a zombie) once the kernel has torn it down.
             usleep(useconds_t(5_000 << attempt))
         }
-        return liveProcesses(uid: uid)
+        return try liveProcesses(uid: uid)
     }
 
     /// `setpriv --reuid=uid … -- bash -c 'kill -KILL -1'`: signal -1 reaches every process the
@@ -92,10 +95,16 @@ enum ProcessTable {
     }
 
     /// Every process's real, effective and saved uid from `/proc/PID/status`, zombies left out.
-    private static func liveProcesses() -> [Entry] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    private static func liveProcesses() throws(BerthError) -> [Entry] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: "/proc")
+        } catch {
+            throw BerthError(
+                .internalError, "/proc cannot be listed, so the processes a script left cannot be found: \(error)")
+        }
         return names.compactMap { name -> Entry? in
-            // A process may end between the listing and the read: then it is not there.
+            // A process may end between the listing and the read (the read fails): then it is not there.
             guard let pid = pid_t(name),
                 let status = try? String(contentsOfFile: "/proc/\(name)/status", encoding: .utf8)
             else { return nil }

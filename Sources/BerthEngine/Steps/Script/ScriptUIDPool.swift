@@ -54,7 +54,7 @@ public final class ScriptUIDPool: Sendable {
 
     /// A uid of its own for the next script, running with `group`'s gid.
     public func lease(group: ScriptUser.Account) throws(BerthError) -> ScriptUIDLease {
-        let busy = ProcessTable.liveUserIDs()
+        let busy = try ProcessTable.liveUserIDs()
         let claimed: (uid: UInt32, lock: Int32)? = try state.withLock { state throws(BerthError) in
             let count = UInt64(range.upperBound - range.lowerBound) + 1
             var candidate = state.next
@@ -83,10 +83,10 @@ public final class ScriptUIDPool: Sendable {
     /// server has claimed. Call at start, before any script runs; returns the uids swept.
     public func sweepLeftovers(group: ScriptUser.Account, setpriv: String, bash: String) throws(BerthError) -> [UInt32] {
         var swept: [UInt32] = []
-        for uid in ProcessTable.liveUserIDs().sorted() where range.contains(uid) {
+        for uid in try ProcessTable.liveUserIDs().sorted() where range.contains(uid) {
             guard let lock = try locks.claim(uid) else { continue }
             defer { close(lock) }
-            if ProcessTable.killAll(uid: uid, gid: group.gid, setpriv: setpriv, bash: bash).isEmpty {
+            if try ProcessTable.killAll(uid: uid, gid: group.gid, setpriv: setpriv, bash: bash).isEmpty {
                 ProcessTable.removeFiles(ownedBy: uid)
             }
             swept.append(uid)
@@ -131,11 +131,12 @@ public final class ScriptUIDLease: Sendable {
     }
 
     /// Kills every process running under the uid (blocking: call it off the concurrency pool), then
-    /// gives the uid back. A uid whose processes cannot all be killed stays leased, so no later
-    /// script shares it; the returned survivors say which processes those are.
+    /// gives the uid back. A uid whose processes cannot all be killed, or cannot be looked for,
+    /// stays leased, so no later script shares it; the returned survivors say which processes
+    /// those are.
     @discardableResult
-    func killProcessesAndRelease(setpriv: String, bash: String) -> [pid_t] {
-        let survivors = ProcessTable.killAll(uid: uid, gid: group.gid, setpriv: setpriv, bash: bash)
+    func killProcessesAndRelease(setpriv: String, bash: String) throws(BerthError) -> [pid_t] {
+        let survivors = try ProcessTable.killAll(uid: uid, gid: group.gid, setpriv: setpriv, bash: bash)
         guard survivors.isEmpty else { return survivors }
         ProcessTable.removeFiles(ownedBy: uid)
         releaseUnused()

@@ -83,10 +83,17 @@ struct ScriptStep {
             descriptor: descriptor)
         if let lease {
             process.afterExit = {
-                let survivors = lease.killProcessesAndRelease(setpriv: configuration.setpriv, bash: configuration.bash)
-                if !survivors.isEmpty {
-                    configuration.logger.warning(
-                        "Processes \(survivors) of a script's uid \(lease.uid) survived SIGKILL; the uid stays taken.")
+                do {
+                    let survivors = try lease.killProcessesAndRelease(
+                        setpriv: configuration.setpriv, bash: configuration.bash)
+                    if !survivors.isEmpty {
+                        configuration.logger.warning(
+                            "Processes \(survivors) of a script's uid \(lease.uid) survived SIGKILL; the uid stays taken.")
+                    }
+                } catch {
+                    configuration.logger.error(
+                        "What a script left under its uid \(lease.uid) could not be looked for; the uid stays taken.",
+                        metadata: ["error": "\(error)"])
                 }
             }
         }
