@@ -194,7 +194,8 @@ let package = Package(
         .target(
             name: "BerthTestSupport",
             dependencies: [
-                "AWSCore", "AWSSTS", "BerthDev",
+                "AWSCore", "AWSSTS", "BerthDev", "BerthStore", .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -256,7 +257,7 @@ let package = Package(
         .testTarget(
             name: "BerthStoreTests",
             dependencies: [
-                "BerthDomain", "BerthStore",
+                "BerthDomain", "BerthStore", "BerthTestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -284,8 +285,7 @@ let package = Package(
         .testTarget(
             name: "BerthCLITests",
             dependencies: [
-                "berth", "BerthCLI", "BerthDev", "BerthTestSupport", "BerthStore", "AWSCore", "AWSSigV4", "AWSECS",
-                .product(name: "SQLKit", package: "sql-kit"),
+                "berth", "BerthCLI", "BerthDev", "BerthTestSupport", "AWSCore", "AWSSigV4", "AWSECS",
             ],
             swiftSettings: swiftSettings
         ),

@@ -41,20 +41,7 @@ struct ClusterBenchmark {
 
     /// A new database for `body`, dropped afterwards.
     func withDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
-        let name = "berth_bench_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12))"
-        let admin = try Database(.postgres(url: adminURL), logger: logger)
-        try await admin.withConnection { db in try await db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
-        var components = URLComponents(string: adminURL)!
-        components.path = "/" + name
-        do {
-            let result = try await body(components.string!)
-            try await admin.withConnection { db in try await db.raw("DROP DATABASE \(unsafeRaw: name) WITH (FORCE)").run() }
-            await admin.shutdown()
-            return result
-        } catch {
-            await admin.shutdown()
-            throw error
-        }
+        try await ThrowawayPostgresDatabase.with(adminURL: adminURL, body)
     }
 
     /// 3,000 queued tasks; `nodes` stores (a pool each, as nodes have) claim 20 at a time and finish

@@ -1,9 +1,6 @@
 import BerthDev
-import BerthStore
 import BerthTestSupport
 import Foundation
-import Logging
-import SQLKit
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -73,40 +70,32 @@ struct ClusterEndToEndTests {
                 "BERTH_REQUIRE_POSTGRES is set but BERTH_TEST_POSTGRES_URL is not (run through scripts/with-postgres.sh)")
             return
         }
-        let logger = Logger(label: "berth.test.cluster")
-        let name = "berth_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
-        let admin = try Database(.postgres(url: adminURL), logger: logger)
-        try await admin.withConnection { db in try await db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
-        var components = try #require(URLComponents(string: adminURL))
-        components.path = "/" + name
-        let databaseURL = try #require(components.string)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cluster-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
-        let environment = [
-            "HOME": root.path, "AWS_EC2_METADATA_DISABLED": "true", "BERTH_DATABASE_URL": databaseURL,
-            "BERTH_MASTER_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
-        ]
-        let flags = ["--task-cap", "2", "--task-lease", "3"]
-        let a = try await BerthServerProcess.start(
-            dataDirectory: root.appendingPathComponent("a"), environment: environment, arguments: flags + ["--node-name", "a"])
-        let b = try await BerthServerProcess.start(
-            dataDirectory: root.appendingPathComponent("b"), environment: environment, apiKey: a.apiKey,
-            arguments: flags + ["--node-name", "b"])
-        do {
-            #expect(try await a.cli(["environment", "create", "Production"]).status == 0)
-            try await body(Cluster(a: a, b: b, root: root, environment: environment))
-        } catch {
-            _ = try? await a.killNow()
-            _ = try? await b.killNow()
-            try? await admin.withConnection { db in try await db.raw("DROP DATABASE \(unsafeRaw: name) WITH (FORCE)").run() }
-            await admin.shutdown()
-            throw error
+        try await ThrowawayPostgresDatabase.with(adminURL: adminURL) { databaseURL in
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cluster-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: root) }
+            let environment = [
+                "HOME": root.path, "AWS_EC2_METADATA_DISABLED": "true", "BERTH_DATABASE_URL": databaseURL,
+                "BERTH_MASTER_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+            ]
+            let flags = ["--task-cap", "2", "--task-lease", "3"]
+            let a = try await BerthServerProcess.start(
+                dataDirectory: root.appendingPathComponent("a"), environment: environment,
+                arguments: flags + ["--node-name", "a"])
+            let b = try await BerthServerProcess.start(
+                dataDirectory: root.appendingPathComponent("b"), environment: environment, apiKey: a.apiKey,
+                arguments: flags + ["--node-name", "b"])
+            do {
+                #expect(try await a.cli(["environment", "create", "Production"]).status == 0)
+                try await body(Cluster(a: a, b: b, root: root, environment: environment))
+            } catch {
+                _ = try? await a.killNow()
+                _ = try? await b.killNow()
+                throw error
+            }
+            _ = try? await a.terminate()
+            _ = try? await b.terminate()
         }
-        _ = try? await a.terminate()
-        _ = try? await b.terminate()
-        try await admin.withConnection { db in try await db.raw("DROP DATABASE \(unsafeRaw: name) WITH (FORCE)").run() }
-        await admin.shutdown()
     }
 
     @Test(

@@ -1,5 +1,6 @@
 import BerthDomain
 import BerthStore
+import BerthTestSupport
 import Foundation
 import Logging
 import SQLKit
@@ -44,20 +45,7 @@ enum TestDatabase: String, CaseIterable, CustomTestStringConvertible, Sendable {
             return try await run(.sqlite(path: directory.appendingPathComponent("berth.sqlite").path))
         case .postgres:
             let adminURL = try #require(ProcessInfo.processInfo.environment["BERTH_TEST_POSTGRES_URL"])
-            let name = "berth_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
-            let admin = try Database(.postgres(url: adminURL), logger: logger)
-            try await admin.withConnection { db in try await db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
-            var components = try #require(URLComponents(string: adminURL))
-            components.path = "/" + name
-            do {
-                let result = try await run(.postgres(url: try #require(components.string)))
-                try await admin.withConnection { db in try await db.raw("DROP DATABASE \(unsafeRaw: name)").run() }
-                await admin.shutdown()
-                return result
-            } catch {
-                await admin.shutdown()
-                throw error
-            }
+            return try await ThrowawayPostgresDatabase.with(adminURL: adminURL) { try await run(.postgres(url: $0)) }
         }
     }
 }
