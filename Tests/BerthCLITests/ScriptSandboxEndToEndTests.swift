@@ -14,6 +14,9 @@ struct ScriptSandboxEndToEndTests {
         let root: URL
         let temporary: URL
         let canary: String
+        /// The harness's own `--script-uid-range`: a server that starts elsewhere on this machine
+        /// sweeps what scripts left only in its own range, so it never sweeps this test's.
+        let uidRange: String
 
         func berth(_ arguments: [String], stdin: String? = nil) async throws -> BerthProcess.Result {
             try await server.cli(arguments, standardInput: stdin)
@@ -72,13 +75,15 @@ struct ScriptSandboxEndToEndTests {
         try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
         let canary = "canary-\(UUID().uuidString)"
+        let start = 1_960_000_000 + 100 * UInt32.random(in: 0..<1_000_000)
+        let uidRange = "\(start)-\(start + 99)"
         let server = try await BerthServerProcess.start(
             dataDirectory: root.appendingPathComponent("data"),
             environment: [
                 "HOME": root.path, "TMPDIR": temporary.path, "AWS_EC2_METADATA_DISABLED": "true", "BERTH_TEST_CANARY": canary,
-            ], arguments: arguments)
+            ], arguments: ["--script-uid-range", uidRange] + arguments)
         #expect(try await server.cli(["environment", "create", "Production"]).status == 0)
-        try await body(Harness(server: server, root: root, temporary: temporary, canary: canary))
+        try await body(Harness(server: server, root: root, temporary: temporary, canary: canary, uidRange: uidRange))
     }
 
     /// Whether process `pid` is gone (or a zombie nobody reaped yet, which runs nothing).
@@ -108,7 +113,8 @@ struct ScriptSandboxEndToEndTests {
                     """)
             let log = try await h.log(of: task, containing: "done")
             let uid = try #require(log.firstMatch(of: #/uid (\d+) /#).flatMap { UInt32($0.output.1) }, "\(log)")
-            #expect((1_900_000_000...1_900_009_999).contains(uid), "\(log)")
+            let bounds = h.uidRange.split(separator: "-").compactMap { UInt32($0) }
+            #expect((bounds[0]...bounds[1]).contains(uid), "\(log)")
             let group = try #require(getgrnam("berth-worker")).pointee.gr_gid
             #expect(log.contains("group berth-worker user berth-worker/berth-worker groups \(group)\n"), "\(log)")
             for refusal in [
@@ -280,7 +286,7 @@ struct ScriptSandboxEndToEndTests {
             guard geteuid() == 0 else { return }
             let restarted = try await BerthServerProcess.start(
                 dataDirectory: h.server.dataDirectory, environment: ["HOME": h.root.path, "TMPDIR": h.temporary.path],
-                apiKey: h.server.apiKey)
+                apiKey: h.server.apiKey, arguments: ["--script-uid-range", h.uidRange])
             for _ in 0..<100 where !Self.isGone(script) { try await Task.sleep(for: .milliseconds(100)) }
             #expect(Self.isGone(script), "the script of the killed server still runs after a restart")
             _ = try await restarted.terminate()

@@ -31,7 +31,7 @@ struct LeaseLossTests {
                 .post, "/api/spaces/default/deployments", json: ["project": "long", "release": "1", "environment": "production"])
             let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
             var pid: Int32?
-            for _ in 0..<200 where pid == nil {
+            for _ in 0..<600 where pid == nil {
                 let lines = try await server.server.store.taskLog(taskID: taskID).map(\.message)
                 pid = lines.lazy.compactMap { $0.firstMatch(of: /^pid (\d+)$/).flatMap { Int32($0.output.1) } }.first
                 if pid == nil { try await Task.sleep(for: .milliseconds(50)) }
@@ -45,7 +45,7 @@ struct LeaseLossTests {
             #expect(taken == [taskID])
             let linesAtTakeover = try await server.server.store.taskLog(taskID: taskID).count
 
-            for _ in 0..<100 where kill(script, 0) == 0 { try await Task.sleep(for: .milliseconds(100)) }
+            for _ in 0..<300 where kill(script, 0) == 0 { try await Task.sleep(for: .milliseconds(100)) }
             #expect(kill(script, 0) != 0, "the script of a task taken over by another node kept running")
             try await Task.sleep(for: .seconds(2))
             let task = try #require(try await server.server.store.task(id: taskID))
