@@ -45,7 +45,13 @@ public struct TaskRunner: Service {
     var owner: TaskOwner { configuration.node }
 
     public func run() async throws {
-        sweepScriptLeftovers()
+        // It blocks (a /proc scan, kills, a `find` over /tmp): on a thread of its own, not the pool's.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                sweepScriptLeftovers()
+                done.resume()
+            }
+        }
         try await warnAboutClockSkew()
         try await refuseNameInUse()
         let started = configuration.clock.now()

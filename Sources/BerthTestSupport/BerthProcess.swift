@@ -99,8 +99,6 @@ public struct BerthProcess {
 
     /// Reads a pipe to its end on a thread of its own (blocking reads see EOF reliably on Linux).
     static func readToEnd(_ handle: FileHandle) async -> Data {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: handle.readDataToEndOfFile()) }
-        }
+        await onOwnThread { handle.readDataToEndOfFile() }
     }
 }

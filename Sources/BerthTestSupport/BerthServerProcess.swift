@@ -21,7 +21,7 @@ public final class BerthServerProcess: Sendable {
         dataDirectory: URL, environment: [String: String], apiKey: String? = nil, arguments: [String] = [],
         binary: String = BerthProcess.binaryPath
     ) async throws -> BerthServerProcess {
-        try ScriptWorkerUser.ensure()
+        try await ScriptWorkerUser.ensure()
         let port = try freeLoopbackPort()
         let logFile = dataDirectory.deletingLastPathComponent().appendingPathComponent(
             "\(dataDirectory.lastPathComponent)-server-\(port).log")

@@ -8,8 +8,12 @@ public enum ScriptWorkerUser {
 
     /// Creates the user with `useradd` when this process is root and the user is missing; does
     /// nothing otherwise (a server that is not root runs scripts as its own user).
-    public static func ensure() throws {
+    public static func ensure() async throws {
         guard geteuid() == 0, getpwnam(name) == nil else { return }
+        try await onOwnThread(create)
+    }
+
+    private static func create() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/useradd")
         process.arguments = [

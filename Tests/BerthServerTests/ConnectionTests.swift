@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BerthServer
+import BerthTestSupport
 import Foundation
 import HummingbirdTesting
 import NIOCore
@@ -16,7 +17,8 @@ import Testing
 @Suite("Connections: idle timeout, HTTPS")
 struct ConnectionTests {
     /// A blocking TCP connection to 127.0.0.1, for sending exactly the bytes a slow client would.
-    final class RawSocket {
+    /// Its one blocking read runs on a thread of its own (``onOwnThread(_:)``).
+    final class RawSocket: @unchecked Sendable {
         let descriptor: Int32
 
         init(port: Int) throws {
@@ -55,7 +57,11 @@ struct ConnectionTests {
         }
 
         /// Reads until the server closes the connection (true) or the read times out (false).
-        func readUntilClosed() -> (closed: Bool, received: String) {
+        func readUntilClosed() async -> (closed: Bool, received: String) {
+            await onOwnThread { self.blockingReadUntilClosed() }
+        }
+
+        private func blockingReadUntilClosed() -> (closed: Bool, received: String) {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
@@ -77,13 +83,13 @@ struct ConnectionTests {
             let port = try #require(server.client.port)
             let slow = try RawSocket(port: port)
             slow.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            let result = slow.readUntilClosed()
+            let result = await slow.readUntilClosed()
             #expect(result.closed, "the half-sent request still holds its connection after 30 s")
             #expect(result.received.isEmpty)
             // A client that completes its request is answered as before.
             let prompt = try RawSocket(port: port)
             prompt.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            #expect(prompt.readUntilClosed().received.hasPrefix("HTTP/1.1 200"))
+            #expect(await prompt.readUntilClosed().received.hasPrefix("HTTP/1.1 200"))
         }
     }
 
@@ -112,7 +118,7 @@ struct ConnectionTests {
             patient.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             try await Task.sleep(for: .seconds(2))
             patient.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            let answers = patient.readUntilClosed().received
+            let answers = await patient.readUntilClosed().received
             #expect(answers.components(separatedBy: "HTTP/1.1 200").count - 1 == 2, "\(answers)")
         }
     }
@@ -124,17 +130,13 @@ struct ConnectionTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let certificate = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        openssl.arguments = [
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out",
-            certificate,
-        ]
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0, "openssl could not make a self-signed certificate")
+        let openssl = try await BerthProcess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out",
+                certificate,
+            ], environment: [:], binary: "/usr/bin/env")
+        try #require(openssl.status == 0, "openssl could not make a self-signed certificate: \(openssl.standardError)")
 
         try await TestServer.with(configure: {
             $0.host = "127.0.0.1"
@@ -166,7 +168,7 @@ struct ConnectionTests {
             // Plain HTTP to the TLS port gets no HTTP answer.
             let plain = try RawSocket(port: port)
             plain.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            #expect(!plain.readUntilClosed().received.hasPrefix("HTTP/1.1 200"))
+            #expect(await !plain.readUntilClosed().received.hasPrefix("HTTP/1.1 200"))
         }
     }
 

@@ -27,7 +27,7 @@ struct TestServer {
         configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
-        try ScriptWorkerUser.ensure()
+        try await ScriptWorkerUser.ensure()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-api-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         var logger = Logger(label: "berth.test.server")
