@@ -87,7 +87,7 @@ public struct Engine: Sendable {
     @discardableResult
     public func cancel(taskID: String) async throws -> CancelResult {
         let result = try await store.requestCancel(taskID: taskID, at: configuration.clock.now())
-        if case .requested = result { _ = running.cancel(taskID) }
+        if case .requested = result { _ = running.cancel(taskID, .cancelled) }
         return result
     }
 

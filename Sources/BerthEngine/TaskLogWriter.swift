@@ -20,14 +20,17 @@ public actor TaskLogWriter {
     private var dropped = 0
     private var droppedProblems = 0
 
+    /// - Parameter after: the number of the task's last line so far (a task adopted from a node
+    ///   that stopped has some); the limit counts them too.
     init(
-        taskID: String, sink: LogSink, masker: LogMasker = LogMasker(), lineLimit: Int = 100_000,
+        taskID: String, sink: LogSink, masker: LogMasker = LogMasker(), lineLimit: Int = 100_000, after: Int = 0,
         clock: @escaping @Sendable () -> Date
     ) {
         self.taskID = taskID
         self.sink = sink
         self.masker = masker
         self.lineLimit = lineLimit
+        self.sequence = after
         self.clock = clock
     }
 

@@ -16,12 +16,14 @@ import Synchronization
 /// - Every `leaseRenewal` the node renews its leases and records its heartbeat; a task whose lease
 ///   it lost (another node took it over) is stopped here. Every poll it also looks for cancel
 ///   requests of its tasks, made through any node.
-/// - Tasks whose node is gone (lease run out, or this node's previous run) are taken over: for now
-///   they are failed, saying which node stopped.
+/// - Tasks whose node is gone (lease run out, or this node's previous run) are adopted when this
+///   node has room, before anything new is claimed: a deployment carries on from the progress its
+///   steps recorded (``StepProgress``); a health check or account test simply runs again.
 /// - A draining node (`berth node drain`) claims nothing and finishes what it runs.
 ///
-/// On graceful shutdown it stops claiming and cancels the running tasks, which record themselves
-/// as cancelled before the store closes.
+/// On graceful shutdown it stops claiming and hands its running tasks over: each one's work stops
+/// (leaving what it started in AWS running), its lease is given up with a line in its log, and
+/// another node — or this one's next start — adopts it and carries it on.
 public struct TaskRunner: Service {
     let store: BerthStore
     let queue: TaskQueue
@@ -56,7 +58,6 @@ public struct TaskRunner: Service {
         try await refuseNameInUse()
         let started = configuration.clock.now()
         _ = try await heartbeat(started: started)
-        try await takeOverAbandonedTasks()
         // Leases are kept and logs flushed until every task has ended, shutdown or not: a task
         // winding down after a graceful shutdown must still be this node's when it records its end.
         await withTaskGroup(of: Void.self) { services in
@@ -68,9 +69,9 @@ public struct TaskRunner: Service {
                 await withDiscardingTaskGroup { group in
                     while !Task.isCancelled {
                         let claimed = await claim()
-                        for task in claimed {
+                        for (task, lastLogSequence) in claimed {
                             group.addTask {
-                                await runTask(task)
+                                await runTask(task, lastLogSequence: lastLogSequence)
                                 queue.wake()
                             }
                         }
@@ -106,21 +107,31 @@ public struct TaskRunner: Service {
         }
     }
 
-    /// Claims what this node has room for; nothing when it has none or a claim fails (logged).
-    func claim() async -> [ServerTask] {
+    /// Adopts abandoned tasks, then claims queued ones, as many as this node has room for; each
+    /// with the number of its last log line. Nothing when it has no room or the database fails (logged).
+    func claim() async -> [(task: ServerTask, lastLogSequence: Int)] {
+        var work: [(task: ServerTask, lastLogSequence: Int)] = []
+        do {
+            for adopted in try await adoptAbandonedTasks(limit: configuration.maximumConcurrentTasks - running.count) {
+                running.reserve(adopted.task.id)
+                work.append((adopted.task, adopted.lastLogSequence))
+            }
+        } catch {
+            configuration.logger.error("Abandoned tasks could not be adopted", metadata: ["error": "\(error)"])
+        }
         let room = configuration.maximumConcurrentTasks - running.count
-        guard room > 0 else { return [] }
+        guard room > 0 else { return work }
         do {
             let now = configuration.clock.now()
             let claimed = try await store.claimTasks(
                 for: owner, limit: room, at: now, leaseUntil: now.addingTimeInterval(configuration.taskLease.timeInterval))
             for task in claimed { running.reserve(task.id) }
             if !claimed.isEmpty { Counter(label: "berth_tasks_claimed_total").increment(by: claimed.count) }
-            return claimed
+            work += claimed.map { ($0, 0) }
         } catch {
             configuration.logger.error("Queued tasks could not be claimed", metadata: ["error": "\(error)"])
-            return []
         }
+        return work
     }
 
     /// Renews leases and the heartbeat every `leaseRenewal`; every `claimPollInterval` passes on
@@ -140,7 +151,7 @@ public struct TaskRunner: Service {
             // soon, so this node stops working on them now rather than alongside the new holder.
             let silent = ContinuousClock.now - lastRenewed
             if silent >= configuration.taskLease - configuration.claimPollInterval {
-                for id in running.ids where running.cancel(id) {
+                for id in running.ids where running.cancel(id, .handedOver) {
                     Counter(label: "berth_lease_renewals_failed_total").increment()
                     configuration.logger.error(
                         "This node could not renew its task leases for \(silent); the task is stopped here before another node takes it over",
@@ -148,10 +159,9 @@ public struct TaskRunner: Service {
                 }
             }
             do {
-                for id in try await store.cancelRequests(of: owner) where running.cancel(id) {
+                for id in try await store.cancelRequests(of: owner) where running.cancel(id, .cancelled) {
                     configuration.logger.info("Cancelling a task on request", metadata: ["task.id": "\(id)"])
                 }
-                try await takeOverAbandonedTasks()
                 guard sinceRenewal >= configuration.leaseRenewal else { continue }
                 sinceRenewal = .zero
                 // Only tasks claimed before the renewal can be missing from it for a reason.
@@ -162,7 +172,7 @@ public struct TaskRunner: Service {
                         of: owner, ids: runningBefore, until: now.addingTimeInterval(configuration.taskLease.timeInterval)
                     ).map(\.id))
                 lastRenewed = ContinuousClock.now
-                for id in runningBefore where !held.contains(id) && running.cancel(id) {
+                for id in runningBefore where !held.contains(id) && running.cancel(id, .handedOver) {
                     Counter(label: "berth_lease_renewals_failed_total").increment()
                     configuration.logger.warning(
                         "This node lost the lease of a task (another node took it over); its work here stops",
@@ -241,30 +251,48 @@ public struct TaskRunner: Service {
         return draining
     }
 
-    func takeOverAbandonedTasks() async throws {
+    /// Adopts up to `limit` tasks whose node is gone (``BerthStore/adoptAbandonedTasks(by:limit:at:leaseUntil:maximumAdoptions:note:)``).
+    func adoptAbandonedTasks(limit: Int) async throws -> [AdoptedTask] {
         let node = owner.node
-        let taken = try await store.takeOverAbandonedTasks(by: owner, at: configuration.clock.now()) { previous in
-            guard let previous, previous != node else {
-                return "The server stopped while this task was executing (node \(node) restarted); it did not finish."
+        let now = configuration.clock.now()
+        let adopted = try await store.adoptAbandonedTasks(
+            by: owner, limit: limit, at: now, leaseUntil: now.addingTimeInterval(configuration.taskLease.timeInterval)
+        ) { previous, fate in
+            let what =
+                if let previous, previous != node {
+                    "The node \(previous) stopped answering while it ran this task (its lease ran out)"
+                } else {
+                    "The server stopped while it ran this task (node \(node) restarted)"
+                }
+            let carryOn = "Node \(node) took it over at \(now.ISO8601Format()) and carries on from what was recorded."
+            switch fate {
+            case .adopted:
+                return "\(what). \(carryOn)"
+            case .handedOver:
+                return "The node \(previous ?? node) handed this task over as it shut down. \(carryOn)"
+            case .failed:
+                return "\(what), and it had been taken over too often already; it did not finish."
             }
-            return
-                "The node \(previous) stopped answering while this task was executing (its lease ran out); it did not finish. Taken over by \(node)."
         }
-        if !taken.isEmpty {
-            Counter(label: "berth_tasks_adopted_total").increment(by: taken.count)
+        if !adopted.isEmpty {
+            Counter(label: "berth_tasks_adopted_total").increment(by: adopted.count)
             configuration.logger.warning(
-                "Took over tasks whose node stopped", metadata: ["tasks.count": "\(taken.count)", "node": "\(node)"])
+                "Adopted tasks whose node stopped", metadata: ["tasks.count": "\(adopted.count)", "node": "\(node)"])
         }
+        return adopted
     }
 
-    func runTask(_ task: ServerTask) async {
+    /// Runs a claimed or adopted task to its end and records the outcome; its log lines follow
+    /// `lastLogSequence` (0 for a task that has none yet).
+    func runTask(_ task: ServerTask, lastLogSequence: Int) async {
         let taskID = task.id
         let clock = configuration.clock
         let logger = configuration.logger
         defer { running.remove(taskID) }
         do {
             let log = TaskLogWriter(
-                taskID: taskID, sink: logSink, lineLimit: configuration.maximumLogLines, clock: { clock.now() })
+                taskID: taskID, sink: logSink, lineLimit: configuration.maximumLogLines, after: lastLogSequence,
+                clock: { clock.now() })
             var result: ExecutionResult
             if Task.isCancelled {
                 // Claimed, but the node is shutting down before it started: another node runs it.
@@ -273,20 +301,24 @@ public struct TaskRunner: Service {
             } else if let executor = executors[task.kind] {
                 // The work runs in a task of its own so that a cancel request can reach it by id
                 // (``RunningTasks``); it is awaited right here.
-                let work = Task { try await executor.execute(task, log: log) }
+                let stop = running.stop(of: taskID)
+                let work = Task {
+                    try await WorkStop.$ofCurrentTask.withValue(stop) { try await executor.execute(task, log: log) }
+                }
                 running.register(taskID, work)
                 do {
                     result = try await withTaskCancellationHandler {
                         try await work.value
                     } onCancel: {
+                        // A graceful shutdown: another node carries the task on.
+                        stop.stop(.handedOver)
                         work.cancel()
                     }
                     if work.isCancelled, result.outcome.state != .cancelled {
                         result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: "Cancelled."))
                     }
                 } catch is CancellationError {
-                    let reason = Task.isCancelled ? "Cancelled: the server is shutting down." : "Cancelled."
-                    result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: reason))
+                    result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: "Cancelled."))
                 } catch {
                     let message = await log.masked(describe(error)) ?? ""
                     result = ExecutionResult(outcome: TaskOutcome(state: .failed, errorMessage: message))
@@ -295,6 +327,12 @@ public struct TaskRunner: Service {
                 result = ExecutionResult(
                     outcome: TaskOutcome(
                         state: .failed, errorMessage: "This server has no executor for \(task.kind.rawValue) tasks."))
+            }
+            if running.stop(of: taskID).current == .handedOver {
+                // Shutting down: the lease is given up for any node to adopt the task. Lost to
+                // another node, or cut off from the database: it is not this node's to write to.
+                if Task.isCancelled { await handOver(taskID, log: log) }
+                return
             }
             var outcome = result.outcome
             outcome.errorMessage = await log.masked(outcome.errorMessage)
@@ -326,6 +364,40 @@ public struct TaskRunner: Service {
     }
 }
 
+extension TaskRunner {
+    /// Gives a task whose work stopped for a handover back to the cluster: on a graceful shutdown
+    /// its lease ends now, with a line in its log, and any node adopts it; a task lost to another
+    /// node is that node's already, and nothing is written.
+    func handOver(_ taskID: String, log: TaskLogWriter) async {
+        await logSink.flush()
+        running.finishing(taskID)
+        let line = await log.nextLine(
+            .warning,
+            "Node \(owner.node) is shutting down: it hands this task over, and the next node with room (or its own restart) carries it on from what was recorded."
+        )
+        do {
+            // The shutdown cancelled this task; the write must not be cut short by it (a task of
+            // its own, awaited here).
+            let (store, owner, configuration) = (store, owner, configuration)
+            let handed = try await Task {
+                try await configuration.databaseRetry.run(
+                    "hand the task over", logger: configuration.logger, metadata: ["task.id": "\(taskID)"]
+                ) {
+                    try await store.handOverTask(id: taskID, owner: owner, at: configuration.clock.now(), line: line)
+                }
+            }.value
+            if handed {
+                Counter(label: "berth_tasks_handed_over_total").increment()
+                configuration.logger.info("Handed a task over to the cluster", metadata: ["task.id": "\(taskID)"])
+            }
+        } catch {
+            configuration.logger.error(
+                "A task could not be handed over; it is adopted when its lease runs out",
+                metadata: ["task.id": "\(taskID)", "error": "\(error)"])
+        }
+    }
+}
+
 /// The tasks this node has claimed and not yet finished, so that one can be cancelled by id and
 /// the node knows how many it runs and which leases to renew.
 final class RunningTasks: Sendable {
@@ -337,6 +409,8 @@ final class RunningTasks: Sendable {
         var cancelled = false
         /// Recording its outcome: no longer worked on, no longer renewed.
         var finishing = false
+        /// Why its work was stopped, if it was.
+        let stop = WorkStop()
     }
     private let entries = Mutex<[String: Entry]>([:])
 
@@ -360,11 +434,15 @@ final class RunningTasks: Sendable {
 
     func remove(_ id: String) { _ = entries.withLock { $0.removeValue(forKey: id) } }
 
-    /// Cancels the task's work if this node runs it; false when it does not, or did so before.
-    func cancel(_ id: String) -> Bool {
+    /// The task's ``WorkStop`` (a fresh one for a task this node does not hold).
+    func stop(of id: String) -> WorkStop { entries.withLock { $0[id]?.stop } ?? WorkStop() }
+
+    /// Stops the task's work for `reason` if this node runs it; false when it does not, or did so before.
+    func cancel(_ id: String, _ reason: WorkStop.Reason) -> Bool {
         let work = entries.withLock { entries -> Task<ExecutionResult, any Error>?? in
             guard var entry = entries[id], !entry.cancelled else { return nil }
             entry.cancelled = true
+            entry.stop.stop(reason)
             entries[id] = entry
             return .some(entry.work)
         }

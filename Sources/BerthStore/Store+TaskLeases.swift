@@ -14,6 +14,25 @@ public struct HeldTask: Sendable, Hashable {
     }
 }
 
+/// What becomes of a task whose node is gone.
+public enum AbandonedTaskFate: Sendable, Hashable {
+    /// Another node (or the same one, restarted) holds it now and carries on.
+    case adopted
+    /// Its node handed it over as it shut down; another node (or its restart) carries on.
+    case handedOver
+    /// It was adopted too often already: it fails.
+    case failed
+}
+
+/// A task a node adopted: it carries on from what was recorded.
+public struct AdoptedTask: Sendable {
+    public var task: ServerTask
+    /// The node that held it before.
+    public var previousNode: String?
+    /// The number of the task's last log line (the one that says who took it over).
+    public var lastLogSequence: Int
+}
+
 extension BerthStore {
     /// Claims up to `limit` queued tasks, oldest first, for `owner`: each moves to executing with
     /// `owner` recorded and a lease until `leaseUntil`. One statement, which PostgreSQL runs with
@@ -79,6 +98,34 @@ extension BerthStore {
         }
     }
 
+    /// Gives up `owner`'s lease of an executing task at once (a node shutting down), writing `line`
+    /// to its log: any node adopts it at its next look, as one handed over (which does not count
+    /// against ``adoptAbandonedTasks(by:limit:at:leaseUntil:maximumAdoptions:note:)``'s limit).
+    /// - Returns: false when `owner` did not hold it.
+    public func handOverTask(id: String, owner: TaskOwner, at time: Date, line: TaskLogLine) async throws -> Bool {
+        try await database.transaction { db in
+            let handed = try await db.raw(
+                """
+                UPDATE tasks SET lease_expires_at = \(bind: Self.handedOverLease) WHERE id = \(bind: id) \
+                AND owner_instance = \(bind: owner.instance) AND state = 'executing' RETURNING id
+                """
+            ).first()
+            guard handed != nil else { return false }
+            try await db.raw(
+                """
+                INSERT INTO task_log (task_id, sequence, time, level, message, section) VALUES \
+                (\(bind: id), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
+                \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section)) \
+                ON CONFLICT (task_id, sequence) DO NOTHING
+                """
+            ).run()
+            return true
+        }
+    }
+
+    /// The lease expiry that marks a task handed over by a node that shut down (long expired).
+    static let handedOverLease: Int64 = 0
+
     /// The tasks `owner` holds that someone asked to cancel.
     public func cancelRequests(of owner: TaskOwner) async throws -> [String] {
         try await database.withConnection { db in
@@ -117,17 +164,23 @@ extension BerthStore {
         }
     }
 
-    /// Ends the executing tasks whose holder is gone: their lease ran out, or `owner`'s node left
-    /// them in an earlier run of its process (a restart). Each is failed with `reason(previousNode)`
-    /// and a last log line saying so; its service locks are free from then on.
-    /// - Returns: the ids of the tasks taken over.
-    public func takeOverAbandonedTasks(
-        by owner: TaskOwner, at now: Date, reason: @Sendable (_ previousNode: String?) -> String
-    ) async throws -> [String] {
+    /// Adopts up to `limit` executing tasks whose holder is gone — their lease ran out, or `owner`'s
+    /// node left them in an earlier run of its process (a restart): each becomes `owner`'s, with a
+    /// lease until `leaseUntil`, and its log says who took it over (`note(previousNode, .adopted)`).
+    /// The new holder runs it again from what it recorded (``StepProgress``). A task adopted
+    /// `maximumAdoptions` times already is failed instead (`note(previousNode, .failed)`): a task
+    /// that takes every node down with it must not go round the cluster for ever. A draining node
+    /// adopts nothing.
+    public func adoptAbandonedTasks(
+        by owner: TaskOwner, limit: Int, at now: Date, leaseUntil: Date, maximumAdoptions: Int = 3,
+        note: @Sendable (_ previousNode: String?, _ fate: AbandonedTaskFate) -> String
+    ) async throws -> [AdoptedTask] {
+        guard limit > 0 else { return [] }
         let abandoned: SQLQueryString = """
-            SELECT id, owner_node FROM tasks WHERE state = 'executing' AND (lease_expires_at IS NULL \
+            SELECT id, owner_node, adoptions, lease_expires_at FROM tasks WHERE state = 'executing' AND (lease_expires_at IS NULL \
             OR lease_expires_at < \(bind: now.unixMilliseconds) \
-            OR (owner_node = \(bind: owner.node) AND owner_instance <> \(bind: owner.instance)))
+            OR (owner_node = \(bind: owner.node) AND owner_instance <> \(bind: owner.instance))) \
+            AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = \(bind: owner.node) AND draining = 1)
             """
         // Every node asks every second and almost always finds nothing: a plain read first, so
         // that the answer "nothing" costs no write transaction (on SQLite, no write lock).
@@ -135,28 +188,51 @@ extension BerthStore {
         guard any else { return [] }
         let skipLocked = database.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         return try await database.transaction { db in
-            let rows = try await db.raw("\(abandoned)\(unsafeRaw: skipLocked)").all()
-            var taken: [String] = []
+            let rows = try await db.raw(
+                "\(abandoned) ORDER BY created_at, id LIMIT \(bind: Int64(limit))\(unsafeRaw: skipLocked)"
+            )
+            .all()
+            var adopted: [AdoptedTask] = []
             for row in rows {
                 let id = try row.string("id")
-                let message = reason(try row.optionalString("owner_node"))
+                let previous = try row.optionalString("owner_node")
+                let handedOver = try row.decode(column: "lease_expires_at", as: Int64?.self) == Self.handedOverLease
+                let fate: AbandonedTaskFate =
+                    handedOver ? .handedOver : try row.int("adoptions") >= maximumAdoptions ? .failed : .adopted
+                let message = note(previous, fate)
                 let last = try await db.raw("SELECT MAX(sequence) AS last FROM task_log WHERE task_id = \(bind: id)").first()
                 let sequence = (try last?.decode(column: "last", as: Int64?.self) ?? 0) + 1
                 try await db.raw(
                     """
                     INSERT INTO task_log (task_id, sequence, time, level, message) VALUES \
-                    (\(bind: id), \(bind: sequence), \(bind: now.unixMilliseconds), 'error', \(bind: message))
+                    (\(bind: id), \(bind: sequence), \(bind: now.unixMilliseconds), \
+                    \(bind: fate == .failed ? LogLevel.error.rawValue : LogLevel.warning.rawValue), \(bind: message))
                     """
                 ).run()
-                try await db.raw(
-                    """
-                    UPDATE tasks SET state = 'failed', completed_at = \(bind: now.unixMilliseconds), \
-                    error_message = \(bind: message), lease_expires_at = NULL WHERE id = \(bind: id)
-                    """
-                ).run()
-                taken.append(id)
+                switch fate {
+                case .failed:
+                    try await db.raw(
+                        """
+                        UPDATE tasks SET state = 'failed', completed_at = \(bind: now.unixMilliseconds), \
+                        error_message = \(bind: message), lease_expires_at = NULL WHERE id = \(bind: id)
+                        """
+                    ).run()
+                case .adopted, .handedOver:
+                    guard
+                        let taken = try await db.raw(
+                            """
+                            UPDATE tasks SET owner_node = \(bind: owner.node), owner_instance = \(bind: owner.instance), \
+                            lease_expires_at = \(bind: leaseUntil.unixMilliseconds), \
+                            adoptions = adoptions + \(bind: Int64(fate == .handedOver ? 0 : 1)) \
+                            WHERE id = \(bind: id) RETURNING *
+                            """
+                        ).first()
+                    else { continue }
+                    adopted.append(
+                        AdoptedTask(task: try Self.task(taken), previousNode: previous, lastLogSequence: Int(sequence)))
+                }
             }
-            return taken
+            return adopted
         }
     }
 }

@@ -13,16 +13,21 @@ public final class BerthServerProcess: Sendable {
     public let logFile: URL
     private let process: Process
 
+    /// The loopback port it listens on.
+    public var port: Int { URLComponents(string: url)?.port ?? 0 }
+
     /// Starts the server and waits until `/healthz` answers.
     /// - Parameters:
     ///   - apiKey: the key of an earlier start on the same data directory (a first start prints one).
     ///   - environment: the server's whole environment besides `PATH`.
+    ///   - port: the port to listen on (that of a stopped server, to start it again where clients
+    ///     look for it); a free one when nil.
     public static func start(
         dataDirectory: URL, environment: [String: String], apiKey: String? = nil, arguments: [String] = [],
-        binary: String = BerthProcess.binaryPath
+        binary: String = BerthProcess.binaryPath, port: Int? = nil
     ) async throws -> BerthServerProcess {
         try await ScriptWorkerUser.ensure()
-        let port = try freeLoopbackPort()
+        let port = try port ?? freeLoopbackPort()
         let logFile = dataDirectory.deletingLastPathComponent().appendingPathComponent(
             "\(dataDirectory.lastPathComponent)-server-\(port).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)

@@ -1,3 +1,5 @@
+import AWSCore
+import AWSSigV4
 import BerthDev
 import BerthTestSupport
 import Foundation
@@ -52,9 +54,9 @@ struct ClusterEndToEndTests {
         }
 
         /// The task once it has ended; fails the test when it does not end within `seconds`.
-        func finished(_ id: String, within seconds: Int = 60) async throws -> [String: Any] {
+        func finished(_ id: String, via node: BerthServerProcess? = nil, within seconds: Int = 60) async throws -> [String: Any] {
             for _ in 0..<(seconds * 5) {
-                let task = try await task(id)
+                let task = try await task(id, via: node)
                 if let state = task["state"] as? String, !["queued", "executing"].contains(state) { return task }
                 try await Task.sleep(for: .milliseconds(200))
             }
@@ -63,7 +65,24 @@ struct ClusterEndToEndTests {
         }
     }
 
-    static func withCluster(_ body: (Cluster) async throws -> Void) async throws {
+    /// A cluster whose nodes call moto (STS, IAM) and `fake` (ECS) with moto's administrator keys.
+    static func withCluster(fake: FakeECS, _ body: (Cluster) async throws -> Void) async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        let admin = try await moto.createAdministrator(named: "berth-admin")
+        try await withLocalServer(fake.router) { fakeURL in
+            var aws = moto.environment.values
+            aws["AWS_ENDPOINT_URL_ECS"] = fakeURL
+            aws["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = fakeURL
+            aws["AWS_ACCESS_KEY_ID"] = admin.accessKeyID
+            aws["AWS_SECRET_ACCESS_KEY"] = admin.secretAccessKey
+            try await withCluster(adding: aws, body)
+        }
+    }
+
+    static func withCluster(adding extraEnvironment: [String: String] = [:], _ body: (Cluster) async throws -> Void)
+        async throws
+    {
         guard let adminURL = ProcessInfo.processInfo.environment["BERTH_TEST_POSTGRES_URL"] else {
             try #require(
                 ProcessInfo.processInfo.environment["BERTH_REQUIRE_POSTGRES"] == nil,
@@ -74,10 +93,10 @@ struct ClusterEndToEndTests {
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cluster-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: root) }
-            let environment = [
+            let environment = extraEnvironment.merging([
                 "HOME": root.path, "AWS_EC2_METADATA_DISABLED": "true", "BERTH_DATABASE_URL": databaseURL,
                 "BERTH_MASTER_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
-            ]
+            ]) { $1 }
             let flags = ["--task-cap", "2", "--task-lease", "3"]
             let a = try await BerthServerProcess.start(
                 dataDirectory: root.appendingPathComponent("a"), environment: environment,
@@ -159,7 +178,7 @@ struct ClusterEndToEndTests {
     }
 
     @Test(
-        "A node with another master key refuses to start; a node killed in the middle of a deployment has its task taken over when its lease runs out"
+        "A node with another master key refuses to start; a node killed while a script runs has its deployment adopted when its lease runs out, and the script is not run again"
     )
     func takeOver() async throws {
         try await Self.withCluster { cluster in
@@ -193,21 +212,86 @@ struct ClusterEndToEndTests {
             let victim = try #require(holder)
             let survivor = victim == "a" ? "b" : "a"
             _ = try await cluster.node(victim).killNow()
-            // Lease 3 s, renewed every second: taken over within a few seconds, never left executing.
+            // Lease 3 s, renewed every second: adopted within a few seconds, never left executing.
             for _ in 0..<100 {
                 let task = try await cluster.task(id, via: cluster.node(survivor))
                 if task["state"] as? String != "executing" {
                     #expect(task["state"] as? String == "failed", "\(task)")
+                    #expect(task["node"] as? String == survivor, "\(task)")
                     #expect(
                         (task["errorMessage"] as? String)?.contains(
-                            "The node \(victim) stopped answering while this task was executing (its lease ran out)") == true,
-                        "\(task)")
-                    #expect((task["errorMessage"] as? String)?.contains("Taken over by \(survivor)") == true, "\(task)")
+                            "the node running it (\(victim)) stopped while the script ran; a script is not run a second time")
+                            == true, "\(task)")
+                    let log = try await cluster.node(survivor).cli(["task", "log", id]).standardOutput
+                    #expect(
+                        log.contains(
+                            "The node \(victim) stopped answering while it ran this task (its lease ran out). Node \(survivor) took it over"
+                        ), "\(log)")
+                    #expect(log.components(separatedBy: "started").count == 2, "the script ran once: \(log)")
                     return
                 }
                 try await Task.sleep(for: .milliseconds(200))
             }
-            Issue.record("the task of the killed node was never taken over")
+            Issue.record("the task of the killed node was never adopted")
+        }
+    }
+
+    @Test(
+        "A node killed while it watches a rollout: another node adopts the deployment within the lease and a poll, and it succeeds with one revision and one service"
+    )
+    func rolloutContinuesOnAnotherNode() async throws {
+        let fake = FakeECS(settings: FakeECS.Settings(rolloutDuration: .seconds(8)))
+        try await Self.withCluster(fake: fake) { cluster in
+            #expect(
+                try await cluster.a.cli([
+                    "target", "create", "ecs", "--name", "prod", "--environment", "Production", "--role", "web", "--region",
+                    "eu-west-1", "--cluster", "prod", "--worker-credentials",
+                ]).status == 0)
+            let file = cluster.root.appendingPathComponent("web.yaml")
+            try """
+            name: Web
+            steps:
+              - name: Deploy web
+                type: deploy-ecs-service
+                targetRoles: [web]
+                properties:
+                  serviceName: web
+                  desiredCount: 2
+                  timeoutSeconds: 120
+                  taskDefinition:
+                    family: web
+                    containerDefinitions: [{name: app, image: "shop/web:placeholder", memory: 256}]
+            """.write(to: file, atomically: true, encoding: .utf8)
+            #expect(try await cluster.a.cli(["project", "apply", "-f", file.path]).status == 0)
+            #expect(
+                try await cluster.a.cli(["release", "create", "--project", "Web", "--version", "1", "--image", "app=shop/web:ok"])
+                    .status == 0)
+            let id = try await cluster.deploy("web", via: cluster.a)
+            var holder: String?
+            for _ in 0..<300 where holder == nil {
+                let task = try await cluster.task(id)
+                let log = try await cluster.a.cli(["task", "log", id]).standardOutput
+                if log.contains("Waiting for web to run web:1") { holder = task["node"] as? String }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let victim = try #require(holder, "the rollout was never watched")
+            let survivor = cluster.node(victim == "a" ? "b" : "a")
+            try await cluster.node(victim).killNow()
+            let killedAt = ContinuousClock.now
+
+            let task = try await cluster.finished(id, via: survivor, within: 60)
+            #expect(task["state"] as? String == "succeeded", "\(task)")
+            #expect(task["node"] as? String == (victim == "a" ? "b" : "a"), "\(task)")
+            let log = try await survivor.cli(["task", "log", id]).standardOutput
+            #expect(log.contains("(its lease ran out). Node"), "\(log)")
+            #expect(log.contains("was already changed to web:1"), "\(log)")
+            #expect(log.contains("Done: the deployment is COMPLETED with 2 of 2 tasks running web:1."), "\(log)")
+            #expect(fake.taskDefinitions(family: "web").count == 1, "\(fake.taskDefinitions(family: "web"))")
+            #expect(fake.calls["CreateService"] == 1)
+            #expect(fake.calls["UpdateService"] == nil)
+            // Adopted within lease (3 s) and a poll (1 s), with room for a loaded machine: the rollout
+            // (8 s from its start) ends it, not a second one.
+            #expect(ContinuousClock.now - killedAt < .seconds(30))
         }
     }
 }

@@ -16,7 +16,10 @@ struct DeploymentEndToEndTests {
         let moto: MotoServer
         let fake: FakeECS
         let fakeURL: String
-        let server: BerthServerProcess
+        var server: BerthServerProcess
+        /// What the server was started with, for ``killAndRestart()``.
+        let serverEnvironment: [String: String]
+        let serverArguments: [String]
         let root: URL
         let admin: Credentials
         var outputs: [String] = []
@@ -25,6 +28,14 @@ struct DeploymentEndToEndTests {
             let result = try await server.cli(arguments, standardInput: stdin)
             outputs += [result.standardOutput, result.standardError]
             return result
+        }
+
+        /// `kill -9` of the server, then a new server on the same data directory (the same node).
+        mutating func killAndRestart() async throws {
+            try await server.killNow()
+            server = try await BerthServerProcess.start(
+                dataDirectory: server.dataDirectory, environment: serverEnvironment, apiKey: server.apiKey,
+                arguments: serverArguments)
         }
 
         func write(_ name: String, _ text: String) throws -> String {
@@ -70,11 +81,12 @@ struct DeploymentEndToEndTests {
             environment["AWS_EC2_METADATA_DISABLED"] = "true"
             environment["HOME"] = root.path
             let aws = URL(fileURLWithPath: try PythonTools.python()).deletingLastPathComponent().appendingPathComponent("aws")
+            let arguments = ["--deployment-poll-interval", "0.1"] + ScriptWorkerUser.serverArguments(forScriptsRunning: aws.path)
             let server = try await BerthServerProcess.start(
-                dataDirectory: root.appendingPathComponent("data"), environment: environment,
-                arguments: ["--deployment-poll-interval", "0.1"]
-                    + ScriptWorkerUser.serverArguments(forScriptsRunning: aws.path))
-            var harness = Harness(moto: moto, fake: fake, fakeURL: fakeURL, server: server, root: root, admin: admin)
+                dataDirectory: root.appendingPathComponent("data"), environment: environment, arguments: arguments)
+            var harness = Harness(
+                moto: moto, fake: fake, fakeURL: fakeURL, server: server, serverEnvironment: environment,
+                serverArguments: arguments, root: root, admin: admin)
             #expect(try await harness.berth(["environment", "create", "Production"]).status == 0)
             try await body(&harness)
         }

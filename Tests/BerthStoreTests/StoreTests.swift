@@ -161,7 +161,9 @@ struct StoreTests {
         }
     }
 
-    @Test("Tasks left executing by a stopped server are marked failed with a reason", arguments: TestDatabase.available)
+    @Test(
+        "Tasks left executing by a stopped server are adopted with a log line saying so, three times at most; then failed",
+        arguments: TestDatabase.available)
     func abandonedTasks(database: TestDatabase) async throws {
         try await database.withStore { store in
             let fixture = try await Fixture.make(store, now: now)
@@ -169,11 +171,26 @@ struct StoreTests {
             let queued = ServerTask(spaceID: fixture.space.id, kind: .accountTest, description: "b", createdAt: now)
             try await store.createTasks([running, queued])
             _ = try await store.startTask(id: running.id, at: now)
-            let taken = try await store.takeOverAbandonedTasks(by: TaskOwner(node: "b"), at: now) { _ in "server stopped" }
-            #expect(taken == [running.id])
+            var time = now
+            for round in 1...3 {
+                let adopted = try await store.adoptAbandonedTasks(
+                    by: TaskOwner(node: "n\(round)"), limit: 5, at: time, leaseUntil: time.addingTimeInterval(15)
+                ) { previous, fate in "\(fate) from \(previous ?? "nobody")" }
+                #expect(adopted.map(\.task.id) == [running.id])
+                #expect(adopted.first?.task.ownerNode == "n\(round)")
+                #expect(adopted.first?.previousNode == (round == 1 ? nil : "n\(round - 1)"))
+                let log = try await store.taskLog(taskID: running.id)
+                #expect(adopted.first?.lastLogSequence == log.count)
+                #expect(log.last?.message == "adopted from \(round == 1 ? "nobody" : "n\(round - 1)")")
+                #expect(try await store.task(id: running.id)?.state == .executing)
+                time.addTimeInterval(16)
+            }
+            let fourth = try await store.adoptAbandonedTasks(
+                by: TaskOwner(node: "n4"), limit: 5, at: time, leaseUntil: time.addingTimeInterval(15)
+            ) { previous, fate in "\(fate) from \(previous ?? "nobody")" }
+            #expect(fourth.isEmpty)
             #expect(try await store.task(id: running.id)?.state == .failed)
-            #expect(try await store.task(id: running.id)?.errorMessage == "server stopped")
-            #expect(try await store.taskLog(taskID: running.id).last?.message == "server stopped")
+            #expect(try await store.task(id: running.id)?.errorMessage == "failed from n3")
             #expect(try await store.task(id: queued.id)?.state == .queued)
         }
     }

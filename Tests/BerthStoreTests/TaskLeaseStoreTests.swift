@@ -75,37 +75,61 @@ struct TaskLeaseStoreTests {
             try await store.appendLogs(
                 [(tasks[0].id, TaskLogLine(sequence: 1, time: now, level: .info, message: "by a"))], owner: a)
 
+            let first = StepProgress.Key(stepIndex: 0, targetID: "web")
+            var registered = StepProgress()
+            registered.taskDefinitionARN = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7"
+            #expect(try await store.recordStepProgress(registered, at: first, taskID: tasks[0].id, owner: a, time: now))
+
             // Before the lease runs out, nobody else takes the task.
-            let early = try await store.takeOverAbandonedTasks(by: b, at: now.addingTimeInterval(19)) { _ in "gone" }
+            let early = try await store.adoptAbandonedTasks(
+                by: b, limit: 5, at: now.addingTimeInterval(19), leaseUntil: now.addingTimeInterval(34)
+            ) { _, _ in "gone" }
             #expect(early.isEmpty)
-            let taken = try await store.takeOverAbandonedTasks(by: b, at: now.addingTimeInterval(21)) { previous in
-                "The node \(previous ?? "?") stopped; taken over by b."
-            }
-            #expect(taken == [tasks[0].id])
-            let failed = try #require(try await store.task(id: tasks[0].id))
-            #expect(failed.state == .failed)
-            #expect(failed.errorMessage == "The node a stopped; taken over by b.")
+            let taken = try await store.adoptAbandonedTasks(
+                by: b, limit: 5, at: now.addingTimeInterval(21), leaseUntil: now.addingTimeInterval(36)
+            ) { previous, _ in "The node \(previous ?? "?") stopped; b took it over." }
+            #expect(taken.map(\.task.id) == [tasks[0].id])
+            #expect(taken.first?.lastLogSequence == 2)
+            let adoptedTask = try #require(try await store.task(id: tasks[0].id))
+            #expect(adoptedTask.state == .executing)
+            #expect(adoptedTask.ownerNode == "b")
+            // What a recorded is b's to carry on from.
+            #expect(try await store.stepProgress(taskID: tasks[0].id)[first]?.taskDefinitionARN == registered.taskDefinitionARN)
+            #expect(try await store.stepProgress(taskID: tasks[0].id)[first]?.recordedBy == "a")
 
             // The old holder comes back: everything it tries is refused.
             #expect(try await store.renewLeases(of: a, ids: [tasks[0].id], until: now.addingTimeInterval(40)).isEmpty)
             try await store.appendLogs(
                 [(tasks[0].id, TaskLogLine(sequence: 3, time: now, level: .info, message: "late"))], owner: a)
+            var forged = StepProgress()
+            forged.taskDefinitionARN = "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:8"
+            #expect(try await store.recordStepProgress(forged, at: first, taskID: tasks[0].id, owner: a, time: now) == false)
+            #expect(
+                try await store.recordStepProgress(
+                    forged, at: StepProgress.Key(stepIndex: 1, targetID: nil), taskID: tasks[0].id, owner: a, time: now) == false)
             let finished = try await store.finishTask(
                 id: tasks[0].id, outcome: TaskOutcome(state: .succeeded), at: now.addingTimeInterval(41), owner: a)
             #expect(finished == false)
-            #expect(try await store.task(id: tasks[0].id)?.state == .failed)
+            #expect(try await store.task(id: tasks[0].id)?.state == .executing)
             #expect(
-                try await store.taskLog(taskID: tasks[0].id).map(\.message) == ["by a", "The node a stopped; taken over by b."])
+                try await store.taskLog(taskID: tasks[0].id).map(\.message) == ["by a", "The node a stopped; b took it over."])
+            let progress = try await store.stepProgress(taskID: tasks[0].id)
+            #expect(progress.count == 1)
+            #expect(progress[first]?.taskDefinitionARN == registered.taskDefinitionARN)
+            // The new holder records; its record replaces the old one.
+            #expect(try await store.recordStepProgress(forged, at: first, taskID: tasks[0].id, owner: b, time: now))
+            #expect(try await store.stepProgress(taskID: tasks[0].id)[first]?.recordedBy == "b")
 
-            // A restart of b (same name, new run) takes over what its previous run held, lease or not.
+            // A restart of b (same name, new run) adopts what its previous run held, lease or not.
             let claimedByB = try await store.claimTasks(for: b, limit: 5, at: now, leaseUntil: now.addingTimeInterval(3600))
             #expect(claimedByB.map(\.id) == [tasks[1].id])
             let restarted = TaskOwner(node: "b")
-            let adopted = try await store.takeOverAbandonedTasks(by: restarted, at: now.addingTimeInterval(1)) { previous in
-                previous == "b" ? "restarted" : "other"
-            }
-            #expect(adopted == [tasks[1].id])
-            #expect(try await store.task(id: tasks[1].id)?.errorMessage == "restarted")
+            let adopted = try await store.adoptAbandonedTasks(
+                by: restarted, limit: 5, at: now.addingTimeInterval(1), leaseUntil: now.addingTimeInterval(16)
+            ) { previous, _ in previous == "b" ? "restarted" : "other" }
+            #expect(Set(adopted.map(\.task.id)) == [tasks[0].id, tasks[1].id])
+            #expect(try await store.taskLog(taskID: tasks[1].id).last?.message == "restarted")
+            #expect(try await store.recordStepProgress(forged, at: first, taskID: tasks[0].id, owner: b, time: now) == false)
         }
     }
 
@@ -120,10 +144,10 @@ struct TaskLeaseStoreTests {
             // a still works on the first task only (its outcome for the second could not be written).
             let held = try await store.renewLeases(of: a, ids: [tasks[0].id], until: now.addingTimeInterval(30))
             #expect(held.map(\.id) == [tasks[0].id])
-            let taken = try await store.takeOverAbandonedTasks(by: TaskOwner(node: "b"), at: now.addingTimeInterval(16)) { _ in
-                "gone"
-            }
-            #expect(taken == [tasks[1].id])
+            let taken = try await store.adoptAbandonedTasks(
+                by: TaskOwner(node: "b"), limit: 5, at: now.addingTimeInterval(16), leaseUntil: now.addingTimeInterval(31)
+            ) { _, _ in "gone" }
+            #expect(taken.map(\.task.id) == [tasks[1].id])
             #expect(try await store.task(id: tasks[0].id)?.state == .executing)
         }
     }

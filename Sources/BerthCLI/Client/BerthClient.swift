@@ -22,9 +22,19 @@ struct BerthClient {
         self.server = trimmed
         client = Client(
             serverURL: url,
-            transport: AsyncHTTPClientTransport(configuration: .init(client: .shared, timeout: .seconds(30))),
+            transport: AsyncHTTPClientTransport(configuration: .init(client: Self.http, timeout: .seconds(30))),
             middlewares: [APIKeyMiddleware(apiKey: apiKey)])
     }
+
+    /// The CLI's HTTP client. A connection that cannot be made fails the call at once ("connection
+    /// refused" in milliseconds), instead of being tried again until the call's 30 s are up: a
+    /// command that waits on a task (`--follow`) tries again itself, saying so.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// Runs one API call; transport failures become "unreachable" (exit 3).
     func call<Output>(_ operation: (Client) async throws -> Output) async throws -> Output {

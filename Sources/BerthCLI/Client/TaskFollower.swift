@@ -8,6 +8,29 @@ struct TaskFollower {
     let format: OutputFormat
     var interval: Duration = .milliseconds(250)
 
+    /// How long a follower keeps trying a server it cannot reach (a node restarting, a load
+    /// balancer moving to another node) before it gives up.
+    var patience: Duration = .seconds(60)
+
+    /// `call` again while the server cannot be reached, for at most `patience`, saying so once.
+    func retryingUnreachable<Output>(_ call: () async throws -> Output) async throws -> Output {
+        let started = ContinuousClock.now
+        var said = false
+        while true {
+            do {
+                return try await call()
+            } catch let failure as CLIFailure where failure.exitCode == BerthExitCode.unreachable {
+                guard ContinuousClock.now - started < patience else { throw failure }
+                if !said {
+                    FileHandle.standardError.write(
+                        Data("\(failure.message); trying again for up to \(patience.components.seconds) s.\n".utf8))
+                    said = true
+                }
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
     func task(_ id: String) async throws -> Components.Schemas.ServerTask {
         switch try await client.call({ try await $0.getTask(path: .init(task: id)) }) {
         case .ok(let ok): return try ok.body.json
@@ -40,7 +63,7 @@ struct TaskFollower {
         /// Reads pages until the server has no more lines now; the state of the last page.
         func readAvailable() async throws -> Components.Schemas.TaskState {
             while true {
-                let page = try await log(id, after: last)
+                let page = try await retryingUnreachable { try await log(id, after: last) }
                 for line in page.lines {
                     if format == .table { print(TaskPrinter.line(line)) }
                     lines.append(line)
@@ -53,7 +76,7 @@ struct TaskFollower {
             if Self.isFinished(try await readAvailable()) {
                 // Lines written in the closing transaction arrive with the final state.
                 _ = try await readAvailable()
-                let finished = try await task(id)
+                let finished = try await retryingUnreachable { try await task(id) }
                 if format == .json { print(try Output.json(TaskWithLog(task: finished, log: lines))) }
                 guard finished.state == .succeeded else {
                     throw CLIFailure(
@@ -71,7 +94,8 @@ struct TaskFollower {
         var finished: [String: Components.Schemas.ServerTask] = [:]
         while finished.count < ids.count {
             var listed = Set<String>()
-            switch try await client.call({ try await $0.listTasks(query: .init(limit: 1000)) }) {
+            switch try await retryingUnreachable({ try await client.call({ try await $0.listTasks(query: .init(limit: 1000)) }) })
+            {
             case .ok(let ok):
                 for task in try ok.body.json.items where ids.contains(task.id) {
                     listed.insert(task.id)
@@ -81,7 +105,7 @@ struct TaskFollower {
             }
             // Tasks older than the most recent 1000 are asked for one by one.
             for id in ids where finished[id] == nil && !listed.contains(id) {
-                let current = try await task(id)
+                let current = try await retryingUnreachable { try await task(id) }
                 if Self.isFinished(current.state) { finished[id] = current }
             }
             if finished.count < ids.count { try await Task.sleep(for: interval) }

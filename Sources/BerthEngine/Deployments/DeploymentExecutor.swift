@@ -11,6 +11,12 @@ import Foundation
 /// environment with one of the step's roles (in parallel, bounded), each in its own log section
 /// that opens with the credentials and the AWS identity that run it. The first step that does not
 /// succeed ends the deployment with its outcome: failed, rolled back, timed out or cancelled.
+///
+/// Every step records its progress on each target as it goes (``StepJournal``). A deployment
+/// adopted from a node that stopped carries on from there: a step that finished is not run again
+/// (its outcome and output variables are the recorded ones), a service or Run ECS task step
+/// continues from its last recorded ECS call, and a script that was running fails, since running
+/// it a second time may not be safe.
 struct DeploymentExecutor: TaskExecutor {
     let kind = ServerTask.Kind.deployment
     let store: BerthStore
@@ -40,6 +46,14 @@ struct DeploymentExecutor: TaskExecutor {
         await log.info(
             "Deploying \(plan.project.name) \(plan.release.version) to \(plan.environment.name): \(plan.release.snapshot.steps.count) steps; images \(plan.release.snapshot.images.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))."
         )
+        let journal = try await StepJournal.load(
+            taskID: task.id, store: store, secrets: variables.secrets, configuration: configuration)
+        if !journal.earlier.isEmpty {
+            let finished = journal.earlier.values.filter { $0.finished != nil }.count
+            await log.info(
+                "Carrying on from what earlier runs recorded: \(finished) step run\(finished == 1 ? "" : "s") finished already and \(finished == 1 ? "is" : "are") not run again."
+            )
+        }
         var outputs = VariableDictionary()
         var identity: String?
         for (index, step) in plan.release.snapshot.steps.enumerated() {
@@ -55,7 +69,7 @@ struct DeploymentExecutor: TaskExecutor {
                 "Step \(index + 1): \(step.name) (\(step.kind.rawValue)) on \(targets.isEmpty ? "the worker" : targets.map(\.name).joined(separator: ", "))."
             )
             let results = await runOnTargets(
-                step, index: index, targets: targets, plan: plan, outputs: outputs, task: task, log: log)
+                step, index: index, targets: targets, plan: plan, outputs: outputs, task: task, journal: journal, log: log)
             let worst = results.max { StepOutcome.severity($0.outcome.state) < StepOutcome.severity($1.outcome.state) }
             for result in results {
                 identity = identity ?? result.identity
@@ -106,10 +120,13 @@ struct DeploymentExecutor: TaskExecutor {
     /// roles runs once on the worker.
     func runOnTargets(
         _ step: DeploymentStep, index: Int, targets: [ECSClusterTarget], plan: Plan, outputs: VariableDictionary,
-        task: ServerTask, log: TaskLogWriter
+        task: ServerTask, journal: StepJournal, log: TaskLogWriter
     ) async -> [TargetResult] {
         if targets.isEmpty {
-            return [await runOne(step, index: index, target: nil, plan: plan, outputs: outputs, task: task, log: log)]
+            return [
+                await runOne(
+                    step, index: index, target: nil, plan: plan, outputs: outputs, task: task, journal: journal, log: log)
+            ]
         }
         return await withTaskGroup(of: (Int, TargetResult).self) { group in
             var results: [TargetResult?] = Array(repeating: nil, count: targets.count)
@@ -122,7 +139,8 @@ struct DeploymentExecutor: TaskExecutor {
                     (
                         position,
                         await runOne(
-                            step, index: index, target: targets[position], plan: plan, outputs: outputs, task: task, log: log)
+                            step, index: index, target: targets[position], plan: plan, outputs: outputs, task: task,
+                            journal: journal, log: log)
                     )
                 }
             }
@@ -135,13 +153,62 @@ struct DeploymentExecutor: TaskExecutor {
         }
     }
 
+    /// The step on one target (or the worker): its recorded outcome when an earlier run finished
+    /// it, else a run of it, whose outcome is recorded unless it was cancelled.
     func runOne(
         _ step: DeploymentStep, index: Int, target: ECSClusterTarget?, plan: Plan, outputs: VariableDictionary,
-        task: ServerTask, log: TaskLogWriter
+        task: ServerTask, journal: StepJournal, log: TaskLogWriter
     ) async -> TargetResult {
         let section = log.section("\(index + 1). \(step.name)" + (target.map { " · \($0.name)" } ?? " · worker"))
+        let key = StepProgress.Key(stepIndex: index, targetID: target?.id)
+        let earlier = journal.earlier[key]
+        if let finished = earlier?.finished {
+            do {
+                let outcome = try journal.outcome(finished, at: key)
+                await log.addSensitive(outcome.sensitiveOutputs.compactMap { outcome.outputs[$0] })
+                await section.info(
+                    "Finished earlier (recorded by node \(earlier?.recordedBy ?? "?")): \(outcome.state.phrase); not run again.")
+                return TargetResult(target: target?.name, outcome: outcome, identity: finished.identity)
+            } catch {
+                let message = "its outcome recorded by an earlier run cannot be read: \(describe(error))"
+                await section.error("Failed: \(message)")
+                return TargetResult(target: target?.name, outcome: .failed(message), identity: nil)
+            }
+        }
+        var result = await attempt(
+            step, index: index, target: target, plan: plan, outputs: outputs, task: task,
+            checkpoint: StepCheckpoint(journal: journal, key: key, earlier: earlier), log: log, section: section)
+        guard result.outcome.state != .cancelled else { return result }
+        do {
+            try await journal.finish(key, outcome: result.outcome, identity: result.identity)
+        } catch {
+            let message = "its outcome (\(result.outcome.state.phrase)) could not be recorded: \(describe(error))"
+            await section.error("Failed: \(message)")
+            result.outcome = Task.isCancelled ? StepOutcome(state: .cancelled, message: "cancelled") : .failed(message)
+        }
+        return result
+    }
+
+    /// Runs the step on one target. A script that an earlier run had started is not run again: it
+    /// fails, naming the node that stopped.
+    func attempt(
+        _ step: DeploymentStep, index: Int, target: ECSClusterTarget?, plan: Plan, outputs: VariableDictionary,
+        task: ServerTask, checkpoint: StepCheckpoint, log: TaskLogWriter, section: LogSection
+    ) async -> TargetResult {
         var identity: String?
         do {
+            if let earlier = checkpoint.earlier, step.kind == .awsCLIScript {
+                let message =
+                    "the node running it (\(earlier.recordedBy ?? "unknown")) stopped while the script ran; a script is not run a second time, since repeating it may not be safe. Deploy again to run it."
+                await section.error("Failed: \(message)")
+                return TargetResult(target: target?.name, outcome: .failed(message), identity: nil)
+            }
+            if checkpoint.earlier == nil {
+                try await checkpoint.record { _ in }
+            } else {
+                await section.info(
+                    "Carrying on where node \(checkpoint.earlier?.recordedBy ?? "unknown") stopped in the middle of this step.")
+            }
             let context = VariableContext(
                 environmentID: plan.environment.id, targetID: target?.id, targetRoles: target?.roles ?? [])
             var variables = VariableDictionary.resolving(plan.candidates, in: context)
@@ -194,7 +261,7 @@ struct DeploymentExecutor: TaskExecutor {
             let run = StepRun(
                 step: step, properties: properties, target: target, log: section, variables: variables,
                 credentials: resolved, region: region, taskID: task.id, images: plan.release.snapshot.images,
-                defaultTags: defaultTags(plan), services: services)
+                defaultTags: defaultTags(plan), checkpoint: checkpoint, services: services)
             let outcome: StepOutcome
             switch step.kind {
             case .deployService: outcome = try await DeployServiceStep(run: run).execute()
@@ -210,7 +277,8 @@ struct DeploymentExecutor: TaskExecutor {
             }
             return TargetResult(target: target?.name, outcome: outcome, identity: identity)
         } catch is CancellationError {
-            await section.warning("Cancelled.")
+            await section.warning(
+                WorkStop.isHandingOver ? "Stopped here: the task is handed over to another node." : "Cancelled.")
             return TargetResult(
                 target: target?.name, outcome: StepOutcome(state: .cancelled, message: "cancelled"), identity: identity)
         } catch {

@@ -17,6 +17,9 @@ struct RolloutWait {
     let cluster: String
     let service: String
     let taskDefinition: String
+    /// When the rollout began: its timeout counts from then, also for a wait that a node adopting
+    /// the deployment resumes.
+    var startedAt: Date?
 
     func wait(_ option: WaitOption) async throws -> RolloutVerdict {
         if option == .dontWait {
@@ -24,7 +27,7 @@ struct RolloutWait {
             return .succeeded("not waited for")
         }
         let clock = run.configuration.clock
-        var tracker = RolloutTracker(taskDefinition: taskDefinition, startedAt: clock.now(), timeout: option.timeout)
+        var tracker = RolloutTracker(taskDefinition: taskDefinition, startedAt: startedAt ?? clock.now(), timeout: option.timeout)
         await run.log.info(
             "Waiting for \(service) to run \(RolloutTracker.revision(of: taskDefinition))"
                 + (option.timeout.map { " (at most \(Int($0.timeInterval)) s)" } ?? " (no time limit)") + ".")

@@ -42,7 +42,9 @@ struct ServiceLocks: Sendable {
             await release(key, taskID: taskID)
             return result
         } catch {
-            await release(key, taskID: taskID)
+            // Handed over to another node, the task keeps its lock: that node carries the
+            // deployment on, and no other deployment of the service may slip in meanwhile.
+            if !WorkStop.isHandingOver { await release(key, taskID: taskID) }
             throw error
         }
     }

@@ -19,6 +19,8 @@ struct StepRun: Sendable {
     let images: [String: String]
     /// ``defaultTags(project:environment:release:deployment:)`` of this deployment.
     let defaultTags: [String: String]
+    /// Where the step records what it has done, and finds what an earlier run did.
+    let checkpoint: StepCheckpoint
     let services: DeploymentServices
 
     var configuration: EngineConfiguration { services.configuration }
@@ -56,47 +58,6 @@ struct StepRun: Sendable {
     /// ``tagValues()`` as ECS takes them, sorted by key.
     func tags() throws(BerthError) -> [ECS.Tag] {
         try tagValues().sorted { $0.key < $1.key }.map { ECS.Tag(key: $0.key, value: $0.value) }
-    }
-}
-
-/// How one step ended on one target, and the output variables it set.
-struct StepOutcome: Sendable {
-    var state: ServerTask.State
-    var message: String?
-    var outputs: [String: String] = [:]
-    /// Output variables set as sensitive (by a script).
-    var sensitiveOutputs: Set<String> = []
-
-    static func succeeded(_ outputs: [String: String] = [:]) -> StepOutcome { StepOutcome(state: .succeeded, outputs: outputs) }
-    static func failed(_ message: String) -> StepOutcome { StepOutcome(state: .failed, message: message) }
-
-    /// The outcome of a wait, with the outputs a success carries.
-    init(_ verdict: RolloutVerdict, outputs: [String: String]) {
-        switch verdict {
-        case .succeeded: self.init(state: .succeeded, outputs: outputs)
-        case .failed(let reason): self.init(state: .failed, message: reason)
-        case .rolledBack(let reason): self.init(state: .rolledBack, message: reason)
-        case .timedOut(let reason): self.init(state: .timedOut, message: reason)
-        case .inProgress(let progress): self.init(state: .failed, message: "stopped waiting while in progress: \(progress)")
-        }
-    }
-
-    init(state: ServerTask.State, message: String? = nil, outputs: [String: String] = [:]) {
-        self.state = state
-        self.message = message
-        self.outputs = outputs
-    }
-
-    /// Which of several outcomes describes a whole step or deployment: cancelled, then timed out,
-    /// rolled back, failed; succeeded only when all succeeded.
-    static func severity(_ state: ServerTask.State) -> Int {
-        switch state {
-        case .succeeded, .queued, .executing: 0
-        case .failed: 1
-        case .rolledBack: 2
-        case .timedOut: 3
-        case .cancelled: 4
-        }
     }
 }
 

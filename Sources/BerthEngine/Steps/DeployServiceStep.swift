@@ -56,7 +56,16 @@ struct DeployServiceStep {
 
         let rollout = ServiceRollout(run: run, ecs: ecs, target: target, serviceName: serviceName, wait: wait)
         return try await rollout.locked {
-            if let logging {
+            if let changedAt = rollout.changedEarlier, let arn = rollout.earlier?.taskDefinitionARN {
+                let (definition, _) = try await rollout.register(taskDefinition)
+                await run.log.info(
+                    "The service \(serviceName) was already changed to \(RolloutTracker.revision(of: arn)) at \(changedAt.ISO8601Format()); watching that rollout."
+                )
+                return try await rollout.finish(
+                    definition, arn: arn, family: taskDefinition.family, service: try await rollout.describeService(),
+                    changedAt: changedAt)
+            }
+            if let logging, rollout.earlier?.taskDefinitionARN == nil {
                 if loggedContainers.isEmpty {
                     await run.log.info("Every container has its own log configuration; logGroup \(logging.group) is not used.")
                 } else {
@@ -67,8 +76,9 @@ struct DeployServiceStep {
                 }
             }
             let (definition, arn) = try await rollout.register(taskDefinition)
-            let existing = try await ecs.describeServices(ECS.DescribeServicesRequest(services: [serviceName], cluster: cluster))
-                .services?.first { $0.serviceName == serviceName && $0.status == "ACTIVE" }
+            // An earlier run may have created the service and stopped before recording it: then it
+            // exists now and is updated to the same revision, which starts no second rollout.
+            let existing = try await rollout.describeService()
             let service: ECS.Service?
             if let existing {
                 service = try await ecs.updateService(
@@ -98,7 +108,9 @@ struct DeployServiceStep {
                     "Created the service \(serviceName) in \(cluster): \(desiredCount) tasks of \(RolloutTracker.revision(of: arn))."
                 )
             }
-            return try await rollout.finish(definition, arn: arn, family: taskDefinition.family, service: service ?? existing)
+            let changedAt = try await rollout.recordChange()
+            return try await rollout.finish(
+                definition, arn: arn, family: taskDefinition.family, service: service ?? existing, changedAt: changedAt)
         }
     }
 

@@ -15,9 +15,12 @@ import Foundation
 /// A task never outlives the step that waits for it unnoticed: once RunTask has started it, every
 /// way out of the wait stops it — cancelling the deployment, an error that asking again will not
 /// cure (AccessDenied), and the timeout unless `stopOnTimeout` is false (then the log says it keeps
-/// running). Throttling and 5xx answers while waiting only keep the step waiting, said in the log at
+/// running). Only a handover leaves it running: the node that adopts the deployment waits for it. Throttling and 5xx answers while waiting only keep the step waiting, said in the log at
 /// most once a minute. DescribeTasks is asked often while the task is young, then less often, as
 /// ``PollSchedule`` decides.
+///
+/// The started tasks are recorded as soon as RunTask answers: a node that adopts the deployment
+/// waits for those tasks and starts no others.
 struct RunTaskStep {
     let run: StepRun
 
@@ -48,6 +51,14 @@ struct RunTaskStep {
 
         let definition = try await ecs.describeTaskDefinition(ECS.DescribeTaskDefinitionRequest(taskDefinition: taskDefinition))
             .taskDefinition
+        if let earlier = run.checkpoint.earlier, let arns = earlier.taskARNs, !arns.isEmpty {
+            await run.log.info(
+                "\(arns.map(Self.shortID).joined(separator: ", ")) started before node \(earlier.recordedBy ?? "?") stopped; waiting for \(arns.count == 1 ? "it" : "them") again."
+            )
+            return try await watch(
+                arns, definition: definition, cluster: cluster, ecs: ecs, wait: wait, stopOnTimeout: stopOnTimeout,
+                startedAt: earlier.tasksStartedAt)
+        }
         let started = try await ecs.runTask(
             ECS.RunTaskRequest(
                 taskDefinition: taskDefinition, capacityProviderStrategy: capacityProviders, cluster: cluster, count: count,
@@ -55,6 +66,18 @@ struct RunTaskStep {
                 platformVersion: try properties.string("platformVersion"),
                 propagateTags: .taskDefinition, startedBy: try properties.string("startedBy") ?? "berth", tags: try run.tags()))
         let arns = (started.tasks ?? []).compactMap(\.taskArn)
+        if !arns.isEmpty {
+            let now = run.configuration.clock.now()
+            do {
+                try await run.checkpoint.record {
+                    $0.taskARNs = arns
+                    $0.tasksStartedAt = now
+                }
+            } catch {
+                await stop(arns, ecs: ecs, cluster: cluster, reason: "The Berth step could not record the tasks it started.")
+                throw error
+            }
+        }
         if let failure = started.failures?.first {
             let message =
                 "RunTask failed: \(failure.reason ?? "no reason") \(failure.detail ?? "")".trimmingCharacters(in: .whitespaces)
@@ -66,8 +89,18 @@ struct RunTaskStep {
         await run.log.info(
             "Started \(arns.map(Self.shortID).joined(separator: ", ")) from \(definition?.taskDefinitionArn.map(RolloutTracker.revision(of:)) ?? taskDefinition)."
         )
+        return try await watch(
+            arns, definition: definition, cluster: cluster, ecs: ecs, wait: wait, stopOnTimeout: stopOnTimeout, startedAt: nil)
+    }
+
+    /// Waits for started tasks (unless the step does not wait), stopping them on every way out
+    /// but their own end.
+    func watch(
+        _ arns: [String], definition: ECS.TaskDefinition?, cluster: String, ecs: ECSClient, wait: WaitOption,
+        stopOnTimeout: Bool, startedAt: Date?
+    ) async throws -> StepOutcome {
         var outputs = [
-            "TaskArn": arns[0], "TaskArns": arns.joined(separator: ","), "ClusterName": cluster, "Region": target.region,
+            "TaskArn": arns[0], "TaskArns": arns.joined(separator: ","), "ClusterName": cluster, "Region": run.region,
         ]
         if wait == .dontWait {
             await run.log.info("Not waiting for the task to stop (wait: false).")
@@ -76,8 +109,12 @@ struct RunTaskStep {
         do {
             return try await waitForStop(
                 arns, definition: definition, cluster: cluster, ecs: ecs, wait: wait, stopOnTimeout: stopOnTimeout,
-                outputs: &outputs)
+                startedAt: startedAt, outputs: &outputs)
         } catch {
+            if WorkStop.isHandingOver {
+                await run.log.info("Handed over: the node that carries the deployment on waits for the task.")
+                throw error
+            }
             let reason =
                 Task.isCancelled || error is CancellationError
                 ? "The Berth deployment was cancelled." : String("The Berth step failed: \(describe(error))".prefix(255))
@@ -89,12 +126,12 @@ struct RunTaskStep {
     /// Polls the tasks until all have stopped or the wait runs out, streaming their logs.
     func waitForStop(
         _ arns: [String], definition: ECS.TaskDefinition?, cluster: String, ecs: ECSClient, wait: WaitOption,
-        stopOnTimeout: Bool, outputs: inout [String: String]
+        stopOnTimeout: Bool, startedAt: Date?, outputs: inout [String: String]
     ) async throws -> StepOutcome {
         let logs = try run.logs()
         var sources = Self.logSources(definition, taskARNs: arns)
         let clock = run.configuration.clock
-        let startedAt = clock.now()
+        let startedAt = startedAt ?? clock.now()
         var schedule = PollSchedule(settings: PollSchedule.Settings(ceiling: run.configuration.deploymentPollInterval))
         schedule.watchStarted(0, at: startedAt)
         var notice = ThrottleNotice()

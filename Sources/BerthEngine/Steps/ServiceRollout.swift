@@ -4,7 +4,9 @@ import BerthDomain
 import Foundation
 
 /// What the two service steps share: one deployment of a service at a time, the revision they
-/// register, the output variables they set, and ECS's own verdict on the rollout.
+/// register, the output variables they set, and ECS's own verdict on the rollout. Each ECS change
+/// is recorded in the step's checkpoint as soon as ECS has made it, so that a node adopting the
+/// deployment makes neither a second revision nor a second change to the service.
 struct ServiceRollout {
     let run: StepRun
     let ecs: ECSClient
@@ -22,20 +24,54 @@ struct ServiceRollout {
             key, taskID: run.taskID, waitAtMost: wait.timeout ?? .seconds(3600), log: run.log, body)
     }
 
-    /// Registers the revision to roll out and logs it with its images.
+    /// What an earlier run of this step recorded before its node stopped.
+    var earlier: StepProgress? { run.checkpoint.earlier }
+
+    /// The revision to roll out: the one an earlier run registered, or one registered now (and
+    /// recorded); logged with its images.
     func register(_ request: ECS.RegisterTaskDefinitionRequest) async throws -> (definition: ECS.TaskDefinition, arn: String) {
+        if let recorded = earlier?.taskDefinitionARN {
+            guard
+                let definition = try await ecs.describeTaskDefinition(ECS.DescribeTaskDefinitionRequest(taskDefinition: recorded))
+                    .taskDefinition
+            else {
+                throw BerthError(.notFound, "The task definition \(recorded) that this step registered earlier no longer exists.")
+            }
+            await run.log.info(
+                "The task definition \(RolloutTracker.revision(of: recorded)) (\(Self.images(definition))) was registered before node \(earlier?.recordedBy ?? "?") stopped; no new revision."
+            )
+            return (definition, recorded)
+        }
         let registered = try await ecs.registerTaskDefinition(request)
         guard let definition = registered.taskDefinition, let arn = definition.taskDefinitionArn else {
             throw AWSClientError(.invalidResponse, "RegisterTaskDefinition answered without a task definition ARN.")
         }
+        try await run.checkpoint.record { $0.taskDefinitionARN = arn }
         await run.log.info("Registered the task definition \(RolloutTracker.revision(of: arn)) (\(Self.images(definition))).")
         return (definition, arn)
     }
 
+    /// When an earlier run had already changed the service to the revision: the time it did.
+    var changedEarlier: Date? { earlier?.serviceChangedAt }
+
+    /// Records that the service was created or updated to roll out the revision; returns when.
+    func recordChange() async throws -> Date {
+        let now = run.configuration.clock.now()
+        try await run.checkpoint.record { $0.serviceChangedAt = now }
+        return now
+    }
+
+    /// The service as ECS describes it now, when it is active.
+    func describeService() async throws -> ECS.Service? {
+        try await ecs.describeServices(ECS.DescribeServicesRequest(services: [serviceName], cluster: cluster))
+            .services?.first { $0.serviceName == serviceName && $0.status == "ACTIVE" }
+    }
+
     /// The step's output variables, then — unless another deployment controller owns the
     /// service's rollouts — the wait for ECS to finish rolling out `arn`.
-    func finish(_ definition: ECS.TaskDefinition, arn: String, family: String, service: ECS.Service?) async throws -> StepOutcome
-    {
+    func finish(
+        _ definition: ECS.TaskDefinition, arn: String, family: String, service: ECS.Service?, changedAt: Date
+    ) async throws -> StepOutcome {
         let outputs = [
             "ServiceName": serviceName, "ClusterName": cluster, "TaskDefinitionFamily": definition.family ?? family,
             "TaskDefinitionRevision": String(definition.revision ?? 0), "TaskDefinitionArn": arn, "Region": target.region,
@@ -46,8 +82,9 @@ struct ServiceRollout {
             )
             return .succeeded(outputs)
         }
-        let verdict = try await RolloutWait(run: run, ecs: ecs, cluster: cluster, service: serviceName, taskDefinition: arn)
-            .wait(wait)
+        let verdict = try await RolloutWait(
+            run: run, ecs: ecs, cluster: cluster, service: serviceName, taskDefinition: arn, startedAt: changedAt
+        ).wait(wait)
         return StepOutcome(verdict, outputs: outputs)
     }
 

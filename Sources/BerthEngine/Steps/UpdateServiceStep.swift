@@ -130,6 +130,19 @@ struct UpdateServiceStep {
         let rollout = ServiceRollout(run: run, ecs: ecs, target: target, serviceName: serviceName, wait: wait)
         return try await rollout.locked {
             let (definition, arn) = try await rollout.register(request)
+            if let changedAt = rollout.changedEarlier {
+                await run.log.info(
+                    "The service \(serviceName) was already updated to \(RolloutTracker.revision(of: arn)) at \(changedAt.ISO8601Format()); watching that rollout."
+                )
+                return try await rollout.finish(definition, arn: arn, family: family, service: service, changedAt: changedAt)
+            }
+            // An earlier run may have updated the service and stopped before recording it: a
+            // second forced deployment of the same revision would restart its tasks for nothing.
+            if rollout.earlier?.taskDefinitionARN != nil, try await rollout.describeService()?.taskDefinition == arn {
+                await run.log.info("The service \(serviceName) already runs toward \(RolloutTracker.revision(of: arn)).")
+                let changedAt = try await rollout.recordChange()
+                return try await rollout.finish(definition, arn: arn, family: family, service: service, changedAt: changedAt)
+            }
             _ = try await ecs.updateService(
                 ECS.UpdateServiceRequest(
                     service: serviceName, cluster: cluster, desiredCount: desiredCount, taskDefinition: arn,
@@ -137,8 +150,9 @@ struct UpdateServiceStep {
             if let serviceARN = service.serviceArn {
                 _ = try await ecs.tagResource(ECS.TagResourceRequest(resourceArn: serviceARN, tags: tags))
             }
+            let changedAt = try await rollout.recordChange()
             await run.log.info("Updated the service \(serviceName) to \(RolloutTracker.revision(of: arn)) with a new deployment.")
-            return try await rollout.finish(definition, arn: arn, family: family, service: service)
+            return try await rollout.finish(definition, arn: arn, family: family, service: service, changedAt: changedAt)
         }
     }
 

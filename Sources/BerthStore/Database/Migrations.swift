@@ -165,6 +165,17 @@ public enum Migrations {
         Migration(
             version: 7, name: "settings: the master key's check value",
             statements: ["CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)"]),
+        Migration(
+            version: 8, name: "deployment progress, so that another node continues a deployment; adoptions counted",
+            statements: [
+                """
+                CREATE TABLE deployment_progress (
+                    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE, step_index BIGINT NOT NULL,
+                    target_id TEXT NOT NULL, node TEXT NOT NULL, updated_at BIGINT NOT NULL, progress TEXT NOT NULL,
+                    PRIMARY KEY (task_id, step_index, target_id))
+                """,
+                "ALTER TABLE tasks ADD COLUMN adoptions BIGINT NOT NULL DEFAULT 0",
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two

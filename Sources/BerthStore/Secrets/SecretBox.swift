@@ -30,6 +30,12 @@ public struct SecretBox: Sendable {
         public static func oidcSigningKey(keyID: String) -> Binding {
             Binding(table: "oidc_signing_keys", recordID: keyID, field: "private_key")
         }
+
+        /// A step's recorded outcome on a target: its output variables, sensitive ones included.
+        public static func stepOutcome(taskID: String, at key: StepProgress.Key) -> Binding {
+            Binding(
+                table: "deployment_progress", recordID: "\(taskID)/\(key.stepIndex)/\(key.targetID ?? "")", field: "outcome")
+        }
     }
 
     static let versionPrefix = "v1:"
