@@ -179,7 +179,7 @@ func printClusterResults() async throws {
     print(
         String(
             format:
-                "kill -9 to takeover of its deployment:     %10.1f s (lease %.0f s, renewed every %.0f s; target ≤ lease + 1 s)",
+                "kill -9 to adoption of its deployment:     %10.1f s (lease %.0f s, renewed every %.0f s; target ≤ lease + 1 s)",
             results.takeoverSeconds, results.lease, results.lease / 3))
 }
 

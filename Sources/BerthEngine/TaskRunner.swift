@@ -114,6 +114,8 @@ public struct TaskRunner: Service {
         do {
             for adopted in try await adoptAbandonedTasks(limit: configuration.maximumConcurrentTasks - running.count) {
                 running.reserve(adopted.task.id)
+                // Cancelled before its node stopped: it is cancelled here before it does anything.
+                if adopted.task.cancelRequested { _ = running.cancel(adopted.task.id, .cancelled) }
                 work.append((adopted.task, adopted.lastLogSequence))
             }
         } catch {
