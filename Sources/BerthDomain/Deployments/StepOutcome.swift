@@ -1,12 +1,26 @@
 import Foundation
 
-/// How one step ended on one target, and the output variables it set.
+/// How one step ended on one target: the one result type of a step, from ECS's verdict on a
+/// rollout (``init(_:outputs:)``) through the record another node carries a deployment on from
+/// (``StepProgress``) to the deployment's outcome.
 public struct StepOutcome: Sendable, Hashable, Codable {
     public var state: ServerTask.State
     public var message: String?
     public var outputs: [String: String] = [:]
     /// Output variables set as sensitive (by a script).
     public var sensitiveOutputs: Set<String> = []
+    /// The target's name (nil: the step ran on the worker).
+    public var target: String?
+    /// The AWS identity (GetCallerIdentity ARN) the step ran as.
+    public var identity: String?
+
+    /// This outcome, said of `target` and run as `identity`.
+    public func on(_ target: String?, as identity: String?) -> StepOutcome {
+        var outcome = self
+        outcome.target = target
+        outcome.identity = identity
+        return outcome
+    }
 
     public static func succeeded(_ outputs: [String: String] = [:]) -> StepOutcome {
         StepOutcome(state: .succeeded, outputs: outputs)

@@ -70,22 +70,22 @@ struct DeploymentExecutor: TaskExecutor {
             )
             let results = await runOnTargets(
                 step, index: index, targets: targets, plan: plan, outputs: outputs, task: task, journal: journal, log: log)
-            let worst = results.max { StepOutcome.severity($0.outcome.state) < StepOutcome.severity($1.outcome.state) }
+            let worst = results.max { StepOutcome.severity($0.state) < StepOutcome.severity($1.state) }
             for result in results {
                 identity = identity ?? result.identity
-                for (name, value) in result.outcome.outputs.sorted(by: { $0.key < $1.key }) {
-                    let sensitive = result.outcome.sensitiveOutputs.contains(name)
+                for (name, value) in result.outputs.sorted(by: { $0.key < $1.key }) {
+                    let sensitive = result.sensitiveOutputs.contains(name)
                     outputs.set("Berth.Action[\(step.name)].Output.\(name)", value, sensitive: sensitive)
                     if let target = result.target {
                         outputs.set("Berth.Action[\(step.name)].Output[\(target)].\(name)", value, sensitive: sensitive)
                     }
                 }
             }
-            if let worst, worst.outcome.state != .succeeded {
+            if let worst, worst.state != .succeeded {
                 let message =
-                    "Step '\(step.name)'\(worst.target.map { " on \($0)" } ?? ""): \(worst.outcome.message ?? worst.outcome.state.rawValue)"
+                    "Step '\(step.name)'\(worst.target.map { " on \($0)" } ?? ""): \(worst.message ?? worst.state.rawValue)"
                 return ExecutionResult(
-                    outcome: TaskOutcome(state: worst.outcome.state, errorMessage: message, identityARN: identity))
+                    outcome: TaskOutcome(state: worst.state, errorMessage: message, identityARN: identity))
             }
         }
         await log.info("Deployed \(plan.project.name) \(plan.release.version) to \(plan.environment.name).")
@@ -110,26 +110,20 @@ struct DeploymentExecutor: TaskExecutor {
             candidates: candidates.values, tokens: candidates.tokens, subject: subject, targets: targets)
     }
 
-    struct TargetResult: Sendable {
-        var target: String?
-        var outcome: StepOutcome
-        var identity: String?
-    }
-
     /// The step on each target, at most `maximumParallelTargets` at once; a script step without
     /// roles runs once on the worker.
     func runOnTargets(
         _ step: DeploymentStep, index: Int, targets: [ECSClusterTarget], plan: Plan, outputs: VariableDictionary,
         task: ServerTask, journal: StepJournal, log: TaskLogWriter
-    ) async -> [TargetResult] {
+    ) async -> [StepOutcome] {
         if targets.isEmpty {
             return [
                 await runOne(
                     step, index: index, target: nil, plan: plan, outputs: outputs, task: task, journal: journal, log: log)
             ]
         }
-        return await withTaskGroup(of: (Int, TargetResult).self) { group in
-            var results: [TargetResult?] = Array(repeating: nil, count: targets.count)
+        return await withTaskGroup(of: (Int, StepOutcome).self) { group in
+            var results: [StepOutcome?] = Array(repeating: nil, count: targets.count)
             var next = 0
             func startNext() {
                 guard next < targets.count else { return }
@@ -158,7 +152,7 @@ struct DeploymentExecutor: TaskExecutor {
     func runOne(
         _ step: DeploymentStep, index: Int, target: ECSClusterTarget?, plan: Plan, outputs: VariableDictionary,
         task: ServerTask, journal: StepJournal, log: TaskLogWriter
-    ) async -> TargetResult {
+    ) async -> StepOutcome {
         let section = log.section("\(index + 1). \(step.name)" + (target.map { " · \($0.name)" } ?? " · worker"))
         let key = StepProgress.Key(stepIndex: index, targetID: target?.id)
         let earlier = journal.earlier[key]
@@ -168,23 +162,24 @@ struct DeploymentExecutor: TaskExecutor {
                 await log.addSensitive(outcome.sensitiveOutputs.compactMap { outcome.outputs[$0] })
                 await section.info(
                     "Finished earlier (recorded by node \(earlier?.recordedBy ?? "?")): \(outcome.state.phrase); not run again.")
-                return TargetResult(target: target?.name, outcome: outcome, identity: finished.identity)
+                return outcome.on(target?.name, as: finished.identity)
             } catch {
                 let message = "its outcome recorded by an earlier run cannot be read: \(describe(error))"
                 await section.error("Failed: \(message)")
-                return TargetResult(target: target?.name, outcome: .failed(message), identity: nil)
+                return StepOutcome.failed(message).on(target?.name, as: nil)
             }
         }
         var result = await attempt(
             step, index: index, target: target, plan: plan, outputs: outputs, task: task,
             checkpoint: StepCheckpoint(journal: journal, key: key, earlier: earlier), log: log, section: section)
-        guard result.outcome.state != .cancelled else { return result }
+        guard result.state != .cancelled else { return result }
         do {
-            try await journal.finish(key, outcome: result.outcome, identity: result.identity)
+            try await journal.finish(key, outcome: result)
         } catch {
-            let message = "its outcome (\(result.outcome.state.phrase)) could not be recorded: \(describe(error))"
+            let message = "its outcome (\(result.state.phrase)) could not be recorded: \(describe(error))"
             await section.error("Failed: \(message)")
-            result.outcome = Task.isCancelled ? StepOutcome(state: .cancelled, message: "cancelled") : .failed(message)
+            result = (Task.isCancelled ? StepOutcome(state: .cancelled, message: "cancelled") : .failed(message))
+                .on(target?.name, as: result.identity)
         }
         return result
     }
@@ -194,14 +189,14 @@ struct DeploymentExecutor: TaskExecutor {
     func attempt(
         _ step: DeploymentStep, index: Int, target: ECSClusterTarget?, plan: Plan, outputs: VariableDictionary,
         task: ServerTask, checkpoint: StepCheckpoint, log: TaskLogWriter, section: LogSection
-    ) async -> TargetResult {
+    ) async -> StepOutcome {
         var identity: String?
         do {
             if let earlier = checkpoint.earlier, step.kind == .awsCLIScript {
                 let message =
                     "the node running it (\(earlier.recordedBy ?? "unknown")) stopped while the script ran; a script is not run a second time, since repeating it may not be safe. Deploy again to run it."
                 await section.error("Failed: \(message)")
-                return TargetResult(target: target?.name, outcome: .failed(message), identity: nil)
+                return StepOutcome.failed(message).on(target?.name, as: nil)
             }
             if checkpoint.earlier == nil {
                 try await checkpoint.record { _ in }
@@ -275,20 +270,18 @@ struct DeploymentExecutor: TaskExecutor {
                 let state = outcome.state.phrase
                 await section.error("\(state.prefix(1).uppercased() + state.dropFirst()): \(outcome.message ?? "")")
             }
-            return TargetResult(target: target?.name, outcome: outcome, identity: identity)
+            return outcome.on(target?.name, as: identity)
         } catch is CancellationError {
             await section.warning(
                 WorkStop.isHandingOver ? "Stopped here: the task is handed over to another node." : "Cancelled.")
-            return TargetResult(
-                target: target?.name, outcome: StepOutcome(state: .cancelled, message: "cancelled"), identity: identity)
+            return StepOutcome(state: .cancelled, message: "cancelled").on(target?.name, as: identity)
         } catch {
             if Task.isCancelled {
-                return TargetResult(
-                    target: target?.name, outcome: StepOutcome(state: .cancelled, message: "cancelled"), identity: identity)
+                return StepOutcome(state: .cancelled, message: "cancelled").on(target?.name, as: identity)
             }
             let message = describe(error)
             await section.error("Failed: \(message)")
-            return TargetResult(target: target?.name, outcome: .failed(message), identity: identity)
+            return StepOutcome.failed(message).on(target?.name, as: identity)
         }
     }
 
