@@ -255,6 +255,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BerthEngineTests",
+            dependencies: [
+                "BerthEngine", "BerthDomain", "BerthStore", "BerthTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BerthStoreTests",
             dependencies: [
                 "BerthDomain", "BerthStore", "BerthTestSupport",

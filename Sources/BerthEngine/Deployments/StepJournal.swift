@@ -10,23 +10,23 @@ import Logging
 /// task cannot record anything more.
 actor StepJournal {
     let taskID: String
-    let store: BerthStore
+    let store: any StepProgressStore
     let secrets: SecretBox
     let configuration: EngineConfiguration
     private var entries: [StepProgress.Key: StepProgress]
 
     /// What earlier runs of the task recorded, as they left it.
-    let earlier: [StepProgress.Key: StepProgress]
+    nonisolated let earlier: [StepProgress.Key: StepProgress]
 
     static func load(
-        taskID: String, store: BerthStore, secrets: SecretBox, configuration: EngineConfiguration
+        taskID: String, store: any StepProgressStore, secrets: SecretBox, configuration: EngineConfiguration
     ) async throws -> StepJournal {
         let recorded = try await store.stepProgress(taskID: taskID)
         return StepJournal(taskID: taskID, store: store, secrets: secrets, configuration: configuration, recorded: recorded)
     }
 
     private init(
-        taskID: String, store: BerthStore, secrets: SecretBox, configuration: EngineConfiguration,
+        taskID: String, store: any StepProgressStore, secrets: SecretBox, configuration: EngineConfiguration,
         recorded: [StepProgress.Key: StepProgress]
     ) {
         self.taskID = taskID
