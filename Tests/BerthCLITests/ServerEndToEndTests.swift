@@ -157,6 +157,47 @@ struct ServerEndToEndTests {
         #expect(outputs.joined().contains(deployer.accessKeyID))
     }
 
+    @Test(
+        "Worker pools from the CLI: create, list (the default first), a pool a target uses and the default pool are not deleted")
+    func workerPools() async throws {
+        let root = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let server = try await BerthServerProcess.start(
+            dataDirectory: root.appendingPathComponent("data"),
+            environment: ["HOME": root.path, "AWS_EC2_METADATA_DISABLED": "true"])
+        let created = try await server.cli(["worker-pool", "create", "private-vpc", "--output", "json"])
+        #expect(created.status == 0, "\(created.standardError)")
+        #expect(try Self.json(created.standardOutput)["slug"] as? String == "private-vpc")
+        #expect(try await server.cli(["worker-pool", "create", "Private VPC"]).status == 1, "a second pool of the same slug")
+        let listed = try Self.array(try await server.cli(["worker-pool", "list", "--output", "json"]))
+        #expect(listed.map { $0["name"] as? String } == ["Default Worker Pool", "private-vpc"], "\(listed)")
+        let table = try await server.cli(["worker-pool", "list"])
+        #expect(table.standardOutput.hasPrefix("NAME"), "\(table.standardOutput)")
+
+        #expect(try await server.cli(["environment", "create", "Staging"]).status == 0)
+        #expect(
+            try await server.cli([
+                "target", "create", "ecs", "--name", "api", "--environment", "Staging", "--role", "api", "--region",
+                "eu-west-1", "--cluster", "staging", "--worker-credentials", "--worker-pool", "private-vpc",
+            ]).status == 0)
+        let inUse = try await server.cli(["worker-pool", "delete", "private-vpc"])
+        #expect(inUse.status == 1)
+        #expect(
+            inUse.standardError.contains("The worker pool 'private-vpc' is used by the target 'api'."), "\(inUse.standardError)")
+        let builtIn = try await server.cli(["worker-pool", "delete", "Default Worker Pool"])
+        #expect(
+            builtIn.standardError.contains("is the space's default worker pool and cannot be deleted"), "\(builtIn.standardError)"
+        )
+        #expect(try await server.cli(["target", "delete", "api"]).status == 0)
+        let deleted = try await server.cli(["worker-pool", "delete", "private-vpc"])
+        #expect(deleted.status == 0, "\(deleted.standardError)")
+        #expect(deleted.standardOutput.contains("Deleted the worker pool 'private-vpc'."))
+        let unknown = try await server.cli(["worker-pool", "delete", "private-vpc"])
+        #expect(unknown.status == 1)
+        #expect(unknown.standardError.contains("private-vpc"), "\(unknown.standardError)")
+        #expect(try await server.terminate() == 0)
+    }
+
     @Test("A restart keeps everything; a health check that a killed server was running is adopted by its restart and runs again")
     func restartAndRecovery() async throws {
         let root = try Self.temporaryDirectory()
