@@ -82,6 +82,8 @@ public final class FakeECS: @unchecked Sendable {
         var services: [String: Service] = [:]
         var stopped: [StoppedTask] = []
         var oneOff: [String: OneOffTask] = [:]
+        /// RunTask's answers by client token: asked again with one, ECS answers with the same tasks.
+        var runTaskTokens: [String: [String]] = [:]
         var logs: [String: [String]] = [:]
         var describeServicesBatches: [Int] = []
         var describeServicesTimes: [Date] = []
@@ -125,6 +127,9 @@ public final class FakeECS: @unchecked Sendable {
 
     /// How many times each operation was called (`DescribeServices`, `GetLogEvents`, …).
     public var calls: [String: Int] { withLock { $0.calls } }
+
+    /// How many one-off tasks RunTask has started.
+    public var startedTaskCount: Int { withLock { $0.oneOff.count } }
 
     /// When each rollout began (CreateService or UpdateService), in order.
     public var rolloutStarts: [Date] {
@@ -512,6 +517,10 @@ public final class FakeECS: @unchecked Sendable {
     // MARK: Tasks
 
     func runTask(_ input: [String: Any], now: Date, _ state: inout State) throws -> [String: Any] {
+        let token = input["clientToken"] as? String
+        if let token, let arns = state.runTaskTokens[token] {
+            return ["tasks": arns.compactMap { state.oneOff[$0].map { renderTask($0, now: now) } }, "failures": []]
+        }
         let definition = try taskDefinition(input["taskDefinition"] as? String ?? "", state)
         let cluster = input["cluster"] as? String ?? "default"
         let overrides = ((input["overrides"] as? [String: Any])?["containerOverrides"] as? [[String: Any]]) ?? []
@@ -544,6 +553,7 @@ public final class FakeECS: @unchecked Sendable {
                 containers: containers.map { (name: $0.0, essential: $0.1, exitCode: $0.2) })
             tasks.append(renderTask(state.oneOff[arn]!, now: now))
         }
+        if let token { state.runTaskTokens[token] = tasks.compactMap { $0["taskArn"] as? String } }
         return ["tasks": tasks, "failures": []]
     }
 

@@ -136,9 +136,9 @@ public struct TaskRunner: Service {
         return work
     }
 
-    /// Renews leases and the heartbeat every `leaseRenewal`; every `claimPollInterval` passes on
-    /// cancel requests and takes over tasks whose lease ran out (so a dead node's task waits at
-    /// most a poll past its lease); until cancelled.
+    /// Renews leases and the heartbeat every `leaseRenewal`, and every `claimPollInterval` passes on
+    /// cancel requests; stops the work of a task whose lease this node lost, or could not renew
+    /// for nearly a lease (another node adopts it then); until cancelled.
     func keepLeases(started: Date) async {
         var sinceRenewal = Duration.zero
         var lastRenewed = ContinuousClock.now
@@ -169,11 +169,13 @@ public struct TaskRunner: Service {
                 // Only tasks claimed before the renewal can be missing from it for a reason.
                 let runningBefore = running.ids
                 let now = configuration.clock.now()
+                // The lease counts from before the call: a slow answer shortens it, never lengthens it.
+                let renewing = ContinuousClock.now
                 let held = Set(
                     try await store.renewLeases(
                         of: owner, ids: runningBefore, until: now.addingTimeInterval(configuration.taskLease.timeInterval)
                     ).map(\.id))
-                lastRenewed = ContinuousClock.now
+                lastRenewed = renewing
                 for id in runningBefore where !held.contains(id) && running.cancel(id, .handedOver) {
                     Counter(label: "berth_lease_renewals_failed_total").increment()
                     configuration.logger.warning(
@@ -298,7 +300,13 @@ public struct TaskRunner: Service {
             var result: ExecutionResult
             if Task.isCancelled {
                 // Claimed, but the node is shutting down before it started: another node runs it.
-                try await store.releaseClaim(taskID: taskID, owner: owner)
+                // One adopted (it has a log and maybe progress already) is handed over, not queued
+                // again: its next holder numbers its lines after the ones it has.
+                if lastLogSequence > 0 {
+                    await handOver(taskID, log: log)
+                } else {
+                    try await store.releaseClaim(taskID: taskID, owner: owner)
+                }
                 return
             } else if let executor = executors[task.kind] {
                 // The work runs in a task of its own so that a cancel request can reach it by id
@@ -367,9 +375,8 @@ public struct TaskRunner: Service {
 }
 
 extension TaskRunner {
-    /// Gives a task whose work stopped for a handover back to the cluster: on a graceful shutdown
-    /// its lease ends now, with a line in its log, and any node adopts it; a task lost to another
-    /// node is that node's already, and nothing is written.
+    /// Gives a task back to the cluster as this node shuts down: its lease ends now, with a line in
+    /// its log, and any node (or this one's next start) adopts it at its next look.
     func handOver(_ taskID: String, log: TaskLogWriter) async {
         await logSink.flush()
         running.finishing(taskID)

@@ -59,13 +59,4 @@ extension BerthStore {
         }
         return recorded
     }
-
-    /// The number of a task's last log line (0 when it has none): a node that adopts a task
-    /// numbers its lines from there.
-    public func lastLogSequence(taskID: String) async throws -> Int {
-        try await database.withConnection { db in
-            let row = try await db.raw("SELECT MAX(sequence) AS last FROM task_log WHERE task_id = \(bind: taskID)").first()
-            return Int(try row?.decode(column: "last", as: Int64?.self) ?? 0)
-        }
-    }
 }

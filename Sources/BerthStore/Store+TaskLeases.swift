@@ -100,13 +100,14 @@ extension BerthStore {
 
     /// Gives up `owner`'s lease of an executing task at once (a node shutting down), writing `line`
     /// to its log: any node adopts it at its next look, as one handed over (which does not count
-    /// against ``adoptAbandonedTasks(by:limit:at:leaseUntil:maximumAdoptions:note:)``'s limit).
+    /// towards the `maximumAdoptions` of ``adoptAbandonedTasks(by:limit:at:leaseUntil:maximumAdoptions:note:)``).
+    /// From then on `owner` holds it no more: a late renewal, log line or finish of its is refused.
     /// - Returns: false when `owner` did not hold it.
     public func handOverTask(id: String, owner: TaskOwner, at time: Date, line: TaskLogLine) async throws -> Bool {
         try await database.transaction { db in
             let handed = try await db.raw(
                 """
-                UPDATE tasks SET lease_expires_at = \(bind: Self.handedOverLease) WHERE id = \(bind: id) \
+                UPDATE tasks SET lease_expires_at = \(bind: Self.handedOverLease), owner_instance = NULL WHERE id = \(bind: id) \
                 AND owner_instance = \(bind: owner.instance) AND state = 'executing' RETURNING id
                 """
             ).first()
@@ -168,9 +169,10 @@ extension BerthStore {
     /// node left them in an earlier run of its process (a restart): each becomes `owner`'s, with a
     /// lease until `leaseUntil`, and its log says who took it over (`note(previousNode, .adopted)`).
     /// The new holder runs it again from what it recorded (``StepProgress``). A task adopted
-    /// `maximumAdoptions` times already is failed instead (`note(previousNode, .failed)`): a task
-    /// that takes every node down with it must not go round the cluster for ever. A draining node
-    /// adopts nothing.
+    /// `maximumAdoptions` times already after its node died is failed instead (`note(previousNode,
+    /// .failed)`): a task that takes every node down with it must not go round the cluster for
+    /// ever; a handover (``handOverTask(id:owner:at:line:)``) does not count. A draining node adopts
+    /// only what its own previous run left.
     public func adoptAbandonedTasks(
         by owner: TaskOwner, limit: Int, at now: Date, leaseUntil: Date, maximumAdoptions: Int = 3,
         note: @Sendable (_ previousNode: String?, _ fate: AbandonedTaskFate) -> String
@@ -180,7 +182,8 @@ extension BerthStore {
             SELECT id, owner_node, adoptions, lease_expires_at FROM tasks WHERE state = 'executing' AND (lease_expires_at IS NULL \
             OR lease_expires_at < \(bind: now.unixMilliseconds) \
             OR (owner_node = \(bind: owner.node) AND owner_instance <> \(bind: owner.instance))) \
-            AND NOT EXISTS (SELECT 1 FROM nodes WHERE name = \(bind: owner.node) AND draining = 1)
+            AND (owner_node = \(bind: owner.node) \
+            OR NOT EXISTS (SELECT 1 FROM nodes WHERE name = \(bind: owner.node) AND draining = 1))
             """
         // Every node asks every second and almost always finds nothing: a plain read first, so
         // that the answer "nothing" costs no write transaction (on SQLite, no write lock).

@@ -104,21 +104,30 @@ extension BerthStore {
     /// `owner` still holds are stored: a node that lost a task's lease writes nothing more to its log.
     public func appendLogs(_ lines: [(taskID: String, line: TaskLogLine)], owner: TaskOwner? = nil) async throws {
         guard !lines.isEmpty else { return }
+        let lock = database.dialect == .postgres ? " FOR SHARE" : ""
         try await database.transaction { db in
+            var held: [String: Bool] = [:]
             for (taskID, line) in lines {
-                var statement: SQLQueryString = """
-                    INSERT INTO task_log (task_id, sequence, time, level, message, section) SELECT \
-                    \(bind: taskID), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
-                    \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section)
-                    """
                 if let owner {
-                    statement += """
-                         WHERE EXISTS (SELECT 1 FROM tasks WHERE id = \(bind: taskID) \
-                        AND owner_instance = \(bind: owner.instance) AND state = 'executing')
-                        """
-                } else {
-                    statement += " WHERE 1 = 1"  // SQLite reads `SELECT … ON CONFLICT` only after a WHERE.
+                    // Read once per task, with a share lock on PostgreSQL: a node adopting the task
+                    // (which locks its row for update) waits for these lines or skips the task until
+                    // they are in, so its own lines never take their numbers.
+                    if held[taskID] == nil {
+                        held[taskID] =
+                            try await db.raw(
+                                """
+                                SELECT id FROM tasks WHERE id = \(bind: taskID) AND owner_instance = \(bind: owner.instance) \
+                                AND state = 'executing'\(unsafeRaw: lock)
+                                """
+                            ).first() != nil
+                    }
+                    guard held[taskID] == true else { continue }
                 }
+                var statement: SQLQueryString = """
+                    INSERT INTO task_log (task_id, sequence, time, level, message, section) VALUES \
+                    (\(bind: taskID), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
+                    \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section))
+                    """
                 // A line racing a takeover's closing line for its number loses quietly, instead of
                 // failing the whole batch (the lines of every task of this node).
                 statement += " ON CONFLICT (task_id, sequence) DO NOTHING"
@@ -174,11 +183,14 @@ extension BerthStore {
             let finished = try await db.raw(statement).first()
             guard finished != nil else { return false }
             for line in lastLines {
+                // A line whose number was taken (by a node's note when it adopted the task) gives way:
+                // the outcome itself must be recorded.
                 try await db.raw(
                     """
                     INSERT INTO task_log (task_id, sequence, time, level, message, section) VALUES \
                     (\(bind: id), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
-                    \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section))
+                    \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section)) \
+                    ON CONFLICT (task_id, sequence) DO NOTHING
                     """
                 ).run()
             }

@@ -272,7 +272,7 @@ struct ClusterEndToEndTests {
         "A node killed while it watches a rollout: another node adopts the deployment within the lease and a poll, and it succeeds with one revision and one service"
     )
     func rolloutContinuesOnAnotherNode() async throws {
-        let fake = FakeECS(settings: FakeECS.Settings(rolloutDuration: .seconds(8)))
+        let fake = FakeECS(settings: FakeECS.Settings(rolloutDuration: .seconds(12)))
         try await Self.withCluster(fake: fake) { cluster in
             #expect(
                 try await cluster.a.cli([
@@ -322,7 +322,7 @@ struct ClusterEndToEndTests {
             #expect(fake.calls["CreateService"] == 1)
             #expect(fake.calls["UpdateService"] == nil)
             // Adopted within lease (3 s) and a poll (1 s), with room for a loaded machine: the rollout
-            // (8 s from its start) ends it, not a second one.
+            // (12 s from its start) ends it, not a second one.
             #expect(ContinuousClock.now - killedAt < .seconds(30))
         }
     }

@@ -30,9 +30,13 @@ struct DeploymentEndToEndTests {
             return result
         }
 
+        /// What earlier servers of the test printed (before ``killAndRestart()``).
+        var earlierServerLogs: [String] = []
+
         /// `kill -9` of the server, then a new server on the same data directory (the same node).
         mutating func killAndRestart() async throws {
             try await server.killNow()
+            earlierServerLogs.append(server.log)
             server = try await BerthServerProcess.start(
                 dataDirectory: server.dataDirectory, environment: serverEnvironment, apiKey: server.apiKey,
                 arguments: serverArguments)
@@ -58,7 +62,7 @@ struct DeploymentEndToEndTests {
                 String(
                     decoding: (try? Data(contentsOf: server.dataDirectory.appendingPathComponent($0))) ?? Data(), as: UTF8.self)
             }
-            return outputs + [server.log] + database
+            return outputs + earlierServerLogs + [server.log] + database
         }
     }
 

@@ -27,7 +27,7 @@ struct DeploymentAdoptionTests {
     /// which adopts the task. Returns the finished task and its log.
     static func adopt(
         _ server: TestServer, project: String, ecs fake: FakeECS,
-        prepare: @Sendable (ECSClient) async throws -> StepProgress
+        prepare: @Sendable (_ ecs: ECSClient, _ key: StepProgress.Key, _ taskID: String) async throws -> StepProgress
     ) async throws -> (task: ServerTask, log: [String], callsBefore: [String: Int]) {
         let store = server.server.store
         let node = server.server.engine.configuration.node.node
@@ -37,9 +37,6 @@ struct DeploymentAdoptionTests {
             if !drained { try await Task.sleep(for: .milliseconds(50)) }
         }
         try #require(drained, "the node never recorded its heartbeat")
-        let progress = try await withLocalServer(fake.router) { url in
-            try await prepare(Self.client(url))
-        }
         let deployment = try await server.request(
             .post, "/api/spaces/default/deployments", json: ["project": project, "release": "1", "environment": "production"])
         let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
@@ -50,6 +47,9 @@ struct DeploymentAdoptionTests {
         let key = StepProgress.Key(
             stepIndex: 0,
             targetID: try #require(try await store.allTargets(spaceID: try await store.space("default").id).first?.id))
+        let progress = try await withLocalServer(fake.router) { url in
+            try await prepare(Self.client(url), key, taskID)
+        }
         #expect(try await store.recordStepProgress(progress, at: key, taskID: taskID, owner: gone, time: now))
         let callsBefore = fake.calls
         _ = try await store.setDraining(node: node, false)
@@ -99,7 +99,7 @@ struct DeploymentAdoptionTests {
         let fake = FakeECS()
         try await DeploymentAPITests.withProductionTarget(ecs: fake) { server in
             try await Self.project(server, "Web", step: Self.deployStep)
-            let (task, log, before) = try await Self.adopt(server, project: "web", ecs: fake) { ecs in
+            let (task, log, before) = try await Self.adopt(server, project: "web", ecs: fake) { ecs, _, _ in
                 var progress = StepProgress()
                 progress.taskDefinitionARN = try await Self.registerAndCreate(ecs, create: true)
                 progress.serviceChangedAt = Date()
@@ -123,7 +123,7 @@ struct DeploymentAdoptionTests {
         let fake = FakeECS()
         try await DeploymentAPITests.withProductionTarget(ecs: fake) { server in
             try await Self.project(server, "Web", step: Self.deployStep)
-            let (task, log, before) = try await Self.adopt(server, project: "web", ecs: fake) { ecs in
+            let (task, log, before) = try await Self.adopt(server, project: "web", ecs: fake) { ecs, _, _ in
                 var progress = StepProgress()
                 progress.taskDefinitionARN = try await Self.registerAndCreate(ecs, create: true)
                 return progress
@@ -146,7 +146,7 @@ struct DeploymentAdoptionTests {
                 "properties": ["serviceName": "web", "containers": [["name": "app", "image": "shop/web:2"]]],
             ]
             try await Self.project(server, "Web", step: step)
-            let (task, log, before) = try await Self.adopt(server, project: "web", ecs: fake) { ecs in
+            let (task, log, before) = try await Self.adopt(server, project: "web", ecs: fake) { ecs, _, _ in
                 _ = try await Self.registerAndCreate(ecs, create: true)
                 // The dead node registered web:2 and updated the service to it, then died.
                 let second = try await ecs.registerTaskDefinition(
@@ -176,7 +176,7 @@ struct DeploymentAdoptionTests {
                 "properties": ["taskDefinition": "migrate", "launchType": "FARGATE"],
             ]
             try await Self.project(server, "Jobs", step: step)
-            let (task, log, before) = try await Self.adopt(server, project: "jobs", ecs: fake) { ecs in
+            let (task, log, before) = try await Self.adopt(server, project: "jobs", ecs: fake) { ecs, _, _ in
                 let registered = try await ecs.registerTaskDefinition(
                     ECS.RegisterTaskDefinitionRequest(
                         family: "migrate",
@@ -195,6 +195,39 @@ struct DeploymentAdoptionTests {
             #expect(task.state == .succeeded, "\(task) \(log)")
             #expect(log.contains { $0.contains("started before node gone stopped; waiting for it again") }, "\(log)")
             #expect(fake.calls["RunTask"] == before["RunTask"], "a second task was started")
+        }
+    }
+
+    @Test(
+        "Run ECS task started by a node that died before recording it: the adopting node's RunTask carries the same client token, and ECS answers with the task already started"
+    )
+    func runTaskIsIdempotent() async throws {
+        let fake = FakeECS()
+        try await DeploymentAPITests.withProductionTarget(ecs: fake) { server in
+            let step: [String: Any] = [
+                "name": "Migrate", "type": "run-ecs-task", "targetRoles": ["web"],
+                "properties": ["taskDefinition": "migrate", "launchType": "FARGATE"],
+            ]
+            try await Self.project(server, "Jobs", step: step)
+            let (task, log, _) = try await Self.adopt(server, project: "jobs", ecs: fake) { ecs, key, taskID in
+                let registered = try await ecs.registerTaskDefinition(
+                    ECS.RegisterTaskDefinitionRequest(
+                        family: "migrate",
+                        containerDefinitions: [ECS.ContainerDefinition(name: "migrate", image: "shop/migrate:1", essential: true)]
+                    ))
+                // What the dead node sent, token included; ECS started the task, the node died.
+                _ = try await ecs.runTask(
+                    ECS.RunTaskRequest(
+                        taskDefinition: try #require(registered.taskDefinition?.taskDefinitionArn), cluster: "prod", count: 1,
+                        launchType: .fargate, clientToken: key.clientToken(taskID: taskID)))
+                #expect(key.clientToken(taskID: taskID).count == 32)
+                #expect(
+                    key.clientToken(taskID: taskID)
+                        != StepProgress.Key(stepIndex: 1, targetID: key.targetID).clientToken(taskID: taskID))
+                return StepProgress()
+            }
+            #expect(task.state == .succeeded, "\(task) \(log)")
+            #expect(fake.startedTaskCount == 1, "a second task was started")
         }
     }
 }

@@ -134,6 +134,43 @@ struct TaskLeaseStoreTests {
     }
 
     @Test(
+        "A node shutting down hands its task over: it can write nothing more, any node adopts it at once, and handovers never use up the adoptions",
+        arguments: TestDatabase.available)
+    func handover(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            let task = try #require(try await queue(1, in: store).first)
+            var holder = TaskOwner(node: "a")
+            _ = try await store.claimTasks(for: holder, limit: 1, at: now, leaseUntil: now.addingTimeInterval(15))
+            // A stranger cannot hand over what it does not hold.
+            let line = TaskLogLine(sequence: 1, time: now, level: .warning, message: "handing over")
+            #expect(try await store.handOverTask(id: task.id, owner: TaskOwner(node: "b"), at: now, line: line) == false)
+            for round in 1...5 {
+                let handed = TaskLogLine(
+                    sequence: try await store.taskLog(taskID: task.id).count + 1, time: now, level: .warning,
+                    message: "handed over by \(holder.node)")
+                #expect(try await store.handOverTask(id: task.id, owner: holder, at: now, line: handed))
+                // The old holder: no renewal, no line, no finish.
+                #expect(try await store.renewLeases(of: holder, ids: [task.id], until: now.addingTimeInterval(60)).isEmpty)
+                try await store.appendLogs(
+                    [(task.id, TaskLogLine(sequence: 999, time: now, level: .info, message: "late"))], owner: holder)
+                #expect(
+                    try await store.finishTask(id: task.id, outcome: TaskOutcome(state: .succeeded), at: now, owner: holder)
+                        == false)
+                // Adopted at once (long before the old lease of 15 s would have run out), as handed over.
+                let next = TaskOwner(node: "n\(round)")
+                let adopted = try await store.adoptAbandonedTasks(
+                    by: next, limit: 5, at: now.addingTimeInterval(1), leaseUntil: now.addingTimeInterval(16), maximumAdoptions: 3
+                ) { previous, fate in "\(fate) from \(previous ?? "?")" }
+                #expect(adopted.map(\.task.id) == [task.id], "round \(round)")
+                #expect(try await store.taskLog(taskID: task.id).last?.message == "handedOver from \(holder.node)")
+                holder = next
+            }
+            #expect(try await store.taskLog(taskID: task.id).allSatisfy { $0.message != "late" })
+            #expect(try await store.task(id: task.id)?.state == .executing)
+        }
+    }
+
+    @Test(
         "Only the tasks a node still works on are renewed: one it gave up on runs out and is taken over",
         arguments: TestDatabase.available)
     func givenUpTasksRunOut(database: TestDatabase) async throws {

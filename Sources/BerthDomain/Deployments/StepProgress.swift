@@ -14,22 +14,33 @@ public struct StepProgress: Sendable, Hashable, Codable {
             self.stepIndex = stepIndex
             self.targetID = targetID
         }
+
+        /// The client token of this step's ECS calls that take one (RunTask, CreateService): the
+        /// same for every node that runs the step of `taskID`, so that a call repeated by a node
+        /// adopting the deployment — its first node died after ECS acted, before it recorded —
+        /// gets ECS's first answer instead of a second task or service. 32 hexadecimal digits
+        /// (CreateService takes at most 36 characters).
+        public func clientToken(taskID: String) -> String {
+            let text = Array("\(taskID)/\(stepIndex)/\(targetID ?? "")".utf8)
+            // FNV-1a, twice with different offsets: stable across processes and versions, unlike
+            // Swift's seeded hashing; uniqueness, not secrecy, is what a client token needs.
+            func fnv1a(_ basis: UInt64) -> UInt64 {
+                text.reduce(basis) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
+            }
+            return [fnv1a(0xcbf2_9ce4_8422_2325), fnv1a(0x8422_2325_cbf2_9ce4)]
+                .map { String($0, radix: 16).leftPadded(to: 16) }.joined()
+        }
     }
 
-    /// How the step ended. The output variables are sealed with the master key: scripts set
-    /// sensitive ones.
+    /// How the step ended: its state, and the whole ``StepOutcome`` sealed with the master key —
+    /// scripts set sensitive outputs, and a message may quote a value.
     public struct Finished: Sendable, Hashable, Codable {
         public var state: ServerTask.State
-        public var message: String?
-        /// The AWS identity the step ran as.
-        public var identity: String?
-        /// The outputs and which of them are sensitive (``StepOutcome``), as JSON, sealed.
+        /// The ``StepOutcome`` as JSON, sealed.
         public var sealedOutcome: String
 
-        public init(state: ServerTask.State, message: String?, identity: String?, sealedOutcome: String) {
+        public init(state: ServerTask.State, sealedOutcome: String) {
             self.state = state
-            self.message = message
-            self.identity = identity
             self.sealedOutcome = sealedOutcome
         }
     }
@@ -41,14 +52,20 @@ public struct StepProgress: Sendable, Hashable, Codable {
     /// The tasks a Run ECS task step started, and when.
     public var taskARNs: [String]?
     public var tasksStartedAt: Date?
+    /// When a script step started its script: a node that adopts the deployment does not run it
+    /// again, since running it twice may not be safe.
+    public var scriptStartedAt: Date?
     /// Set once the step has ended on the target.
     public var finished: Finished?
     /// The node that recorded the progress last (filled in by the store).
     public var recordedBy: String?
 
     public init() {}
+}
 
-    /// Nothing but "the step has started": recorded before a step begins, so that a script that
-    /// was running when its node died is known to have started.
-    public var isBare: Bool { taskDefinitionARN == nil && serviceChangedAt == nil && taskARNs == nil && finished == nil }
+extension String {
+    /// The string with zeros in front, `length` characters long at least.
+    fileprivate func leftPadded(to length: Int) -> String {
+        String(repeating: "0", count: max(0, length - count)) + self
+    }
 }

@@ -162,7 +162,7 @@ struct DeploymentExecutor: TaskExecutor {
                 await log.addSensitive(outcome.sensitiveOutputs.compactMap { outcome.outputs[$0] })
                 await section.info(
                     "Finished earlier (recorded by node \(earlier?.recordedBy ?? "?")): \(outcome.state.phrase); not run again.")
-                return outcome.on(target?.name, as: finished.identity)
+                return outcome
             } catch {
                 let message = "its outcome recorded by an earlier run cannot be read: \(describe(error))"
                 await section.error("Failed: \(message)")
@@ -192,17 +192,15 @@ struct DeploymentExecutor: TaskExecutor {
     ) async -> StepOutcome {
         var identity: String?
         do {
-            if let earlier = checkpoint.earlier, step.kind == .awsCLIScript {
+            if let earlier = checkpoint.earlier, earlier.scriptStartedAt != nil {
                 let message =
                     "the node running it (\(earlier.recordedBy ?? "unknown")) stopped while the script ran; a script is not run a second time, since repeating it may not be safe. Deploy again to run it."
                 await section.error("Failed: \(message)")
                 return StepOutcome.failed(message).on(target?.name, as: nil)
             }
-            if checkpoint.earlier == nil {
-                try await checkpoint.record { _ in }
-            } else {
+            if let earlier = checkpoint.earlier {
                 await section.info(
-                    "Carrying on where node \(checkpoint.earlier?.recordedBy ?? "unknown") stopped in the middle of this step.")
+                    "Carrying on where node \(earlier.recordedBy ?? "unknown") stopped in the middle of this step.")
             }
             let context = VariableContext(
                 environmentID: plan.environment.id, targetID: target?.id, targetRoles: target?.roles ?? [])

@@ -57,13 +57,12 @@ actor StepJournal {
         entries[key] = progress
     }
 
-    /// Records how the step ended on the target; outputs sealed.
+    /// Records how the step ended on the target, sealed.
     func finish(_ key: StepProgress.Key, outcome: StepOutcome) async throws {
         let json = String(decoding: try JSONEncoder().encode(outcome), as: UTF8.self)
         let sealed = try secrets.seal(json, for: .stepOutcome(taskID: taskID, at: key)).ciphertext
         try await update(key) { progress in
-            progress.finished = StepProgress.Finished(
-                state: outcome.state, message: outcome.message, identity: outcome.identity, sealedOutcome: sealed)
+            progress.finished = StepProgress.Finished(state: outcome.state, sealedOutcome: sealed)
         }
     }
 

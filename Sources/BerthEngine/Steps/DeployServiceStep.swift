@@ -99,7 +99,8 @@ struct DeployServiceStep {
                 service = try await ecs.createService(
                     ECS.CreateServiceRequest(
                         serviceName: serviceName, cluster: cluster, taskDefinition: arn, loadBalancers: loadBalancers,
-                        desiredCount: desiredCount, launchType: launchType, capacityProviderStrategy: capacityProviders,
+                        desiredCount: desiredCount, clientToken: run.checkpoint.key.clientToken(taskID: run.taskID),
+                        launchType: launchType, capacityProviderStrategy: capacityProviders,
                         platformVersion: platformVersion, deploymentConfiguration: deploymentConfiguration,
                         networkConfiguration: network, healthCheckGracePeriodSeconds: grace, tags: tags,
                         enableECSManagedTags: managedTags, propagateTags: propagateTags, enableExecuteCommand: executeCommand)

@@ -64,7 +64,8 @@ struct RunTaskStep {
                 taskDefinition: taskDefinition, capacityProviderStrategy: capacityProviders, cluster: cluster, count: count,
                 launchType: launchType, networkConfiguration: network, overrides: overrides,
                 platformVersion: try properties.string("platformVersion"),
-                propagateTags: .taskDefinition, startedBy: try properties.string("startedBy") ?? "berth", tags: try run.tags()))
+                propagateTags: .taskDefinition, startedBy: try properties.string("startedBy") ?? "berth", tags: try run.tags(),
+                clientToken: run.checkpoint.key.clientToken(taskID: run.taskID)))
         let arns = (started.tasks ?? []).compactMap(\.taskArn)
         if !arns.isEmpty {
             let now = run.configuration.clock.now()

@@ -137,8 +137,11 @@ struct UpdateServiceStep {
                 return try await rollout.finish(definition, arn: arn, family: family, service: service, changedAt: changedAt)
             }
             // An earlier run may have updated the service and stopped before recording it: a
-            // second forced deployment of the same revision would restart its tasks for nothing.
-            if rollout.earlier?.taskDefinitionARN != nil, try await rollout.describeService()?.taskDefinition == arn {
+            // second forced deployment of the same revision would restart its tasks for nothing
+            // (or, after ECS rolled it back, roll the bad revision out again).
+            if rollout.earlier?.taskDefinitionARN != nil, let current = try await rollout.describeService(),
+                current.taskDefinition == arn || (current.deployments ?? []).contains(where: { $0.taskDefinition == arn })
+            {
                 await run.log.info("The service \(serviceName) already runs toward \(RolloutTracker.revision(of: arn)).")
                 let changedAt = try await rollout.recordChange()
                 return try await rollout.finish(definition, arn: arn, family: family, service: service, changedAt: changedAt)

@@ -97,6 +97,10 @@ struct ScriptStep {
                 }
             }
         }
+        // From here the script may have run, in part or in whole: a node that adopts the deployment
+        // does not run it again.
+        let starting = run.configuration.clock.now()
+        try await run.checkpoint.record { $0.scriptStartedAt = starting }
         handedOver = true
         let exit = try await process.run(timeout: .seconds(timeout), clock: run.configuration.clock) { line, isError in
             if !isError, line.hasPrefix(Self.serviceMessagePrefix), let message = Self.parseSetVariable(line) {
