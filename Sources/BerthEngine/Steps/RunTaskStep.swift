@@ -20,7 +20,9 @@ import Foundation
 /// ``PollSchedule`` decides.
 ///
 /// The started tasks are recorded as soon as RunTask answers: a node that adopts the deployment
-/// waits for those tasks and starts no others.
+/// waits for those tasks and starts no others. RunTask carries the step's client token, so that
+/// one repeated by a node adopting the deployment (its first node died before the record) gets
+/// ECS's first answer.
 struct RunTaskStep {
     let run: StepRun
 
