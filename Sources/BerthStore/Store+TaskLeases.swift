@@ -112,14 +112,7 @@ extension BerthStore {
                 """
             ).first()
             guard handed != nil else { return false }
-            try await db.raw(
-                """
-                INSERT INTO task_log (task_id, sequence, time, level, message, section) VALUES \
-                (\(bind: id), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
-                \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section)) \
-                ON CONFLICT (task_id, sequence) DO NOTHING
-                """
-            ).run()
+            try await Self.insert(line, taskID: id, db)
             return true
         }
     }
@@ -205,13 +198,9 @@ extension BerthStore {
                 let message = note(previous, fate)
                 let last = try await db.raw("SELECT MAX(sequence) AS last FROM task_log WHERE task_id = \(bind: id)").first()
                 let sequence = (try last?.decode(column: "last", as: Int64?.self) ?? 0) + 1
-                try await db.raw(
-                    """
-                    INSERT INTO task_log (task_id, sequence, time, level, message) VALUES \
-                    (\(bind: id), \(bind: sequence), \(bind: now.unixMilliseconds), \
-                    \(bind: fate == .failed ? LogLevel.error.rawValue : LogLevel.warning.rawValue), \(bind: message))
-                    """
-                ).run()
+                try await Self.insert(
+                    TaskLogLine(sequence: Int(sequence), time: now, level: fate == .failed ? .error : .warning, message: message),
+                    taskID: id, db)
                 switch fate {
                 case .failed:
                     try await db.raw(

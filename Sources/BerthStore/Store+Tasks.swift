@@ -123,17 +123,23 @@ extension BerthStore {
                     }
                     guard held[taskID] == true else { continue }
                 }
-                var statement: SQLQueryString = """
-                    INSERT INTO task_log (task_id, sequence, time, level, message, section) VALUES \
-                    (\(bind: taskID), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
-                    \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section))
-                    """
-                // A line racing a takeover's closing line for its number loses quietly, instead of
-                // failing the whole batch (the lines of every task of this node).
-                statement += " ON CONFLICT (task_id, sequence) DO NOTHING"
-                try await db.raw(statement).run()
+                // A line racing an adoption's note for its number loses quietly, instead of failing
+                // the whole batch (the lines of every task of this node).
+                try await Self.insert(line, taskID: taskID, db)
             }
         }
+    }
+
+    /// Inserts a log line, unless the task has a line of that number already (which stays).
+    static func insert(_ line: TaskLogLine, taskID: String, _ db: any SQLDatabase) async throws {
+        try await db.raw(
+            """
+            INSERT INTO task_log (task_id, sequence, time, level, message, section) VALUES \
+            (\(bind: taskID), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
+            \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section)) \
+            ON CONFLICT (task_id, sequence) DO NOTHING
+            """
+        ).run()
     }
 
     /// Lines with a sequence number greater than `after`.
@@ -182,18 +188,9 @@ extension BerthStore {
             statement += " RETURNING id"
             let finished = try await db.raw(statement).first()
             guard finished != nil else { return false }
-            for line in lastLines {
-                // A line whose number was taken (by a node's note when it adopted the task) gives way:
-                // the outcome itself must be recorded.
-                try await db.raw(
-                    """
-                    INSERT INTO task_log (task_id, sequence, time, level, message, section) VALUES \
-                    (\(bind: id), \(bind: Int64(line.sequence)), \(bind: line.time.unixMilliseconds), \
-                    \(bind: line.level.rawValue), \(bind: line.message), \(bind: line.section)) \
-                    ON CONFLICT (task_id, sequence) DO NOTHING
-                    """
-                ).run()
-            }
+            // A line whose number was taken (by a node's note when it adopted the task) gives way:
+            // the outcome itself must be recorded.
+            for line in lastLines { try await Self.insert(line, taskID: id, db) }
             if let (targetID, health) = targetHealth {
                 try await db.raw(
                     """

@@ -47,16 +47,7 @@ struct DeploymentContinuationTests {
             #expect(
                 try await h.berth(["release", "create", "--project", "Shop", "--version", "1", "--image", "app=shop/web:ok"])
                     .status == 0)
-            let started = try await h.berth([
-                "deploy", "--project", "Shop", "--release", "1", "--environment", "Production", "--output", "json",
-            ])
-            let taskID = try #require(try ServerEndToEndTests.json(started.standardOutput)["taskId"] as? String)
-            var log = ""
-            for _ in 0..<300 where !log.contains("Waiting for web to run web:1") {
-                try await Task.sleep(for: .milliseconds(100))
-                log = try await h.berth(["task", "log", taskID]).standardOutput
-            }
-            try #require(log.contains("Waiting for web to run web:1"), "the rollout was never watched: \(log)")
+            let taskID = try await h.deploy("Shop", until: "Waiting for web to run web:1")
 
             try await h.killAndRestart()
             let followed = try await h.berth(["task", "log", taskID, "--follow"])
@@ -99,16 +90,7 @@ struct DeploymentContinuationTests {
                 """)
             #expect(try await h.berth(["project", "apply", "-f", project]).status == 0)
             #expect(try await h.berth(["release", "create", "--project", "Slow", "--version", "1"]).status == 0)
-            let started = try await h.berth([
-                "deploy", "--project", "Slow", "--release", "1", "--environment", "Production", "--output", "json",
-            ])
-            let taskID = try #require(try ServerEndToEndTests.json(started.standardOutput)["taskId"] as? String)
-            var log = ""
-            for _ in 0..<300 where !log.contains("migrating") {
-                try await Task.sleep(for: .milliseconds(100))
-                log = try await h.berth(["task", "log", taskID]).standardOutput
-            }
-            try #require(log.contains("migrating"), "the script never started: \(log)")
+            let taskID = try await h.deploy("Slow", until: "migrating")
 
             try await h.killAndRestart()
             let followed = try await h.berth(["task", "log", taskID, "--follow"])
@@ -151,16 +133,7 @@ struct DeploymentContinuationTests {
                 """)
             #expect(try await h.berth(["project", "apply", "-f", project]).status == 0)
             #expect(try await h.berth(["release", "create", "--project", "Jobs", "--version", "1"]).status == 0)
-            let started = try await h.berth([
-                "deploy", "--project", "Jobs", "--release", "1", "--environment", "Production", "--output", "json",
-            ])
-            let taskID = try #require(try ServerEndToEndTests.json(started.standardOutput)["taskId"] as? String)
-            var log = ""
-            for _ in 0..<300 where !log.contains("Started ") {
-                try await Task.sleep(for: .milliseconds(100))
-                log = try await h.berth(["task", "log", taskID]).standardOutput
-            }
-            try #require(log.contains("Started "), "the task never started: \(log)")
+            let taskID = try await h.deploy("Jobs", until: "Started ")
 
             // A follower started now sees the server go and come back (its address stays the same).
             let server = h.server

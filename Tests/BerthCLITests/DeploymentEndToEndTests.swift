@@ -30,6 +30,22 @@ struct DeploymentEndToEndTests {
             return result
         }
 
+        /// Deploys release 1 of `project` to Production without waiting, then waits until its log
+        /// contains `text` (failing the test after 30 s); returns the task id.
+        mutating func deploy(_ project: String, until text: String) async throws -> String {
+            let started = try await berth([
+                "deploy", "--project", project, "--release", "1", "--environment", "Production", "--output", "json",
+            ])
+            let taskID = try #require(try ServerEndToEndTests.json(started.standardOutput)["taskId"] as? String)
+            var log = ""
+            for _ in 0..<300 where !log.contains(text) {
+                try await Task.sleep(for: .milliseconds(100))
+                log = try await server.cli(["task", "log", taskID]).standardOutput
+            }
+            try #require(log.contains(text), "'\(text)' never appeared in the log: \(log)")
+            return taskID
+        }
+
         /// What earlier servers of the test printed (before ``killAndRestart()``).
         var earlierServerLogs: [String] = []
 

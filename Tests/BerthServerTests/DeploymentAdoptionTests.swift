@@ -94,6 +94,20 @@ struct DeploymentAdoptionTests {
         return arn
     }
 
+    static func registerMigrate(_ ecs: ECSClient) async throws -> ECS.RegisterTaskDefinitionResponse {
+        try await ecs.registerTaskDefinition(
+            ECS.RegisterTaskDefinitionRequest(
+                family: "migrate",
+                containerDefinitions: [ECS.ContainerDefinition(name: "migrate", image: "shop/migrate:1", essential: true)]))
+    }
+
+    static var runTaskStep: [String: Any] {
+        [
+            "name": "Migrate", "type": "run-ecs-task", "targetRoles": ["web"],
+            "properties": ["taskDefinition": "migrate", "launchType": "FARGATE"],
+        ]
+    }
+
     @Test("Registered and changed the service: the adopting node watches that rollout and calls nothing that changes ECS")
     func watchesTheRecordedRollout() async throws {
         let fake = FakeECS()
@@ -171,17 +185,9 @@ struct DeploymentAdoptionTests {
     func runTaskWaitsForTheRecordedTasks() async throws {
         let fake = FakeECS()
         try await DeploymentAPITests.withProductionTarget(ecs: fake) { server in
-            let step: [String: Any] = [
-                "name": "Migrate", "type": "run-ecs-task", "targetRoles": ["web"],
-                "properties": ["taskDefinition": "migrate", "launchType": "FARGATE"],
-            ]
-            try await Self.project(server, "Jobs", step: step)
+            try await Self.project(server, "Jobs", step: Self.runTaskStep)
             let (task, log, before) = try await Self.adopt(server, project: "jobs", ecs: fake) { ecs, _, _ in
-                let registered = try await ecs.registerTaskDefinition(
-                    ECS.RegisterTaskDefinitionRequest(
-                        family: "migrate",
-                        containerDefinitions: [ECS.ContainerDefinition(name: "migrate", image: "shop/migrate:1", essential: true)]
-                    ))
+                let registered = try await Self.registerMigrate(ecs)
                 let started = try await ecs.runTask(
                     ECS.RunTaskRequest(
                         taskDefinition: try #require(registered.taskDefinition?.taskDefinitionArn), cluster: "prod", count: 1,
@@ -204,17 +210,9 @@ struct DeploymentAdoptionTests {
     func runTaskIsIdempotent() async throws {
         let fake = FakeECS()
         try await DeploymentAPITests.withProductionTarget(ecs: fake) { server in
-            let step: [String: Any] = [
-                "name": "Migrate", "type": "run-ecs-task", "targetRoles": ["web"],
-                "properties": ["taskDefinition": "migrate", "launchType": "FARGATE"],
-            ]
-            try await Self.project(server, "Jobs", step: step)
+            try await Self.project(server, "Jobs", step: Self.runTaskStep)
             let (task, log, _) = try await Self.adopt(server, project: "jobs", ecs: fake) { ecs, key, taskID in
-                let registered = try await ecs.registerTaskDefinition(
-                    ECS.RegisterTaskDefinitionRequest(
-                        family: "migrate",
-                        containerDefinitions: [ECS.ContainerDefinition(name: "migrate", image: "shop/migrate:1", essential: true)]
-                    ))
+                let registered = try await Self.registerMigrate(ecs)
                 // What the dead node sent, token included; ECS started the task, the node died.
                 _ = try await ecs.runTask(
                     ECS.RunTaskRequest(
