@@ -26,7 +26,7 @@ struct DeploymentAdoptionTests {
     /// (its lease already run out) with the progress `prepare` records; then undrains the node,
     /// which adopts the task. Returns the finished task and its log.
     static func adopt(
-        _ server: TestServer, project: String, ecs fake: FakeECS,
+        _ server: TestServer, project: String, ecs fake: FakeECS, cancelFirst: Bool = false,
         prepare: @Sendable (_ ecs: ECSClient, _ key: StepProgress.Key, _ taskID: String) async throws -> StepProgress
     ) async throws -> (task: ServerTask, log: [String], callsBefore: [String: Int]) {
         let store = server.server.store
@@ -52,6 +52,10 @@ struct DeploymentAdoptionTests {
         }
         #expect(try await store.recordStepProgress(progress, at: key, taskID: taskID, owner: gone, time: now))
         let callsBefore = fake.calls
+        if cancelFirst {
+            // Someone cancels while the task's node is dead: the request waits for the adopter.
+            #expect(try await store.requestCancel(taskID: taskID, at: now) == .requested(node: "gone"))
+        }
         _ = try await store.setDraining(node: node, false)
         let task = try await server.finishedTask(taskID)
         return (task, try await store.taskLog(taskID: taskID).map(\.message), callsBefore)
@@ -226,6 +230,35 @@ struct DeploymentAdoptionTests {
             }
             #expect(task.state == .succeeded, "\(task) \(log)")
             #expect(fake.startedTaskCount == 1, "a second task was started")
+        }
+    }
+
+    @Test(
+        "Cancelled while its node was dead: the adopting node cancels the deployment before it does anything, and stops the task the dead node started"
+    )
+    func cancelledAdoptionStopsRecordedTasks() async throws {
+        var settings = FakeECS.Settings()
+        settings.taskDuration = .seconds(600)
+        let fake = FakeECS(settings: settings)
+        try await DeploymentAPITests.withProductionTarget(ecs: fake) { server in
+            try await Self.project(server, "Jobs", step: Self.runTaskStep)
+            let (task, log, before) = try await Self.adopt(server, project: "jobs", ecs: fake, cancelFirst: true) {
+                ecs, _, _ in
+                let registered = try await Self.registerMigrate(ecs)
+                let started = try await ecs.runTask(
+                    ECS.RunTaskRequest(
+                        taskDefinition: try #require(registered.taskDefinition?.taskDefinitionArn), cluster: "prod", count: 1,
+                        launchType: .fargate))
+                var progress = StepProgress()
+                progress.taskARNs = (started.tasks ?? []).compactMap(\.taskArn)
+                progress.tasksStartedAt = Date()
+                return progress
+            }
+            #expect(task.state == .cancelled, "\(task) \(log)")
+            let arn = try #require(fake.stopTaskReasons.keys.first, "the task the dead node started was left running: \(log)")
+            #expect(fake.stopTaskReasons[arn] == "The Berth deployment was cancelled.")
+            #expect(log.contains { $0.contains("which node gone started: the deployment was cancelled") }, "\(log)")
+            #expect(fake.calls["RunTask"] == before["RunTask"])
         }
     }
 }
