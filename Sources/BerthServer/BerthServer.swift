@@ -38,7 +38,11 @@ public struct BerthServer: Sendable {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> BerthServer {
         try PrivateFiles.prepareDataDirectory(configuration.dataDirectory)
-        if case .sqlite(let path) = configuration.effectiveDatabase { try PrivateFiles.prepareSQLite(path: path) }
+        var lock: DataDirectoryLock?
+        if case .sqlite(let path) = configuration.effectiveDatabase {
+            lock = try DataDirectoryLock.acquire(configuration.dataDirectory)
+            try PrivateFiles.prepareSQLite(path: path)
+        }
         let (masterKey, createdMasterKey) = try MasterKey.loadOrCreate(
             dataDirectory: configuration.dataDirectory, environment: configuration.environment)
         let secrets = SecretBox(masterKey: masterKey)
@@ -105,7 +109,9 @@ public struct BerthServer: Sendable {
         let application = Application(
             router: router, server: try configuration.http.serverBuilder(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
-            services: [StoreCloser(store: store)] + engineServices + [KeyRotationService(issuer: issuer), MemoryTrimmer()],
+            services: [StoreCloser(store: store, lock: lock)] + engineServices + [
+                KeyRotationService(issuer: issuer), MemoryTrimmer(),
+            ],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 issuer.listening(on: port)

@@ -5,9 +5,12 @@ import ServiceLifecycle
 /// write is lost on SIGTERM.
 struct StoreCloser: Service {
     let store: BerthStore
+    /// Held until the store is closed (SQLite: one server per data directory).
+    let lock: DataDirectoryLock?
 
     func run() async throws {
         try? await gracefulShutdown()
         await store.close()
+        withExtendedLifetime(lock) {}
     }
 }

@@ -158,13 +158,23 @@ struct ServerEndToEndTests {
     }
 
     @Test(
-        "Worker pools from the CLI: create, list (the default first), a pool a target uses and the default pool are not deleted")
+        "Worker pools from the CLI: create, list (the default first), a pool a target uses and the default pool are not deleted; a second server on the same SQLite data directory refuses to start"
+    )
     func workerPools() async throws {
         let root = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
+        let environment = ["HOME": root.path, "AWS_EC2_METADATA_DISABLED": "true"]
         let server = try await BerthServerProcess.start(
-            dataDirectory: root.appendingPathComponent("data"),
-            environment: ["HOME": root.path, "AWS_EC2_METADATA_DISABLED": "true"])
+            dataDirectory: root.appendingPathComponent("data"), environment: environment)
+        do {
+            let twin = try await BerthServerProcess.start(
+                dataDirectory: root.appendingPathComponent("data"), environment: environment, apiKey: server.apiKey)
+            _ = try await twin.killNow()
+            Issue.record("a second server started on the same data directory")
+        } catch {
+            #expect("\(error)".contains("Another berth server (pid "), "\(error)")
+            #expect("\(error)".contains("is running on the data directory"), "\(error)")
+        }
         let created = try await server.cli(["worker-pool", "create", "private-vpc", "--output", "json"])
         #expect(created.status == 0, "\(created.standardError)")
         #expect(try Self.json(created.standardOutput)["slug"] as? String == "private-vpc")
