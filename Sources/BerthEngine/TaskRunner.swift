@@ -338,7 +338,8 @@ public struct TaskRunner: Service {
                     outcome: TaskOutcome(
                         state: .failed, errorMessage: "This server has no executor for \(task.kind.rawValue) tasks."))
             }
-            if running.stop(of: taskID).current == .handedOver {
+            // Stopped for a handover (work that ended on its own just before keeps its outcome).
+            if running.stop(of: taskID).current == .handedOver, result.outcome.state == .cancelled {
                 // Shutting down: the lease is given up for any node to adopt the task. Lost to
                 // another node, or cut off from the database: it is not this node's to write to.
                 if Task.isCancelled { await handOver(taskID, log: log) }
