@@ -7,6 +7,13 @@ public protocol TaskExecutor: Sendable {
     /// Runs the task, logging as it goes. Throwing fails the task with the error's message;
     /// cancellation ends it as cancelled.
     func execute(_ task: ServerTask, log: TaskLogWriter) async throws -> ExecutionResult
+    /// Cleans up what earlier runs of a task left behind, when the task is given up without
+    /// running again (its node died under it too often). Nothing by default.
+    func giveUp(_ task: ServerTask, log: TaskLogWriter) async
+}
+
+extension TaskExecutor {
+    public func giveUp(_ task: ServerTask, log: TaskLogWriter) async {}
 }
 
 /// What an executor reports besides its log.

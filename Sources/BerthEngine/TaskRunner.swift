@@ -69,9 +69,9 @@ public struct TaskRunner: Service {
                 await withDiscardingTaskGroup { group in
                     while !Task.isCancelled {
                         let claimed = await claim()
-                        for (task, lastLogSequence) in claimed {
+                        for work in claimed {
                             group.addTask {
-                                await runTask(task, lastLogSequence: lastLogSequence)
+                                await runTask(work)
                                 queue.wake()
                             }
                         }
@@ -107,16 +107,25 @@ public struct TaskRunner: Service {
         }
     }
 
-    /// Adopts abandoned tasks, then claims queued ones, as many as this node has room for; each
-    /// with the number of its last log line. Nothing when it has no room or the database fails (logged).
-    func claim() async -> [(task: ServerTask, lastLogSequence: Int)] {
-        var work: [(task: ServerTask, lastLogSequence: Int)] = []
+    /// A task this node now holds: claimed from the queue, or adopted (then with the number of its
+    /// last log line, and given up when its node died under it too often).
+    struct Claimed: Sendable {
+        var task: ServerTask
+        var lastLogSequence: Int
+        var givenUp: Bool
+    }
+
+    /// Adopts abandoned tasks, then claims queued ones, as many as this node has room for. Nothing
+    /// when it has no room or the database fails (logged).
+    func claim() async -> [Claimed] {
+        var work: [Claimed] = []
         do {
             for adopted in try await adoptAbandonedTasks(limit: configuration.maximumConcurrentTasks - running.count) {
                 running.reserve(adopted.task.id)
                 // Cancelled before its node stopped: it is cancelled here before it does anything.
                 if adopted.task.cancelRequested { _ = running.cancel(adopted.task.id, .cancelled) }
-                work.append((adopted.task, adopted.lastLogSequence))
+                work.append(
+                    Claimed(task: adopted.task, lastLogSequence: adopted.lastLogSequence, givenUp: adopted.fate == .failed))
             }
         } catch {
             configuration.logger.error("Abandoned tasks could not be adopted", metadata: ["error": "\(error)"])
@@ -129,7 +138,7 @@ public struct TaskRunner: Service {
                 for: owner, limit: room, at: now, leaseUntil: now.addingTimeInterval(configuration.taskLease.timeInterval))
             for task in claimed { running.reserve(task.id) }
             if !claimed.isEmpty { Counter(label: "berth_tasks_claimed_total").increment(by: claimed.count) }
-            work += claimed.map { ($0, 0) }
+            work += claimed.map { Claimed(task: $0, lastLogSequence: 0, givenUp: false) }
         } catch {
             configuration.logger.error("Queued tasks could not be claimed", metadata: ["error": "\(error)"])
         }
@@ -255,12 +264,16 @@ public struct TaskRunner: Service {
         return draining
     }
 
+    /// How many times a task is adopted after its node died under it before it is given up.
+    static let maximumAdoptions = 3
+
     /// Adopts up to `limit` tasks whose node is gone (``BerthStore/adoptAbandonedTasks(by:limit:at:leaseUntil:maximumAdoptions:note:)``).
     func adoptAbandonedTasks(limit: Int) async throws -> [AdoptedTask] {
         let node = owner.node
         let now = configuration.clock.now()
         let adopted = try await store.adoptAbandonedTasks(
-            by: owner, limit: limit, at: now, leaseUntil: now.addingTimeInterval(configuration.taskLease.timeInterval)
+            by: owner, limit: limit, at: now, leaseUntil: now.addingTimeInterval(configuration.taskLease.timeInterval),
+            maximumAdoptions: Self.maximumAdoptions
         ) { previous, fate in
             let what =
                 if let previous, previous != node {
@@ -275,7 +288,8 @@ public struct TaskRunner: Service {
             case .handedOver:
                 return "The node \(previous ?? node) handed this task over as it shut down. \(carryOn)"
             case .failed:
-                return "\(what), and it had been taken over too often already; it did not finish."
+                return
+                    "\(what), for the \(Self.maximumAdoptions + 1)th time. Node \(node) gives it up: it fails without running again."
             }
         }
         if !adopted.isEmpty {
@@ -287,8 +301,9 @@ public struct TaskRunner: Service {
     }
 
     /// Runs a claimed or adopted task to its end and records the outcome; its log lines follow
-    /// `lastLogSequence` (0 for a task that has none yet).
-    func runTask(_ task: ServerTask, lastLogSequence: Int) async {
+    /// the ones it has. A task given up is not run: its executor cleans up and it fails.
+    func runTask(_ work: Claimed) async {
+        let (task, lastLogSequence) = (work.task, work.lastLogSequence)
         let taskID = task.id
         let clock = configuration.clock
         let logger = configuration.logger
@@ -298,7 +313,13 @@ public struct TaskRunner: Service {
                 taskID: taskID, sink: logSink, lineLimit: configuration.maximumLogLines, after: lastLogSequence,
                 clock: { clock.now() })
             var result: ExecutionResult
-            if Task.isCancelled {
+            if work.givenUp {
+                await executors[task.kind]?.giveUp(task, log: log)
+                result = ExecutionResult(
+                    outcome: TaskOutcome(
+                        state: .failed,
+                        errorMessage: "Its node stopped under it \(Self.maximumAdoptions) times; it is not run again."))
+            } else if Task.isCancelled {
                 // Claimed, but the node is shutting down before it started: another node runs it.
                 // One adopted (it has a log and maybe progress already) is handed over, not queued
                 // again: its next holder numbers its lines after the ones it has.

@@ -20,13 +20,15 @@ public enum AbandonedTaskFate: Sendable, Hashable {
     case adopted
     /// Its node handed it over as it shut down; another node (or its restart) carries on.
     case handedOver
-    /// It was adopted too often already: it fails.
+    /// Its node died under it too often already: the adopting node gives it up and fails it
+    /// (after cleaning up what it can, such as one-off ECS tasks an earlier run started).
     case failed
 }
 
-/// A task a node adopted: it carries on from what was recorded.
+/// A task a node adopted: it carries on from what was recorded, or — its fate ``AbandonedTaskFate/failed`` — gives it up.
 public struct AdoptedTask: Sendable {
     public var task: ServerTask
+    public var fate: AbandonedTaskFate
     /// The node that held it before.
     public var previousNode: String?
     /// The number of the task's last log line (the one that says who took it over).
@@ -162,10 +164,11 @@ extension BerthStore {
     /// node left them in an earlier run of its process (a restart): each becomes `owner`'s, with a
     /// lease until `leaseUntil`, and its log says who took it over (`note(previousNode, .adopted)`).
     /// The new holder runs it again from what it recorded (``StepProgress``). A task adopted
-    /// `maximumAdoptions` times already after its node died is failed instead (`note(previousNode,
-    /// .failed)`): a task that takes every node down with it must not go round the cluster for
-    /// ever; a handover (``handOverTask(id:owner:at:line:)``) does not count. A draining node adopts
-    /// only what its own previous run left.
+    /// `maximumAdoptions` times already after its node died is adopted to be failed (fate
+    /// `.failed`, `note(previousNode, .failed)`): a task that takes every node down with it must not
+    /// go round the cluster for ever; the adopting node cleans up and records the failure. A
+    /// handover (``handOverTask(id:owner:at:line:)``) does not count. A draining node adopts only
+    /// what its own previous run left.
     public func adoptAbandonedTasks(
         by owner: TaskOwner, limit: Int, at now: Date, leaseUntil: Date, maximumAdoptions: Int = 3,
         note: @Sendable (_ previousNode: String?, _ fate: AbandonedTaskFate) -> String
@@ -201,28 +204,19 @@ extension BerthStore {
                 try await Self.insert(
                     TaskLogLine(sequence: Int(sequence), time: now, level: fate == .failed ? .error : .warning, message: message),
                     taskID: id, db)
-                switch fate {
-                case .failed:
-                    try await db.raw(
+                guard
+                    let taken = try await db.raw(
                         """
-                        UPDATE tasks SET state = 'failed', completed_at = \(bind: now.unixMilliseconds), \
-                        error_message = \(bind: message), lease_expires_at = NULL WHERE id = \(bind: id)
+                        UPDATE tasks SET owner_node = \(bind: owner.node), owner_instance = \(bind: owner.instance), \
+                        lease_expires_at = \(bind: leaseUntil.unixMilliseconds), \
+                        adoptions = adoptions + \(bind: Int64(fate == .adopted ? 1 : 0)) \
+                        WHERE id = \(bind: id) RETURNING *
                         """
-                    ).run()
-                case .adopted, .handedOver:
-                    guard
-                        let taken = try await db.raw(
-                            """
-                            UPDATE tasks SET owner_node = \(bind: owner.node), owner_instance = \(bind: owner.instance), \
-                            lease_expires_at = \(bind: leaseUntil.unixMilliseconds), \
-                            adoptions = adoptions + \(bind: Int64(fate == .handedOver ? 0 : 1)) \
-                            WHERE id = \(bind: id) RETURNING *
-                            """
-                        ).first()
-                    else { continue }
-                    adopted.append(
-                        AdoptedTask(task: try Self.task(taken), previousNode: previous, lastLogSequence: Int(sequence)))
-                }
+                    ).first()
+                else { continue }
+                adopted.append(
+                    AdoptedTask(
+                        task: try Self.task(taken), fate: fate, previousNode: previous, lastLogSequence: Int(sequence)))
             }
             return adopted
         }

@@ -26,7 +26,7 @@ struct DeploymentAdoptionTests {
     /// (its lease already run out) with the progress `prepare` records; then undrains the node,
     /// which adopts the task. Returns the finished task and its log.
     static func adopt(
-        _ server: TestServer, project: String, ecs fake: FakeECS, cancelFirst: Bool = false,
+        _ server: TestServer, project: String, ecs fake: FakeECS, cancelFirst: Bool = false, deathsBefore: Int = 0,
         prepare: @Sendable (_ ecs: ECSClient, _ key: StepProgress.Key, _ taskID: String) async throws -> StepProgress
     ) async throws -> (task: ServerTask, log: [String], callsBefore: [String: Int]) {
         let store = server.server.store
@@ -52,6 +52,13 @@ struct DeploymentAdoptionTests {
         }
         #expect(try await store.recordStepProgress(progress, at: key, taskID: taskID, owner: gone, time: now))
         let callsBefore = fake.calls
+        // Other nodes adopted it and died in turn, their leases run out too.
+        for death in 0..<deathsBefore {
+            let adopted = try await store.adoptAbandonedTasks(
+                by: TaskOwner(node: "gone-\(death)"), limit: 5, at: now, leaseUntil: now.addingTimeInterval(-1)
+            ) { _, _ in "adopted by gone-\(death)" }
+            try #require(adopted.map(\.fate) == [.adopted])
+        }
         if cancelFirst {
             // Someone cancels while the task's node is dead: the request waits for the adopter.
             #expect(try await store.requestCancel(taskID: taskID, at: now) == .requested(node: "gone"))
@@ -259,6 +266,35 @@ struct DeploymentAdoptionTests {
             #expect(fake.stopTaskReasons[arn] == "The Berth deployment was cancelled.")
             #expect(log.contains { $0.contains("which node gone started: the deployment was cancelled") }, "\(log)")
             #expect(fake.calls["RunTask"] == before["RunTask"])
+        }
+    }
+
+    @Test(
+        "A deployment whose node died under it a fourth time is given up: the adopting node fails it without running a step, and stops the task an earlier run started"
+    )
+    func givenUpDeploymentStopsRecordedTasks() async throws {
+        var settings = FakeECS.Settings()
+        settings.taskDuration = .seconds(600)
+        let fake = FakeECS(settings: settings)
+        try await DeploymentAPITests.withProductionTarget(ecs: fake) { server in
+            try await Self.project(server, "Jobs", step: Self.runTaskStep)
+            let (task, log, before) = try await Self.adopt(server, project: "jobs", ecs: fake, deathsBefore: 3) { ecs, _, _ in
+                let registered = try await Self.registerMigrate(ecs)
+                let started = try await ecs.runTask(
+                    ECS.RunTaskRequest(
+                        taskDefinition: try #require(registered.taskDefinition?.taskDefinitionArn), cluster: "prod", count: 1,
+                        launchType: .fargate))
+                var progress = StepProgress()
+                progress.taskARNs = (started.tasks ?? []).compactMap(\.taskArn)
+                return progress
+            }
+            #expect(task.state == .failed, "\(task) \(log)")
+            #expect(task.errorMessage == "Its node stopped under it 3 times; it is not run again.", "\(task)")
+            #expect(log.contains { $0.contains("for the 4th time. Node") && $0.contains("gives it up") }, "\(log)")
+            let arn = try #require(fake.stopTaskReasons.keys.first, "the task an earlier run started was left running: \(log)")
+            #expect(fake.stopTaskReasons[arn] == "The Berth deployment failed.")
+            #expect(fake.calls["RunTask"] == before["RunTask"])
+            #expect(fake.calls["DescribeTasks"] == before["DescribeTasks"], "a step ran")
         }
     }
 }

@@ -141,11 +141,15 @@ struct IntegrityStoreTests {
             let queued = ServerTask(spaceID: fixture.space.id, kind: .accountTest, description: "later", createdAt: now)
             try await store.createTasks([task, queued])
             #expect(try await store.startTask(id: task.id, at: now))
-            // Adopted too often already: the node that finds it fails it.
+            // Adopted too often already: the node that finds it gives it up and fails it.
+            let b = TaskOwner(node: "b")
             let adopted = try await store.adoptAbandonedTasks(
-                by: TaskOwner(node: "b"), limit: 5, at: now, leaseUntil: now.addingTimeInterval(15), maximumAdoptions: 0
+                by: b, limit: 5, at: now, leaseUntil: now.addingTimeInterval(15), maximumAdoptions: 0
             ) { _, _ in "The server stopped." }
-            #expect(adopted.isEmpty)
+            #expect(adopted.map(\.fate) == [.failed])
+            #expect(
+                try await store.finishTask(
+                    id: task.id, outcome: TaskOutcome(state: .failed, errorMessage: "The server stopped."), at: now, owner: b))
             #expect(try await store.task(id: task.id)?.state == .failed)
             let healthBefore = try await store.target(id: fixture.target.id)?.health
 

@@ -47,9 +47,13 @@ struct DeploymentExecutor: TaskExecutor {
         } catch is CancellationError where !WorkStop.isHandingOver {
             // Cancelled before any step got to run (a task adopted with its cancel requested):
             // what an earlier run started must not run on unwatched.
-            await stopTasksLeftRunning(task, log: log)
+            await stopTasksLeftRunning(task, log: log, because: "was cancelled")
             throw CancellationError()
         }
+    }
+
+    func giveUp(_ task: ServerTask, log: TaskLogWriter) async {
+        await stopTasksLeftRunning(task, log: log, because: "failed")
     }
 
     /// The release's steps in order, each on its targets, carrying on from the journal.
@@ -104,10 +108,11 @@ struct DeploymentExecutor: TaskExecutor {
         return ExecutionResult(outcome: TaskOutcome(state: .succeeded, identityARN: identity))
     }
 
-    /// Stops the one-off tasks that an earlier run of the deployment started and no run saw end
-    /// (a Run ECS task step whose node died, then the deployment was cancelled). In a task of its
-    /// own: the cancellation it follows must not cut these calls short. Failures are logged.
-    func stopTasksLeftRunning(_ task: ServerTask, log: TaskLogWriter) async {
+    /// Stops the one-off tasks that an earlier run of the deployment started and no run saw end (a
+    /// Run ECS task step whose node died, then the deployment was cancelled or given up); the stop
+    /// reason says the deployment `ending` ("was cancelled", "failed"). In a task of its own: the
+    /// cancellation it may follow must not cut these calls short. Failures are logged.
+    func stopTasksLeftRunning(_ task: ServerTask, log: TaskLogWriter, because ending: String) async {
         await Task {
             do {
                 let left = try await store.stepProgress(taskID: task.id).filter {
@@ -128,9 +133,9 @@ struct DeploymentExecutor: TaskExecutor {
                     for arn in progress.taskARNs ?? [] {
                         _ = try await ecs.stopTask(
                             ECS.StopTaskRequest(
-                                task: arn, cluster: target.clusterName, reason: "The Berth deployment was cancelled."))
+                                task: arn, cluster: target.clusterName, reason: "The Berth deployment \(ending)."))
                         await section.warning(
-                            "Stopped \(RunTaskStep.shortID(arn)), which node \(progress.recordedBy ?? "?") started: the deployment was cancelled."
+                            "Stopped \(RunTaskStep.shortID(arn)), which node \(progress.recordedBy ?? "?") started: the deployment \(ending)."
                         )
                     }
                 }
