@@ -128,6 +128,29 @@ public final class FakeECS: @unchecked Sendable {
     /// How many times each operation was called (`DescribeServices`, `GetLogEvents`, …).
     public var calls: [String: Int] { withLock { $0.calls } }
 
+    /// Ends every one-off task that is still running now (its essential containers exit as they
+    /// would at the end of `taskDuration`): for tests that decide when a task ends.
+    public func finishRunningTasks() {
+        withLock { state in
+            for arn in state.oneOff.keys where state.oneOff[arn]?.stopped == nil {
+                state.oneOff[arn]?.startedAt = .distantPast
+            }
+        }
+    }
+
+    /// Lets every service rollout in progress reach its end at the next DescribeServices, as if
+    /// `rolloutDuration` had passed: for tests that decide when a rollout ends.
+    public func finishRollouts() {
+        withLock { state in
+            for key in state.services.keys {
+                for index in state.services[key]?.rollouts.indices ?? 0..<0
+                where state.services[key]?.rollouts[index].rolloutState == "IN_PROGRESS" {
+                    state.services[key]?.rollouts[index].createdAt = .distantPast
+                }
+            }
+        }
+    }
+
     /// How many one-off tasks RunTask has started.
     public var startedTaskCount: Int { withLock { $0.oneOff.count } }
 

@@ -13,7 +13,9 @@ struct DeploymentContinuationTests {
         "Killed while a rollout is watched, the deployment carries on after a restart: finished steps are not run again, their outputs (sensitive ones masked) reach later steps, the same rollout ends it, no second revision"
     )
     func rolloutContinues() async throws {
-        try await DeploymentEndToEndTests.withHarness(fake: FakeECS.Settings(rolloutDuration: .seconds(12))) { h in
+        // The rollout lasts until the test ends it, after the restart: a loaded machine cannot let
+        // it end before the kill.
+        try await DeploymentEndToEndTests.withHarness(fake: FakeECS.Settings(rolloutDuration: .seconds(3600))) { h in
             #expect(
                 try await h.berth([
                     "target", "create", "ecs", "--name", "prod", "--environment", "Production", "--role", "web", "--region",
@@ -50,6 +52,13 @@ struct DeploymentContinuationTests {
             let taskID = try await h.deploy("Shop", until: "Waiting for web to run web:1")
 
             try await h.killAndRestart()
+            var resumed = ""
+            for _ in 0..<300 where !resumed.contains("was already changed to web:1") {
+                try await Task.sleep(for: .milliseconds(100))
+                resumed = try await h.server.cli(["task", "log", taskID]).standardOutput
+            }
+            try #require(resumed.contains("was already changed to web:1"), "the restart never watched the rollout: \(resumed)")
+            h.fake.finishRollouts()
             let followed = try await h.berth(["task", "log", taskID, "--follow"])
             let after = followed.standardOutput
             #expect(followed.status == 0, "\(after)\(followed.standardError)")
@@ -107,8 +116,10 @@ struct DeploymentContinuationTests {
         "A server stopped gracefully while a Run ECS task step waits hands the deployment over: the task keeps running, the next start waits for it instead of starting another, and a follower waits for the server to come back"
     )
     func gracefulHandover() async throws {
+        // The task runs until the test ends it, after the restart: a loaded machine cannot let it
+        // end before the shutdown.
         var settings = FakeECS.Settings()
-        settings.taskDuration = .seconds(6)
+        settings.taskDuration = .seconds(3600)
         try await DeploymentEndToEndTests.withHarness(fake: settings) { h in
             #expect(
                 try await h.berth([
@@ -145,10 +156,18 @@ struct DeploymentContinuationTests {
             let refused = try await h.berth(["task", "show", taskID])
             #expect(refused.status == 3)
             #expect(refused.standardError.contains("Cannot reach the Berth server at"), "\(refused.standardError)")
-            #expect(refused.duration < .seconds(10), "an unreachable server took \(refused.duration) to report")
+            #expect(refused.duration < .seconds(20), "an unreachable server took \(refused.duration) to report")
             h.server = try await BerthServerProcess.start(
                 dataDirectory: h.server.dataDirectory, environment: h.serverEnvironment, apiKey: h.server.apiKey,
                 arguments: h.serverArguments, port: server.port)
+            // Adopted and waiting for the same task: now it ends.
+            var log = ""
+            for _ in 0..<300 where !log.contains("started before node") {
+                try await Task.sleep(for: .milliseconds(100))
+                log = try await h.server.cli(["task", "log", taskID]).standardOutput
+            }
+            try #require(log.contains("started before node"), "the restarted server never adopted the task: \(log)")
+            h.fake.finishRunningTasks()
 
             let followed = try await following
             #expect(followed.standardError.contains("trying again for up to 60 s"), "\(followed.standardError)")
