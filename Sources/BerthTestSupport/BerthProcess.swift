@@ -49,41 +49,37 @@ public struct BerthProcess {
         _ arguments: [String], environment: [String: String], standardInput: String? = nil, binary: String = binaryPath,
         timeLimit: Duration = .seconds(180)
     ) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
         var childEnvironment = environment
         childEnvironment["PATH"] = childEnvironment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]
-        process.environment = childEnvironment
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        if let standardInput {
-            let input = Pipe()
-            process.standardInput = input
-            input.fileHandleForWriting.write(Data(standardInput.utf8))
-            try input.fileHandleForWriting.close()
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
-        let (exits, exited) = AsyncStream.makeStream(of: Int32.self, bufferingPolicy: .bufferingNewest(1))
-        process.terminationHandler = {
-            exited.yield($0.terminationStatus)
-            exited.finish()
-        }
+        let output = try SpawnedProcess.pipe()
+        let errors = try SpawnedProcess.pipe()
+        let input = try SpawnedProcess.pipe()
         let started = ContinuousClock.now
-        try process.run()
-        let pid = process.processIdentifier
+        let child: SpawnedProcess
+        do {
+            child = try SpawnedProcess.spawn(
+                binary, arguments: arguments, environment: childEnvironment, input: input.read, output: output.write,
+                error: errors.write)
+        } catch {
+            for descriptor in [output.read, output.write, errors.read, errors.write, input.read, input.write] {
+                close(descriptor)
+            }
+            throw error
+        }
+        for descriptor in [output.write, errors.write, input.read] { close(descriptor) }
+        // The text (short) fits the pipe's buffer; then end of input, or none at all.
+        let writer = FileHandle(fileDescriptor: input.write, closeOnDealloc: true)
+        if let standardInput { writer.write(Data(standardInput.utf8)) }
+        try writer.close()
+        let pid = child.pid
         let watchdog = Task { () -> Bool in
             do { try await Task.sleep(for: timeLimit) } catch { return false }
             kill(pid, SIGKILL)
             return true
         }
-        async let standardOutput = Self.readToEnd(output.fileHandleForReading)
-        async let standardError = Self.readToEnd(error.fileHandleForReading)
-        var status: Int32 = -1
-        for await exitStatus in exits { status = exitStatus }
+        async let standardOutput = Self.readToEnd(FileHandle(fileDescriptor: output.read, closeOnDealloc: true))
+        async let standardError = Self.readToEnd(FileHandle(fileDescriptor: errors.read, closeOnDealloc: true))
+        let status = await child.exitStatus()
         let duration = ContinuousClock.now - started
         watchdog.cancel()
         let result = Result(
