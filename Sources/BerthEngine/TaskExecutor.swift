@@ -7,13 +7,20 @@ public protocol TaskExecutor: Sendable {
     /// Runs the task, logging as it goes. Throwing fails the task with the error's message;
     /// cancellation ends it as cancelled.
     func execute(_ task: ServerTask, log: TaskLogWriter) async throws -> ExecutionResult
-    /// Cleans up what earlier runs of a task left behind, when the task is given up without
-    /// running again (its node died under it too often). Nothing by default.
-    func giveUp(_ task: ServerTask, log: TaskLogWriter) async
+    /// Cleans up what earlier runs of an adopted task left behind, when it ends without running
+    /// again: its cancel was requested while its node was dead, or its node died under it too
+    /// often. Nothing by default.
+    func giveUp(_ task: ServerTask, log: TaskLogWriter, because reason: GiveUpReason) async
+}
+
+/// Why an adopted task ends without running again.
+public enum GiveUpReason: Sendable {
+    case cancelled
+    case failed
 }
 
 extension TaskExecutor {
-    public func giveUp(_ task: ServerTask, log: TaskLogWriter) async {}
+    public func giveUp(_ task: ServerTask, log: TaskLogWriter, because reason: GiveUpReason) async {}
 }
 
 /// What an executor reports besides its log.

@@ -46,6 +46,9 @@ public struct TaskRunner: Service {
 
     var owner: TaskOwner { configuration.node }
 
+    /// The node is shutting down (gracefully, or its task was cancelled): nothing new starts.
+    var isStopping: Bool { running.isStopping || Task.isCancelled }
+
     public func run() async throws {
         // It blocks (a /proc scan, kills, a `find` over /tmp): on a thread of its own, not the pool's.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -64,10 +67,12 @@ public struct TaskRunner: Service {
             services.addTask { await logSink.run() }
             services.addTask { await keepLeases(started: started) }
             services.addTask { await listenForQueuedTasks() }
-            await cancelWhenGracefulShutdown {
+            // A graceful shutdown does not cancel this loop's task: it stops the claims and the work
+            // of each running task, so that each can still write its handover to the database.
+            await withGracefulShutdownHandler {
                 // A discarding group: a task that ends leaves nothing behind; the group's end waits for all.
                 await withDiscardingTaskGroup { group in
-                    while !Task.isCancelled {
+                    while !isStopping {
                         let claimed = await claim()
                         for work in claimed {
                             group.addTask {
@@ -80,6 +85,9 @@ public struct TaskRunner: Service {
                         }
                     }
                 }
+            } onGracefulShutdown: {
+                running.stopAll()
+                queue.wake()
             }
             services.cancelAll()
         }
@@ -122,8 +130,6 @@ public struct TaskRunner: Service {
         do {
             for adopted in try await adoptAbandonedTasks(limit: configuration.maximumConcurrentTasks - running.count) {
                 running.reserve(adopted.task.id)
-                // Cancelled before its node stopped: it is cancelled here before it does anything.
-                if adopted.task.cancelRequested { _ = running.cancel(adopted.task.id, .cancelled) }
                 work.append(
                     Claimed(task: adopted.task, lastLogSequence: adopted.lastLogSequence, givenUp: adopted.fate == .failed))
             }
@@ -301,7 +307,8 @@ public struct TaskRunner: Service {
     }
 
     /// Runs a claimed or adopted task to its end and records the outcome; its log lines follow
-    /// the ones it has. A task given up is not run: its executor cleans up and it fails.
+    /// the ones it has. An adopted task given up, or cancelled while its node was dead, is not
+    /// run: its executor cleans up, and it fails or is cancelled.
     func runTask(_ work: Claimed) async {
         let (task, lastLogSequence) = (work.task, work.lastLogSequence)
         let taskID = task.id
@@ -314,12 +321,17 @@ public struct TaskRunner: Service {
                 clock: { clock.now() })
             var result: ExecutionResult
             if work.givenUp {
-                await executors[task.kind]?.giveUp(task, log: log)
+                await executors[task.kind]?.giveUp(task, log: log, because: .failed)
                 result = ExecutionResult(
                     outcome: TaskOutcome(
                         state: .failed,
                         errorMessage: "Its node stopped under it \(Self.maximumAdoptions) times; it is not run again."))
-            } else if Task.isCancelled {
+            } else if task.cancelRequested {
+                // Adopted with a cancel that its dead node never acted on: cancelled before it does
+                // anything, after what earlier runs started is stopped.
+                await executors[task.kind]?.giveUp(task, log: log, because: .cancelled)
+                result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: "Cancelled."))
+            } else if isStopping {
                 // Claimed, but the node is shutting down before it started: another node runs it.
                 // One adopted (it has a log and maybe progress already) is handed over, not queued
                 // again: its next holder numbers its lines after the ones it has.
@@ -330,22 +342,30 @@ public struct TaskRunner: Service {
                 }
                 return
             } else if let executor = executors[task.kind] {
-                // The work runs in a task of its own so that a cancel request can reach it by id
-                // (``RunningTasks``); it is awaited right here.
+                // The work is a child task racing the task's stop signal (``RunningTasks/cancel(_:_:)``,
+                // by id): a stop cancels the work, which answers how it ended.
                 let stop = running.stop(of: taskID)
-                let work = Task {
-                    try await WorkStop.$ofCurrentTask.withValue(stop) { try await executor.execute(task, log: log) }
-                }
-                running.register(taskID, work)
                 do {
                     result = try await withTaskCancellationHandler {
-                        try await work.value
+                        try await withThrowingTaskGroup(of: ExecutionResult?.self) { group in
+                            group.addTask {
+                                try await WorkStop.$ofCurrentTask.withValue(stop) { try await executor.execute(task, log: log) }
+                            }
+                            group.addTask {
+                                await stop.untilStopped()
+                                return nil
+                            }
+                            while let next = try await group.next() {
+                                group.cancelAll()
+                                if let result = next { return result }
+                            }
+                            throw CancellationError()
+                        }
                     } onCancel: {
-                        // A graceful shutdown: another node carries the task on.
+                        // The runner itself was cancelled: another node carries the task on.
                         stop.stop(.handedOver)
-                        work.cancel()
                     }
-                    if work.isCancelled, result.outcome.state != .cancelled {
+                    if stop.current == .cancelled, result.outcome.state != .cancelled {
                         result = ExecutionResult(outcome: TaskOutcome(state: .cancelled, errorMessage: "Cancelled."))
                     }
                 } catch is CancellationError {
@@ -363,7 +383,7 @@ public struct TaskRunner: Service {
             if running.stop(of: taskID).current == .handedOver, result.outcome.state == .cancelled {
                 // Shutting down: the lease is given up for any node to adopt the task. Lost to
                 // another node, or cut off from the database: it is not this node's to write to.
-                if Task.isCancelled { await handOver(taskID, log: log) }
+                if running.isStopping { await handOver(taskID, log: log) }
                 return
             }
             var outcome = result.outcome
@@ -407,16 +427,11 @@ extension TaskRunner {
             "Node \(owner.node) is shutting down: it hands this task over, and the next node with room (or its own restart) carries it on from what was recorded."
         )
         do {
-            // The shutdown cancelled this task; the write must not be cut short by it (a task of
-            // its own, awaited here).
-            let (store, owner, configuration) = (store, owner, configuration)
-            let handed = try await Task {
-                try await configuration.databaseRetry.run(
-                    "hand the task over", logger: configuration.logger, metadata: ["task.id": "\(taskID)"]
-                ) {
-                    try await store.handOverTask(id: taskID, owner: owner, at: configuration.clock.now(), line: line)
-                }
-            }.value
+            let handed = try await configuration.databaseRetry.run(
+                "hand the task over", logger: configuration.logger, metadata: ["task.id": "\(taskID)"]
+            ) {
+                try await store.handOverTask(id: taskID, owner: owner, at: configuration.clock.now(), line: line)
+            }
             if handed {
                 Counter(label: "berth_tasks_handed_over_total").increment()
                 configuration.logger.info("Handed a task over to the cluster", metadata: ["task.id": "\(taskID)"])
@@ -434,9 +449,7 @@ extension TaskRunner {
 final class RunningTasks: Sendable {
     /// One claimed task, from its claim to the end of its outcome's write.
     private struct Entry {
-        /// Its work, once started: a cancel reaches it through this.
-        var work: Task<ExecutionResult, any Error>?
-        /// Cancelled already (if before its work started, the work is cancelled as it registers).
+        /// Cancelled already (if before its work started, the work stops as soon as it starts).
         var cancelled = false
         /// Recording its outcome: no longer worked on, no longer renewed.
         var finishing = false
@@ -444,6 +457,16 @@ final class RunningTasks: Sendable {
         let stop = WorkStop()
     }
     private let entries = Mutex<[String: Entry]>([:])
+    private let stopping = Mutex(false)
+
+    /// The node is shutting down gracefully (``stopAll()``).
+    var isStopping: Bool { stopping.withLock { $0 } }
+
+    /// A graceful shutdown: no new work, and every task's work stops for a handover.
+    func stopAll() {
+        stopping.withLock { $0 = true }
+        for id in ids { _ = cancel(id, .handedOver) }
+    }
 
     init() {}
 
@@ -452,14 +475,6 @@ final class RunningTasks: Sendable {
     var ids: [String] { entries.withLock { $0.filter { !$0.value.finishing }.map(\.key) } }
 
     func reserve(_ id: String) { entries.withLock { $0[id] = Entry() } }
-
-    func register(_ id: String, _ task: Task<ExecutionResult, any Error>) {
-        let cancelNow = entries.withLock { entries in
-            entries[id]?.work = task
-            return entries[id]?.cancelled == true
-        }
-        if cancelNow { task.cancel() }
-    }
 
     func finishing(_ id: String) { entries.withLock { $0[id]?.finishing = true } }
 
@@ -470,15 +485,14 @@ final class RunningTasks: Sendable {
 
     /// Stops the task's work for `reason` if this node runs it; false when it does not, or did so before.
     func cancel(_ id: String, _ reason: WorkStop.Reason) -> Bool {
-        let work = entries.withLock { entries -> Task<ExecutionResult, any Error>?? in
+        let stop = entries.withLock { entries -> WorkStop? in
             guard var entry = entries[id], !entry.cancelled else { return nil }
             entry.cancelled = true
-            entry.stop.stop(reason)
             entries[id] = entry
-            return .some(entry.work)
+            return entry.stop
         }
-        guard let work else { return false }
-        work?.cancel()
+        guard let stop else { return false }
+        stop.stop(reason)
         return true
     }
 }

@@ -13,14 +13,24 @@ final class WorkStop: Sendable {
     }
 
     private let reason = Mutex<Reason?>(nil)
+    private let signal: AsyncStream<Never>
+    private let signalEnd: AsyncStream<Never>.Continuation
 
-    init() {}
+    init() {
+        (signal, signalEnd) = AsyncStream.makeStream(of: Never.self)
+    }
 
-    /// The first reason given wins.
+    /// The first reason given wins; the first stop ends ``untilStopped()``.
     func stop(_ reason: Reason) {
         self.reason.withLock { current in
             if current == nil { current = reason }
         }
+        signalEnd.finish()
+    }
+
+    /// Returns once the work is stopped (or the calling task is cancelled). One caller: the task's runner.
+    func untilStopped() async {
+        for await _ in signal {}
     }
 
     var current: Reason? { reason.withLock { $0 } }

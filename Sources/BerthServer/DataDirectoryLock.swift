@@ -21,6 +21,7 @@ final class DataDirectoryLock: Sendable {
                 .internalError, "The lock file \(path) cannot be opened: \(String(cString: strerror(errno))).")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            // The pid only names the other server in the message; the refusal stands without it.
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             close(descriptor)
             throw BerthError(

@@ -122,6 +122,18 @@ public final class BerthServerProcess: Sendable {
         return try await BerthProcess.run(arguments, environment: childEnvironment, standardInput: standardInput)
     }
 
+    /// The log of task `taskID` (`berth task log`) once it contains `text`.
+    /// - Throws: when it does not within `seconds`, with the log as it was.
+    public func taskLog(_ taskID: String, containing text: String, within seconds: Int = 30) async throws -> String {
+        var log = ""
+        for _ in 0..<(seconds * 10) {
+            log = try await cli(["task", "log", taskID]).standardOutput
+            if log.contains(text) { return log }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestSupportError("'\(text)' did not appear in the log of \(taskID) within \(seconds) s: \(log)")
+    }
+
     /// SIGTERM, then waits (without blocking a thread) for the exit; returns the exit status.
     @discardableResult
     public func terminate() async throws -> Int32 {

@@ -52,12 +52,7 @@ struct DeploymentContinuationTests {
             let taskID = try await h.deploy("Shop", until: "Waiting for web to run web:1")
 
             try await h.killAndRestart()
-            var resumed = ""
-            for _ in 0..<300 where !resumed.contains("was already changed to web:1") {
-                try await Task.sleep(for: .milliseconds(100))
-                resumed = try await h.server.cli(["task", "log", taskID]).standardOutput
-            }
-            try #require(resumed.contains("was already changed to web:1"), "the restart never watched the rollout: \(resumed)")
+            _ = try await h.server.taskLog(taskID, containing: "was already changed to web:1")
             h.fake.finishRollouts()
             let followed = try await h.berth(["task", "log", taskID, "--follow"])
             let after = followed.standardOutput
@@ -161,12 +156,7 @@ struct DeploymentContinuationTests {
                 dataDirectory: h.server.dataDirectory, environment: h.serverEnvironment, apiKey: h.server.apiKey,
                 arguments: h.serverArguments, port: server.port)
             // Adopted and waiting for the same task: now it ends.
-            var log = ""
-            for _ in 0..<300 where !log.contains("started before node") {
-                try await Task.sleep(for: .milliseconds(100))
-                log = try await h.server.cli(["task", "log", taskID]).standardOutput
-            }
-            try #require(log.contains("started before node"), "the restarted server never adopted the task: \(log)")
+            _ = try await h.server.taskLog(taskID, containing: "started before node")
             h.fake.finishRunningTasks()
 
             let followed = try await following

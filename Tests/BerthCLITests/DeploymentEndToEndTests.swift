@@ -37,12 +37,7 @@ struct DeploymentEndToEndTests {
                 "deploy", "--project", project, "--release", "1", "--environment", "Production", "--output", "json",
             ])
             let taskID = try #require(try ServerEndToEndTests.json(started.standardOutput)["taskId"] as? String)
-            var log = ""
-            for _ in 0..<300 where !log.contains(text) {
-                try await Task.sleep(for: .milliseconds(100))
-                log = try await server.cli(["task", "log", taskID]).standardOutput
-            }
-            try #require(log.contains(text), "'\(text)' never appeared in the log: \(log)")
+            _ = try await server.taskLog(taskID, containing: text)
             return taskID
         }
 

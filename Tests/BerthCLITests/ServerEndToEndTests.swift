@@ -262,11 +262,7 @@ struct ServerEndToEndTests {
             dataDirectory: data, environment: environment, apiKey: first.apiKey, arguments: ["--health-check-interval", "3600"])
         // The restarted node adopts what its previous run left (at once on SQLite) and runs the
         // check again: it hangs on the silent endpoint as before, until it is cancelled.
-        var log = ""
-        for _ in 0..<100 where !log.contains("took it over") {
-            log = try await third.cli(["task", "log", taskID]).standardOutput
-            if !log.contains("took it over") { try await Task.sleep(for: .milliseconds(100)) }
-        }
+        let log = try await third.taskLog(taskID, containing: "took it over")
         #expect(log.contains("The server stopped while it ran this task (node "), "\(log)")
         #expect(log.contains("restarted). Node"), "\(log)")
         let adopted = try Self.json(try await third.cli(["task", "show", taskID, "--output", "json"]).standardOutput)

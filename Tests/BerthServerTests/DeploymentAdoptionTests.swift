@@ -105,11 +105,29 @@ struct DeploymentAdoptionTests {
         return arn
     }
 
-    static func registerMigrate(_ ecs: ECSClient) async throws -> ECS.RegisterTaskDefinitionResponse {
-        try await ecs.registerTaskDefinition(
+    /// What a dead node did in a Run ECS task step: registered migrate:1 and started one task of it
+    /// (with `clientToken`, when the node sent one). Returns the progress recording that task.
+    static func startMigrateTask(_ ecs: ECSClient, clientToken: String? = nil) async throws -> StepProgress {
+        let registered = try await ecs.registerTaskDefinition(
             ECS.RegisterTaskDefinitionRequest(
                 family: "migrate",
                 containerDefinitions: [ECS.ContainerDefinition(name: "migrate", image: "shop/migrate:1", essential: true)]))
+        let started = try await ecs.runTask(
+            ECS.RunTaskRequest(
+                taskDefinition: try #require(registered.taskDefinition?.taskDefinitionArn), cluster: "prod", count: 1,
+                launchType: .fargate, clientToken: clientToken))
+        var progress = StepProgress()
+        progress.taskARNs = (started.tasks ?? []).compactMap(\.taskArn)
+        progress.tasksStartedAt = Date()
+        try #require(progress.taskARNs?.count == 1)
+        return progress
+    }
+
+    /// A fake ECS whose one-off tasks run until stopped.
+    static func fakeWithLongTasks() -> FakeECS {
+        var settings = FakeECS.Settings()
+        settings.taskDuration = .seconds(600)
+        return FakeECS(settings: settings)
     }
 
     static var runTaskStep: [String: Any] {
@@ -198,16 +216,7 @@ struct DeploymentAdoptionTests {
         try await DeploymentAPITests.withProductionTarget(ecs: fake) { server in
             try await Self.project(server, "Jobs", step: Self.runTaskStep)
             let (task, log, before) = try await Self.adopt(server, project: "jobs", ecs: fake) { ecs, _, _ in
-                let registered = try await Self.registerMigrate(ecs)
-                let started = try await ecs.runTask(
-                    ECS.RunTaskRequest(
-                        taskDefinition: try #require(registered.taskDefinition?.taskDefinitionArn), cluster: "prod", count: 1,
-                        launchType: .fargate))
-                var progress = StepProgress()
-                progress.taskARNs = (started.tasks ?? []).compactMap(\.taskArn)
-                progress.tasksStartedAt = Date()
-                try #require(progress.taskARNs?.count == 1)
-                return progress
+                try await Self.startMigrateTask(ecs)
             }
             #expect(task.state == .succeeded, "\(task) \(log)")
             #expect(log.contains { $0.contains("started before node gone stopped; waiting for it again") }, "\(log)")
@@ -223,12 +232,8 @@ struct DeploymentAdoptionTests {
         try await DeploymentAPITests.withProductionTarget(ecs: fake) { server in
             try await Self.project(server, "Jobs", step: Self.runTaskStep)
             let (task, log, _) = try await Self.adopt(server, project: "jobs", ecs: fake) { ecs, key, taskID in
-                let registered = try await Self.registerMigrate(ecs)
                 // What the dead node sent, token included; ECS started the task, the node died.
-                _ = try await ecs.runTask(
-                    ECS.RunTaskRequest(
-                        taskDefinition: try #require(registered.taskDefinition?.taskDefinitionArn), cluster: "prod", count: 1,
-                        launchType: .fargate, clientToken: key.clientToken(taskID: taskID)))
+                _ = try await Self.startMigrateTask(ecs, clientToken: key.clientToken(taskID: taskID))
                 #expect(key.clientToken(taskID: taskID).count == 32)
                 #expect(
                     key.clientToken(taskID: taskID)
@@ -244,22 +249,12 @@ struct DeploymentAdoptionTests {
         "Cancelled while its node was dead: the adopting node cancels the deployment before it does anything, and stops the task the dead node started"
     )
     func cancelledAdoptionStopsRecordedTasks() async throws {
-        var settings = FakeECS.Settings()
-        settings.taskDuration = .seconds(600)
-        let fake = FakeECS(settings: settings)
+        let fake = Self.fakeWithLongTasks()
         try await DeploymentAPITests.withProductionTarget(ecs: fake) { server in
             try await Self.project(server, "Jobs", step: Self.runTaskStep)
             let (task, log, before) = try await Self.adopt(server, project: "jobs", ecs: fake, cancelFirst: true) {
                 ecs, _, _ in
-                let registered = try await Self.registerMigrate(ecs)
-                let started = try await ecs.runTask(
-                    ECS.RunTaskRequest(
-                        taskDefinition: try #require(registered.taskDefinition?.taskDefinitionArn), cluster: "prod", count: 1,
-                        launchType: .fargate))
-                var progress = StepProgress()
-                progress.taskARNs = (started.tasks ?? []).compactMap(\.taskArn)
-                progress.tasksStartedAt = Date()
-                return progress
+                try await Self.startMigrateTask(ecs)
             }
             #expect(task.state == .cancelled, "\(task) \(log)")
             let arn = try #require(fake.stopTaskReasons.keys.first, "the task the dead node started was left running: \(log)")
@@ -273,20 +268,11 @@ struct DeploymentAdoptionTests {
         "A deployment whose node died under it a fourth time is given up: the adopting node fails it without running a step, and stops the task an earlier run started"
     )
     func givenUpDeploymentStopsRecordedTasks() async throws {
-        var settings = FakeECS.Settings()
-        settings.taskDuration = .seconds(600)
-        let fake = FakeECS(settings: settings)
+        let fake = Self.fakeWithLongTasks()
         try await DeploymentAPITests.withProductionTarget(ecs: fake) { server in
             try await Self.project(server, "Jobs", step: Self.runTaskStep)
             let (task, log, before) = try await Self.adopt(server, project: "jobs", ecs: fake, deathsBefore: 3) { ecs, _, _ in
-                let registered = try await Self.registerMigrate(ecs)
-                let started = try await ecs.runTask(
-                    ECS.RunTaskRequest(
-                        taskDefinition: try #require(registered.taskDefinition?.taskDefinitionArn), cluster: "prod", count: 1,
-                        launchType: .fargate))
-                var progress = StepProgress()
-                progress.taskARNs = (started.tasks ?? []).compactMap(\.taskArn)
-                return progress
+                try await Self.startMigrateTask(ecs)
             }
             #expect(task.state == .failed, "\(task) \(log)")
             #expect(task.errorMessage == "Its node stopped under it 3 times; it is not run again.", "\(task)")

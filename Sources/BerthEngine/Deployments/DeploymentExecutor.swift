@@ -41,23 +41,14 @@ struct DeploymentExecutor: TaskExecutor {
         var targets: [ECSClusterTarget]
     }
 
-    func execute(_ task: ServerTask, log: TaskLogWriter) async throws -> ExecutionResult {
-        do {
-            return try await deploy(task, log: log)
-        } catch is CancellationError where !WorkStop.isHandingOver {
-            // Cancelled before any step got to run (a task adopted with its cancel requested):
-            // what an earlier run started must not run on unwatched.
-            await stopTasksLeftRunning(task, log: log, because: "was cancelled")
-            throw CancellationError()
-        }
-    }
-
-    func giveUp(_ task: ServerTask, log: TaskLogWriter) async {
-        await stopTasksLeftRunning(task, log: log, because: "failed")
+    /// What an earlier run started must not run on unwatched when the deployment ends without
+    /// running again.
+    func giveUp(_ task: ServerTask, log: TaskLogWriter, because reason: GiveUpReason) async {
+        await stopTasksLeftRunning(task, log: log, because: reason == .cancelled ? "was cancelled" : "failed")
     }
 
     /// The release's steps in order, each on its targets, carrying on from the journal.
-    func deploy(_ task: ServerTask, log: TaskLogWriter) async throws -> ExecutionResult {
+    func execute(_ task: ServerTask, log: TaskLogWriter) async throws -> ExecutionResult {
         let plan = try await makePlan(task, log: log)
         await log.info(
             "Deploying \(plan.project.name) \(plan.release.version) to \(plan.environment.name): \(plan.release.snapshot.steps.count) steps; images \(plan.release.snapshot.images.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))."
@@ -110,40 +101,37 @@ struct DeploymentExecutor: TaskExecutor {
 
     /// Stops the one-off tasks that an earlier run of the deployment started and no run saw end (a
     /// Run ECS task step whose node died, then the deployment was cancelled or given up); the stop
-    /// reason says the deployment `ending` ("was cancelled", "failed"). In a task of its own: the
-    /// cancellation it may follow must not cut these calls short. Failures are logged.
+    /// reason says the deployment `ending` ("was cancelled", "failed"). Failures are logged.
     func stopTasksLeftRunning(_ task: ServerTask, log: TaskLogWriter, because ending: String) async {
-        await Task {
-            do {
-                let left = try await store.stepProgress(taskID: task.id).filter {
-                    $0.value.finished == nil && !($0.value.taskARNs ?? []).isEmpty
-                }
-                guard !left.isEmpty else { return }
-                let plan = try await makePlan(task, log: log)
-                let use = TargetCredentials.Use.deployment(project: plan.project.slug, environment: plan.environment.slug)
-                for (key, progress) in left.sorted(by: { $0.key.stepIndex < $1.key.stepIndex }) {
-                    guard let target = plan.targets.first(where: { $0.id == key.targetID }),
-                        plan.release.snapshot.steps.indices.contains(key.stepIndex)
-                    else { continue }
-                    let section = log.section(
-                        "\(key.stepIndex + 1). \(plan.release.snapshot.steps[key.stepIndex].name) · \(target.name)")
-                    let resolved = try await credentials.resolve(for: target, use: use, log: log, section: section.name)
-                    let ecs = ECSClient(
-                        client: try configuration.client(for: .ecs, region: target.region, credentials: resolved.provider))
-                    for arn in progress.taskARNs ?? [] {
-                        _ = try await ecs.stopTask(
-                            ECS.StopTaskRequest(
-                                task: arn, cluster: target.clusterName, reason: "The Berth deployment \(ending)."))
-                        await section.warning(
-                            "Stopped \(RunTaskStep.shortID(arn)), which node \(progress.recordedBy ?? "?") started: the deployment \(ending)."
-                        )
-                    }
-                }
-            } catch {
-                await log.error(
-                    "The tasks an earlier run of this deployment started could not all be stopped: \(describe(error))")
+        do {
+            let left = try await store.stepProgress(taskID: task.id).filter {
+                $0.value.finished == nil && !($0.value.taskARNs ?? []).isEmpty
             }
-        }.value
+            guard !left.isEmpty else { return }
+            let plan = try await makePlan(task, log: log)
+            let use = TargetCredentials.Use.deployment(project: plan.project.slug, environment: plan.environment.slug)
+            for (key, progress) in left.sorted(by: { $0.key.stepIndex < $1.key.stepIndex }) {
+                guard let target = plan.targets.first(where: { $0.id == key.targetID }),
+                    plan.release.snapshot.steps.indices.contains(key.stepIndex)
+                else { continue }
+                let section = log.section(
+                    "\(key.stepIndex + 1). \(plan.release.snapshot.steps[key.stepIndex].name) · \(target.name)")
+                let resolved = try await credentials.resolve(for: target, use: use, log: log, section: section.name)
+                let ecs = ECSClient(
+                    client: try configuration.client(for: .ecs, region: target.region, credentials: resolved.provider))
+                for arn in progress.taskARNs ?? [] {
+                    _ = try await ecs.stopTask(
+                        ECS.StopTaskRequest(
+                            task: arn, cluster: target.clusterName, reason: "The Berth deployment \(ending)."))
+                    await section.warning(
+                        "Stopped \(RunTaskStep.shortID(arn)), which node \(progress.recordedBy ?? "?") started: the deployment \(ending)."
+                    )
+                }
+            }
+        } catch {
+            await log.error(
+                "The tasks an earlier run of this deployment started could not all be stopped: \(describe(error))")
+        }
     }
 
     func makePlan(_ task: ServerTask, log: TaskLogWriter) async throws -> Plan {
