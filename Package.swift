@@ -9,8 +9,9 @@ import PackageDescription
 /// `AWSCloudWatchLogs` (typed clients) and `AWSCredentials` (providers, chain, cache). Berth itself
 /// is a library per layer: `BerthDomain` (concepts and rules, no I/O; of AWS only its rules) →
 /// `BerthStore` (SQLite or PostgreSQL through SQLKit, secrets sealed before they arrive) →
-/// `BerthOIDC` (the OpenID Connect issuer: signing keys, JWKS, tokens) → `BerthEngine` (server
-/// tasks: deployments, account tests, health checks) → `BerthServer` (Hummingbird: the REST API of
+/// `BerthOIDC` (the OpenID Connect issuer: signing keys, JWKS, tokens) → `BerthWorker` (runs
+/// step jobs: the ECS steps, the rollout watch, scripts; knows neither the store nor the issuer) →
+/// `BerthEngine` (server tasks: plans deployments into step jobs, account tests, health checks) → `BerthServer` (Hummingbird: the REST API of
 /// `BerthAPI`'s OpenAPI document, auth, metrics). `BerthCLI` holds the commands, client and server;
 /// the `berth` executable only calls it. `BerthDev` is what `berth server --dev` adds (moto, the
 /// simulated ECS control plane, the demo records); `BerthTestSupport` is for tests only.
@@ -121,10 +122,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The worker runs step jobs from the job alone: it cannot import the store or the issuer.
+        .target(
+            name: "BerthWorker",
+            dependencies: [
+                "BerthDomain", "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "AWSCredentials",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthDomain", "BerthStore", "BerthOIDC", "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs",
+                "BerthDomain", "BerthStore", "BerthOIDC", "BerthWorker", "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS",
+                "AWSCloudWatchLogs",
                 "AWSCredentials",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -137,7 +149,8 @@ let package = Package(
         .target(
             name: "BerthServer",
             dependencies: [
-                "BerthDomain", "BerthStore", "BerthEngine", "BerthOIDC", "BerthAPI", "AWSCore", "AWSSigV4", "CMallocTuning",
+                "BerthDomain", "BerthStore", "BerthEngine", "BerthWorker", "BerthOIDC", "BerthAPI", "AWSCore", "AWSSigV4",
+                "CMallocTuning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -159,7 +172,7 @@ let package = Package(
             name: "BerthCLI",
             dependencies: [
                 "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthAPI", "BerthServer", "BerthDomain",
-                "BerthEngine",
+                "BerthEngine", "BerthWorker",
                 "BerthStore", "BerthDev",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -257,7 +270,7 @@ let package = Package(
         .testTarget(
             name: "BerthEngineTests",
             dependencies: [
-                "BerthEngine", "BerthDomain", "BerthStore", "BerthTestSupport",
+                "BerthEngine", "BerthWorker", "BerthDomain", "BerthStore", "BerthTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -274,7 +287,7 @@ let package = Package(
         .testTarget(
             name: "BerthServerTests",
             dependencies: [
-                "BerthServer", "BerthEngine", "BerthOIDC", "BerthStore", "BerthDomain", "BerthAPI", "BerthDev",
+                "BerthServer", "BerthEngine", "BerthWorker", "BerthOIDC", "BerthStore", "BerthDomain", "BerthAPI", "BerthDev",
                 "BerthTestSupport", "AWSCore",
                 "AWSECS",
                 "AWSSigV4",

@@ -3,8 +3,12 @@ import Foundation
 
 /// The optional AssumeRole a target makes on top of its source credentials.
 public struct AssumeRoleSettings: Sendable, Hashable, Codable {
+    /// The session name when none is set: the same for every target with the same settings, so
+    /// that they can share credentials too.
+    public static let defaultSessionName = "berth"
+
     public var roleARN: String
-    /// Generated when nil.
+    /// ``defaultSessionName`` when nil.
     public var sessionName: String?
     /// The role's default when nil.
     public var sessionDuration: Int?

@@ -4,6 +4,7 @@ import AWSSTS
 import AWSSigV4
 import BerthDomain
 import BerthStore
+import BerthWorker
 import Foundation
 
 /// "Save and test": resolve the account's credentials (an OIDC account mints an account-test token
@@ -27,21 +28,23 @@ public struct AccountTestExecutor: TaskExecutor {
         let region = account.region ?? EngineConfiguration.fallbackRegion
         await log.info("Testing the \(account.kind.rawValue) account '\(account.name)' with STS GetCallerIdentity in \(region).")
         let space = try await store.space(account.spaceID)
-        let source = try credentials.accountSource(
-            account, purpose: .accountTest, values: OIDCSubject.Values(space: space.slug, account: account.slug),
-            context: configuration.credentialContext(region: region))
-        await log.addSensitive(source.sensitiveValues)
-        await log.info("Credentials: \(source.summary)")
+        let material = try await credentials.accountMaterial(
+            account, purpose: .accountTest, values: OIDCSubject.Values(space: space.slug, account: account.slug))
+        await log.addSensitive(material.credentials.sensitiveValues)
+        await log.info("Credentials: \(material.credentials.summary)")
+        // Not through the credential cache: a test asks AWS now, whatever an earlier resolution holds.
+        let resolver = try await credentials.resolver.makeResolver(
+            material.credentials, context: configuration.worker.credentialContext(region: region), refresh: material.refresh)
         let resolution: CredentialResolution
         do {
-            resolution = try await source.resolver.resolve()
+            resolution = try await resolver.resolve()
         } catch let error as CredentialResolutionError {
-            await credentials.maskMintedToken(source.identity, log: log)
             // Only a refusal by AWS says something about the token; a network failure does not.
             let refused = error.awsErrorCode != nil
             var message = (refused ? "AWS refused the credentials: " : "The credentials could not be resolved: ") + error.message
-            if let oidc = source.oidc, refused {
-                let explanation = oidc.explain(error)
+            if case .webIdentity(let web) = material.credentials.source, refused {
+                let explanation = OIDCRefusal.explain(
+                    code: error.awsErrorCode?.rawValue, message: error.message, policy: web.trustPolicy, subject: web.subject)
                 await log.error(message)
                 await log.error(explanation)
                 message += " — " + (explanation.split(separator: "\n").first.map(String.init) ?? "")
@@ -50,7 +53,6 @@ public struct AccountTestExecutor: TaskExecutor {
             }
             return ExecutionResult(outcome: TaskOutcome(state: .failed, errorMessage: await log.mask(message)))
         }
-        await credentials.maskMintedToken(source.identity, log: log)
         await log.addSensitive([resolution.credentials.secretAccessKey] + [resolution.credentials.sessionToken].compactMap { $0 })
         let sts = STSClient(
             client: try configuration.client(

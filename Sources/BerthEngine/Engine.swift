@@ -3,6 +3,7 @@ import AWSCredentials
 import BerthDomain
 import BerthOIDC
 import BerthStore
+import BerthWorker
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -30,13 +31,15 @@ public struct Engine: Sendable {
         let queue = TaskQueue()
         let running = RunningTasks()
         let engine = Engine(store: store, queue: queue, configuration: configuration, running: running)
-        let credentials = TargetCredentials(
-            store: store, secrets: secrets, registry: CredentialCacheRegistry(clock: configuration.clock),
-            configuration: configuration, issuer: issuer)
         let watchers = ServiceWatchHub(
             interval: configuration.deploymentPollInterval, clock: configuration.clock, logger: configuration.logger)
+        let worker = StepWorker(
+            configuration: configuration.worker, watchers: watchers,
+            registry: CredentialCacheRegistry(clock: configuration.clock))
+        let credentials = TargetCredentials(
+            store: store, secrets: secrets, resolver: worker.credentials, issuer: issuer)
         let deploymentServices = DeploymentServices(
-            configuration: configuration, watchers: watchers,
+            configuration: configuration, worker: worker,
             locks: ServiceLocks(
                 store: store, clock: configuration.clock, retryInterval: configuration.deploymentPollInterval,
                 retry: configuration.databaseRetry, logger: configuration.logger))

@@ -2,6 +2,7 @@ import AWSCore
 import AWSCredentials
 import BerthDomain
 import BerthStore
+import BerthWorker
 import Foundation
 import Logging
 
@@ -86,17 +87,18 @@ public struct EngineConfiguration: Sendable {
 }
 
 extension EngineConfiguration {
-    /// What the credential sources see: this environment, transport, clock and logger.
-    func credentialContext(region: String) -> CredentialContext {
-        CredentialContext(environment: environment, region: region, transport: transport, clock: clock, logger: logger)
+    /// What the built-in worker runs step jobs with: this node's environment, clock, transport and
+    /// script settings.
+    public var worker: WorkerConfiguration {
+        WorkerConfiguration(
+            environment: environment, deploymentPollInterval: deploymentPollInterval, bash: bash, scriptUser: scriptUser,
+            setpriv: setpriv, clock: clock, transport: transport, logger: logger)
     }
 
     /// A client of `service` in `region` that honours `AWS_ENDPOINT_URL*` of this environment.
     func client(
         for service: AWSServiceDescriptor, region: String, credentials: any CredentialProvider
     ) throws(AWSClientError) -> AWSClient {
-        try AWSClient(
-            service: service, region: region, credentialProvider: credentials, environment: environment, transport: transport,
-            clock: clock, logger: logger)
+        try worker.client(for: service, region: region, credentials: credentials)
     }
 }

@@ -3,6 +3,7 @@ import AWSCredentials
 import AWSECS
 import BerthDomain
 import BerthStore
+import BerthWorker
 import Foundation
 
 /// Checks an ECS cluster target: credentials as a deployment would resolve them, then

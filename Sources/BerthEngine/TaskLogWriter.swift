@@ -1,5 +1,6 @@
 import BerthDomain
 import BerthStore
+import BerthWorker
 import Foundation
 import Logging
 
@@ -7,7 +8,7 @@ import Logging
 /// numbered, and handed to the engine's `LogSink`, which stores the lines of all tasks together
 /// within a tenth of a second so that followers see them live. A log keeps at most `lineLimit`
 /// lines; later ones are counted, and the closing lines say what was dropped.
-public actor TaskLogWriter {
+public actor TaskLogWriter: StepJobLog {
     /// The longest line kept, in bytes of UTF-8; a longer one is cut and says so.
     public static let maximumLineBytes = 16 * 1024
 
@@ -96,19 +97,6 @@ public actor TaskLogWriter {
 
     /// A masked copy of `text` for fields stored outside the log (the task's error message).
     func masked(_ text: String?) -> String? { text.map(masker.mask) }
-}
-
-/// The lines of one step on one target: the same numbering and masks as the whole log, tagged
-/// with the section's name so that readers can group them.
-public struct LogSection: Sendable {
-    public let writer: TaskLogWriter
-    public let name: String
-
-    public func info(_ message: String) async { await writer.write(.info, section: name, message) }
-    public func verbose(_ message: String) async { await writer.write(.verbose, section: name, message) }
-    public func warning(_ message: String) async { await writer.write(.warning, section: name, message) }
-    public func error(_ message: String) async { await writer.write(.error, section: name, message) }
-    public func write(_ level: LogLevel, _ message: String) async { await writer.write(level, section: name, message) }
 }
 
 /// Stores the log lines of every running task in batches: one transaction per flush instead of one

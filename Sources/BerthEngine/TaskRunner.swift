@@ -1,6 +1,7 @@
 import AWSCore
 import BerthDomain
 import BerthStore
+import BerthWorker
 import Foundation
 import Logging
 import Metrics

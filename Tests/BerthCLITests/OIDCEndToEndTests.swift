@@ -102,7 +102,8 @@ struct OIDCEndToEndTests {
         // A revoked key is refused by the verifier; the replacement signs at once and works.
         let keys = try ServerEndToEndTests.array(try await berth(["oidc", "keys", "list", "--output", "json"]))
         let active = try #require(keys.first { $0["state"] as? String == "active" }?["kid"] as? String)
-        #expect(try await berth(["oidc", "keys", "revoke", active]).status == 0)
+        let revoked = try await berth(["oidc", "keys", "revoke", active])
+        #expect(revoked.status == 0, "\(revoked.standardError)")
         let afterRevoke = try await berth(["account", "test", "prod-oidc"])
         #expect(afterRevoke.status == 0, "\(afterRevoke.standardOutput)")
         let listed = try await berth(["oidc", "keys", "list"])

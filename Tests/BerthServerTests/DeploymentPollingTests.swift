@@ -8,7 +8,7 @@ import Foundation
 import Logging
 import Testing
 
-@testable import BerthEngine
+@testable import BerthWorker
 
 /// The completion check through the real AWS client against the fake ECS control plane.
 @Suite("Shared ECS polling")

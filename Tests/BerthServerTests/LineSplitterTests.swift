@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import BerthEngine
+@testable import BerthWorker
 
 /// A script's output is split into log lines without holding more than one cut line in memory.
 @Suite struct LineSplitterTests {

@@ -2,7 +2,7 @@ import BerthDomain
 import Foundation
 import Testing
 
-@testable import BerthEngine
+@testable import BerthWorker
 
 /// The uids scripts run under: one per running script, machine-wide.
 @Suite("Script uid pool")

@@ -2,7 +2,7 @@ import BerthDomain
 import Foundation
 import Testing
 
-@testable import BerthEngine
+@testable import BerthWorker
 
 @Suite("What a script is given")
 struct ScriptVariablesTests {

@@ -5,6 +5,7 @@ import BerthDomain
 import BerthEngine
 import BerthServer
 import BerthStore
+import BerthWorker
 import Foundation
 import Hummingbird
 import Logging

@@ -318,3 +318,17 @@ public struct VariableDictionary: Sendable, Hashable {
         return found
     }
 }
+
+extension VariableDictionary.Entry: Codable {}
+
+/// A dictionary travels in a step job as its entries, in the order they were first set.
+extension VariableDictionary: Codable {
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        for entry in try [Entry](from: decoder) { set(entry.name, entry.value, sensitive: entry.isSensitive) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try all.encode(to: encoder)
+    }
+}

@@ -5,6 +5,7 @@ import AWSSTS
 import BerthDomain
 import BerthOIDC
 import BerthStore
+import BerthWorker
 import Foundation
 
 /// Runs a deployment: the release's steps in order, each on every target of the deployment's
@@ -25,6 +26,8 @@ struct DeploymentExecutor: TaskExecutor {
     let services: DeploymentServices
 
     var configuration: EngineConfiguration { services.configuration }
+
+    var planner: StepJobPlanner { StepJobPlanner(store: store, credentials: credentials, variables: variables) }
 
     /// What the whole deployment shares.
     struct Plan: Sendable {
@@ -124,7 +127,7 @@ struct DeploymentExecutor: TaskExecutor {
                         ECS.StopTaskRequest(
                             task: arn, cluster: target.clusterName, reason: "The Berth deployment \(ending)."))
                     await section.warning(
-                        "Stopped \(RunTaskStep.shortID(arn)), which node \(progress.recordedBy ?? "?") started: the deployment \(ending)."
+                        "Stopped \(StepWorker.shortTaskID(arn)), which node \(progress.recordedBy ?? "?") started: the deployment \(ending)."
                     )
                 }
             }
@@ -195,7 +198,7 @@ struct DeploymentExecutor: TaskExecutor {
         _ step: DeploymentStep, index: Int, target: ECSClusterTarget?, plan: Plan, outputs: VariableDictionary,
         task: ServerTask, journal: StepJournal, log: TaskLogWriter
     ) async -> StepOutcome {
-        let section = log.section("\(index + 1). \(step.name)" + (target.map { " · \($0.name)" } ?? " · worker"))
+        let section = log.section("\(index + 1). \(step.name) · \(target?.name ?? "worker")")
         let key = StepProgress.Key(stepIndex: index, targetID: target?.id)
         let earlier = journal.earlier[key]
         if let finished = earlier?.finished {
@@ -212,8 +215,8 @@ struct DeploymentExecutor: TaskExecutor {
             }
         }
         var result = await attempt(
-            step, index: index, target: target, plan: plan, outputs: outputs, task: task,
-            checkpoint: StepCheckpoint(journal: journal, key: key, earlier: earlier), log: log, section: section)
+            step, index: index, target: target, plan: plan, outputs: outputs, task: task, journal: journal,
+            earlier: earlier, log: log, section: section)
         guard result.state != .cancelled else { return result }
         do {
             try await journal.finish(key, outcome: result)
@@ -226,185 +229,47 @@ struct DeploymentExecutor: TaskExecutor {
         return result
     }
 
-    /// Runs the step on one target. A script that an earlier run had started is not run again: it
-    /// fails, naming the node that stopped.
+    /// Runs the step on one target: planned into a job here, run by the built-in worker. A script
+    /// that an earlier run had started is not run again: it fails, naming the node that stopped.
     func attempt(
         _ step: DeploymentStep, index: Int, target: ECSClusterTarget?, plan: Plan, outputs: VariableDictionary,
-        task: ServerTask, checkpoint: StepCheckpoint, log: TaskLogWriter, section: LogSection
+        task: ServerTask, journal: StepJournal, earlier: StepProgress?, log: TaskLogWriter, section: LogSection
     ) async -> StepOutcome {
-        var identity: String?
+        if let earlier, earlier.scriptStartedAt != nil {
+            let message =
+                "the node running it (\(earlier.recordedBy ?? "unknown")) stopped while the script ran; a script is not run a second time, since repeating it may not be safe. Deploy again to run it."
+            await section.error("Failed: \(message)")
+            return StepOutcome.failed(message).on(target?.name, as: nil)
+        }
+        if let earlier {
+            await section.info("Carrying on where node \(earlier.recordedBy ?? "unknown") stopped in the middle of this step.")
+        }
+        let planned: StepJobPlanner.Planned
         do {
-            if let earlier = checkpoint.earlier, earlier.scriptStartedAt != nil {
-                let message =
-                    "the node running it (\(earlier.recordedBy ?? "unknown")) stopped while the script ran; a script is not run a second time, since repeating it may not be safe. Deploy again to run it."
-                await section.error("Failed: \(message)")
-                return StepOutcome.failed(message).on(target?.name, as: nil)
-            }
-            if let earlier = checkpoint.earlier {
-                await section.info(
-                    "Carrying on where node \(earlier.recordedBy ?? "unknown") stopped in the middle of this step.")
-            }
-            let context = VariableContext(
-                environmentID: plan.environment.id, targetID: target?.id, targetRoles: target?.roles ?? [])
-            var variables = VariableDictionary.resolving(plan.candidates, in: context)
-            variables.merge(systemVariables(plan, step: step, target: target, task: task))
-            variables.merge(outputs)
-            // A script reads any variable (get_berthvariable); other steps only what their properties name.
-            let used = variables.referencedNames(in: step.properties)
-            let tokens = try await self.variables.mintTokens(plan.tokens, in: context, subject: plan.subject) { name in
-                step.kind == .awsCLIScript || used.contains(name.lowercased())
-            }
-            for minted in tokens { variables.set(minted.name, minted.token.token, sensitive: true) }
-            await log.addSensitive(variables.sensitiveValues)
-            for minted in tokens {
-                await section.info(
-                    "Minted #{\(minted.name)} at \(minted.token.issuedAt.ISO8601Format()) for the subject \"\(minted.token.subject)\" (valid until \(minted.token.expiresAt.ISO8601Format()))."
-                )
-            }
-            try variables.checkLimits()
-            let properties = StepProperties(step: step.name, json: try variables.substituting(step.properties))
-            let use = TargetCredentials.Use.deployment(project: plan.project.slug, environment: plan.environment.slug)
-            var resolved: TargetCredentials.Resolved?
-            var region = target?.region ?? EngineConfiguration.fallbackRegion
-            if let target {
-                await section.info("Target \(target.name): cluster \(target.clusterName) in \(target.region).")
-                resolved = try await credentials.resolve(for: target, use: use, log: log, section: section.name)
-            } else if let chosen = try ScriptCredentials.settings(properties) {
-                let account = try await scriptAccount(chosen, plan: plan)
-                region = try properties.string("region") ?? account?.region ?? region
-                resolved = try await credentials.resolve(
-                    TargetCredentials.Request(
-                        spaceID: plan.space.id, authentication: account.map { .account($0.id) } ?? .workerCredentials,
-                        assumeRole: chosen.assumeRole, region: region),
-                    use: use, log: log, section: section.name)
-            } else {
-                region = try properties.string("region") ?? region
-            }
-            if let resolved {
-                let sts = STSClient(client: try configuration.client(for: .sts, region: region, credentials: resolved.provider))
-                let caller = try await sts.getCallerIdentity()
-                identity = caller.arn
-                await section.info("Running as \(caller.arn) (account \(caller.account)).")
-            }
-            if let target, let resolved, step.kind.needsTargets {
-                try await checkCluster(target, credentials: resolved, section: section)
-            }
-            await printVariables(variables, section: section)
-            for name in variables.unresolvedReferences(in: step.properties) {
-                await section.warning("#{\(name)} is not a variable in this scope; it is left as written.")
-            }
-            let run = StepRun(
-                step: step, properties: properties, target: target, log: section, variables: variables,
-                credentials: resolved, region: region, taskID: task.id, images: plan.release.snapshot.images,
-                defaultTags: defaultTags(plan), checkpoint: checkpoint, services: services)
-            let outcome: StepOutcome
-            switch step.kind {
-            case .deployService: outcome = try await DeployServiceStep(run: run).execute()
-            case .updateService: outcome = try await UpdateServiceStep(run: run).execute()
-            case .runTask: outcome = try await RunTaskStep(run: run).execute()
-            case .awsCLIScript: outcome = try await ScriptStep(run: run).execute()
-            }
-            switch outcome.state {
-            case .succeeded: await section.info("Succeeded.")
-            default:
-                let state = outcome.state.phrase
-                await section.error("\(state.prefix(1).uppercased() + state.dropFirst()): \(outcome.message ?? "")")
-            }
-            return outcome.on(target?.name, as: identity)
-        } catch is CancellationError {
-            await section.warning(
-                WorkStop.isHandingOver ? "Stopped here: the task is handed over to another node." : "Cancelled.")
-            return StepOutcome(state: .cancelled, message: "cancelled").on(target?.name, as: identity)
+            planned = try await planner.job(
+                for: step, index: index, target: target, plan: plan, outputs: outputs, task: task, earlier: earlier,
+                log: log, section: section)
         } catch {
-            if Task.isCancelled {
-                return StepOutcome(state: .cancelled, message: "cancelled").on(target?.name, as: identity)
+            if error is CancellationError || Task.isCancelled {
+                await section.warning(
+                    WorkStop.isHandingOver ? "Stopped here: the task is handed over to another node." : "Cancelled.")
+                return StepOutcome(state: .cancelled, message: "cancelled").on(target?.name, as: nil)
             }
             let message = describe(error)
             await section.error("Failed: \(message)")
-            return StepOutcome.failed(message).on(target?.name, as: identity)
+            return StepOutcome.failed(message).on(target?.name, as: nil)
         }
+        let host = BuiltInJobHost(
+            log: log, journal: journal, key: planned.job.key, taskID: task.id, locks: services.locks,
+            tokens: planned.tokens)
+        return await services.worker.run(planned.job, host: host)
     }
+}
 
-    /// The account a script step on the worker names, which must exist and be allowed in the
-    /// deployment's environment; nil for the worker's own credentials.
-    func scriptAccount(_ chosen: ScriptCredentials, plan: Plan) async throws -> Account? {
-        guard let reference = chosen.account else { return nil }
-        guard let account = try await store.findAccount(reference, spaceID: plan.space.id) else {
-            throw BerthError(.notFound, "The account '\(reference)' that the step names does not exist.")
-        }
-        guard account.allows(environmentID: plan.environment.id) else {
-            throw BerthError(
-                .validationFailed,
-                "The account '\(account.name)' may not be used in \(plan.environment.name) (it is restricted to other environments)."
-            )
-        }
-        return account
-    }
-
-    /// An ECS step changes nothing on a cluster that is missing or not ACTIVE: it fails up front,
-    /// naming the cluster, instead of registering a task definition first.
-    func checkCluster(_ target: ECSClusterTarget, credentials: TargetCredentials.Resolved, section: LogSection) async throws {
-        let ecs = ECSClient(client: try configuration.client(for: .ecs, region: target.region, credentials: credentials.provider))
-        switch try await ClusterLookup.find(target.clusterName, with: ecs) {
-        case .active(let cluster):
-            await section.info("The cluster \(target.clusterName) is ACTIVE (\(ClusterLookup.counts(cluster))).")
-        case .notActive(_, let status):
-            throw BerthError(
-                .conflict,
-                "The cluster '\(target.clusterName)' in \(target.region) is \(status), not ACTIVE; nothing was changed.")
-        case .missing(let reason):
-            throw BerthError(
-                .notFound,
-                "The cluster '\(target.clusterName)' was not found in \(target.region) (\(reason)); nothing was changed. Check the target's cluster name, region and account."
-            )
-        }
-    }
-
-    func systemVariables(_ plan: Plan, step: DeploymentStep, target: ECSClusterTarget?, task: ServerTask) -> VariableDictionary {
-        var system = VariableDictionary()
-        system.set("Berth.Space.Name", plan.space.name)
-        system.set("Berth.Project.Id", plan.project.id)
-        system.set("Berth.Project.Name", plan.project.name)
-        system.set("Berth.Project.Slug", plan.project.slug)
-        system.set("Berth.Environment.Id", plan.environment.id)
-        system.set("Berth.Environment.Name", plan.environment.name)
-        system.set("Berth.Environment.Slug", plan.environment.slug)
-        system.set("Berth.Release.Id", plan.release.id)
-        system.set("Berth.Release.Number", plan.release.version)
-        system.set("Berth.Deployment.Id", plan.deployment.id)
-        system.set("Berth.Task.Id", task.id)
-        system.set("Berth.Step.Name", step.name)
-        for (container, image) in plan.release.snapshot.images {
-            system.set("Berth.Release.Image[\(container)]", image)
-        }
-        if let target {
-            system.set("Berth.Target.Id", target.id)
-            system.set("Berth.Target.Name", target.name)
-            system.set("Berth.Target.Roles", target.roles.joined(separator: ","))
-            system.set("Berth.Target.Region", target.region)
-            system.set("Berth.Target.ClusterName", target.clusterName)
-            system.set("Berth.Aws.Region", target.region)
-        }
-        return system
-    }
-
-    func defaultTags(_ plan: Plan) -> [String: String] {
-        StepRun.defaultTags(
-            project: plan.project.slug, environment: plan.environment.slug, release: plan.release.version,
-            deployment: plan.deployment.id)
-    }
-
-    /// `BerthPrintVariables` / `BerthPrintEvaluatedVariables` set to true print every variable at
-    /// the start of each step, sensitive ones as `********`.
-    func printVariables(_ variables: VariableDictionary, section: LogSection) async {
-        for (flag, evaluated) in [("BerthPrintVariables", false), ("BerthPrintEvaluatedVariables", true)]
-        where variables.isTrue(flag) {
-            await section.warning(
-                "\(flag) is on: every variable is printed below (sensitive values as ********). Turn it off when you are done debugging."
-            )
-            for (name, value) in variables.listing(evaluated: evaluated) {
-                await section.verbose("[\(evaluated ? "evaluated" : "raw")] \(name) = \(value)")
-            }
-        }
-    }
+/// What the engine's deployments share: the built-in worker that runs their jobs, and the service
+/// locks.
+struct DeploymentServices: Sendable {
+    let configuration: EngineConfiguration
+    let worker: StepWorker
+    let locks: ServiceLocks
 }

@@ -1,6 +1,7 @@
 import AWSCore
 import BerthDomain
 import BerthStore
+import BerthWorker
 import Foundation
 import Logging
 
@@ -12,8 +13,6 @@ struct ServiceLocks: Sendable {
     let retryInterval: Duration
     let retry: TransientRetry
     let logger: Logger
-
-    static func key(region: String, cluster: String, service: String) -> String { "\(region)/\(cluster)/\(service)" }
 
     func withLock<Result: Sendable>(
         _ key: String, taskID: String, waitAtMost limit: Duration, log: LogSection,

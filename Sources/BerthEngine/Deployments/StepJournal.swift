@@ -76,17 +76,3 @@ actor StepJournal {
         }
     }
 }
-
-/// One step on one target's place in the ``StepJournal``: what an earlier run recorded there, and
-/// a way for the step to record its own progress.
-struct StepCheckpoint: Sendable {
-    let journal: StepJournal
-    let key: StepProgress.Key
-    /// What an earlier run of the task recorded before its node stopped (nil: nothing, or only
-    /// that the step had started).
-    let earlier: StepProgress?
-
-    func record(_ change: @Sendable (inout StepProgress) -> Void) async throws {
-        try await journal.update(key, change)
-    }
-}

@@ -2,6 +2,7 @@ import BerthAPI
 import BerthDomain
 import BerthEngine
 import BerthStore
+import BerthWorker
 import Foundation
 
 extension APIService {

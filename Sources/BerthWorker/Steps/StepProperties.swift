@@ -5,11 +5,11 @@ import Foundation
 /// Reads a step's properties (after `#{}` substitution) with errors that name the step and the
 /// property: `step 'Deploy web': desiredCount must be a whole number (got 'two')`. Numbers may be
 /// written as strings, so that they can come from variables.
-struct StepProperties {
+public struct StepProperties: Sendable {
     let step: String
     let json: JSONValue
 
-    init(step: String, json: JSONValue) {
+    public init(step: String, json: JSONValue) {
         self.step = step
         self.json = json
     }
@@ -22,7 +22,7 @@ struct StepProperties {
 
     func has(_ key: String) -> Bool { json[key] != nil && json[key] != .null }
 
-    func string(_ key: String) throws(BerthError) -> String? {
+    public func string(_ key: String) throws(BerthError) -> String? {
         switch json[key] {
         case nil, .null?: return nil
         case .string(let value)?: return value
@@ -105,11 +105,11 @@ struct StepProperties {
                 throw failure(key, "has a value of \(value.count) characters for '\(name)'; values take at most 256")
             }
         }
-        let room = Self.maximumTagCount - StepRun.defaultTagCount
+        let room = Self.maximumTagCount - StepJob.defaultTagCount
         if tags.count > room {
             throw failure(
                 key,
-                "has \(tags.count) tags; AWS takes \(Self.maximumTagCount) per resource and Berth adds \(StepRun.defaultTagCount), so at most \(room)"
+                "has \(tags.count) tags; AWS takes \(Self.maximumTagCount) per resource and Berth adds \(StepJob.defaultTagCount), so at most \(room)"
             )
         }
         return tags

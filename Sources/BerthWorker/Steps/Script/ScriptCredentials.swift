@@ -7,14 +7,16 @@ import BerthDomain
 /// `#{Deployer}`, which expands to the account's slug) or else the worker's own chain, then
 /// optionally an AssumeRole (`assumeRoleArn`, `assumeRoleSessionName`, `assumeRoleDurationSeconds`,
 /// `assumeRoleExternalId`). With none of these, the script gets no credentials from Berth.
-struct ScriptCredentials: Equatable {
-    static let keys = ["account", "assumeRoleArn", "assumeRoleSessionName", "assumeRoleDurationSeconds", "assumeRoleExternalId"]
+public struct ScriptCredentials: Equatable, Sendable {
+    public static let keys = [
+        "account", "assumeRoleArn", "assumeRoleSessionName", "assumeRoleDurationSeconds", "assumeRoleExternalId",
+    ]
 
-    var account: String?
-    var assumeRole: AssumeRoleSettings?
+    public var account: String?
+    public var assumeRole: AssumeRoleSettings?
 
     /// The step's choice, or nil when it names neither an account nor a role.
-    static func settings(_ properties: StepProperties) throws(BerthError) -> ScriptCredentials? {
+    public static func settings(_ properties: StepProperties) throws(BerthError) -> ScriptCredentials? {
         let account = try properties.string("account").flatMap { $0.isEmpty ? nil : $0 }
         let roleARN = try properties.string("assumeRoleArn").flatMap { $0.isEmpty ? nil : $0 }
         let sessionName = try properties.string("assumeRoleSessionName")

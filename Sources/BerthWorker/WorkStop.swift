@@ -4,8 +4,8 @@ import Synchronization
 /// they are cancelled: a cancel by a user stops what they started (a Run ECS task's tasks); a
 /// handover (this node shuts down, or lost the task to another node) leaves it running for the
 /// node that carries the deployment on.
-final class WorkStop: Sendable {
-    enum Reason: Sendable {
+public final class WorkStop: Sendable {
+    public enum Reason: Sendable {
         /// Someone cancelled the task.
         case cancelled
         /// This node gives the task up and another node (or its own restart) carries it on.
@@ -16,12 +16,12 @@ final class WorkStop: Sendable {
     private let signal: AsyncStream<Never>
     private let signalEnd: AsyncStream<Never>.Continuation
 
-    init() {
+    public init() {
         (signal, signalEnd) = AsyncStream.makeStream(of: Never.self)
     }
 
     /// The first reason given wins; the first stop ends ``untilStopped()``.
-    func stop(_ reason: Reason) {
+    public func stop(_ reason: Reason) {
         self.reason.withLock { current in
             if current == nil { current = reason }
         }
@@ -29,15 +29,15 @@ final class WorkStop: Sendable {
     }
 
     /// Returns once the work is stopped (or the calling task is cancelled). One caller: the task's runner.
-    func untilStopped() async {
+    public func untilStopped() async {
         for await _ in signal {}
     }
 
-    var current: Reason? { reason.withLock { $0 } }
+    public var current: Reason? { reason.withLock { $0 } }
 
     /// The stop of the task whose work the current task belongs to (none outside a task's work).
-    @TaskLocal static var ofCurrentTask: WorkStop?
+    @TaskLocal public static var ofCurrentTask: WorkStop?
 
     /// Whether the current task's work is being handed over to another node, not cancelled.
-    static var isHandingOver: Bool { ofCurrentTask?.current == .handedOver }
+    public static var isHandingOver: Bool { ofCurrentTask?.current == .handedOver }
 }

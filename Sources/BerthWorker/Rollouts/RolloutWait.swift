@@ -33,7 +33,7 @@ struct RolloutWait {
                 + (option.timeout.map { " (at most \(Int($0.timeInterval)) s)" } ?? " (no time limit)") + ".")
         guard let credentials = run.credentials else { throw CancellationError() }
         let key = ServiceWatchHub.Key(region: run.region, cluster: cluster, identity: credentials.identity)
-        let updates = run.services.watchers.watch(service, key: key, ecs: ecs)
+        let updates = run.worker.watchers.watch(service, key: key, ecs: ecs)
         var lastProgress = ""
         var notice = ThrottleNotice()
         // Stopped tasks still to look at: set when ECS counts new failed tasks, cleared once looked at.

@@ -112,7 +112,7 @@ struct UpdateServiceStep {
         }
         if !errors.isEmpty {
             return .failed(
-                "Step '\(run.step.name)': " + errors.details.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
+                "Step '\(run.stepName)': " + errors.details.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
         }
         let templateTags = (template.tags ?? []).filter { tag in !tags.contains { $0.key == tag.key } }
         let request = ECS.RegisterTaskDefinitionRequest(

@@ -10,7 +10,7 @@ import Foundation
 struct ServiceRollout {
     let run: StepRun
     let ecs: ECSClient
-    let target: ECSClusterTarget
+    let target: StepJob.Target
     let serviceName: String
     let wait: WaitOption
 
@@ -19,10 +19,12 @@ struct ServiceRollout {
     /// Runs `body` holding the service's lock, so that two deployments of one service never
     /// interleave: the second waits (as long as its own wait allows) or fails naming the first.
     func locked(_ body: () async throws -> StepOutcome) async throws -> StepOutcome {
-        let key = ServiceLocks.key(region: target.region, cluster: cluster, service: serviceName)
-        return try await run.services.locks.withLock(
-            key, taskID: run.taskID, waitAtMost: wait.timeout ?? .seconds(3600), log: run.log, body)
+        let key = Self.lockKey(region: target.region, cluster: cluster, service: serviceName)
+        return try await run.host.withServiceLock(key, waitAtMost: wait.timeout ?? .seconds(3600), log: run.log, body)
     }
+
+    /// The service lock's name: one deployment at a time per service, across tasks and nodes.
+    static func lockKey(region: String, cluster: String, service: String) -> String { "\(region)/\(cluster)/\(service)" }
 
     /// What an earlier run of this step recorded before its node stopped.
     var earlier: StepProgress? { run.checkpoint.earlier }

@@ -14,7 +14,7 @@ import Synchronization
 ///
 /// The hub is a `Service`: the pollers are child tasks of its `run()`, started when the first
 /// watcher of a cluster arrives and ended when the last one leaves.
-final class ServiceWatchHub: Service {
+public final class ServiceWatchHub: Service {
     struct Key: Hashable, Sendable {
         var region: String
         var cluster: String
@@ -69,7 +69,7 @@ final class ServiceWatchHub: Service {
     let logger: Logger
 
     /// - Parameter interval: the configured poll interval, the longest gap between two ticks.
-    init(interval: Duration, clock: any AWSClock, logger: Logger) {
+    public init(interval: Duration, clock: any AWSClock, logger: Logger) {
         self.settings = PollSchedule.Settings(ceiling: interval)
         self.clock = clock
         self.logger = logger
@@ -107,7 +107,7 @@ final class ServiceWatchHub: Service {
     }
 
     /// Runs the pollers until shutdown; then every watcher's stream ends.
-    func run() async throws {
+    public func run() async throws {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for await key in starts.stream {

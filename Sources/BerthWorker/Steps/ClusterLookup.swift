@@ -2,7 +2,7 @@ import AWSECS
 
 /// What DescribeClusters says of a target's cluster — what a health check reports and what every
 /// ECS step checks before it changes anything.
-enum ClusterLookup: Sendable {
+public enum ClusterLookup: Sendable {
     /// The cluster is ACTIVE: deployments to it can go ahead.
     case active(ECS.Cluster)
     /// The cluster exists in another state (INACTIVE, PROVISIONING, DEPROVISIONING, FAILED).
@@ -11,7 +11,7 @@ enum ClusterLookup: Sendable {
     case missing(reason: String)
 
     /// Asks ECS for `reference` (a cluster name or ARN). AWS and transport errors are thrown.
-    static func find(_ reference: String, with ecs: ECSClient) async throws -> ClusterLookup {
+    public static func find(_ reference: String, with ecs: ECSClient) async throws -> ClusterLookup {
         let response = try await ecs.describeClusters(ECS.DescribeClustersRequest(clusters: [reference]))
         guard let cluster = response.clusters?.first(where: { $0.clusterName == reference || $0.clusterArn == reference }) else {
             return .missing(reason: response.failures?.first?.reason ?? "not returned")
@@ -21,7 +21,7 @@ enum ClusterLookup: Sendable {
     }
 
     /// "3 services, 5 running tasks, 0 container instances".
-    static func counts(_ cluster: ECS.Cluster) -> String {
+    public static func counts(_ cluster: ECS.Cluster) -> String {
         "\(cluster.activeServicesCount ?? 0) services, \(cluster.runningTasksCount ?? 0) running tasks, "
             + "\(cluster.registeredContainerInstancesCount ?? 0) container instances"
     }
