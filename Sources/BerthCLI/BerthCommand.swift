@@ -12,7 +12,7 @@ public struct BerthCommand: AsyncParsableCommand {
         subcommands: [
             ServerCommand.self, LoginCommand.self, EnvironmentCommand.self, AccountCommand.self, TargetCommand.self,
             ProjectCommand.self, VariableCommand.self, ReleaseCommand.self, DeployCommand.self, DeploymentCommand.self,
-            TaskCommand.self, NodeCommand.self, WorkerPoolCommand.self,
+            TaskCommand.self, NodeCommand.self, WorkerPoolCommand.self, WorkerCommand.self,
             APIKeyCommand.self, OIDCCommand.self, AWSCommand.self,
         ])
 

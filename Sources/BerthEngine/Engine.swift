@@ -14,6 +14,8 @@ public struct Engine: Sendable {
     public let store: BerthStore
     public let queue: TaskQueue
     public let configuration: EngineConfiguration
+    /// Rung when this node queues a step job for external workers.
+    public let jobBell = JobBell()
     let running: RunningTasks
 
     init(store: BerthStore, queue: TaskQueue, configuration: EngineConfiguration, running: RunningTasks) {
@@ -42,7 +44,8 @@ public struct Engine: Sendable {
             configuration: configuration, worker: worker,
             locks: ServiceLocks(
                 store: store, clock: configuration.clock, retryInterval: configuration.deploymentPollInterval,
-                retry: configuration.databaseRetry, logger: configuration.logger))
+                retry: configuration.databaseRetry, logger: configuration.logger),
+            bell: engine.jobBell)
         let runner = TaskRunner(
             store: store, queue: queue,
             executors: [

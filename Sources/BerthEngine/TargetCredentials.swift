@@ -58,7 +58,7 @@ public struct TargetCredentials: Sendable {
     /// A job's credential material, and where its web identity gets its next token.
     struct Material: Sendable {
         var credentials: StepJobCredentials
-        var refresh: (any WebIdentityTokenSource)?
+        var refresh: TokenMinter?
     }
 
     /// The material for `request`: the account's (its keys opened, or a token minted now for
@@ -121,7 +121,7 @@ public struct TargetCredentials: Sendable {
                 durationSeconds: account.sessionDuration ?? Account.defaultOIDCSessionDuration,
                 token: try await minter.freshWebIdentityToken(), subject: minter.subject, audience: minter.audience,
                 issuer: issuer.configuration.issuer, providerHost: issuer.configuration.providerHost,
-                customClaimNames: minter.claims.map(\.0))
+                customClaimNames: minter.recipe.claims.map(\.name))
             return Material(
                 credentials: StepJobCredentials(
                     source: .webIdentity(web), assumeRole: nil,
@@ -134,12 +134,36 @@ public struct TargetCredentials: Sendable {
 /// Mints the tokens of one OIDC subject: a job's first, and any its credentials need later.
 struct TokenMinter: WebIdentityTokenSource {
     let issuer: OIDCIssuer
-    let subject: String
-    let audience: String
-    let claims: [(String, JSONValue)]
+    let recipe: TokenRecipe
+
+    init(issuer: OIDCIssuer, subject: String, audience: String, claims: [(String, JSONValue)]) {
+        self.issuer = issuer
+        self.recipe = TokenRecipe(
+            subject: subject, audience: audience, claims: claims.map { TokenRecipe.Claim(name: $0.0, value: $0.1) })
+    }
+
+    var subject: String { recipe.subject }
+    var audience: String { recipe.audience }
 
     func freshWebIdentityToken() async throws -> String {
-        try await issuer.mint(subject: subject, audience: audience, customClaims: claims).token
+        try await recipe.mint(with: issuer)
+    }
+}
+
+/// What a job's OIDC tokens say: kept on the server (sealed with the job) so that any node can
+/// mint the job's next token when its worker asks.
+public struct TokenRecipe: Sendable, Hashable, Codable {
+    public struct Claim: Sendable, Hashable, Codable {
+        public var name: String
+        public var value: JSONValue
+    }
+
+    public var subject: String
+    public var audience: String
+    public var claims: [Claim]
+
+    public func mint(with issuer: OIDCIssuer) async throws -> String {
+        try await issuer.mint(subject: subject, audience: audience, customClaims: claims.map { ($0.name, $0.value) }).token
     }
 }
 

@@ -82,6 +82,11 @@ public struct BerthServer: Sendable {
         router.add(middleware: BodyLimitMiddleware(maximumBytes: configuration.http.maximumBodySize))
         OperationsRoutes(store: store, node: configuration.engine.node.node, metrics: metrics).register(on: router)
         OIDCRoutes(issuer: issuer).register(on: router)
+        WorkerRoutes(
+            jobs: StepJobService(
+                store: store, secrets: secrets, issuer: issuer, bell: engine.jobBell, configuration: configuration.engine),
+            maximumBodyBytes: configuration.http.maximumBodySize
+        ).register(on: router)
 
         let api = router.group().add(middleware: APIKeyAuthenticator(keys: apiKeys))
             .add(middleware: APIValidationMiddleware(description: try APIDescription.load()))

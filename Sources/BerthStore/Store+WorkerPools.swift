@@ -59,6 +59,14 @@ extension BerthStore {
                     "The worker pool '\(pool.name)' is used by the target\(targets.count == 1 ? "" : "s") "
                         + targets.map { "'\($0)'" }.joined(separator: ", ") + ".")
             }
+            let workers = try await db.raw("SELECT name FROM workers WHERE pool_id = \(bind: id) ORDER BY name").all()
+                .map { try $0.string("name") }
+            guard workers.isEmpty else {
+                throw BerthError(
+                    .conflict,
+                    "The worker pool '\(pool.name)' has the worker\(workers.count == 1 ? "" : "s") "
+                        + workers.map { "'\($0)'" }.joined(separator: ", ") + "; delete them first (berth worker delete NAME).")
+            }
             try await Self.bumpRevision(spaceID: pool.spaceID, db)
             try await db.raw("DELETE FROM worker_pools WHERE id = \(bind: id)").run()
         }

@@ -90,6 +90,16 @@ struct ServerCommand: AsyncParsableCommand {
             "Seconds a node's claim on a task lasts without renewal (renewed every third of it); after that another node takes the task over (default 15)."
     )
     var taskLease: Double = 15
+    @Option(
+        name: .customLong("builtin-worker"),
+        help: "on: this node runs the default pool's steps itself; off: every step runs on external workers (berth worker).")
+    var builtInWorker: Switch = .on
+    @Option(
+        name: .customLong("job-lease"),
+        help:
+            "Seconds an external worker holds a step job without renewing it; after that another worker of the pool carries the step on (default 30)."
+    )
+    var jobLease: Double = 30
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
     @Flag(
@@ -112,6 +122,7 @@ struct ServerCommand: AsyncParsableCommand {
         }
         guard (1...10_000).contains(taskCap) else { throw ValidationError("--task-cap must be 1 to 10000.") }
         guard (3...600).contains(taskLease) else { throw ValidationError("--task-lease must be 3 to 600 seconds.") }
+        guard (3...600).contains(jobLease) else { throw ValidationError("--job-lease must be 3 to 600 seconds.") }
         do {
             _ = try ScriptUIDPool.parseRange(scriptUIDRange)
         } catch {
@@ -189,6 +200,8 @@ struct ServerCommand: AsyncParsableCommand {
         settings.engine.maximumLogLines = maxTaskLogLines
         settings.engine.taskLease = .milliseconds(Int(taskLease * 1000))
         settings.engine.leaseRenewal = .milliseconds(Int(taskLease * 1000 / 3))
+        settings.engine.builtInWorker = builtInWorker == .on
+        settings.engine.jobLease = .milliseconds(Int(jobLease * 1000))
         let configuration = settings
         if let warning = configuration.plaintextWarning { Console.line(warning) }
         if let warning = databasePasswordWarning { Console.line(warning) }
@@ -213,4 +226,10 @@ struct ServerCommand: AsyncParsableCommand {
         }
         try await server.application.runService()
     }
+}
+
+/// `on` or `off`, for flags that turn a part of the server on or off.
+enum Switch: String, ExpressibleByArgument, CaseIterable {
+    case on
+    case off
 }

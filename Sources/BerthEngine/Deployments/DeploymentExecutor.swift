@@ -229,26 +229,59 @@ struct DeploymentExecutor: TaskExecutor {
         return result
     }
 
-    /// Runs the step on one target: planned into a job here, run by the built-in worker. A script
-    /// that an earlier run had started is not run again: it fails, naming the node that stopped.
+    /// Runs the step on one target: planned into a job here, run by a worker of its pool (the
+    /// built-in worker for the default pool, unless it is turned off). A job an earlier node left
+    /// with a worker is followed, not started again. A script that an earlier run had started is
+    /// not run again: it fails, naming the node or worker that stopped.
     func attempt(
         _ step: DeploymentStep, index: Int, target: ECSClusterTarget?, plan: Plan, outputs: VariableDictionary,
         task: ServerTask, journal: StepJournal, earlier: StepProgress?, log: TaskLogWriter, section: LogSection
     ) async -> StepOutcome {
-        if let earlier, earlier.scriptStartedAt != nil {
-            let message =
-                "the node running it (\(earlier.recordedBy ?? "unknown")) stopped while the script ran; a script is not run a second time, since repeating it may not be safe. Deploy again to run it."
-            await section.error("Failed: \(message)")
-            return StepOutcome.failed(message).on(target?.name, as: nil)
-        }
-        if let earlier {
-            await section.info("Carrying on where node \(earlier.recordedBy ?? "unknown") stopped in the middle of this step.")
-        }
-        let planned: StepJobPlanner.Planned
+        var earlier = earlier
         do {
-            planned = try await planner.job(
-                for: step, index: index, target: target, plan: plan, outputs: outputs, task: task, earlier: earlier,
-                log: log, section: section)
+            let key = StepProgress.Key(stepIndex: index, targetID: target?.id)
+            if let running = try await store.unfinishedStepJob(taskID: task.id, key: key),
+                let pool = try await store.workerPool(id: running.poolID)
+            {
+                await section.info(
+                    "Following the job that \(running.workerName.map { "the worker \($0)" } ?? "the pool '\(pool.name)'") has from before."
+                )
+                let external = externalRun(pool: pool, journal: journal, log: log, section: section)
+                switch try await external.follow(running, waitAtMost: .seconds(Self.defaultJobWait)) {
+                case .finished(let outcome): return outcome.on(target?.name, as: outcome.identity)
+                case .lost(let worker): earlier = try await lostJob(key, worker: worker, journal: journal, section: section)
+                }
+            }
+            while true {
+                if let earlier, earlier.scriptStartedAt != nil {
+                    let message =
+                        "\(Self.runner(of: earlier)) stopped while the script ran; a script is not run a second time, since repeating it may not be safe. Deploy again to run it."
+                    await section.error("Failed: \(message)")
+                    return StepOutcome.failed(message).on(target?.name, as: nil)
+                }
+                if let earlier {
+                    await section.info("Carrying on where \(Self.runner(of: earlier)) stopped in the middle of this step.")
+                }
+                let planned = try await planner.job(
+                    for: step, index: index, target: target, plan: plan, outputs: outputs, task: task, earlier: earlier,
+                    log: log, section: section)
+                let pool = try await planner.pool(for: planned.job, target: target, plan: plan)
+                if pool.isDefault, configuration.builtInWorker {
+                    let host = BuiltInJobHost(
+                        log: log, journal: journal, key: planned.job.key, taskID: task.id, locks: services.locks,
+                        tokens: planned.tokens)
+                    return await services.worker.run(planned.job, host: host)
+                }
+                let external = externalRun(pool: pool, journal: journal, log: log, section: section)
+                let envelope = StepJobEnvelope(job: planned.job, tokenRecipe: planned.tokens?.recipe)
+                switch try await external.run(envelope, waitAtMost: try Self.jobWait(planned.job), bell: services.bell) {
+                case .finished(let outcome):
+                    _ = try await journal.reload(key)
+                    return outcome.on(target?.name, as: outcome.identity)
+                case .lost(let worker):
+                    earlier = try await lostJob(key, worker: worker, journal: journal, section: section)
+                }
+            }
         } catch {
             if error is CancellationError || Task.isCancelled {
                 await section.warning(
@@ -259,10 +292,37 @@ struct DeploymentExecutor: TaskExecutor {
             await section.error("Failed: \(message)")
             return StepOutcome.failed(message).on(target?.name, as: nil)
         }
-        let host = BuiltInJobHost(
-            log: log, journal: journal, key: planned.job.key, taskID: task.id, locks: services.locks,
-            tokens: planned.tokens)
-        return await services.worker.run(planned.job, host: host)
+    }
+
+    /// How long a job waits for a worker when nothing says otherwise (seconds).
+    static let defaultJobWait = 1800
+
+    /// A job waits for a worker as long as the step may take: its `timeoutSeconds` (0: a day), or
+    /// 30 minutes (an hour for a script).
+    static func jobWait(_ job: StepJob) throws -> Duration {
+        let properties = StepProperties(step: job.stepName, json: job.properties)
+        let seconds = try properties.int("timeoutSeconds") ?? (job.kind == .awsCLIScript ? 3600 : defaultJobWait)
+        return .seconds(seconds == 0 ? 86_400 : seconds)
+    }
+
+    /// "node a", "the worker w-1": who recorded `progress`.
+    static func runner(of progress: StepProgress) -> String {
+        guard let recorder = progress.recordedBy else { return "the node running it" }
+        return recorder.hasPrefix("worker ") ? "the \(recorder)" : "node \(recorder)"
+    }
+
+    /// A worker stopped answering: what it recorded is where the step carries on.
+    func lostJob(
+        _ key: StepProgress.Key, worker: String, journal: StepJournal, section: LogSection
+    ) async throws -> StepProgress? {
+        await section.warning("The worker \(worker) stopped answering; the job goes back to its pool.")
+        return try await journal.reload(key)
+    }
+
+    func externalRun(pool: WorkerPool, journal: StepJournal, log: TaskLogWriter, section: LogSection) -> ExternalJobRun {
+        ExternalJobRun(
+            store: store, secrets: variables.secrets, configuration: configuration, journal: journal, log: log,
+            section: section, pool: pool)
     }
 }
 
@@ -272,4 +332,6 @@ struct DeploymentServices: Sendable {
     let configuration: EngineConfiguration
     let worker: StepWorker
     let locks: ServiceLocks
+    /// Rung when a job is queued for external workers.
+    let bell: JobBell
 }

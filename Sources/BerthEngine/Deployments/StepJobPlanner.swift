@@ -19,7 +19,7 @@ struct StepJobPlanner {
     /// A job, and where its web identity (if any) gets its next token.
     struct Planned: Sendable {
         var job: StepJob
-        var tokens: (any WebIdentityTokenSource)?
+        var tokens: TokenMinter?
     }
 
     func job(
@@ -76,6 +76,20 @@ struct StepJobPlanner {
             region: region, images: plan.release.snapshot.images, defaultTags: defaultTags(plan),
             credentials: material?.credentials, earlier: earlier)
         return Planned(job: job, tokens: material?.refresh)
+    }
+
+    /// The pool whose workers run `job`: the step's `workerPool`, else the target's, else the
+    /// space's default pool.
+    func pool(for job: StepJob, target: ECSClusterTarget?, plan: Plan) async throws -> WorkerPool {
+        let properties = StepProperties(step: job.stepName, json: job.properties)
+        if let name = try properties.string("workerPool"), !name.isEmpty {
+            guard let pool = try await store.findWorkerPool(name, spaceID: plan.space.id) else {
+                throw properties.failure("workerPool", "names the worker pool '\(name)', which does not exist")
+            }
+            return pool
+        }
+        if let target, let pool = try await store.workerPool(id: target.workerPoolID) { return pool }
+        return try await store.defaultWorkerPool(spaceID: plan.space.id)
     }
 
     /// The account a script step on the worker names, which must exist and be allowed in the

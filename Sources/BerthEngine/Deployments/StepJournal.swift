@@ -57,6 +57,14 @@ actor StepJournal {
         entries[key] = progress
     }
 
+    /// Reads again what is recorded for `key`: a worker records a job's progress in the store
+    /// directly, and the journal must build on that, not on what it last wrote itself.
+    func reload(_ key: StepProgress.Key) async throws -> StepProgress? {
+        let recorded = try await store.stepProgress(taskID: taskID)[key]
+        entries[key] = recorded
+        return recorded
+    }
+
     /// Records how the step ended on the target, sealed.
     func finish(_ key: StepProgress.Key, outcome: StepOutcome) async throws {
         let json = String(decoding: try JSONEncoder().encode(outcome), as: UTF8.self)

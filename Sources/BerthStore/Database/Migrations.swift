@@ -176,6 +176,36 @@ public enum Migrations {
                 """,
                 "ALTER TABLE tasks ADD COLUMN adoptions BIGINT NOT NULL DEFAULT 0",
             ]),
+        Migration(
+            version: 9, name: "external workers: registration tokens, workers, step jobs and the log lines they send",
+            statements: [
+                """
+                CREATE TABLE worker_registration_tokens (
+                    id TEXT PRIMARY KEY, pool_id TEXT NOT NULL REFERENCES worker_pools(id) ON DELETE CASCADE,
+                    prefix TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, revoked_at BIGINT)
+                """,
+                """
+                CREATE TABLE workers (
+                    id TEXT PRIMARY KEY, pool_id TEXT NOT NULL REFERENCES worker_pools(id), name TEXT NOT NULL,
+                    slug TEXT NOT NULL, credential_hash TEXT NOT NULL UNIQUE, version TEXT NOT NULL,
+                    registered_at BIGINT NOT NULL, last_contact_at BIGINT, UNIQUE (pool_id, slug))
+                """,
+                """
+                CREATE TABLE step_jobs (
+                    id TEXT PRIMARY KEY, task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+                    step_index BIGINT NOT NULL, target_id TEXT NOT NULL, pool_id TEXT NOT NULL, state TEXT NOT NULL,
+                    job TEXT NOT NULL, worker_id TEXT, worker_name TEXT, lease_expires_at BIGINT,
+                    cancel_requested BIGINT NOT NULL DEFAULT 0, outcome TEXT, created_at BIGINT NOT NULL,
+                    claimed_at BIGINT, finished_at BIGINT)
+                """,
+                "CREATE INDEX step_jobs_queue ON step_jobs (pool_id, state, created_at)",
+                "CREATE INDEX step_jobs_task ON step_jobs (task_id, step_index, target_id)",
+                """
+                CREATE TABLE step_job_log (
+                    job_id TEXT NOT NULL REFERENCES step_jobs(id) ON DELETE CASCADE, sequence BIGINT NOT NULL,
+                    level TEXT NOT NULL, section TEXT, message TEXT NOT NULL, PRIMARY KEY (job_id, sequence))
+                """,
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two

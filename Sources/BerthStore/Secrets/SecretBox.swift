@@ -36,6 +36,16 @@ public struct SecretBox: Sendable {
             Binding(
                 table: "deployment_progress", recordID: "\(taskID)/\(key.stepIndex)/\(key.targetID ?? "")", field: "outcome")
         }
+
+        /// A step job waiting for, or held by, an external worker: it holds the job's credentials.
+        public static func stepJob(jobID: String) -> Binding {
+            Binding(table: "step_jobs", recordID: jobID, field: "job")
+        }
+
+        /// The outcome a worker reported for a step job.
+        public static func stepJobOutcome(jobID: String) -> Binding {
+            Binding(table: "step_jobs", recordID: jobID, field: "outcome")
+        }
     }
 
     static let versionPrefix = "v1:"

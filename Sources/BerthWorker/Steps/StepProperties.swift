@@ -15,7 +15,7 @@ public struct StepProperties: Sendable {
     }
 
     /// A failure of the property `key` (also named in the error's details).
-    func failure(_ key: String, _ message: String) -> BerthError {
+    public func failure(_ key: String, _ message: String) -> BerthError {
         BerthError(
             .validationFailed, "Step '\(step)': \(key) \(message).", details: [.init(field: key, message: "\(key) \(message)")])
     }
@@ -37,7 +37,7 @@ public struct StepProperties: Sendable {
         return value
     }
 
-    func int(_ key: String, in range: ClosedRange<Int>? = nil) throws(BerthError) -> Int? {
+    public func int(_ key: String, in range: ClosedRange<Int>? = nil) throws(BerthError) -> Int? {
         let value: Int?
         switch json[key] {
         case nil, .null?: return nil

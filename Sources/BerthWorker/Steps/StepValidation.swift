@@ -22,7 +22,7 @@ public enum StepValidation {
                 keys.contains { step.properties[$0]?.rendered().contains("#{") == true }
             }
             if case .object(let members) = step.properties {
-                let known = knownProperties[step.kind] ?? []
+                let known = (knownProperties[step.kind] ?? []).union(commonProperties)
                 for (key, _) in members where !known.contains(key) {
                     errors.add(
                         "\(field).\(key)",
@@ -77,6 +77,10 @@ public enum StepValidation {
     /// Every property each step type reads. A property not listed is refused when the process is
     /// saved, with the closest known name: a typo would otherwise be dropped in silence and the
     /// deployment run without it.
+    /// Properties every step takes: `workerPool`, the pool whose workers run it (by default the
+    /// target's pool, or the space's default pool for a script without target roles).
+    static let commonProperties: Set<String> = ["workerPool"]
+
     static let knownProperties: [DeploymentStep.Kind: Set<String>] = [
         .deployService: [
             "serviceName", "taskDefinition", "desiredCount", "minimumHealthyPercent", "maximumPercent", "launchType",

@@ -1,0 +1,121 @@
+import AWSCore
+import BerthDomain
+import BerthStore
+import BerthWorker
+import Foundation
+
+/// One step job on an external worker, seen from the node that holds the deployment: queued
+/// (sealed) for the pool, then followed until its outcome arrives. What the worker sends is relayed
+/// into the task's log, in the job's section; its progress it records in the store itself, under
+/// its lease. The node waits for a worker as long as the step's own timeout, saying so in the log.
+struct ExternalJobRun {
+    let store: BerthStore
+    let secrets: SecretBox
+    let configuration: EngineConfiguration
+    let journal: StepJournal
+    let log: TaskLogWriter
+    let section: LogSection
+    let pool: WorkerPool
+
+    /// How often the node looks at the job and relays its lines.
+    static let followInterval: Duration = .milliseconds(100)
+
+    enum Ending {
+        case finished(StepOutcome)
+        /// The worker stopped renewing its lease; nothing more is taken from it.
+        case lost(worker: String)
+    }
+
+    /// Queues `envelope` for the pool and follows it.
+    func run(_ envelope: StepJobEnvelope, waitAtMost limit: Duration, bell: JobBell) async throws -> Ending {
+        var record = StepJobRecord(
+            taskID: envelope.job.taskID, key: envelope.job.key, poolID: pool.id, sealedJob: "",
+            createdAt: configuration.clock.now())
+        record.sealedJob = try envelope.seal(jobID: record.id, with: secrets)
+        try await store.enqueueStepJob(record)
+        bell.ring()
+        return try await follow(record, waitAtMost: limit)
+    }
+
+    /// Follows a queued or running job to its end.
+    func follow(_ queued: StepJobRecord, waitAtMost limit: Duration) async throws -> Ending {
+        let started = configuration.clock.now()
+        var relayed = 0
+        var reportedWaiting = false
+        var reportedWorker: String?
+        while true {
+            let lines = try await store.stepJobLog(id: queued.id, after: relayed)
+            for (sequence, line) in lines {
+                await log.write(line.level, section: section.name, line.message)
+                relayed = sequence
+            }
+            if lines.count == 500 { continue }
+            guard let record = try await store.stepJob(id: queued.id) else {
+                throw BerthError(.internalError, "The step job \(queued.id) disappeared.")
+            }
+            let now = configuration.clock.now()
+            switch record.state {
+            case .queued:
+                if !reportedWaiting {
+                    reportedWaiting = true
+                    await section.info(try await waitingMessage(at: now))
+                }
+                if now.timeIntervalSince(started) >= limit.timeInterval, try await store.abandonStepJob(id: record.id, at: now) {
+                    return .finished(
+                        .failed(
+                            "no worker in the pool '\(pool.name)' took the job within \(Int(limit.timeInterval)) s (\(try await connectedWorkers(at: now)))."
+                        ))
+                }
+            case .running:
+                if reportedWorker != record.workerName {
+                    reportedWorker = record.workerName
+                    await section.info("The worker \(record.workerName ?? "?") of the pool '\(pool.name)' took the job.")
+                }
+                if let lease = record.leaseExpiresAt, lease < now, try await store.abandonStepJob(id: record.id, at: now) {
+                    try await relayRest(of: record, after: relayed)
+                    return .lost(worker: record.workerName ?? "?")
+                }
+            case .finished:
+                try await relayRest(of: record, after: relayed)
+                guard let sealed = record.sealedOutcome else {
+                    throw BerthError(.internalError, "The step job \(record.id) finished without an outcome.")
+                }
+                let json = try secrets.open(SealedSecret(ciphertext: sealed), for: .stepJobOutcome(jobID: record.id))
+                let outcome = try JSONDecoder().decode(StepOutcome.self, from: Data(json.utf8))
+                await log.addSensitive(outcome.sensitiveOutputs.compactMap { outcome.outputs[$0] })
+                return .finished(outcome)
+            case .abandoned:
+                return .lost(worker: record.workerName ?? "?")
+            }
+            try await Task.sleep(for: Self.followInterval)
+        }
+    }
+
+    func relayRest(of record: StepJobRecord, after sequence: Int) async throws {
+        var relayed = sequence
+        while true {
+            let lines = try await store.stepJobLog(id: record.id, after: relayed)
+            for (sequence, line) in lines {
+                await log.write(line.level, section: section.name, line.message)
+                relayed = sequence
+            }
+            if lines.count < 500 { return }
+        }
+    }
+
+    func waitingMessage(at now: Date) async throws -> String {
+        "Waiting for a worker in the pool '\(pool.name)': \(try await connectedWorkers(at: now))."
+    }
+
+    /// "none connected", "2 connected, all busy"…
+    func connectedWorkers(at now: Date) async throws -> String {
+        let workers = try await store.listWorkers(spaceID: pool.spaceID).filter { $0.worker.poolID == pool.id }
+        let healthy = workers.filter { $0.worker.status(at: now) == .healthy }
+        if healthy.isEmpty {
+            return "none connected"
+                + (workers.isEmpty
+                    ? "" : " (\(workers.count) registered, none heard from in \(Int(Worker.unreachableAfter)) s)")
+        }
+        return "\(healthy.count) connected"
+    }
+}

@@ -1,0 +1,156 @@
+import AWSCore
+import BerthDomain
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `berth worker run`: long-polls the server for its pool's step jobs and runs up to `concurrency`
+/// at once, each through a ``RemoteJobHost``. Only outbound connections: the worker needs no open
+/// port. A graceful shutdown stops claiming and hands the running jobs back (they are left as
+/// they are in AWS; another worker of the pool carries them on once their leases run out).
+public struct WorkerAgent: Service {
+    let client: JobProtocolClient
+    let worker: StepWorker
+    let name: String
+    let concurrency: Int
+    let logger: Logger
+
+    /// How long a failed claim waits before the next (the server may be restarting).
+    static let retryAfterFailure: Duration = .seconds(2)
+    /// How often a running job's lines are sent (and its lease renewed when it has none).
+    static let flushInterval: Duration = .milliseconds(250)
+    /// A job with nothing to say still renews its lease this often.
+    static let heartbeat: Duration = .seconds(5)
+
+    public init(client: JobProtocolClient, worker: StepWorker, name: String, concurrency: Int, logger: Logger) {
+        self.client = client
+        self.worker = worker
+        self.name = name
+        self.concurrency = concurrency
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info(
+            "The worker is waiting for jobs", metadata: ["worker.name": "\(name)", "server": "\(client.server.absoluteString)"])
+        try await withThrowingDiscardingTaskGroup { group in
+            for slot in 0..<concurrency {
+                group.addTask { try await claimLoop(slot: slot) }
+            }
+        }
+        logger.info("The worker stopped", metadata: ["worker.name": "\(name)"])
+    }
+
+    /// One slot: claim a job, run it, claim the next, until shutdown.
+    /// - Throws: when the server refuses the worker's credential (the worker was deleted).
+    func claimLoop(slot: Int) async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let claimed: JobProtocol.ClaimResponse?
+            do {
+                claimed = try await cancelWhenGracefulShutdown { try await client.claim(version: BerthVersion.current) }
+            } catch let failure as JobProtocolClient.Failure where failure.status == 401 {
+                throw BerthError(.unauthorized, "The server refused this worker: \(failure.message)")
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                logger.warning(
+                    "Asking the server for a job failed; trying again",
+                    metadata: ["worker.slot": "\(slot)", "error": "\(String(describing: error))"])
+                try? await Task.sleep(for: Self.retryAfterFailure)
+                continue
+            }
+            guard let claimed else { continue }
+            await runJob(claimed)
+        }
+    }
+
+    /// Runs one job to its outcome and reports it; a job that was lost, or handed back at
+    /// shutdown, reports nothing.
+    func runJob(_ claimed: JobProtocol.ClaimResponse) async {
+        let job = claimed.job
+        let metadata: Logger.Metadata = ["job.id": "\(claimed.jobID)", "task.id": "\(job.taskID)", "job.step": "\(job.stepName)"]
+        logger.info("Running a job", metadata: metadata)
+        let host = RemoteJobHost(
+            jobID: claimed.jobID, job: job, client: client, lockRetry: worker.configuration.deploymentPollInterval,
+            logger: logger)
+        await host.log.write(
+            .info, section: job.logSection,
+            "On the worker \(name) (berth \(BerthVersion.current), \(ProcessInfo.processInfo.hostName)).")
+        let stop = WorkStop()
+        let outcome = await withGracefulShutdownHandler {
+            await withTaskGroup(of: StepOutcome?.self) { group in
+                group.addTask { await WorkStop.$ofCurrentTask.withValue(stop) { await worker.run(job, host: host) } }
+                group.addTask {
+                    await keepAlive(host, stop: stop, metadata: metadata)
+                    return nil
+                }
+                var outcome: StepOutcome?
+                while let result = await group.next() {
+                    // The first to end decides: the job (its outcome), or its stop (the job is cancelled).
+                    if let result { outcome = result }
+                    group.cancelAll()
+                }
+                return outcome
+            }
+        } onGracefulShutdown: {
+            stop.stop(.handedOver)
+        }
+        guard stop.current != .handedOver, let outcome else {
+            logger.info("Left the job to another worker", metadata: metadata)
+            return
+        }
+        await report(outcome, host: host, metadata: metadata)
+    }
+
+    /// Sends the job's lines every ``flushInterval`` and hears what the server says of the job:
+    /// a cancel stops it as a cancel, a lost lease as a handover. Returns when it stops the job,
+    /// or when cancelled (the job ended).
+    func keepAlive(_ host: RemoteJobHost, stop: WorkStop, metadata: Logger.Metadata) async {
+        var lastContact = ContinuousClock.now
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: Self.flushInterval)
+            } catch {
+                return
+            }
+            if stop.current != nil { return }
+            guard await host.lines.hasPending || ContinuousClock.now - lastContact >= Self.heartbeat else { continue }
+            do {
+                switch try await host.flush() {
+                case .held:
+                    lastContact = .now
+                case .cancel:
+                    logger.info("The server asked to cancel the job", metadata: metadata)
+                    stop.stop(.cancelled)
+                    return
+                case .lost:
+                    logger.warning("The job is no longer this worker's; stopping it", metadata: metadata)
+                    stop.stop(.handedOver)
+                    return
+                }
+            } catch {
+                logger.warning(
+                    "Sending the job's log failed; trying again", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            }
+        }
+    }
+
+    /// Sends the last lines and the outcome, trying again for a while if the server is away.
+    func report(_ outcome: StepOutcome, host: RemoteJobHost, metadata: Logger.Metadata) async {
+        for attempt in 1...15 {
+            do {
+                _ = try await host.flush()
+                try await client.finish(host.jobID, outcome: outcome)
+                logger.info("Finished a job", metadata: metadata.merging(["job.state": "\(outcome.state.rawValue)"]) { $1 })
+                return
+            } catch let failure as JobProtocolClient.Failure where failure.isConflict {
+                logger.warning("The job was no longer this worker's when it ended; its outcome is not taken", metadata: metadata)
+                return
+            } catch {
+                logger.warning(
+                    "Reporting the job's outcome failed; trying again",
+                    metadata: metadata.merging(["error": "\(error)", "attempt": "\(attempt)"]) { $1 })
+                try? await Task.sleep(for: .seconds(2))
+            }
+        }
+    }
+}

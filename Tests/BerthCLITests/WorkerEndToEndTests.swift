@@ -1,0 +1,229 @@
+import AWSCore
+import AWSSigV4
+import AsyncHTTPClient
+import BerthDev
+import BerthTestSupport
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// External workers with the real `berth` binary: a server whose environment holds no AWS
+/// credentials at all, and `berth worker` processes that have their own. STS and IAM are moto; ECS
+/// is `FakeECS`.
+@Suite("External workers end to end")
+struct WorkerEndToEndTests {
+    struct Harness {
+        let moto: MotoServer
+        let fake: FakeECS
+        let server: BerthServerProcess
+        let root: URL
+        /// What a worker's environment holds: AWS endpoints, and the keys of an IAM user that only
+        /// workers have.
+        let workerEnvironment: [String: String]
+        let workerUser: String
+        var outputs: [String] = []
+
+        mutating func berth(_ arguments: [String]) async throws -> BerthProcess.Result {
+            let result = try await server.cli(arguments)
+            outputs += [result.standardOutput, result.standardError]
+            return result
+        }
+
+        /// A new registration token for `pool`.
+        mutating func token(_ pool: String) async throws -> String {
+            let made = try await berth(["worker-pool", "token", pool, "--output", "json"])
+            #expect(made.status == 0, "\(made.standardError)")
+            return try #require(try ServerEndToEndTests.json(made.standardOutput)["token"] as? String)
+        }
+
+        func write(_ name: String, _ text: String) throws -> String {
+            let file = root.appendingPathComponent(name)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            return file.path
+        }
+
+        /// A worker of `pool`, in a directory of its own, with ``workerEnvironment``.
+        mutating func startWorker(_ name: String, pool: String, token: String) async throws -> BerthWorkerProcess {
+            try await BerthWorkerProcess.start(
+                server: server, pool: pool, name: name, token: token, directory: root.appendingPathComponent(name),
+                environment: workerEnvironment)
+        }
+
+        /// The database files, where no secret may be in clear.
+        var database: String {
+            ["berth.sqlite", "berth.sqlite-wal", "berth.sqlite-shm"].map {
+                String(
+                    decoding: (try? Data(contentsOf: server.dataDirectory.appendingPathComponent($0))) ?? Data(), as: UTF8.self)
+            }.joined()
+        }
+    }
+
+    static func withHarness(_ body: (inout Harness) async throws -> Void) async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        let workerUser = "berth-worker-\(UUID().uuidString.prefix(6).lowercased())"
+        let workerKeys = try await moto.createAdministrator(named: workerUser)
+        let fake = FakeECS()
+        try await withLocalServer(fake.router) { fakeURL in
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-workers-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: root) }
+            // The server: endpoints only. No key, no profile, no metadata service.
+            var environment = moto.environment.values
+            environment["AWS_ENDPOINT_URL_ECS"] = fakeURL
+            environment["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = fakeURL
+            environment["HOME"] = root.path
+            let server = try await BerthServerProcess.start(
+                dataDirectory: root.appendingPathComponent("data"), environment: environment,
+                arguments: ["--deployment-poll-interval", "0.1"])
+            var workerEnvironment = environment
+            workerEnvironment["AWS_ACCESS_KEY_ID"] = workerKeys.accessKeyID
+            workerEnvironment["AWS_SECRET_ACCESS_KEY"] = workerKeys.secretAccessKey
+            var harness = Harness(
+                moto: moto, fake: fake, server: server, root: root, workerEnvironment: workerEnvironment,
+                workerUser: workerUser)
+            #expect(try await harness.berth(["environment", "create", "Production"]).status == 0)
+            try await body(&harness)
+        }
+    }
+
+    /// A project with one Deploy ECS service step on the targets with the role `web`.
+    static func webProject(_ h: Harness, workerPool: String? = nil) throws -> String {
+        try h.write(
+            "web.yaml",
+            """
+            name: Web
+            steps:
+              - name: Deploy web
+                type: deploy-ecs-service
+                targetRoles: [web]
+                properties:
+                  serviceName: web
+                  desiredCount: 1
+                  timeoutSeconds: 60
+                  taskDefinition:
+                    family: web
+                    containerDefinitions: [{name: app, image: "shop/web:placeholder", memory: 256}]
+            """)
+    }
+
+    @Test(
+        "A worker whose AWS credentials exist only in its own environment deploys through a target that uses the worker's credentials; the job's log names the worker, the server never sees the keys, and the worker's credential opens nothing of the user API"
+    )
+    func workerCredentials() async throws {
+        try await Self.withHarness { h in
+            #expect(try await h.berth(["worker-pool", "create", "private-vpc"]).status == 0)
+            let token = try await h.token("private-vpc")
+            let worker = try await h.startWorker("vpc-worker-1", pool: "private-vpc", token: token)
+            // Registered: the credential file is the worker user's alone.
+            let attributes = try FileManager.default.attributesOfItem(atPath: worker.configFile.path)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            try await worker.waitForLog(containing: "The worker is waiting for jobs")
+
+            let target = try await h.berth([
+                "target", "create", "ecs", "--name", "private-web", "--environment", "Production", "--role", "web",
+                "--region", "eu-west-1", "--cluster", "prod", "--worker-credentials", "--worker-pool", "private-vpc",
+            ])
+            #expect(target.status == 0, "\(target.standardError)")
+            #expect(try await h.berth(["project", "apply", "-f", try Self.webProject(h)]).status == 0)
+            #expect(
+                try await h.berth(["release", "create", "--project", "Web", "--version", "1", "--image", "app=shop/web:1"])
+                    .status == 0)
+            let deployed = try await h.berth([
+                "deploy", "--project", "Web", "--release", "1", "--environment", "Production", "--wait",
+            ])
+            #expect(deployed.status == 0, "\(deployed.standardOutput) \(deployed.standardError)")
+            let log = deployed.standardOutput
+            #expect(log.contains("The worker vpc-worker-1 of the pool 'private-vpc' took the job."), "\(log)")
+            #expect(log.contains("On the worker vpc-worker-1"), "\(log)")
+            #expect(log.contains("Credentials: the worker's own"), "\(log)")
+            #expect(log.contains("Running as arn:aws:iam::123456789012:user/\(h.workerUser)"), "\(log)")
+            #expect(h.fake.primaryTaskDefinition(ofService: "web") == "web:1")
+
+            let listed = try ServerEndToEndTests.array(try await h.berth(["worker", "list", "--output", "json"]))
+            let entry = try #require(listed.first { $0["name"] as? String == "vpc-worker-1" })
+            #expect(entry["pool"] as? String == "private-vpc")
+            #expect(entry["status"] as? String == "healthy")
+            #expect(entry["version"] as? String == BerthVersion.current)
+
+            // The worker's keys never reach the server: not its log, not its database.
+            let secret = h.workerEnvironment["AWS_SECRET_ACCESS_KEY"] ?? "?"
+            #expect(!h.server.log.contains(secret))
+            #expect(!h.database.contains(secret))
+            #expect(!h.outputs.contains { $0.contains(secret) })
+
+            // The worker's credential, tried on the user API, opens nothing; nor is it in the database.
+            let file = try JSONSerialization.jsonObject(with: Data(contentsOf: worker.configFile)) as? [String: Any]
+            let credential = try #require(file?["credential"] as? String)
+            #expect(!h.database.contains(credential))
+            for path in ["/api/spaces", "/api/spaces/default/targets", "/api/spaces/default/workers"] {
+                var request = HTTPClientRequest(url: h.server.url + path)
+                request.headers.add(name: "Authorization", value: "Bearer \(credential)")
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                #expect(response.status.code == 401, "\(path) answered \(response.status) to a worker's credential")
+            }
+            // Nor can a made-up worker credential claim jobs.
+            var forged = HTTPClientRequest(url: h.server.url + "/api/worker/jobs/claim")
+            forged.method = .POST
+            forged.headers.add(name: "Authorization", value: "Bearer berthwk_\(String(repeating: "A", count: 43))")
+            forged.body = .bytes(.init(string: #"{"version":"x","waitSeconds":0}"#))
+            #expect(try await HTTPClient.shared.execute(forged, timeout: .seconds(10)).status.code == 401)
+
+            // A registration token works until it is replaced or revoked.
+            let second = try await h.token("private-vpc")
+            let withOld = try await BerthProcess.run(
+                [
+                    "worker", "register", "--server", h.server.url, "--pool", "private-vpc", "--name", "late",
+                    "--token", token, "--config", h.root.appendingPathComponent("late.json").path,
+                ], environment: ["HOME": h.root.path])
+            #expect(withOld.status == 1)
+            #expect(withOld.standardError.contains("The registration token is not valid"), "\(withOld.standardError)")
+            #expect(try await h.berth(["worker-pool", "token", "private-vpc", "--revoke"]).status == 0)
+            let revoked = try await BerthProcess.run(
+                [
+                    "worker", "register", "--server", h.server.url, "--pool", "private-vpc", "--name", "late",
+                    "--token", second, "--config", h.root.appendingPathComponent("late.json").path,
+                ], environment: ["HOME": h.root.path])
+            #expect(revoked.status == 1)
+            #expect(revoked.standardError.contains("The registration token is not valid"), "\(revoked.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: h.root.appendingPathComponent("late.json").path))
+
+            // A deleted worker's credential stops working: the running worker stops, saying why.
+            #expect(try await h.berth(["worker", "delete", "vpc-worker-1"]).status == 0)
+            try await worker.waitForLog(containing: "The server refused this worker")
+        }
+    }
+
+    @Test("A job for a pool without workers waits, saying so in the log, and fails when the step's timeout passes")
+    func emptyPool() async throws {
+        try await Self.withHarness { h in
+            #expect(try await h.berth(["worker-pool", "create", "empty"]).status == 0)
+            let project = try h.write(
+                "script.yaml",
+                """
+                name: Scripted
+                steps:
+                  - name: Say hello
+                    type: run-aws-cli-script
+                    properties:
+                      workerPool: empty
+                      timeoutSeconds: 3
+                      script: echo hello
+                """)
+            let applied = try await h.berth(["project", "apply", "-f", project])
+            #expect(applied.status == 0, "\(applied.standardError)")
+            #expect(try await h.berth(["release", "create", "--project", "Scripted", "--version", "1"]).status == 0)
+            let deployed = try await h.berth([
+                "deploy", "--project", "Scripted", "--release", "1", "--environment", "Production", "--wait",
+            ])
+            #expect(deployed.status == 1, "\(deployed.standardOutput)")
+            #expect(
+                deployed.standardOutput.contains("Waiting for a worker in the pool 'empty': none connected."),
+                "\(deployed.standardOutput)")
+            #expect(
+                deployed.standardError.contains("no worker in the pool 'empty' took the job within 3 s (none connected)"),
+                "\(deployed.standardError)")
+        }
+    }
+}
