@@ -19,10 +19,13 @@ extension BerthStore {
     }
 
     /// Gives the oldest queued job of `poolID` to `worker`, leased until `leaseUntil`; nil when the
-    /// pool has none. Of any number of workers claiming at once, exactly one gets each job.
+    /// pool has none. Of any number of workers claiming at once, exactly one gets each job. A job
+    /// whose deployment ended or is being cancelled is never handed out.
     public func claimStepJob(poolID: String, worker: Worker, at now: Date, leaseUntil: Date) async throws -> StepJobRecord? {
         let next: SQLQueryString = """
-            SELECT id FROM step_jobs WHERE pool_id = \(bind: poolID) AND state = 'queued' ORDER BY created_at, id LIMIT 1
+            SELECT id FROM step_jobs WHERE pool_id = \(bind: poolID) AND state = 'queued' \
+            AND EXISTS (SELECT 1 FROM tasks WHERE tasks.id = step_jobs.task_id AND tasks.state = 'executing' \
+            AND tasks.cancel_requested_at IS NULL) ORDER BY created_at, id LIMIT 1
             """
         let claim: SQLQueryString = """
             UPDATE step_jobs SET state = 'running', worker_id = \(bind: worker.id), worker_name = \(bind: worker.name), \

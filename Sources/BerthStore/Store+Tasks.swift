@@ -191,6 +191,14 @@ extension BerthStore {
             // A line whose number was taken (by a node's note when it adopted the task) gives way:
             // the outcome itself must be recorded.
             for line in lastLines { try await Self.insert(line, taskID: id, db) }
+            // A job still waiting for a worker is no one's any more; one a worker has hears at its
+            // next renewal that its task is over.
+            try await db.raw(
+                """
+                UPDATE step_jobs SET state = 'abandoned', finished_at = \(bind: time.unixMilliseconds) \
+                WHERE task_id = \(bind: id) AND state = 'queued'
+                """
+            ).run()
             if let (targetID, health) = targetHealth {
                 try await db.raw(
                     """

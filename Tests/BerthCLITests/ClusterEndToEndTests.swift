@@ -235,7 +235,7 @@ struct ClusterEndToEndTests {
                     #expect(survivor != victim && Cluster.names.contains(survivor), "\(task)")
                     #expect(
                         (task["errorMessage"] as? String)?.contains(
-                            "the node running it (\(victim)) stopped while the script ran; a script is not run a second time")
+                            "node \(victim) stopped while the script ran; a script is not run a second time")
                             == true, "\(task)")
                     let log = try await asked.cli(["task", "log", id]).standardOutput
                     #expect(

@@ -59,12 +59,14 @@ struct WorkerEndToEndTests {
         }
     }
 
-    static func withHarness(_ body: (inout Harness) async throws -> Void) async throws {
+    /// - Parameter serverArguments: besides a fast poll (a short `--job-lease`, for instance).
+    static func withHarness(
+        fake: FakeECS = FakeECS(), serverArguments: [String] = [], _ body: (inout Harness) async throws -> Void
+    ) async throws {
         let moto = try await MotoServer.start()
         defer { moto.stop() }
         let workerUser = "berth-worker-\(UUID().uuidString.prefix(6).lowercased())"
         let workerKeys = try await moto.createAdministrator(named: workerUser)
-        let fake = FakeECS()
         try await withLocalServer(fake.router) { fakeURL in
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-workers-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -76,7 +78,7 @@ struct WorkerEndToEndTests {
             environment["HOME"] = root.path
             let server = try await BerthServerProcess.start(
                 dataDirectory: root.appendingPathComponent("data"), environment: environment,
-                arguments: ["--deployment-poll-interval", "0.1"])
+                arguments: ["--deployment-poll-interval", "0.1"] + serverArguments)
             var workerEnvironment = environment
             workerEnvironment["AWS_ACCESS_KEY_ID"] = workerKeys.accessKeyID
             workerEnvironment["AWS_SECRET_ACCESS_KEY"] = workerKeys.secretAccessKey
@@ -89,7 +91,7 @@ struct WorkerEndToEndTests {
     }
 
     /// A project with one Deploy ECS service step on the targets with the role `web`.
-    static func webProject(_ h: Harness, workerPool: String? = nil) throws -> String {
+    static func webProject(_ h: Harness) throws -> String {
         try h.write(
             "web.yaml",
             """
@@ -224,6 +226,147 @@ struct WorkerEndToEndTests {
             #expect(
                 deployed.standardError.contains("no worker in the pool 'empty' took the job within 3 s (none connected)"),
                 "\(deployed.standardError)")
+        }
+    }
+
+    @Test(
+        "Two workers in one pool share its jobs; kill -9 of the worker watching a rollout: the other carries the step on from what was recorded, and the deployment succeeds with one revision and one service"
+    )
+    func workerDiesMidRollout() async throws {
+        // Rollouts last until the test ends them; a worker that stops answering loses its job after 5 s.
+        let fake = FakeECS(settings: FakeECS.Settings(rolloutDuration: .seconds(3600)))
+        try await Self.withHarness(fake: fake, serverArguments: ["--job-lease", "5"]) { h in
+            #expect(try await h.berth(["worker-pool", "create", "fleet"]).status == 0)
+            let token = try await h.token("fleet")
+            var workers: [String: BerthWorkerProcess] = [:]
+            for name in ["fleet-a", "fleet-b"] {
+                let worker = try await BerthWorkerProcess.start(
+                    server: h.server, pool: "fleet", name: name, token: token, directory: h.root.appendingPathComponent(name),
+                    environment: h.workerEnvironment, arguments: ["--concurrency", "1"])
+                try await worker.waitForLog(containing: "The worker is waiting for jobs")
+                workers[name] = worker
+            }
+            for (index, cluster) in ["east", "west"].enumerated() {
+                let target = try await h.berth([
+                    "target", "create", "ecs", "--name", "web-\(index)", "--environment", "Production", "--role", "web",
+                    "--region", "eu-west-1", "--cluster", cluster, "--worker-credentials", "--worker-pool", "fleet",
+                ])
+                #expect(target.status == 0, "\(target.standardError)")
+            }
+            #expect(try await h.berth(["project", "apply", "-f", try Self.webProject(h)]).status == 0)
+            #expect(
+                try await h.berth(["release", "create", "--project", "Web", "--version", "1", "--image", "app=shop/web:1"])
+                    .status == 0)
+            let started = try await h.berth([
+                "deploy", "--project", "Web", "--release", "1", "--environment", "Production", "--output", "json",
+            ])
+            let taskID = try #require(try ServerEndToEndTests.json(started.standardOutput)["taskId"] as? String)
+
+            // One job per target; each worker takes one at a time, so both have one.
+            var log = ""
+            for _ in 0..<300 {
+                log = try await h.server.cli(["task", "log", taskID]).standardOutput
+                if log.components(separatedBy: "Waiting for web to run web:").count == 3 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(log.contains("The worker fleet-a of the pool 'fleet' took the job."), "\(log)")
+            #expect(log.contains("The worker fleet-b of the pool 'fleet' took the job."), "\(log)")
+
+            try await workers["fleet-a"]?.killNow()
+            _ = try await h.server.taskLog(taskID, containing: "The worker fleet-a stopped answering", within: 60)
+            _ = try await h.server.taskLog(
+                taskID, containing: "Carrying on where the worker fleet-a stopped in the middle of this step.", within: 30)
+            // The survivor takes the job once its own is done: end the rollouts.
+            fake.finishRollouts()
+            _ = try await h.server.taskLog(taskID, containing: "Deployed Web 1 to Production.", within: 90)
+            for _ in 0..<100
+            where !(try await h.server.cli(["task", "log", taskID]).standardOutput.contains("The worker fleet-b")) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            var state: String?
+            for _ in 0..<300 where state == nil || state == "executing" {
+                let shown = try await h.server.cli(["task", "show", taskID, "--output", "json"])
+                state = (try ServerEndToEndTests.json(shown.standardOutput)["task"] as? [String: Any])?["state"] as? String
+                if state == "executing" { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(state == "succeeded")
+            log = try await h.server.cli(["task", "log", taskID]).standardOutput
+            #expect(log.components(separatedBy: "The worker fleet-b of the pool 'fleet' took the job.").count == 3, "\(log)")
+            #expect(log.contains("was already changed to web:"), "\(log)")
+            // Each cluster got one revision and one service: the survivor changed nothing twice.
+            #expect(fake.taskDefinitions(family: "web").count == 2, "\(fake.taskDefinitions(family: "web"))")
+            #expect(fake.calls["CreateService"] == 2)
+            #expect(fake.calls["UpdateService"] == nil)
+        }
+    }
+
+    @Test(
+        "Workers that use the role of the machine they run on: one with IMDSv2 (on EC2), one with a web identity token file (in EKS); each deploys with its own identity"
+    )
+    func machineRoles() async throws {
+        try await Self.withHarness { h in
+            let roleARN = try await h.moto.createRole(
+                named: "IRSA",
+                trustPolicy:
+                    #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/oidc.eks.example.com"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#
+            )
+            // Neither worker has a key: one asks the metadata service, the other exchanges its token file.
+            var machine = h.workerEnvironment
+            machine["AWS_ACCESS_KEY_ID"] = nil
+            machine["AWS_SECRET_ACCESS_KEY"] = nil
+            let instanceKeys = Credentials(
+                accessKeyID: h.workerEnvironment["AWS_ACCESS_KEY_ID"] ?? "",
+                secretAccessKey: h.workerEnvironment["AWS_SECRET_ACCESS_KEY"] ?? "")
+            let imds = FakeInstanceMetadataService(credentials: instanceKeys)
+            try await withLocalServer(imds.router) { imdsURL in
+                var ec2 = machine
+                ec2["AWS_EC2_METADATA_DISABLED"] = nil
+                ec2["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = imdsURL
+                // A loaded machine can take longer than IMDS's 1 s default to answer locally.
+                ec2["AWS_METADATA_SERVICE_TIMEOUT"] = "10"
+                let tokenFile = h.root.appendingPathComponent("eks-token")
+                try "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3b3JrZXIifQ.c2ln".write(to: tokenFile, atomically: true, encoding: .utf8)
+                var eks = machine
+                eks["AWS_WEB_IDENTITY_TOKEN_FILE"] = tokenFile.path
+                eks["AWS_ROLE_ARN"] = roleARN
+                eks["AWS_ROLE_SESSION_NAME"] = "irsa-worker"
+
+                var workers: [BerthWorkerProcess] = []
+                for (pool, environment) in [("ec2", ec2), ("eks", eks)] {
+                    #expect(try await h.berth(["worker-pool", "create", pool]).status == 0)
+                    let worker = try await BerthWorkerProcess.start(
+                        server: h.server, pool: pool, name: "\(pool)-worker", token: try await h.token(pool),
+                        directory: h.root.appendingPathComponent(pool), environment: environment)
+                    try await worker.waitForLog(containing: "The worker is waiting for jobs")
+                    workers.append(worker)
+                    let target = try await h.berth([
+                        "target", "create", "ecs", "--name", "\(pool)-web", "--environment", "Production", "--role", "web",
+                        "--region", "eu-west-1", "--cluster", pool, "--worker-credentials", "--worker-pool", pool,
+                    ])
+                    #expect(target.status == 0, "\(target.standardError)")
+                }
+                #expect(try await h.berth(["project", "apply", "-f", try Self.webProject(h)]).status == 0)
+                #expect(
+                    try await h.berth(["release", "create", "--project", "Web", "--version", "1", "--image", "app=shop/web:1"])
+                        .status == 0)
+                let deployed = try await h.berth([
+                    "deploy", "--project", "Web", "--release", "1", "--environment", "Production", "--wait",
+                ])
+                #expect(deployed.status == 0, "\(deployed.standardOutput) \(deployed.standardError)")
+                let log = deployed.standardOutput
+                #expect(log.contains("[1. Deploy web · ec2-web] On the worker ec2-worker"), "\(log)")
+                #expect(log.contains("[1. Deploy web · ec2-web]   IMDSv2: used"), "\(log)")
+                #expect(
+                    log.contains("[1. Deploy web · ec2-web] Running as arn:aws:iam::123456789012:user/\(h.workerUser)"), "\(log)")
+                #expect(log.contains("[1. Deploy web · eks-web] On the worker eks-worker"), "\(log)")
+                #expect(log.contains("[1. Deploy web · eks-web]   web identity token file: used"), "\(log)")
+                #expect(
+                    log.contains("[1. Deploy web · eks-web] Running as arn:aws:sts::123456789012:assumed-role/IRSA/irsa-worker"),
+                    "\(log)")
+                #expect(imds.requestCounts.credentialRequests >= 1)
+                #expect(imds.requestCounts.requestsWithoutToken == 0)
+                for worker in workers { try await worker.terminate() }
+            }
         }
     }
 }

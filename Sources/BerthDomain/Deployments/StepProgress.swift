@@ -60,6 +60,13 @@ public struct StepProgress: Sendable, Hashable, Codable {
     /// The node that recorded the progress last (filled in by the store).
     public var recordedBy: String?
 
+    /// Who recorded this, for the log: "node a", or "the worker fleet-a" (a worker records as
+    /// `worker NAME`).
+    public var recorder: String {
+        guard let recordedBy else { return "the node running it" }
+        return recordedBy.hasPrefix("worker ") ? "the \(recordedBy)" : "node \(recordedBy)"
+    }
+
     public init() {}
 }
 

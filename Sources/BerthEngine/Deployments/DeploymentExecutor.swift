@@ -127,7 +127,7 @@ struct DeploymentExecutor: TaskExecutor {
                         ECS.StopTaskRequest(
                             task: arn, cluster: target.clusterName, reason: "The Berth deployment \(ending)."))
                     await section.warning(
-                        "Stopped \(StepWorker.shortTaskID(arn)), which node \(progress.recordedBy ?? "?") started: the deployment \(ending)."
+                        "Stopped \(StepWorker.shortTaskID(arn)), which \(progress.recorder) started: the deployment \(ending)."
                     )
                 }
             }
@@ -206,7 +206,8 @@ struct DeploymentExecutor: TaskExecutor {
                 let outcome = try journal.outcome(finished, at: key)
                 await log.addSensitive(outcome.sensitiveOutputs.compactMap { outcome.outputs[$0] })
                 await section.info(
-                    "Finished earlier (recorded by node \(earlier?.recordedBy ?? "?")): \(outcome.state.phrase); not run again.")
+                    "Finished earlier (recorded by \(earlier?.recorder ?? "the node running it")): \(outcome.state.phrase); not run again."
+                )
                 return outcome
             } catch {
                 let message = "its outcome recorded by an earlier run cannot be read: \(describe(error))"
@@ -255,12 +256,12 @@ struct DeploymentExecutor: TaskExecutor {
             while true {
                 if let earlier, earlier.scriptStartedAt != nil {
                     let message =
-                        "\(Self.runner(of: earlier)) stopped while the script ran; a script is not run a second time, since repeating it may not be safe. Deploy again to run it."
+                        "\(earlier.recorder) stopped\(earlier.recordedBy?.hasPrefix("worker ") == true ? " answering" : "") while the script ran; a script is not run a second time, since repeating it may not be safe. Deploy again to run it."
                     await section.error("Failed: \(message)")
                     return StepOutcome.failed(message).on(target?.name, as: nil)
                 }
                 if let earlier {
-                    await section.info("Carrying on where \(Self.runner(of: earlier)) stopped in the middle of this step.")
+                    await section.info("Carrying on where \(earlier.recorder) stopped in the middle of this step.")
                 }
                 let planned = try await planner.job(
                     for: step, index: index, target: target, plan: plan, outputs: outputs, task: task, earlier: earlier,
@@ -303,12 +304,6 @@ struct DeploymentExecutor: TaskExecutor {
         let properties = StepProperties(step: job.stepName, json: job.properties)
         let seconds = try properties.int("timeoutSeconds") ?? (job.kind == .awsCLIScript ? 3600 : defaultJobWait)
         return .seconds(seconds == 0 ? 86_400 : seconds)
-    }
-
-    /// "node a", "the worker w-1": who recorded `progress`.
-    static func runner(of progress: StepProgress) -> String {
-        guard let recorder = progress.recordedBy else { return "the node running it" }
-        return recorder.hasPrefix("worker ") ? "the \(recorder)" : "node \(recorder)"
     }
 
     /// A worker stopped answering: what it recorded is where the step carries on.

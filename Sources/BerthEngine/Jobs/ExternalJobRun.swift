@@ -19,6 +19,8 @@ struct ExternalJobRun {
 
     /// How often the node looks at the job and relays its lines.
     static let followInterval: Duration = .milliseconds(100)
+    /// How long a job may wait for a worker before the log says that it waits.
+    static let quietWait: Duration = .seconds(1)
 
     enum Ending {
         case finished(StepOutcome)
@@ -56,7 +58,8 @@ struct ExternalJobRun {
             let now = configuration.clock.now()
             switch record.state {
             case .queued:
-                if !reportedWaiting {
+                // An idle worker takes a job within milliseconds: say nothing unless it waits.
+                if !reportedWaiting, now.timeIntervalSince(started) >= Self.quietWait.timeInterval {
                     reportedWaiting = true
                     await section.info(try await waitingMessage(at: now))
                 }
@@ -116,6 +119,6 @@ struct ExternalJobRun {
                 + (workers.isEmpty
                     ? "" : " (\(workers.count) registered, none heard from in \(Int(Worker.unreachableAfter)) s)")
         }
-        return "\(healthy.count) connected"
+        return "\(healthy.count) connected, all busy"
     }
 }

@@ -55,7 +55,7 @@ struct RunTaskStep {
             .taskDefinition
         if let earlier = run.checkpoint.earlier, let arns = earlier.taskARNs, !arns.isEmpty {
             await run.log.info(
-                "\(arns.map(Self.shortID).joined(separator: ", ")) started before node \(earlier.recordedBy ?? "?") stopped; waiting for \(arns.count == 1 ? "it" : "them") again."
+                "\(arns.map(Self.shortID).joined(separator: ", ")) started before \(earlier.recorder) stopped; waiting for \(arns.count == 1 ? "it" : "them") again."
             )
             return try await watch(
                 arns, definition: definition, cluster: cluster, ecs: ecs, wait: wait, stopOnTimeout: stopOnTimeout,

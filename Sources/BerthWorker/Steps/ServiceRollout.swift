@@ -40,7 +40,7 @@ struct ServiceRollout {
                 throw BerthError(.notFound, "The task definition \(recorded) that this step registered earlier no longer exists.")
             }
             await run.log.info(
-                "The task definition \(RolloutTracker.revision(of: recorded)) (\(Self.images(definition))) was registered before node \(earlier?.recordedBy ?? "?") stopped; no new revision."
+                "The task definition \(RolloutTracker.revision(of: recorded)) (\(Self.images(definition))) was registered before \(earlier?.recorder ?? "the node running it") stopped; no new revision."
             )
             return (definition, recorded)
         }
