@@ -1,4 +1,5 @@
 import AWSCore
+import AWSECS
 import AWSSigV4
 import AsyncHTTPClient
 import BerthDev
@@ -17,6 +18,7 @@ struct WorkerEndToEndTests {
         let moto: MotoServer
         let fake: FakeECS
         let server: BerthServerProcess
+        let fakeURL: String
         let root: URL
         /// What a worker's environment holds: AWS endpoints, and the keys of an IAM user that only
         /// workers have.
@@ -83,7 +85,7 @@ struct WorkerEndToEndTests {
             workerEnvironment["AWS_ACCESS_KEY_ID"] = workerKeys.accessKeyID
             workerEnvironment["AWS_SECRET_ACCESS_KEY"] = workerKeys.secretAccessKey
             var harness = Harness(
-                moto: moto, fake: fake, server: server, root: root, workerEnvironment: workerEnvironment,
+                moto: moto, fake: fake, server: server, fakeURL: fakeURL, root: root, workerEnvironment: workerEnvironment,
                 workerUser: workerUser)
             #expect(try await harness.berth(["environment", "create", "Production"]).status == 0)
             try await body(&harness)
@@ -197,35 +199,38 @@ struct WorkerEndToEndTests {
         }
     }
 
-    @Test("A job for a pool without workers waits, saying so in the log, and fails when the step's timeout passes")
+    @Test(
+        "A job for a pool without workers waits, saying so in the log, and fails when the step's timeout passes; with the built-in worker off, so does a job of the default pool"
+    )
     func emptyPool() async throws {
-        try await Self.withHarness { h in
+        try await Self.withHarness(serverArguments: ["--builtin-worker", "off"]) { h in
             #expect(try await h.berth(["worker-pool", "create", "empty"]).status == 0)
-            let project = try h.write(
-                "script.yaml",
-                """
-                name: Scripted
-                steps:
-                  - name: Say hello
-                    type: run-aws-cli-script
-                    properties:
-                      workerPool: empty
-                      timeoutSeconds: 3
-                      script: echo hello
-                """)
-            let applied = try await h.berth(["project", "apply", "-f", project])
-            #expect(applied.status == 0, "\(applied.standardError)")
-            #expect(try await h.berth(["release", "create", "--project", "Scripted", "--version", "1"]).status == 0)
-            let deployed = try await h.berth([
-                "deploy", "--project", "Scripted", "--release", "1", "--environment", "Production", "--wait",
-            ])
-            #expect(deployed.status == 1, "\(deployed.standardOutput)")
-            #expect(
-                deployed.standardOutput.contains("Waiting for a worker in the pool 'empty': none connected."),
-                "\(deployed.standardOutput)")
-            #expect(
-                deployed.standardError.contains("no worker in the pool 'empty' took the job within 3 s (none connected)"),
-                "\(deployed.standardError)")
+            for (project, pool) in [("Scripted", "empty"), ("Defaulted", "Default Worker Pool")] {
+                let file = try h.write(
+                    "\(project).yaml",
+                    """
+                    name: \(project)
+                    steps:
+                      - name: Say hello
+                        type: run-aws-cli-script
+                        properties:
+                    \(project == "Scripted" ? "      workerPool: empty\n" : "")      timeoutSeconds: 3
+                          script: echo hello
+                    """)
+                let applied = try await h.berth(["project", "apply", "-f", file])
+                #expect(applied.status == 0, "\(applied.standardError)")
+                #expect(try await h.berth(["release", "create", "--project", project, "--version", "1"]).status == 0)
+                let deployed = try await h.berth([
+                    "deploy", "--project", project, "--release", "1", "--environment", "Production", "--wait",
+                ])
+                #expect(deployed.status == 1, "\(deployed.standardOutput)")
+                #expect(
+                    deployed.standardOutput.contains("Waiting for a worker in the pool '\(pool)': none connected."),
+                    "\(deployed.standardOutput)")
+                #expect(
+                    deployed.standardError.contains("no worker in the pool '\(pool)' took the job within 3 s (none connected)"),
+                    "\(deployed.standardError)")
+            }
         }
     }
 
@@ -367,6 +372,60 @@ struct WorkerEndToEndTests {
                 #expect(imds.requestCounts.requestsWithoutToken == 0)
                 for worker in workers { try await worker.terminate() }
             }
+        }
+    }
+
+    @Test(
+        "Cancelling a deployment whose Run ECS task runs on an external worker: the worker stops the ECS task, and the log says so"
+    )
+    func cancelOnWorker() async throws {
+        var settings = FakeECS.Settings()
+        settings.taskDuration = .seconds(3600)
+        try await Self.withHarness(fake: FakeECS(settings: settings)) { h in
+            #expect(try await h.berth(["worker-pool", "create", "jobs"]).status == 0)
+            let worker = try await h.startWorker("jobs-worker", pool: "jobs", token: try await h.token("jobs"))
+            try await worker.waitForLog(containing: "The worker is waiting for jobs")
+            let keys = Credentials(
+                accessKeyID: h.workerEnvironment["AWS_ACCESS_KEY_ID"] ?? "",
+                secretAccessKey: h.workerEnvironment["AWS_SECRET_ACCESS_KEY"] ?? "")
+            let ecs = ECSClient(
+                client: try AWSClient(
+                    service: .ecs, region: "eu-west-1", credentialProvider: StaticCredentialProvider(keys),
+                    environment: ["AWS_ENDPOINT_URL": h.fakeURL], retryPolicy: .none))
+            _ = try await ecs.registerTaskDefinition(
+                ECS.RegisterTaskDefinitionRequest(
+                    family: "migrate",
+                    containerDefinitions: [ECS.ContainerDefinition(name: "migrate", image: "shop/migrate:1", essential: true)]))
+            let target = try await h.berth([
+                "target", "create", "ecs", "--name", "jobs", "--environment", "Production", "--role", "jobs", "--region",
+                "eu-west-1", "--cluster", "prod", "--worker-credentials", "--worker-pool", "jobs",
+            ])
+            #expect(target.status == 0, "\(target.standardError)")
+            let project = try h.write(
+                "jobs.yaml",
+                """
+                name: Jobs
+                steps:
+                  - name: Migrate
+                    type: run-ecs-task
+                    targetRoles: [jobs]
+                    properties:
+                      taskDefinition: migrate
+                      launchType: FARGATE
+                """)
+            #expect(try await h.berth(["project", "apply", "-f", project]).status == 0)
+            #expect(try await h.berth(["release", "create", "--project", "Jobs", "--version", "1"]).status == 0)
+            let started = try await h.berth([
+                "deploy", "--project", "Jobs", "--release", "1", "--environment", "Production", "--output", "json",
+            ])
+            let taskID = try #require(try ServerEndToEndTests.json(started.standardOutput)["taskId"] as? String)
+            _ = try await h.server.taskLog(taskID, containing: "Started ")
+            #expect(try await h.berth(["task", "cancel", taskID]).status == 0)
+            let log = try await h.server.taskLog(taskID, containing: "The Berth deployment was cancelled.")
+            #expect(log.contains("[1. Migrate · jobs] Stopped "), "\(log)")
+            #expect(h.fake.stopTaskReasons.values.contains("The Berth deployment was cancelled."), "\(h.fake.stopTaskReasons)")
+            try await worker.waitForLog(containing: "Finished a job")
+            #expect(worker.isRunning)
         }
     }
 }

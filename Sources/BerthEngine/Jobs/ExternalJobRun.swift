@@ -39,10 +39,54 @@ struct ExternalJobRun {
         return try await follow(record, waitAtMost: limit)
     }
 
-    /// Follows a queued or running job to its end.
+    /// How long a cancelled deployment's job is still followed, for what its worker says as it
+    /// stops the step.
+    static let cancelGrace: Duration = .seconds(30)
+
+    /// Follows a queued or running job to its end. When the deployment is cancelled, the job's
+    /// worker hears so at its next renewal and stops the step as a cancel does (a Run ECS task
+    /// stops its tasks); what it says meanwhile is still relayed, for at most ``cancelGrace``.
     func follow(_ queued: StepJobRecord, waitAtMost limit: Duration) async throws -> Ending {
-        let started = configuration.clock.now()
         var relayed = 0
+        do {
+            return try await follow(queued, waitAtMost: limit, relayed: &relayed)
+        } catch {
+            guard error is CancellationError || Task.isCancelled, !WorkStop.isHandingOver else { throw error }
+            await relayWhileCancelling(queued, after: relayed)
+            throw CancellationError()
+        }
+    }
+
+    /// Relays the lines of a cancelled deployment's job until its worker has ended it, in a task
+    /// of its own so that the cancellation does not cut the relay short; awaited, bounded by
+    /// ``cancelGrace``.
+    func relayWhileCancelling(_ job: StepJobRecord, after sequence: Int) async {
+        let (store, log, section) = (store, log, section)
+        await Task {
+            var relayed = sequence
+            var worker = job.workerName
+            let deadline = ContinuousClock.now + Self.cancelGrace
+            while ContinuousClock.now < deadline {
+                guard let lines = try? await store.stepJobLog(id: job.id, after: relayed),
+                    let record = try? await store.stepJob(id: job.id)
+                else { return }
+                for (sequence, line) in lines {
+                    await log.write(line.level, section: section.name, line.message)
+                    relayed = sequence
+                }
+                if lines.count == 500 { continue }
+                guard record.state == .running else { return }
+                worker = record.workerName ?? worker
+                try? await Task.sleep(for: Self.followInterval)
+            }
+            await section.warning(
+                "The worker \(worker ?? "?") had not ended the cancelled job after \(Int(Self.cancelGrace.timeInterval)) s; its further lines are not kept."
+            )
+        }.value
+    }
+
+    func follow(_ queued: StepJobRecord, waitAtMost limit: Duration, relayed: inout Int) async throws -> Ending {
+        let started = configuration.clock.now()
         var reportedWaiting = false
         var reportedWorker: String?
         while true {
