@@ -12,7 +12,8 @@ import Testing
 /// External workers with the real `berth` binary: a server whose environment holds no AWS
 /// credentials at all, and `berth worker` processes that have their own. STS and IAM are moto; ECS
 /// is `FakeECS`.
-@Suite("External workers end to end")
+// One at a time: each test runs moto, a server and worker processes, on a machine that also runs the rest of the suite.
+@Suite("External workers end to end", .serialized)
 struct WorkerEndToEndTests {
     struct Harness {
         let moto: MotoServer

@@ -384,7 +384,9 @@ struct DeploymentAPITests {
 
             let polled = ecs.calls["DescribeTasks"] ?? 0
             let cancelled = try await Self.deployJob(server, ecs: ecs, properties: [:])
-            for _ in 0..<100 where (ecs.calls["DescribeTasks"] ?? 0) < polled + 2 { try await Task.sleep(for: .milliseconds(50)) }
+            // Cancelled once the step watches its task (a loaded machine may take a while to get there).
+            for _ in 0..<600 where (ecs.calls["DescribeTasks"] ?? 0) < polled + 2 { try await Task.sleep(for: .milliseconds(50)) }
+            try #require((ecs.calls["DescribeTasks"] ?? 0) >= polled + 2, "the step never watched its task")
             let cancel = try await server.request(.post, "/api/tasks/\(cancelled)/cancel")
             #expect(cancel.status == .accepted || cancel.status == .ok, "\(cancel.text)")
             tasks = try await server.finishedTasks(count: 3)

@@ -9,7 +9,7 @@ import Testing
 /// schemathesis (from the test virtual environment) against a real server: requests generated from
 /// the OpenAPI document, valid and invalid, with its conformance checks on — no 5xx, every status,
 /// content type, header and body as the document says, and what the document forbids refused.
-/// Bounded to a minute of fuzzing (valid and invalid data) over every operation.
+/// Bounded to a minute and a half of fuzzing (valid and invalid data) over every operation.
 /// `positive_data_acceptance` is left out: many valid-looking requests name records that do not
 /// exist or combine members a rule forbids (an access key on an OIDC account), which the server
 /// rightly refuses; the stateful checks need links the document does not declare.
@@ -55,7 +55,7 @@ struct SchemathesisTests {
             }
             // Schemathesis reuses the ids it reads in responses: among the other operations it would
             // revoke every key it lists, its own included, and end its run with 401s.
-            try await run(["--exclude-operation-id", "revokeApiKey"], maxTime: 60)
+            try await run(["--exclude-operation-id", "revokeApiKey"], maxTime: 90)
             // Alone, it knows no id but what it makes up: the refusals are checked against the document.
             try await run(["--include-operation-id", "revokeApiKey"], maxTime: 15)
         }

@@ -19,8 +19,9 @@ public struct WorkerAgent: Service {
     static let retryAfterFailure: Duration = .seconds(2)
     /// How often a running job's lines are sent (and its lease renewed when it has none).
     static let flushInterval: Duration = .milliseconds(250)
-    /// A job with nothing to say still renews its lease this often.
-    static let heartbeat: Duration = .seconds(5)
+    /// A job with nothing to say still renews its lease this often, or three times per lease
+    /// when the server's lease is shorter than 15 s.
+    static func heartbeat(lease seconds: Int) -> Duration { min(.seconds(5), .milliseconds(seconds * 1000 / 3)) }
 
     public init(client: JobProtocolClient, worker: StepWorker, name: String, concurrency: Int, logger: Logger) {
         self.client = client
@@ -80,7 +81,7 @@ public struct WorkerAgent: Service {
             await withTaskGroup(of: StepOutcome?.self) { group in
                 group.addTask { await WorkStop.$ofCurrentTask.withValue(stop) { await worker.run(job, host: host) } }
                 group.addTask {
-                    await keepAlive(host, stop: stop, metadata: metadata)
+                    await keepAlive(host, stop: stop, heartbeat: Self.heartbeat(lease: claimed.leaseSeconds), metadata: metadata)
                     return nil
                 }
                 var outcome: StepOutcome?
@@ -104,7 +105,7 @@ public struct WorkerAgent: Service {
     /// Sends the job's lines every ``flushInterval`` and hears what the server says of the job:
     /// a cancel stops it as a cancel, a lost lease as a handover. Returns when it stops the job,
     /// or when cancelled (the job ended).
-    func keepAlive(_ host: RemoteJobHost, stop: WorkStop, metadata: Logger.Metadata) async {
+    func keepAlive(_ host: RemoteJobHost, stop: WorkStop, heartbeat: Duration, metadata: Logger.Metadata) async {
         var lastContact = ContinuousClock.now
         while !Task.isCancelled {
             do {
@@ -113,7 +114,7 @@ public struct WorkerAgent: Service {
                 return
             }
             if stop.current != nil { return }
-            guard await host.lines.hasPending || ContinuousClock.now - lastContact >= Self.heartbeat else { continue }
+            guard await host.lines.hasPending || ContinuousClock.now - lastContact >= heartbeat else { continue }
             do {
                 switch try await host.flush() {
                 case .held:
