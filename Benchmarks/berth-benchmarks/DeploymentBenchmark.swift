@@ -10,19 +10,28 @@ import NIOHTTP1
 func withBenchServer<T: Sendable>(
     _ fake: FakeECS, berth: String, _ body: @Sendable @escaping (BerthServerProcess) async throws -> T
 ) async throws -> T {
+    try await withBenchServer(fake, berth: berth) { server, _ in try await body(server) }
+}
+
+/// As above; `body` also gets the server's environment (the fake AWS endpoints and keys), for a
+/// worker to be given the same.
+func withBenchServer<T: Sendable>(
+    _ fake: FakeECS, berth: String,
+    _ body: @Sendable @escaping (BerthServerProcess, [String: String]) async throws -> T
+) async throws -> T {
     let sts = FakeSTS(expiration: Date().addingTimeInterval(3600))
     return try await withLocalServer(fake.router) { ecsURL in
         try await withLocalServer(sts.router) { stsURL in
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-bench-deploy-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: root) }
+            let environment = [
+                "AWS_ENDPOINT_URL_ECS": ecsURL, "AWS_ENDPOINT_URL_STS": stsURL, "AWS_ACCESS_KEY_ID": "AKIABENCH",
+                "AWS_SECRET_ACCESS_KEY": "benchmark-secret-access-key", "AWS_EC2_METADATA_DISABLED": "true",
+                "HOME": root.path,
+            ]
             let server = try await BerthServerProcess.start(
-                dataDirectory: root.appendingPathComponent("data"),
-                environment: [
-                    "AWS_ENDPOINT_URL_ECS": ecsURL, "AWS_ENDPOINT_URL_STS": stsURL, "AWS_ACCESS_KEY_ID": "AKIABENCH",
-                    "AWS_SECRET_ACCESS_KEY": "benchmark-secret-access-key", "AWS_EC2_METADATA_DISABLED": "true",
-                    "HOME": root.path,
-                ],
+                dataDirectory: root.appendingPathComponent("data"), environment: environment,
                 arguments: ["--log-level", "error"], binary: berth)
             try await server.call(.POST, "/api/spaces/default/environments", ["name": "Production"])
             try await server.call(
@@ -31,7 +40,7 @@ func withBenchServer<T: Sendable>(
                     "name": "bench", "environments": ["Production"], "roles": ["web"], "region": "eu-west-1",
                     "clusterName": "bench", "useWorkerCredentials": true,
                 ])
-            return try await body(server)
+            return try await body(server, environment)
         }
     }
 }
@@ -39,11 +48,11 @@ func withBenchServer<T: Sendable>(
 extension BerthServerProcess {
     /// Creates the project `name` deploying the service `name` (which rolls out in the fake's
     /// rollout duration) and its release 1.
-    func createServiceProject(_ name: String) async throws {
+    func createServiceProject(_ name: String, role: String = "web", wait: Bool = true) async throws {
         let step: [String: Any] = [
-            "name": "Deploy", "type": "deploy-ecs-service", "targetRoles": ["web"],
+            "name": "Deploy", "type": "deploy-ecs-service", "targetRoles": [role],
             "properties": [
-                "serviceName": name, "desiredCount": 2,
+                "serviceName": name, "desiredCount": 2, "wait": wait,
                 "taskDefinition": ["family": name, "containerDefinitions": [["name": "app", "image": "bench/app:ok"]]],
             ],
         ]

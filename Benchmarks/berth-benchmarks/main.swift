@@ -93,6 +93,11 @@ func whoamiTimes(berth: String) async throws -> (berth: [Double], awsCLI: [Doubl
 let arguments = CommandLine.arguments
 let berthBinary = arguments.firstIndex(of: "--berth").map { arguments[$0 + 1] } ?? BerthProcess.binaryPath
 
+if arguments.contains("--workers-only") {
+    printWorkerResults(try await WorkerBenchmark(berth: berthBinary).run())
+    exit(0)
+}
+
 if arguments.contains("--deployments-only") {
     printYoungRolloutResults(try await YoungRolloutBenchmark(berth: berthBinary).run())
     printDeploymentResults(try await DeploymentBenchmark(berth: berthBinary).run())
@@ -218,3 +223,6 @@ try await printClusterResults()
 progress("young rollouts and fifty concurrent deployments against the fake ECS")
 printYoungRolloutResults(try await YoungRolloutBenchmark(berth: berthBinary).run())
 printDeploymentResults(try await DeploymentBenchmark(berth: berthBinary).run())
+
+progress("external workers: dispatch and fifty concurrent deployments")
+printWorkerResults(try await WorkerBenchmark(berth: berthBinary).run())

@@ -158,6 +158,14 @@ extension BerthStore {
         }
     }
 
+    /// Every job of a task, oldest first.
+    public func stepJobs(taskID: String) async throws -> [StepJobRecord] {
+        try await database.withConnection { db in
+            try await db.raw("SELECT * FROM step_jobs WHERE task_id = \(bind: taskID) ORDER BY created_at, id").all()
+                .map(Self.stepJob)
+        }
+    }
+
     /// The job of a step on a target that is still queued or running (a node adopting the
     /// deployment waits for it instead of starting another).
     public func unfinishedStepJob(taskID: String, key: StepProgress.Key) async throws -> StepJobRecord? {

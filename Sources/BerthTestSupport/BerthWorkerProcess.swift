@@ -16,7 +16,7 @@ public final class BerthWorkerProcess: Sendable {
     ///   - environment: the worker's whole environment besides `PATH` and `HOME`.
     public static func start(
         server: BerthServerProcess, pool: String, name: String, token: String, directory: URL,
-        environment: [String: String], arguments: [String] = []
+        environment: [String: String], arguments: [String] = [], binary: String = BerthProcess.binaryPath
     ) async throws -> BerthWorkerProcess {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let configFile = directory.appendingPathComponent("worker.json")
@@ -26,22 +26,24 @@ public final class BerthWorkerProcess: Sendable {
             [
                 "worker", "register", "--server", server.url, "--pool", pool, "--name", name, "--token", token, "--config",
                 configFile.path,
-            ], environment: childEnvironment)
+            ], environment: childEnvironment, binary: binary)
         guard registered.status == 0 else {
             throw TestSupportError("berth worker register failed: \(registered.standardError) \(registered.standardOutput)")
         }
         return try start(
-            name: name, configFile: configFile, directory: directory, environment: childEnvironment, arguments: arguments)
+            name: name, configFile: configFile, directory: directory, environment: childEnvironment, arguments: arguments,
+            binary: binary)
     }
 
     /// Starts an already registered worker again.
     public static func start(
-        name: String, configFile: URL, directory: URL, environment: [String: String], arguments: [String] = []
+        name: String, configFile: URL, directory: URL, environment: [String: String], arguments: [String] = [],
+        binary: String = BerthProcess.binaryPath
     ) throws -> BerthWorkerProcess {
         let logFile = directory.appendingPathComponent("worker-\(UUID().uuidString.prefix(8)).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: BerthProcess.binaryPath)
+        process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["worker", "run", "--config", configFile.path] + arguments
         var childEnvironment = environment
         childEnvironment["PATH"] = ProcessInfo.processInfo.environment["PATH"]

@@ -1,6 +1,7 @@
 import AWSCore
 import AWSCredentials
 import ArgumentParser
+import AsyncHTTPClient
 import BerthAPI
 import BerthDomain
 import BerthWorker
@@ -110,15 +111,25 @@ struct WorkerCommand: AsyncParsableCommand {
                 environment: .process, deploymentPollInterval: poll, scriptUser: scripts, logger: logger)
             let watchers = ServiceWatchHub(interval: poll, clock: configuration.clock, logger: logger)
             let worker = StepWorker(configuration: configuration, watchers: watchers, registry: CredentialCacheRegistry())
+            // Connections enough for every running job and the claim: none waits behind another.
+            var http = HTTPClient.Configuration()
+            http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrency + 2
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
             let agent = WorkerAgent(
-                client: JobProtocolClient(server: server, credential: file.credential), worker: worker, name: file.name,
-                concurrency: concurrency, logger: logger)
+                client: JobProtocolClient(server: server, credential: file.credential, http: client), worker: worker,
+                name: file.name, concurrency: concurrency, logger: logger)
             Console.line("Worker '\(file.name)' of the pool '\(file.pool)' is taking jobs from \(file.server).")
             let group = ServiceGroup(
                 configuration: .init(
                     services: [.init(service: watchers), .init(service: agent)], gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))
-            try await group.run()
+            do {
+                try await group.run()
+                try await client.shutdown()
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
         }
     }
 

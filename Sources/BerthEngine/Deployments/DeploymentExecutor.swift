@@ -275,7 +275,7 @@ struct DeploymentExecutor: TaskExecutor {
                 }
                 let external = externalRun(pool: pool, journal: journal, log: log, section: section)
                 let envelope = StepJobEnvelope(job: planned.job, tokenRecipe: planned.tokens?.recipe)
-                switch try await external.run(envelope, waitAtMost: try Self.jobWait(planned.job), bell: services.bell) {
+                switch try await external.run(envelope, waitAtMost: try Self.jobWait(planned.job)) {
                 case .finished(let outcome):
                     _ = try await journal.reload(key)
                     return outcome.on(target?.name, as: outcome.identity)
@@ -317,7 +317,7 @@ struct DeploymentExecutor: TaskExecutor {
     func externalRun(pool: WorkerPool, journal: StepJournal, log: TaskLogWriter, section: LogSection) -> ExternalJobRun {
         ExternalJobRun(
             store: store, secrets: variables.secrets, configuration: configuration, journal: journal, log: log,
-            section: section, pool: pool)
+            section: section, pool: pool, bell: services.bell)
     }
 }
 

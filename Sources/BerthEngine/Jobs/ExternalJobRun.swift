@@ -16,9 +16,11 @@ struct ExternalJobRun {
     let log: TaskLogWriter
     let section: LogSection
     let pool: WorkerPool
+    /// Rung when the job's worker sends something through this node.
+    let bell: JobBell
 
-    /// How often the node looks at the job and relays its lines.
-    static let followInterval: Duration = .milliseconds(100)
+    /// How often the node looks at the job when nothing rings (its worker talks to another node).
+    static let followInterval: Duration = .milliseconds(250)
     /// How long a job may wait for a worker before the log says that it waits.
     static let quietWait: Duration = .seconds(1)
 
@@ -29,7 +31,7 @@ struct ExternalJobRun {
     }
 
     /// Queues `envelope` for the pool and follows it.
-    func run(_ envelope: StepJobEnvelope, waitAtMost limit: Duration, bell: JobBell) async throws -> Ending {
+    func run(_ envelope: StepJobEnvelope, waitAtMost limit: Duration) async throws -> Ending {
         var record = StepJobRecord(
             taskID: envelope.job.taskID, key: envelope.job.key, poolID: pool.id, sealedJob: "",
             createdAt: configuration.clock.now())
@@ -134,7 +136,8 @@ struct ExternalJobRun {
             case .abandoned:
                 return .lost(worker: record.workerName ?? "?")
             }
-            try await Task.sleep(for: Self.followInterval)
+            await bell.wait(for: queued.id, atMost: Self.followInterval)
+            try Task.checkCancellation()
         }
     }
 

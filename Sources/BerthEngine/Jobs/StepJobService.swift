@@ -103,6 +103,7 @@ public struct StepJobService: Sendable {
     public func appendLog(_ jobID: String, worker: Worker, lines: [StepJobLogLine]) async throws -> JobProtocol.LeaseResponse {
         try await touch(worker)
         let cancel = try await store.appendStepJobLog(id: jobID, workerID: worker.id, lines: lines, leaseUntil: leaseUntil())
+        if !lines.isEmpty { bell.ring(jobID) }
         return JobProtocol.LeaseResponse(state: cancel.map { $0 ? .cancel : .held } ?? .lost)
     }
 
@@ -110,6 +111,7 @@ public struct StepJobService: Sendable {
         let recorded = try await store.recordStepProgress(
             progress, forJob: jobID, workerID: worker.id, leaseUntil: leaseUntil(), time: configuration.clock.now())
         guard recorded else { throw Self.notHeld(jobID) }
+        bell.ring(jobID)
     }
 
     public func lock(_ jobID: String, worker: Worker, _ request: JobProtocol.LockRequest) async throws -> JobProtocol.LockResponse
@@ -141,6 +143,7 @@ public struct StepJobService: Sendable {
         let sealed = try secrets.seal(json, for: .stepJobOutcome(jobID: jobID)).ciphertext
         guard try await store.finishStepJob(id: jobID, workerID: worker.id, sealedOutcome: sealed, at: configuration.clock.now())
         else { throw Self.notHeld(jobID) }
+        bell.ring(jobID)
     }
 
     func leaseUntil() -> Date { configuration.clock.now().addingTimeInterval(configuration.jobLease.timeInterval) }

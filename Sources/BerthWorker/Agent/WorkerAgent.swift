@@ -3,6 +3,7 @@ import BerthDomain
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// `berth worker run`: long-polls the server for its pool's step jobs and runs up to `concurrency`
 /// at once, each through a ``RemoteJobHost``. Only outbound connections: the worker needs no open
@@ -34,33 +35,43 @@ public struct WorkerAgent: Service {
     public func run() async throws {
         logger.info(
             "The worker is waiting for jobs", metadata: ["worker.name": "\(name)", "server": "\(client.server.absoluteString)"])
+        // One claim at a time, whenever a slot is free: an idle worker holds one long poll, not one per slot.
+        let running = RunningCount()
+        let (freed, free) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         try await withThrowingDiscardingTaskGroup { group in
-            for slot in 0..<concurrency {
-                group.addTask { try await claimLoop(slot: slot) }
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                if running.value >= concurrency {
+                    await cancelWhenGracefulShutdown {
+                        for await _ in freed { return }
+                    }
+                    continue
+                }
+                guard let claimed = try await claim() else { continue }
+                running.add(1)
+                group.addTask {
+                    await runJob(claimed)
+                    running.add(-1)
+                    free.yield()
+                }
             }
         }
         logger.info("The worker stopped", metadata: ["worker.name": "\(name)"])
     }
 
-    /// One slot: claim a job, run it, claim the next, until shutdown.
+    /// A job, or nil when none came within the long poll, the server could not be asked (it is
+    /// asked again shortly), or the worker is shutting down.
     /// - Throws: when the server refuses the worker's credential (the worker was deleted).
-    func claimLoop(slot: Int) async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let claimed: JobProtocol.ClaimResponse?
-            do {
-                claimed = try await cancelWhenGracefulShutdown { try await client.claim(version: BerthVersion.current) }
-            } catch let failure as JobProtocolClient.Failure where failure.status == 401 {
-                throw BerthError(.unauthorized, "The server refused this worker: \(failure.message)")
-            } catch {
-                if Task.isShuttingDownGracefully || Task.isCancelled { return }
-                logger.warning(
-                    "Asking the server for a job failed; trying again",
-                    metadata: ["worker.slot": "\(slot)", "error": "\(String(describing: error))"])
-                try? await Task.sleep(for: Self.retryAfterFailure)
-                continue
-            }
-            guard let claimed else { continue }
-            await runJob(claimed)
+    func claim() async throws -> JobProtocol.ClaimResponse? {
+        do {
+            return try await cancelWhenGracefulShutdown { try await client.claim(version: BerthVersion.current) }
+        } catch let failure as JobProtocolClient.Failure where failure.status == 401 {
+            throw BerthError(.unauthorized, "The server refused this worker: \(failure.message)")
+        } catch {
+            if Task.isShuttingDownGracefully || Task.isCancelled { return nil }
+            logger.warning(
+                "Asking the server for a job failed; trying again", metadata: ["error": "\(String(describing: error))"])
+            try? await Task.sleep(for: Self.retryAfterFailure)
+            return nil
         }
     }
 
@@ -154,4 +165,12 @@ public struct WorkerAgent: Service {
             }
         }
     }
+}
+
+/// How many jobs the worker runs now.
+final class RunningCount: Sendable {
+    private let count = Mutex(0)
+
+    var value: Int { count.withLock { $0 } }
+    func add(_ change: Int) { count.withLock { $0 += change } }
 }
