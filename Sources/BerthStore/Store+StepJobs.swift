@@ -35,6 +35,14 @@ extension BerthStore {
             database.dialect == .postgres
             ? "WITH next AS (\(next) FOR UPDATE SKIP LOCKED) \(claim) FROM next WHERE step_jobs.id = next.id RETURNING step_jobs.*"
             : "\(claim) WHERE id IN (\(next)) AND state = 'queued' RETURNING *"
+        // Idle workers ask every second: a read first, so that asking costs no write (on SQLite,
+        // the one write lock) while there is nothing to hand out.
+        let waiting = try await database.withConnection { db in
+            try await db.raw(
+                "SELECT id FROM step_jobs WHERE pool_id = \(bind: poolID) AND state = 'queued' LIMIT 1"
+            ).first()
+        }
+        guard waiting != nil else { return nil }
         return try await database.transaction { db in try await db.raw(statement).first() }.map(Self.stepJob)
     }
 
@@ -75,9 +83,17 @@ extension BerthStore {
         try await database.transaction { db in
             guard let cancel = try await Self.renew(id: id, workerID: workerID, until: leaseUntil, db) else { return nil }
             guard !lines.isEmpty else { return cancel }
-            let last =
-                try await db.raw("SELECT MAX(sequence) AS last FROM step_job_log WHERE job_id = \(bind: id)").first()?
-                .optionalInt("last") ?? 0
+            // Numbered by the job, not by the lines still stored: relayed lines are deleted, and
+            // the next ones must still come after them.
+            guard
+                let numbered = try await db.raw(
+                    """
+                    UPDATE step_jobs SET last_log_sequence = last_log_sequence + \(bind: Int64(lines.count)) \
+                    WHERE id = \(bind: id) RETURNING last_log_sequence
+                    """
+                ).first()
+            else { return nil }
+            let last = try numbered.int("last_log_sequence") - lines.count
             var statement: SQLQueryString = "INSERT INTO step_job_log (job_id, sequence, level, section, message) VALUES "
             for (offset, line) in lines.enumerated() {
                 if offset > 0 { statement += ", " }
@@ -186,16 +202,54 @@ extension BerthStore {
         }
     }
 
-    /// Takes the job from whoever has it (a worker whose lease ran out, or no one): nothing more
-    /// it sends is accepted. - Returns: false when it had finished meanwhile.
-    public func abandonStepJob(id: String, at time: Date) async throws -> Bool {
-        try await database.transaction { db in
+    /// When a job may be taken away from whoever has it.
+    public enum AbandonCondition: Sendable {
+        /// Only while no worker has claimed it (it waited too long for one).
+        case stillQueued
+        /// Only when its worker's lease has run out at `time` (a worker that renewed in between
+        /// keeps it).
+        case leaseExpired
+        /// Whatever its state, unless it finished.
+        case unfinished
+    }
+
+    /// Takes the job away: nothing more its worker sends is accepted.
+    /// - Returns: false when `condition` no longer holds (it finished, was claimed, or was renewed).
+    public func abandonStepJob(id: String, at time: Date, if condition: AbandonCondition) async throws -> Bool {
+        let clause: SQLQueryString =
+            switch condition {
+            case .stillQueued: "state = 'queued'"
+            case .leaseExpired: "state = 'running' AND lease_expires_at < \(bind: time.unixMilliseconds)"
+            case .unfinished: "state IN ('queued', 'running')"
+            }
+        return try await database.transaction { db in
             !(try await db.raw(
                 """
                 UPDATE step_jobs SET state = 'abandoned', finished_at = \(bind: time.unixMilliseconds) \
-                WHERE id = \(bind: id) AND state IN ('queued', 'running') RETURNING id
+                WHERE id = \(bind: id) AND \(clause) RETURNING id
                 """
             ).all()).isEmpty
+        }
+    }
+
+    /// Forgets a job's log lines up to `sequence`, once they are in the task's log.
+    public func deleteStepJobLog(id: String, through sequence: Int) async throws {
+        try await database.transaction { db in
+            try await db.raw(
+                "DELETE FROM step_job_log WHERE job_id = \(bind: id) AND sequence <= \(bind: Int64(sequence))"
+            ).run()
+        }
+    }
+
+    /// The newest job of a step on a target, in whatever state.
+    public func latestStepJob(taskID: String, key: StepProgress.Key) async throws -> StepJobRecord? {
+        try await database.withConnection { db in
+            try await db.raw(
+                """
+                SELECT * FROM step_jobs WHERE task_id = \(bind: taskID) AND step_index = \(bind: Int64(key.stepIndex)) \
+                AND target_id = \(bind: key.targetID ?? "") ORDER BY created_at DESC, id DESC LIMIT 1
+                """
+            ).first().map(Self.stepJob)
         }
     }
 

@@ -127,12 +127,18 @@ extension BerthStore {
         }
     }
 
-    /// Deletes a worker: its credential stops working at once; the jobs it held are taken up by
-    /// another worker of the pool once their leases run out.
-    public func deleteWorker(id: String) async throws {
+    /// Deletes a worker: its credential stops working at once, and the jobs it held are taken
+    /// from it (the nodes following them give them to another worker of the pool).
+    public func deleteWorker(id: String, at time: Date) async throws {
         try await database.transaction { db in
             let rows = try await db.raw("DELETE FROM workers WHERE id = \(bind: id) RETURNING id").all()
             guard !rows.isEmpty else { throw BerthError.notFound("worker", id) }
+            try await db.raw(
+                """
+                UPDATE step_jobs SET lease_expires_at = \(bind: time.unixMilliseconds - 1) \
+                WHERE worker_id = \(bind: id) AND state = 'running'
+                """
+            ).run()
         }
     }
 

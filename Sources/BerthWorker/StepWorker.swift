@@ -70,7 +70,7 @@ public struct StepWorker: Sendable {
             return outcome.on(job.target?.name, as: identity)
         } catch is CancellationError {
             await section.warning(
-                WorkStop.isHandingOver ? "Stopped here: the task is handed over to another node." : "Cancelled.")
+                WorkStop.isHandingOver ? "Stopped here: another node or worker carries the step on." : "Cancelled.")
             return StepOutcome(state: .cancelled, message: "cancelled").on(job.target?.name, as: identity)
         } catch {
             if Task.isCancelled {

@@ -24,28 +24,22 @@ struct TaskLeaseStoreTests {
     }
 
     @Test(
-        "1,000 queued tasks, claimed by 8 claimers on two pools at once: every task exactly once, oldest first",
+        "1,000 queued tasks, claimed by 8 claimers at once (on PostgreSQL through two pools): every task exactly once, oldest first",
         arguments: TestDatabase.available)
     func claimsAreExclusive(database: TestDatabase) async throws {
-        try await database.withStores(2) { stores in
+        // One pool on SQLite, as its one server per data directory has: two pools on one file
+        // would wait for each other inside SQLite's busy wait, holding threads every test shares.
+        try await database.withStores(database == .postgres ? 2 : 1) { stores in
             let tasks = try await queue(1000, in: stores[0])
             let claims = try await withThrowingTaskGroup(of: [String].self) { group in
                 for claimer in 0..<8 {
-                    let store = stores[claimer % 2]
+                    let store = stores[claimer % stores.count]
                     let owner = TaskOwner(node: "node-\(claimer)")
                     group.addTask {
                         var mine: [String] = []
                         while true {
-                            let claimed: [ServerTask]
-                            do {
-                                claimed = try await store.claimTasks(
-                                    for: owner, limit: 7, at: now, leaseUntil: now.addingTimeInterval(15))
-                            } catch  where DatabaseFailure(classifying: error) == .transient {
-                                // Two pools on one SQLite file wait for each other's write lock; on a
-                                // loaded machine past the busy timeout. A node's runner claims again
-                                // at its next poll; so does this claimer.
-                                continue
-                            }
+                            let claimed = try await store.claimTasks(
+                                for: owner, limit: 7, at: now, leaseUntil: now.addingTimeInterval(15))
                             if claimed.isEmpty { return mine }
                             #expect(claimed.allSatisfy { $0.state == .executing && $0.ownerNode == owner.node })
                             mine += claimed.map(\.id)

@@ -104,7 +104,7 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             let scripts = ScriptUser(
                 name: scriptUser, allowRoot: allowRootScripts,
-                uids: ScriptUIDPool(range: try ScriptUIDPool.parseRange(scriptUIDRange)))
+                uids: ScriptUIDPool(range: try ScriptUIDPool.parseRange(scriptUIDRange)), runner: .worker)
             if let warning = scripts.startupWarning() { logger.warning("\(warning)") }
             let poll = Duration.milliseconds(Int(deploymentPollInterval * 1000))
             let configuration = WorkerConfiguration(

@@ -42,6 +42,9 @@ public struct StepJob: Sendable, Hashable, Codable {
     public var credentials: StepJobCredentials?
     /// What an earlier run of this step on this target recorded before its node or worker stopped.
     public var earlier: StepProgress?
+    /// Every sensitive value in the step's scope (variables, earlier steps' sensitive outputs,
+    /// minted tokens), whether or not the step may read it: masked in every line the job writes.
+    public var masked: [String] = []
 
     public init(
         taskID: String, stepIndex: Int, stepName: String, kind: DeploymentStep.Kind, properties: JSONValue,
@@ -78,7 +81,7 @@ public struct StepJob: Sendable, Hashable, Codable {
 
     /// Every secret the job carries, for masking wherever it is logged.
     public var sensitiveValues: [String] {
-        variables.sensitiveValues + (credentials?.sensitiveValues ?? [])
+        masked + variables.sensitiveValues + (credentials?.sensitiveValues ?? [])
     }
 }
 

@@ -241,19 +241,33 @@ struct DeploymentExecutor: TaskExecutor {
         var earlier = earlier
         do {
             let key = StepProgress.Key(stepIndex: index, targetID: target?.id)
-            if let running = try await store.unfinishedStepJob(taskID: task.id, key: key),
-                let pool = try await store.workerPool(id: running.poolID)
+            var lost = 0
+            // A job an earlier node left with a worker: finished (its outcome not yet recorded when
+            // that node stopped), or still running, which this node follows instead of starting another.
+            if let left = try await store.latestStepJob(taskID: task.id, key: key), left.state != .abandoned,
+                let pool = try await store.workerPool(id: left.poolID)
             {
                 await section.info(
-                    "Following the job that \(running.workerName.map { "the worker \($0)" } ?? "the pool '\(pool.name)'") has from before."
+                    "Following the job that \(left.workerName.map { "the worker \($0)" } ?? "the pool '\(pool.name)'") has from before."
                 )
                 let external = externalRun(pool: pool, journal: journal, log: log, section: section)
-                switch try await external.follow(running, waitAtMost: .seconds(Self.defaultJobWait)) {
-                case .finished(let outcome): return outcome.on(target?.name, as: outcome.identity)
-                case .lost(let worker): earlier = try await lostJob(key, worker: worker, journal: journal, section: section)
+                let wait = try Self.jobWait(try StepJobEnvelope.open(left, with: variables.secrets).job)
+                switch try await external.follow(left, waitAtMost: wait) {
+                case .finished(let outcome):
+                    _ = try await journal.reload(key)
+                    return outcome.on(target?.name, as: outcome.identity)
+                case .lost(let worker):
+                    lost += 1
+                    earlier = try await lostJob(key, worker: worker, journal: journal, section: section)
                 }
             }
             while true {
+                if lost >= Self.maximumLostJobs {
+                    let message =
+                        "the job was lost \(lost) times (its workers stopped answering, or could not open it); Berth gives up on it."
+                    await section.error("Failed: \(message)")
+                    return StepOutcome.failed(message).on(target?.name, as: nil)
+                }
                 if let earlier, earlier.scriptStartedAt != nil {
                     let message =
                         "\(earlier.recorder) stopped\(earlier.recordedBy?.hasPrefix("worker ") == true ? " answering" : "") while the script ran; a script is not run a second time, since repeating it may not be safe. Deploy again to run it."
@@ -280,6 +294,7 @@ struct DeploymentExecutor: TaskExecutor {
                     _ = try await journal.reload(key)
                     return outcome.on(target?.name, as: outcome.identity)
                 case .lost(let worker):
+                    lost += 1
                     earlier = try await lostJob(key, worker: worker, journal: journal, section: section)
                 }
             }
@@ -294,6 +309,9 @@ struct DeploymentExecutor: TaskExecutor {
             return StepOutcome.failed(message).on(target?.name, as: nil)
         }
     }
+
+    /// How many times a step's job may be lost (its worker stopped answering) before the step fails.
+    static let maximumLostJobs = 3
 
     /// How long a job waits for a worker when nothing says otherwise (seconds).
     static let defaultJobWait = 1800

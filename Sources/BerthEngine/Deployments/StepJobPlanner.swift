@@ -66,7 +66,7 @@ struct StepJobPlanner {
         for name in variables.unresolvedReferences(in: step.properties) {
             await section.warning("#{\(name)} is not a variable in this scope; it is left as written.")
         }
-        let job = StepJob(
+        var job = StepJob(
             taskID: task.id, stepIndex: index, stepName: step.name, kind: step.kind, properties: substituted,
             // Only a script reads variables; the ECS steps' properties already carry what they use.
             variables: step.kind == .awsCLIScript ? variables : VariableDictionary(),
@@ -75,6 +75,7 @@ struct StepJobPlanner {
             },
             region: region, images: plan.release.snapshot.images, defaultTags: defaultTags(plan),
             credentials: material?.credentials, earlier: earlier)
+        job.masked = variables.sensitiveValues
         return Planned(job: job, tokens: material?.refresh)
     }
 

@@ -63,20 +63,14 @@ struct ExternalJobRun {
     /// of its own so that the cancellation does not cut the relay short; awaited, bounded by
     /// ``cancelGrace``.
     func relayWhileCancelling(_ job: StepJobRecord, after sequence: Int) async {
-        let (store, log, section) = (store, log, section)
         await Task {
             var relayed = sequence
             var worker = job.workerName
             let deadline = ContinuousClock.now + Self.cancelGrace
             while ContinuousClock.now < deadline {
-                guard let lines = try? await store.stepJobLog(id: job.id, after: relayed),
-                    let record = try? await store.stepJob(id: job.id)
+                guard let more = try? await relay(job.id, after: &relayed), let record = try? await store.stepJob(id: job.id)
                 else { return }
-                for (sequence, line) in lines {
-                    await log.write(line.level, section: section.name, line.message)
-                    relayed = sequence
-                }
-                if lines.count == 500 { continue }
+                if more { continue }
                 guard record.state == .running else { return }
                 worker = record.workerName ?? worker
                 try? await Task.sleep(for: Self.followInterval)
@@ -92,12 +86,7 @@ struct ExternalJobRun {
         var reportedWaiting = false
         var reportedWorker: String?
         while true {
-            let lines = try await store.stepJobLog(id: queued.id, after: relayed)
-            for (sequence, line) in lines {
-                await log.write(line.level, section: section.name, line.message)
-                relayed = sequence
-            }
-            if lines.count == 500 { continue }
+            if try await relay(queued.id, after: &relayed) { continue }
             guard let record = try await store.stepJob(id: queued.id) else {
                 throw BerthError(.internalError, "The step job \(queued.id) disappeared.")
             }
@@ -109,7 +98,9 @@ struct ExternalJobRun {
                     reportedWaiting = true
                     await section.info(try await waitingMessage(at: now))
                 }
-                if now.timeIntervalSince(started) >= limit.timeInterval, try await store.abandonStepJob(id: record.id, at: now) {
+                if now.timeIntervalSince(started) >= limit.timeInterval,
+                    try await store.abandonStepJob(id: record.id, at: now, if: .stillQueued)
+                {
                     return .finished(
                         .failed(
                             "no worker in the pool '\(pool.name)' took the job within \(Int(limit.timeInterval)) s (\(try await connectedWorkers(at: now)))."
@@ -120,7 +111,9 @@ struct ExternalJobRun {
                     reportedWorker = record.workerName
                     await section.info("The worker \(record.workerName ?? "?") of the pool '\(pool.name)' took the job.")
                 }
-                if let lease = record.leaseExpiresAt, lease < now, try await store.abandonStepJob(id: record.id, at: now) {
+                if let lease = record.leaseExpiresAt, lease < now,
+                    try await store.abandonStepJob(id: record.id, at: now, if: .leaseExpired)
+                {
                     try await relayRest(of: record, after: relayed)
                     return .lost(worker: record.workerName ?? "?")
                 }
@@ -141,16 +134,21 @@ struct ExternalJobRun {
         }
     }
 
+    /// Writes the job's next lines into the task's log, in the job's section, and forgets them
+    /// in the store (a node that adopts the deployment relays only what this one did not).
+    /// - Returns: whether more lines are waiting.
+    func relay(_ jobID: String, after relayed: inout Int) async throws -> Bool {
+        let lines = try await store.stepJobLog(id: jobID, after: relayed)
+        guard let last = lines.last?.0 else { return false }
+        for (_, line) in lines { await log.write(line.level, section: section.name, line.message) }
+        relayed = last
+        try await store.deleteStepJobLog(id: jobID, through: last)
+        return lines.count == 500
+    }
+
     func relayRest(of record: StepJobRecord, after sequence: Int) async throws {
         var relayed = sequence
-        while true {
-            let lines = try await store.stepJobLog(id: record.id, after: relayed)
-            for (sequence, line) in lines {
-                await log.write(line.level, section: section.name, line.message)
-                relayed = sequence
-            }
-            if lines.count < 500 { return }
-        }
+        while try await relay(record.id, after: &relayed) {}
     }
 
     func waitingMessage(at now: Date) async throws -> String {

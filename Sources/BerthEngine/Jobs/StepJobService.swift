@@ -88,7 +88,7 @@ public struct StepJobService: Sendable {
                         jobID: record.id, job: envelope.job, leaseSeconds: Int(configuration.jobLease.timeInterval))
                 } catch {
                     // A job that cannot be opened is no one's: the node following it fails the step.
-                    _ = try await store.abandonStepJob(id: record.id, at: now)
+                    _ = try await store.abandonStepJob(id: record.id, at: now, if: .unfinished)
                     throw error
                 }
             }

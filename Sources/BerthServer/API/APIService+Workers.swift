@@ -64,7 +64,7 @@ extension APIService {
 
     func deleteWorker(_ input: Operations.DeleteWorker.Input) async throws -> Operations.DeleteWorker.Output {
         let space = try await space(input.path.space)
-        try await store.deleteWorker(id: try await worker(input.path.worker, space: space).id)
+        try await store.deleteWorker(id: try await worker(input.path.worker, space: space).id, at: now())
         return .noContent(.init())
     }
 

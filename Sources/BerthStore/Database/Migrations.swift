@@ -196,7 +196,7 @@ public enum Migrations {
                     step_index BIGINT NOT NULL, target_id TEXT NOT NULL, pool_id TEXT NOT NULL, state TEXT NOT NULL,
                     job TEXT NOT NULL, worker_id TEXT, worker_name TEXT, lease_expires_at BIGINT,
                     cancel_requested BIGINT NOT NULL DEFAULT 0, outcome TEXT, created_at BIGINT NOT NULL,
-                    claimed_at BIGINT, finished_at BIGINT)
+                    claimed_at BIGINT, finished_at BIGINT, last_log_sequence BIGINT NOT NULL DEFAULT 0)
                 """,
                 "CREATE INDEX step_jobs_queue ON step_jobs (pool_id, state, created_at)",
                 "CREATE INDEX step_jobs_task ON step_jobs (task_id, step_index, target_id)",

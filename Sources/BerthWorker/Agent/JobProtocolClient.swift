@@ -25,8 +25,8 @@ public struct JobProtocolClient: Sendable {
         public var message: String
 
         public var description: String { message }
-        /// The job is no longer this worker's.
-        public var isConflict: Bool { status == 409 }
+        /// The job is no longer this worker's (409), or the worker itself is gone (401: deleted).
+        public var isConflict: Bool { status == 409 || status == 401 }
     }
 
     public func register(_ request: JobProtocol.RegisterRequest) async throws -> JobProtocol.RegisterResponse {

@@ -38,7 +38,9 @@ public struct WorkerAgent: Service {
         // One claim at a time, whenever a slot is free: an idle worker holds one long poll, not one per slot.
         let running = RunningCount()
         let (freed, free) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        try await withThrowingDiscardingTaskGroup { group in
+        // A refused credential stops the claims; the running jobs hear it too and are left to others.
+        var refused: (any Error)?
+        await withDiscardingTaskGroup { group in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 if running.value >= concurrency {
                     await cancelWhenGracefulShutdown {
@@ -46,7 +48,14 @@ public struct WorkerAgent: Service {
                     }
                     continue
                 }
-                guard let claimed = try await claim() else { continue }
+                let claimed: JobProtocol.ClaimResponse?
+                do {
+                    claimed = try await claim()
+                } catch {
+                    refused = error
+                    break
+                }
+                guard let claimed else { continue }
                 running.add(1)
                 group.addTask {
                     await runJob(claimed)
@@ -55,6 +64,7 @@ public struct WorkerAgent: Service {
                 }
             }
         }
+        if let refused { throw refused }
         logger.info("The worker stopped", metadata: ["worker.name": "\(name)"])
     }
 
@@ -92,7 +102,7 @@ public struct WorkerAgent: Service {
             await withTaskGroup(of: StepOutcome?.self) { group in
                 group.addTask { await WorkStop.$ofCurrentTask.withValue(stop) { await worker.run(job, host: host) } }
                 group.addTask {
-                    await keepAlive(host, stop: stop, heartbeat: Self.heartbeat(lease: claimed.leaseSeconds), metadata: metadata)
+                    await keepAlive(host, stop: stop, lease: .seconds(claimed.leaseSeconds), metadata: metadata)
                     return nil
                 }
                 var outcome: StepOutcome?
@@ -116,7 +126,10 @@ public struct WorkerAgent: Service {
     /// Sends the job's lines every ``flushInterval`` and hears what the server says of the job:
     /// a cancel stops it as a cancel, a lost lease as a handover. Returns when it stops the job,
     /// or when cancelled (the job ended).
-    func keepAlive(_ host: RemoteJobHost, stop: WorkStop, heartbeat: Duration, metadata: Logger.Metadata) async {
+    /// A worker that cannot reach the server for a whole lease stops the job as a handover: by
+    /// then the node has given it to another worker.
+    func keepAlive(_ host: RemoteJobHost, stop: WorkStop, lease: Duration, metadata: Logger.Metadata) async {
+        let heartbeat = Self.heartbeat(lease: Int(lease.components.seconds))
         var lastContact = ContinuousClock.now
         while !Task.isCancelled {
             do {
@@ -140,6 +153,13 @@ public struct WorkerAgent: Service {
                     return
                 }
             } catch {
+                if ContinuousClock.now - lastContact >= lease {
+                    logger.warning(
+                        "The server has not been reached for a whole lease; leaving the job to another worker",
+                        metadata: metadata.merging(["error": "\(error)"]) { $1 })
+                    stop.stop(.handedOver)
+                    return
+                }
                 logger.warning(
                     "Sending the job's log failed; trying again", metadata: metadata.merging(["error": "\(error)"]) { $1 })
             }

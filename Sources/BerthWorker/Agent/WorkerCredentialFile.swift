@@ -35,10 +35,17 @@ public struct WorkerCredentialFile: Codable, Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString)")
-            guard
-                FileManager.default.createFile(
-                    atPath: temporary.path, contents: try encoder.encode(self), attributes: [.posixPermissions: 0o600])
-            else { throw BerthError(.internalError, "could not create \(temporary.path)") }
+            // Created 0600 from its first byte: never readable by others, not even for a moment.
+            let bytes = Array(try encoder.encode(self))
+            let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw BerthError(.internalError, String(cString: strerror(errno))) }
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            let synced = fsync(descriptor)
+            close(descriptor)
+            guard written == bytes.count, synced == 0 else {
+                try? FileManager.default.removeItem(at: temporary)
+                throw BerthError(.internalError, "could not write \(temporary.path)")
+            }
             guard rename(temporary.path, url.path) == 0 else {
                 let reason = String(cString: strerror(errno))
                 try? FileManager.default.removeItem(at: temporary)

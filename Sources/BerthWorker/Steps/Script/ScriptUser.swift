@@ -30,11 +30,30 @@ public struct ScriptUser: Sendable {
     public var allowRoot: Bool
     /// The uid of its own that each script runs under, with `name`'s group.
     public let uids: ScriptUIDPool
+    /// What runs the scripts, for messages: the server (its built-in worker) or an external worker.
+    public var runner: Runner
 
-    public init(name: String = ScriptUser.defaultName, allowRoot: Bool = false, uids: ScriptUIDPool = ScriptUIDPool()) {
+    public enum Runner: Sendable {
+        case server
+        case worker
+
+        var noun: String { self == .server ? "the server" : "the worker" }
+        /// What a script running as the runner's own user could read.
+        var exposed: String {
+            self == .server
+                ? "the master key and every secret"
+                : "the worker's credential (and through it the jobs of its pool, with their credentials)"
+        }
+    }
+
+    public init(
+        name: String = ScriptUser.defaultName, allowRoot: Bool = false, uids: ScriptUIDPool = ScriptUIDPool(),
+        runner: Runner = .server
+    ) {
         self.name = name
         self.allowRoot = allowRoot
         self.uids = uids
+        self.runner = runner
     }
 
     /// An OS account to switch to.
@@ -69,7 +88,7 @@ public struct ScriptUser: Sendable {
             Self.lookUp(name) == nil ? "the OS user '\(name)' does not exist on this machine" : "'\(name)' is root (uid 0)"
         throw BerthError(
             .validationFailed,
-            "Scripts run as an unprivileged OS user, and \(problem). As root a script could read the master key and every secret. Create the user (\(creationCommand)), or start the server with --script-user NAME naming another unprivileged user, or with --allow-root-scripts to run scripts as root anyway."
+            "Scripts run as an unprivileged OS user, and \(problem). As root a script could read \(runner.exposed). Create the user (\(creationCommand)), or start \(runner.noun) with --script-user NAME naming another unprivileged user, or with --allow-root-scripts to run scripts as root anyway."
         )
     }
 
@@ -78,13 +97,13 @@ public struct ScriptUser: Sendable {
         guard geteuid() == 0 else {
             let me = Self.lookUp(uid: geteuid()) ?? "uid \(geteuid())"
             return
-                "Berth does not run as root, so Run AWS CLI script steps run as its own user (\(me)) and can read what the server reads, the data directory included. Run the server as root with an unprivileged script user (--script-user, default \(Self.defaultName)) to keep scripts away from the secrets."
+                "Berth does not run as root, so Run AWS CLI script steps run as its own user (\(me)) and can read what \(runner.noun) reads: \(runner.exposed). Run \(runner.noun) as root with an unprivileged script user (--script-user, default \(Self.defaultName)) to keep scripts away from it."
         }
         do {
             if try resolve() == .server {
                 let why = exists ? "'\(name)' is root" : "the user '\(name)' does not exist; create it with: \(creationCommand)"
                 return
-                    "--allow-root-scripts: Run AWS CLI script steps run as root and can read the master key and every secret (\(why))."
+                    "--allow-root-scripts: Run AWS CLI script steps run as root and can read \(runner.exposed) (\(why))."
             }
             return nil
         } catch {
