@@ -26,6 +26,29 @@ public final class BerthServerProcess: Sendable {
         dataDirectory: URL, environment: [String: String], apiKey: String? = nil, arguments: [String] = [],
         binary: String = BerthProcess.binaryPath, port: Int? = nil
     ) async throws -> BerthServerProcess {
+        // A free port can be taken before the server binds it (by another process's outgoing
+        // connection, on a busy machine): a server that could not bind a port it did not ask for
+        // starts again on another.
+        var key = apiKey
+        for attempt in 1... {
+            do {
+                return try await startOnce(
+                    dataDirectory: dataDirectory, environment: environment, apiKey: key, arguments: arguments,
+                    binary: binary, port: port)
+            } catch let error as TestSupportError
+                where port == nil && attempt < 3 && error.description.contains("Address already in use")
+            {
+                // The first attempt may have made the administrator key before it failed to bind.
+                key = key ?? error.description.firstMatch(of: /berth_[A-Za-z0-9_-]+/).map { String($0.output) }
+            }
+        }
+        preconditionFailure("unreachable")
+    }
+
+    private static func startOnce(
+        dataDirectory: URL, environment: [String: String], apiKey: String?, arguments: [String], binary: String,
+        port: Int?
+    ) async throws -> BerthServerProcess {
         try await ScriptWorkerUser.ensure()
         let port = try port ?? freeLoopbackPort()
         let logFile = dataDirectory.deletingLastPathComponent().appendingPathComponent(

@@ -421,6 +421,19 @@ struct WorkerEndToEndTests {
             ])
             let taskID = try #require(try ServerEndToEndTests.json(started.standardOutput)["taskId"] as? String)
             _ = try await h.server.taskLog(taskID, containing: "Started ")
+            // The worker, as an attacker holding its credential and a live job, tries to lock a
+            // service of another cluster: refused.
+            let jobID = try #require(worker.log.firstMatch(of: /job\.id=(job-[a-z0-9]+)/)?.1)
+            let file = try JSONSerialization.jsonObject(with: Data(contentsOf: worker.configFile)) as? [String: Any]
+            var lock = HTTPClientRequest(url: h.server.url + "/api/worker/jobs/\(jobID)/lock")
+            lock.method = .POST
+            lock.headers.add(name: "Authorization", value: "Bearer \(try #require(file?["credential"] as? String))")
+            lock.body = .bytes(.init(string: #"{"key":"eu-west-1/other/payments","release":false}"#))
+            let refused = try await HTTPClient.shared.execute(lock, timeout: .seconds(10))
+            #expect(refused.status.code == 400)
+            #expect(
+                String(buffer: try await refused.body.collect(upTo: 1 << 16)).contains(
+                    "may lock only services of its own target's cluster"))
             #expect(try await h.berth(["task", "cancel", taskID]).status == 0)
             let log = try await h.server.taskLog(taskID, containing: "The Berth deployment was cancelled.")
             #expect(log.contains("[1. Migrate · jobs] Stopped "), "\(log)")

@@ -119,6 +119,12 @@ public struct StepJobService: Sendable {
         guard try await store.renewStepJob(id: jobID, workerID: worker.id, until: leaseUntil()) != nil,
             let record = try await store.stepJob(id: jobID)
         else { throw Self.notHeld(jobID) }
+        // A job locks services of its own target's cluster only.
+        guard let target = try StepJobEnvelope.open(record, with: secrets).job.target,
+            request.key.hasPrefix("\(target.region)/\(target.clusterName)/"), request.key.count <= 1024
+        else {
+            throw BerthError(.validationFailed, "The job \(jobID) may lock only services of its own target's cluster.")
+        }
         if request.release {
             try await store.releaseServiceLock(request.key, taskID: record.taskID)
             return JobProtocol.LockResponse(held: false, holder: nil)

@@ -12,6 +12,7 @@ public final class RemoteJobHost: StepJobHost {
     let lines: RemoteJobLog
     let lockRetry: Duration
     let logger: Logger
+    let flushing = OneAtATime()
 
     public var log: any StepJobLog { lines }
 
@@ -83,9 +84,22 @@ public final class RemoteJobHost: StepJobHost {
         return token
     }
 
-    /// Sends the pending lines (or, with none, renews the lease). - Returns: what the server says
-    /// of the job.
+    /// Sends the pending lines (or, with none, renews the lease), one flush at a time, so that
+    /// lines arrive in order and before the progress that follows them. - Returns: what the
+    /// server says of the job.
     func flush() async throws -> JobProtocol.LeaseState {
+        await flushing.enter()
+        do {
+            let state = try await flushPending()
+            await flushing.leave()
+            return state
+        } catch {
+            await flushing.leave()
+            throw error
+        }
+    }
+
+    private func flushPending() async throws -> JobProtocol.LeaseState {
         var state = JobProtocol.LeaseState.held
         repeat {
             let batch = await lines.take()
@@ -140,4 +154,26 @@ actor RemoteJobLog: StepJobLog {
     }
 
     func putBack(_ lines: [StepJobLogLine]) { pending.insert(contentsOf: lines, at: 0) }
+}
+
+/// Lets one caller in at a time, the others waiting in order.
+actor OneAtATime {
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func leave() {
+        if waiting.isEmpty {
+            busy = false
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
 }
