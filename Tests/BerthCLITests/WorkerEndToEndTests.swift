@@ -46,6 +46,20 @@ struct WorkerEndToEndTests {
             return file.path
         }
 
+        /// Applies the web project (``WorkerEndToEndTests/webProject(_:)``), creates its release 1
+        /// and deploys it to Production, waiting for the end.
+        mutating func deployWeb() async throws -> BerthProcess.Result {
+            #expect(try await berth(["project", "apply", "-f", try WorkerEndToEndTests.webProject(self)]).status == 0)
+            #expect(
+                try await berth(["release", "create", "--project", "Web", "--version", "1", "--image", "app=shop/web:1"])
+                    .status == 0)
+            let deployed = try await berth([
+                "deploy", "--project", "Web", "--release", "1", "--environment", "Production", "--wait",
+            ])
+            #expect(deployed.status == 0, "\(deployed.standardOutput) \(deployed.standardError)")
+            return deployed
+        }
+
         /// A worker of `pool`, in a directory of its own, with ``workerEnvironment``.
         mutating func startWorker(_ name: String, pool: String, token: String) async throws -> BerthWorkerProcess {
             try await BerthWorkerProcess.start(
@@ -131,15 +145,7 @@ struct WorkerEndToEndTests {
                 "--region", "eu-west-1", "--cluster", "prod", "--worker-credentials", "--worker-pool", "private-vpc",
             ])
             #expect(target.status == 0, "\(target.standardError)")
-            #expect(try await h.berth(["project", "apply", "-f", try Self.webProject(h)]).status == 0)
-            #expect(
-                try await h.berth(["release", "create", "--project", "Web", "--version", "1", "--image", "app=shop/web:1"])
-                    .status == 0)
-            let deployed = try await h.berth([
-                "deploy", "--project", "Web", "--release", "1", "--environment", "Production", "--wait",
-            ])
-            #expect(deployed.status == 0, "\(deployed.standardOutput) \(deployed.standardError)")
-            let log = deployed.standardOutput
+            let log = try await h.deployWeb().standardOutput
             #expect(log.contains("The worker vpc-worker-1 of the pool 'private-vpc' took the job."), "\(log)")
             #expect(log.contains("On the worker vpc-worker-1"), "\(log)")
             #expect(log.contains("Credentials: the worker's own"), "\(log)")
@@ -351,15 +357,7 @@ struct WorkerEndToEndTests {
                     ])
                     #expect(target.status == 0, "\(target.standardError)")
                 }
-                #expect(try await h.berth(["project", "apply", "-f", try Self.webProject(h)]).status == 0)
-                #expect(
-                    try await h.berth(["release", "create", "--project", "Web", "--version", "1", "--image", "app=shop/web:1"])
-                        .status == 0)
-                let deployed = try await h.berth([
-                    "deploy", "--project", "Web", "--release", "1", "--environment", "Production", "--wait",
-                ])
-                #expect(deployed.status == 0, "\(deployed.standardOutput) \(deployed.standardError)")
-                let log = deployed.standardOutput
+                let log = try await h.deployWeb().standardOutput
                 #expect(log.contains("[1. Deploy web · ec2-web] On the worker ec2-worker"), "\(log)")
                 #expect(log.contains("[1. Deploy web · ec2-web]   IMDSv2: used"), "\(log)")
                 #expect(

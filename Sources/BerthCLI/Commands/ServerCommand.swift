@@ -61,21 +61,7 @@ struct ServerCommand: AsyncParsableCommand {
             "The longest gap in seconds between a deployment's questions to ECS: young rollouts are asked every second, backing off to this (one DescribeServices per cluster for all its services)."
     )
     var deploymentPollInterval: Double = 5
-    @Option(
-        name: .customLong("script-user"),
-        help:
-            "The unprivileged OS user that Run AWS CLI script steps run as when the server runs as root; it must exist.")
-    var scriptUser: String = ScriptUser.defaultName
-    @Flag(
-        name: .customLong("allow-root-scripts"),
-        help: "Run scripts as root when the script user does not exist: they can then read the master key and every secret.")
-    var allowRootScripts = false
-    @Option(
-        name: .customLong("script-uid-range"),
-        help: ArgumentHelp(
-            "The user ids that scripts run under, one of its own per running script, with the script user's group (START-END; default \(ScriptUIDPool.defaultRange.lowerBound)-\(ScriptUIDPool.defaultRange.upperBound)); servers on one machine never share one.",
-            valueName: "start-end"))
-    var scriptUIDRange = "\(ScriptUIDPool.defaultRange.lowerBound)-\(ScriptUIDPool.defaultRange.upperBound)"
+    @OptionGroup(title: "Scripts") var scripts: ScriptOptions
     @Option(
         name: .customLong("node-name"),
         help: ArgumentHelp(
@@ -116,18 +102,12 @@ struct ServerCommand: AsyncParsableCommand {
         guard (0.05...300).contains(deploymentPollInterval) else {
             throw ValidationError("--deployment-poll-interval must be 0.05 to 300 seconds.")
         }
-        guard !scriptUser.isEmpty else { throw ValidationError("--script-user needs a user name.") }
         guard (1...200).contains(nodeName.count), !nodeName.contains(where: { $0.isWhitespace || $0 == "/" }) else {
             throw ValidationError("--node-name '\(nodeName)' must be 1 to 200 characters, without spaces or '/'.")
         }
         guard (1...10_000).contains(taskCap) else { throw ValidationError("--task-cap must be 1 to 10000.") }
         guard (3...600).contains(taskLease) else { throw ValidationError("--task-lease must be 3 to 600 seconds.") }
         guard (3...600).contains(jobLease) else { throw ValidationError("--job-lease must be 3 to 600 seconds.") }
-        do {
-            _ = try ScriptUIDPool.parseRange(scriptUIDRange)
-        } catch {
-            throw ValidationError(error.message)
-        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not a log level.")
         }
@@ -173,17 +153,15 @@ struct ServerCommand: AsyncParsableCommand {
         registry: PrometheusCollectorRegistry, logger: Logger
     ) async throws {
         let (host, port) = try parsedListen()
-        var scripts = ScriptUser(
-            name: scriptUser, allowRoot: allowRootScripts,
-            uids: ScriptUIDPool(range: try ScriptUIDPool.parseRange(scriptUIDRange)))
-        if dev, geteuid() == 0, !scripts.exists, !allowRootScripts {
+        var scriptUser = try scripts.scriptUser(for: .server)
+        if dev, geteuid() == 0, !scriptUser.exists, !scripts.allowRootScripts {
             // A throwaway server should deploy its demo out of the box, and creating an OS user is
             // not something trying Berth should do behind one's back: say what happens instead.
-            scripts.allowRoot = true
+            scriptUser.allowRoot = true
             Console.line(
-                "Scripts run as root in this throwaway server: the user \(scriptUser) does not exist. To run them as a real server would, create it (\(scripts.creationCommand)) and restart."
+                "Scripts run as root in this throwaway server: the user \(scriptUser.name) does not exist. To run them as a real server would, create it (\(scriptUser.creationCommand)) and restart."
             )
-        } else if let warning = scripts.startupWarning() {
+        } else if let warning = scriptUser.startupWarning() {
             logger.warning("\(warning)")
         }
         var settings = ServerConfiguration(
@@ -193,7 +171,7 @@ struct ServerCommand: AsyncParsableCommand {
                 environment: EnvironmentVariables(environment), maximumConcurrentTasks: taskCap,
                 node: TaskOwner(node: nodeName),
                 healthCheckInterval: healthCheckInterval == 0 ? nil : .seconds(healthCheckInterval),
-                deploymentPollInterval: .milliseconds(Int(deploymentPollInterval * 1000)), scriptUser: scripts,
+                deploymentPollInterval: .milliseconds(Int(deploymentPollInterval * 1000)), scriptUser: scriptUser,
                 logger: logger),
             oidcAlgorithm: oidcAlgorithm == .ES256 ? .es256 : .rs256, logger: logger)
         settings.http = try http.settings

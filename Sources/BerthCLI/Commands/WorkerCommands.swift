@@ -59,20 +59,7 @@ struct WorkerCommand: AsyncParsableCommand {
         @Option(help: "The worker's credential file (default: BERTH_WORKER_CONFIG, then ~/.config/berth/worker.json).")
         var config: String?
         @Option(help: "The most jobs run at once (1-64).") var concurrency = 4
-        @Option(
-            name: .customLong("script-user"),
-            help: "The unprivileged OS user that Run AWS CLI script steps run as when the worker runs as root; it must exist.")
-        var scriptUser: String = ScriptUser.defaultName
-        @Flag(
-            name: .customLong("allow-root-scripts"),
-            help: "Run scripts as root when the script user does not exist.")
-        var allowRootScripts = false
-        @Option(
-            name: .customLong("script-uid-range"),
-            help: ArgumentHelp(
-                "The user ids scripts run under, one per running script (START-END; default \(ScriptUIDPool.defaultRange.lowerBound)-\(ScriptUIDPool.defaultRange.upperBound)); never shared with a server or another worker on the machine.",
-                valueName: "start-end"))
-        var scriptUIDRange = "\(ScriptUIDPool.defaultRange.lowerBound)-\(ScriptUIDPool.defaultRange.upperBound)"
+        @OptionGroup(title: "Scripts") var scripts: ScriptOptions
         @Option(
             name: .customLong("deployment-poll-interval"),
             help: "The longest gap in seconds between a job's questions to ECS (default 5).")
@@ -88,11 +75,6 @@ struct WorkerCommand: AsyncParsableCommand {
             guard Logger.Level(rawValue: logLevel) != nil else {
                 throw ValidationError("--log-level '\(logLevel)' is not a log level.")
             }
-            do {
-                _ = try ScriptUIDPool.parseRange(scriptUIDRange)
-            } catch {
-                throw ValidationError(error.message)
-            }
         }
 
         func run() async throws {
@@ -102,9 +84,7 @@ struct WorkerCommand: AsyncParsableCommand {
             guard let server = URL(string: file.server) else {
                 throw CLIFailure("The worker credential names the server '\(file.server)', which is not a URL.")
             }
-            let scripts = ScriptUser(
-                name: scriptUser, allowRoot: allowRootScripts,
-                uids: ScriptUIDPool(range: try ScriptUIDPool.parseRange(scriptUIDRange)), runner: .worker)
+            let scripts = try scripts.scriptUser(for: .worker)
             if let warning = scripts.startupWarning() { logger.warning("\(warning)") }
             let poll = Duration.milliseconds(Int(deploymentPollInterval * 1000))
             let configuration = WorkerConfiguration(
