@@ -250,7 +250,7 @@ struct DeploymentExecutor: TaskExecutor {
                 await section.info(
                     "Following the job that \(left.workerName.map { "the worker \($0)" } ?? "the pool '\(pool.name)'") has from before."
                 )
-                let external = externalRun(pool: pool, journal: journal, log: log, section: section)
+                let external = externalRun(pool: pool, log: log, section: section)
                 let wait = try Self.jobWait(try StepJobEnvelope.open(left, with: variables.secrets).job)
                 switch try await external.follow(left, waitAtMost: wait) {
                 case .finished(let outcome):
@@ -287,7 +287,7 @@ struct DeploymentExecutor: TaskExecutor {
                         tokens: planned.tokens)
                     return await services.worker.run(planned.job, host: host)
                 }
-                let external = externalRun(pool: pool, journal: journal, log: log, section: section)
+                let external = externalRun(pool: pool, log: log, section: section)
                 let envelope = StepJobEnvelope(job: planned.job, tokenRecipe: planned.tokens?.recipe)
                 switch try await external.run(envelope, waitAtMost: try Self.jobWait(planned.job)) {
                 case .finished(let outcome):
@@ -332,10 +332,10 @@ struct DeploymentExecutor: TaskExecutor {
         return try await journal.reload(key)
     }
 
-    func externalRun(pool: WorkerPool, journal: StepJournal, log: TaskLogWriter, section: LogSection) -> ExternalJobRun {
+    func externalRun(pool: WorkerPool, log: TaskLogWriter, section: LogSection) -> ExternalJobRun {
         ExternalJobRun(
-            store: store, secrets: variables.secrets, configuration: configuration, journal: journal, log: log,
-            section: section, pool: pool, bell: services.bell)
+            store: store, secrets: variables.secrets, configuration: configuration, log: log, section: section, pool: pool,
+            bell: services.bell)
     }
 }
 

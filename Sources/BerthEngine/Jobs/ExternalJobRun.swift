@@ -12,7 +12,6 @@ struct ExternalJobRun {
     let store: BerthStore
     let secrets: SecretBox
     let configuration: EngineConfiguration
-    let journal: StepJournal
     let log: TaskLogWriter
     let section: LogSection
     let pool: WorkerPool
