@@ -11,6 +11,10 @@ public protocol TaskExecutor: Sendable {
     /// again: its cancel was requested while its node was dead, or its node died under it too
     /// often. Nothing by default.
     func giveUp(_ task: ServerTask, log: TaskLogWriter, because reason: GiveUpReason) async
+    /// Called by the runner after a user's cancel ended the task's work, outside that cancelled
+    /// work and before the task is finished: lets the executor see through what the cancel set
+    /// off elsewhere (an external worker stopping its step). Nothing by default.
+    func afterCancel(_ task: ServerTask, log: TaskLogWriter) async
 }
 
 /// Why an adopted task ends without running again.
@@ -21,6 +25,7 @@ public enum GiveUpReason: Sendable {
 
 extension TaskExecutor {
     public func giveUp(_ task: ServerTask, log: TaskLogWriter, because reason: GiveUpReason) async {}
+    public func afterCancel(_ task: ServerTask, log: TaskLogWriter) async {}
 }
 
 /// What an executor reports besides its log.

@@ -375,6 +375,7 @@ public struct TaskRunner: Service {
                     let message = await log.masked(describe(error)) ?? ""
                     result = ExecutionResult(outcome: TaskOutcome(state: .failed, errorMessage: message))
                 }
+                if stop.current == .cancelled { await executor.afterCancel(task, log: log) }
             } else {
                 result = ExecutionResult(
                     outcome: TaskOutcome(

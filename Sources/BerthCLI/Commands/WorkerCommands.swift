@@ -107,7 +107,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 try await group.run()
                 try await client.shutdown()
             } catch {
-                try? await client.shutdown()
+                // The worker's own failure is what to report; a client that will not close only adds a line.
+                do { try await client.shutdown() } catch { logger.warning("The HTTP client did not shut down: \(error)") }
                 throw error
             }
         }

@@ -50,6 +50,32 @@ struct DeploymentExecutor: TaskExecutor {
         await stopTasksLeftRunning(task, log: log, because: reason == .cancelled ? "was cancelled" : "failed")
     }
 
+    /// A cancel reaches a deployment's external workers at their next renewal; what they say as
+    /// they stop their steps (a Run ECS task's tasks stopped) still belongs in the log.
+    func afterCancel(_ task: ServerTask, log: TaskLogWriter) async {
+        let running: [StepJobRecord]
+        do {
+            running = try await store.stepJobs(taskID: task.id).filter { $0.state == .running }
+        } catch {
+            await log.warning("The jobs of this deployment on workers could not be read after the cancel: \(describe(error))")
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for job in running {
+                group.addTask {
+                    do {
+                        let envelope = try StepJobEnvelope.open(job, with: variables.secrets)
+                        guard let pool = try await store.workerPool(id: job.poolID) else { return }
+                        await externalRun(pool: pool, log: log, section: log.section(envelope.job.logSection))
+                            .relayAfterCancel(job)
+                    } catch {
+                        await log.warning("The job \(job.id) could not be followed after the cancel: \(describe(error))")
+                    }
+                }
+            }
+        }
+    }
+
     /// The release's steps in order, each on its targets, carrying on from the journal.
     func execute(_ task: ServerTask, log: TaskLogWriter) async throws -> ExecutionResult {
         let plan = try await makePlan(task, log: log)

@@ -46,38 +46,36 @@ struct ExternalJobRun {
 
     /// Follows a queued or running job to its end. When the deployment is cancelled, the job's
     /// worker hears so at its next renewal and stops the step as a cancel does (a Run ECS task
-    /// stops its tasks); what it says meanwhile is still relayed, for at most ``cancelGrace``.
+    /// stops its tasks); what it says then is relayed by ``relayAfterCancel(_:)``, which the
+    /// runner calls outside the cancelled work.
     func follow(_ queued: StepJobRecord, waitAtMost limit: Duration) async throws -> Ending {
         var relayed = 0
-        do {
-            return try await follow(queued, waitAtMost: limit, relayed: &relayed)
-        } catch {
-            guard error is CancellationError || Task.isCancelled, !WorkStop.isHandingOver else { throw error }
-            await relayWhileCancelling(queued, after: relayed)
-            throw CancellationError()
-        }
+        return try await follow(queued, waitAtMost: limit, relayed: &relayed)
     }
 
-    /// Relays the lines of a cancelled deployment's job until its worker has ended it, in a task
-    /// of its own so that the cancellation does not cut the relay short; awaited, bounded by
-    /// ``cancelGrace``.
-    func relayWhileCancelling(_ job: StepJobRecord, after sequence: Int) async {
-        await Task {
-            var relayed = sequence
-            var worker = job.workerName
-            let deadline = ContinuousClock.now + Self.cancelGrace
+    /// Relays the lines of a cancelled deployment's job until its worker has ended it, for at
+    /// most ``cancelGrace``.
+    func relayAfterCancel(_ job: StepJobRecord) async {
+        var relayed = 0
+        var worker = job.workerName
+        let deadline = ContinuousClock.now + Self.cancelGrace
+        do {
             while ContinuousClock.now < deadline {
-                guard let more = try? await relay(job.id, after: &relayed), let record = try? await store.stepJob(id: job.id)
-                else { return }
-                if more { continue }
-                guard record.state == .running else { return }
+                if try await relay(job.id, after: &relayed) { continue }
+                guard let record = try await store.stepJob(id: job.id), record.state == .running else {
+                    try await relayRest(of: job, after: relayed)
+                    return
+                }
                 worker = record.workerName ?? worker
-                try? await Task.sleep(for: Self.followInterval)
+                await bell.wait(for: job.id, atMost: Self.followInterval)
             }
             await section.warning(
                 "The worker \(worker ?? "?") had not ended the cancelled job after \(Int(Self.cancelGrace.timeInterval)) s; its further lines are not kept."
             )
-        }.value
+        } catch {
+            await section.warning(
+                "What the worker \(worker ?? "?") said after the cancel could not all be relayed: \(describe(error))")
+        }
     }
 
     func follow(_ queued: StepJobRecord, waitAtMost limit: Duration, relayed: inout Int) async throws -> Ending {
