@@ -123,7 +123,8 @@ struct WorkerEndToEndTests {
                   timeoutSeconds: 60
                   taskDefinition:
                     family: web
-                    containerDefinitions: [{name: app, image: "shop/web:placeholder", memory: 256}]
+                    containerDefinitions:
+                      - {name: app, image: "shop/web:placeholder", memory: 256, environment: [{name: DB_PASSWORD, value: "#{DbPassword}"}]}
             """)
     }
 
@@ -145,7 +146,16 @@ struct WorkerEndToEndTests {
                 "--region", "eu-west-1", "--cluster", "prod", "--worker-credentials", "--worker-pool", "private-vpc",
             ])
             #expect(target.status == 0, "\(target.standardError)")
+            // A sensitive variable the step substitutes: it travels in the job, which the store keeps sealed.
+            #expect(try await h.berth(["project", "apply", "-f", try Self.webProject(h)]).status == 0)
+            let password = "pw-\(UUID().uuidString)"
+            let set = try await h.server.cli(
+                ["variable", "set", "--project", "Web", "DbPassword", "--sensitive", "--value-stdin"], standardInput: password)
+            #expect(set.status == 0, "\(set.standardError)")
             let log = try await h.deployWeb().standardOutput
+            #expect(h.fake.taskDefinitions(family: "web").first?.contains(password) == true, "the worker did not substitute it")
+            #expect(!h.database.contains(password), "the job's sensitive value is stored in clear")
+            #expect(!h.server.log.contains(password) && !log.contains(password))
             #expect(log.contains("The worker vpc-worker-1 of the pool 'private-vpc' took the job."), "\(log)")
             #expect(log.contains("On the worker vpc-worker-1"), "\(log)")
             #expect(log.contains("Credentials: the worker's own"), "\(log)")
