@@ -149,11 +149,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "CMallocTuning"),
+        .target(name: "CBerthSandbox"),
         .target(
             name: "BerthServer",
             dependencies: [
                 "BerthDomain", "BerthStore", "BerthEngine", "BerthWorker", "BerthOIDC", "BerthAPI", "AWSCore", "AWSSigV4",
-                "CMallocTuning",
+                "CMallocTuning", "CBerthSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -176,7 +177,8 @@ let package = Package(
             dependencies: [
                 "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthAPI", "BerthServer", "BerthDomain",
                 "BerthEngine", "BerthWorker",
-                "BerthStore", "BerthDev",
+                "BerthStore", "BerthDev", "CBerthSandbox",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -46,9 +46,10 @@ public struct EngineConfiguration: Sendable {
     /// The most lines one task's log keeps (`--max-task-log-lines`); later lines are counted and
     /// dropped, and the log's last lines say so.
     public var maximumLogLines = 100_000
-    /// Whether this node runs the default pool's step jobs itself (`--builtin-worker on`, the
-    /// default); off, every step runs on external workers.
-    public var builtInWorker = true
+    /// Whether this node runs the default pools' step jobs inside its own process
+    /// (`--builtin-worker in-process`). Otherwise they are queued for a worker: the node's
+    /// built-in worker process (`on`) or external workers of the pool.
+    public var inProcessWorker = true
     /// How long an external worker holds a job without renewing: a worker that stops answering
     /// loses it after this, and another worker of the pool carries the step on.
     public var jobLease: Duration = .seconds(30)

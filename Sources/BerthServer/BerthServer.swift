@@ -37,6 +37,8 @@ public struct BerthServer: Sendable {
         _ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> BerthServer {
+        // First what can be wrong with the built-in worker's settings: nothing is opened yet.
+        let builtInLaunch = try Self.planBuiltInWorker(configuration)
         try PrivateFiles.prepareDataDirectory(configuration.dataDirectory)
         var lock: DataDirectoryLock?
         if case .sqlite(let path) = configuration.effectiveDatabase {
@@ -72,8 +74,10 @@ public struct BerthServer: Sendable {
         }
         try await issuer.maintain()
 
+        var engineConfiguration = configuration.engine
+        engineConfiguration.inProcessWorker = configuration.builtInWorker.mode == .inProcess
         let (engine, engineServices) = Engine.make(
-            store: store, secrets: secrets, issuer: issuer, configuration: configuration.engine)
+            store: store, secrets: secrets, issuer: issuer, configuration: engineConfiguration)
         let apiKeys = APIKeyCache(store: store)
         let router = Router(context: BerthRequestContext.self)
         let routes = KnownRoutes()
@@ -82,11 +86,16 @@ public struct BerthServer: Sendable {
         router.add(middleware: BodyLimitMiddleware(maximumBytes: configuration.http.maximumBodySize))
         OperationsRoutes(store: store, node: configuration.engine.node.node, metrics: metrics).register(on: router)
         OIDCRoutes(issuer: issuer).register(on: router)
-        WorkerRoutes(
-            jobs: StepJobService(
-                store: store, secrets: secrets, issuer: issuer, bell: engine.jobBell, configuration: configuration.engine),
-            maximumBodyBytes: configuration.http.maximumBodySize
-        ).register(on: router)
+        let jobs = StepJobService(
+            store: store, secrets: secrets, issuer: issuer, bell: engine.jobBell, configuration: engineConfiguration)
+        WorkerRoutes(jobs: jobs, maximumBodyBytes: configuration.http.maximumBodySize).register(on: router)
+        let builtInWorker = builtInLaunch.map { launch in
+            let address = BoundAddress()
+            let supervisor = BuiltInWorkerSupervisor(
+                jobs: jobs, launch: launch.launch, settings: configuration.builtInWorker, node: configuration.engine.node.node,
+                address: address, certificatePEM: launch.certificatePEM, logger: configuration.logger)
+            return (supervisor: supervisor, address: address)
+        }
 
         let api = router.group().add(middleware: APIKeyAuthenticator(keys: apiKeys))
             .add(middleware: APIValidationMiddleware(description: try APIDescription.load()))
@@ -116,10 +125,11 @@ public struct BerthServer: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
             services: [StoreCloser(store: store, lock: lock)] + engineServices + [
                 KeyRotationService(issuer: issuer), MemoryTrimmer(),
-            ],
+            ] + (builtInWorker.map { [$0.supervisor] } ?? []),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 issuer.listening(on: port)
+                builtInWorker?.address.listening(host: configuration.host, port: port, tls: configuration.http.tls != nil)
                 await onServerRunning(port)
             },
             logger: configuration.logger)
@@ -127,5 +137,28 @@ public struct BerthServer: Sendable {
             application: application, store: store, engine: engine, issuer: issuer, secrets: secrets,
             administratorKey: administratorKey,
             createdMasterKey: createdMasterKey)
+    }
+
+    /// How this node starts its built-in worker process, when it runs one (`--builtin-worker on`),
+    /// and the server's certificate for it when the server serves HTTPS.
+    /// - Throws: when the worker could not run as it must (the script user is missing, say).
+    static func planBuiltInWorker(
+        _ configuration: ServerConfiguration
+    ) throws -> (launch: BuiltInWorkerLaunch, certificatePEM: String?)? {
+        guard configuration.builtInWorker.mode == .separateProcess else { return nil }
+        let engine = configuration.engine
+        let launch = try BuiltInWorkerLaunch.plan(
+            settings: configuration.builtInWorker, scripts: engine.scriptUser,
+            deploymentPollInterval: engine.deploymentPollInterval, serverEnvironment: configuration.environment)
+        let certificate = try configuration.http.tls.map { tls in
+            do {
+                return try String(contentsOfFile: tls.certificatePath, encoding: .utf8)
+            } catch {
+                throw BerthError(
+                    .validationFailed,
+                    "The TLS certificate \(tls.certificatePath) cannot be read for the built-in worker: \(error)")
+            }
+        }
+        return (launch, certificate)
     }
 }

@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     public var logger: Logger
     /// TLS and the HTTP limits.
     public var http = HTTPSettings()
+    /// Where this node runs the default pool's step jobs (`--builtin-worker`).
+    public var builtInWorker = BuiltInWorkerSettings()
 
     public init(
         dataDirectory: URL, host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil,
@@ -114,5 +116,36 @@ extension ServerConfiguration {
 
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+/// Where a node runs the step jobs of the default worker pools (`--builtin-worker`).
+public struct BuiltInWorkerSettings: Sendable {
+    public enum Mode: String, Sendable, CaseIterable {
+        /// A separate, unprivileged worker process that the node starts and watches (`on`): it
+        /// takes jobs through the job protocol like an external worker, and holds no secret of
+        /// the server's.
+        case separateProcess = "on"
+        /// Inside the server's process: step code runs next to the master key (scripts still run
+        /// as the script user). For machines that do not allow user namespaces, and for tests.
+        case inProcess = "in-process"
+        /// Not on this node: external workers (or other nodes) take the default pools' jobs.
+        case off
+    }
+
+    public var mode: Mode
+    /// The `berth` executable the worker process runs (default: this process's own).
+    public var executable: String
+    /// The most jobs the worker process runs at once.
+    public var concurrency: Int
+    public var logLevel: Logger.Level
+
+    public init(
+        mode: Mode = .inProcess, executable: String = "/proc/self/exe", concurrency: Int = 100, logLevel: Logger.Level = .info
+    ) {
+        self.mode = mode
+        self.executable = executable
+        self.concurrency = concurrency
+        self.logLevel = logLevel
     }
 }

@@ -21,9 +21,13 @@ extension BerthStore {
     /// Gives the oldest queued job of `poolID` to `worker`, leased until `leaseUntil`; nil when the
     /// pool has none. Of any number of workers claiming at once, exactly one gets each job. A job
     /// whose deployment ended or is being cancelled is never handed out.
-    public func claimStepJob(poolID: String, worker: Worker, at now: Date, leaseUntil: Date) async throws -> StepJobRecord? {
+    public func claimStepJob(for worker: Worker, at now: Date, leaseUntil: Date) async throws -> StepJobRecord? {
+        // A built-in worker takes the jobs of every space's default pool.
+        let pools: SQLQueryString =
+            worker.builtInNode == nil
+            ? "pool_id = \(bind: worker.poolID)" : "pool_id IN (SELECT id FROM worker_pools WHERE is_default = 1)"
         let next: SQLQueryString = """
-            SELECT id FROM step_jobs WHERE pool_id = \(bind: poolID) AND state = 'queued' \
+            SELECT id FROM step_jobs WHERE \(pools) AND state = 'queued' \
             AND EXISTS (SELECT 1 FROM tasks WHERE tasks.id = step_jobs.task_id AND tasks.state = 'executing' \
             AND tasks.cancel_requested_at IS NULL) ORDER BY created_at, id LIMIT 1
             """
@@ -39,7 +43,7 @@ extension BerthStore {
         // the one write lock) while there is nothing to hand out.
         let waiting = try await database.withConnection { db in
             try await db.raw(
-                "SELECT id FROM step_jobs WHERE pool_id = \(bind: poolID) AND state = 'queued' LIMIT 1"
+                "SELECT id FROM step_jobs WHERE \(pools) AND state = 'queued' LIMIT 1"
             ).first()
         }
         guard waiting != nil else { return nil }

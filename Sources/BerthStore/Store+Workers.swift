@@ -89,6 +89,64 @@ extension BerthStore {
         }
     }
 
+    /// Registers (or registers again) `node`'s built-in worker with a new credential, in the
+    /// default space's default pool; the jobs its earlier process held are taken from it at once
+    /// (that process is gone: the nodes following them give them to another worker).
+    public func registerBuiltInWorker(node: String, credentialHash: String, version: String, at time: Date) async throws
+        -> Worker
+    {
+        try await database.transaction { db in
+            guard
+                let poolID = try await db.raw(
+                    """
+                    SELECT worker_pools.id FROM worker_pools JOIN spaces ON spaces.id = worker_pools.space_id \
+                    WHERE worker_pools.is_default = 1 AND spaces.slug = \(bind: Slug.make(Space.defaultName))
+                    """
+                ).first()?.string("id")
+            else { throw BerthError(.internalError, "The default space has no default worker pool.") }
+            let name = Worker.builtInName(node: node)
+            if let existing = try await db.raw("SELECT * FROM workers WHERE built_in_node = \(bind: node)").first()
+                .map(Self.worker)
+            {
+                try await db.raw(
+                    """
+                    UPDATE workers SET credential_hash = \(bind: credentialHash), version = \(bind: version), \
+                    registered_at = \(bind: time.unixMilliseconds), last_contact_at = \(bind: time.unixMilliseconds) \
+                    WHERE id = \(bind: existing.id)
+                    """
+                ).run()
+                try await db.raw(
+                    """
+                    UPDATE step_jobs SET lease_expires_at = \(bind: time.unixMilliseconds - 1) \
+                    WHERE worker_id = \(bind: existing.id) AND state = 'running'
+                    """
+                ).run()
+                return Worker(
+                    id: existing.id, poolID: existing.poolID, name: existing.name, version: version, registeredAt: time,
+                    lastContactAt: time, builtInNode: node)
+            }
+            let worker = Worker(
+                poolID: poolID, name: name, version: version, registeredAt: time, lastContactAt: time, builtInNode: node)
+            if try await db.raw("SELECT id FROM workers WHERE pool_id = \(bind: poolID) AND slug = \(bind: worker.slug)")
+                .first() != nil
+            {
+                throw BerthError(
+                    .conflict,
+                    "The default pool has an external worker named '\(name)', the name of this node's built-in worker; delete it (berth worker delete \(name)) or give the node another name (--node-name)."
+                )
+            }
+            try await db.raw(
+                """
+                INSERT INTO workers (id, pool_id, name, slug, credential_hash, version, registered_at, last_contact_at, \
+                built_in_node) VALUES (\(bind: worker.id), \(bind: poolID), \(bind: name), \(bind: worker.slug), \
+                \(bind: credentialHash), \(bind: version), \(bind: time.unixMilliseconds), \(bind: time.unixMilliseconds), \
+                \(bind: node))
+                """
+            ).run()
+            return worker
+        }
+    }
+
     /// The worker whose credential hashes to `credentialHash`.
     public func worker(credentialHash: String) async throws -> Worker? {
         try await database.withConnection { db in
@@ -146,7 +204,7 @@ extension BerthStore {
         Worker(
             id: try row.string("id"), poolID: try row.string("pool_id"), name: try row.string("name"),
             version: try row.string("version"), registeredAt: try row.date("registered_at"),
-            lastContactAt: try row.optionalDate("last_contact_at"))
+            lastContactAt: try row.optionalDate("last_contact_at"), builtInNode: try row.optionalString("built_in_node"))
     }
 
     static func registrationToken(_ row: any SQLRow) throws -> WorkerRegistrationToken {

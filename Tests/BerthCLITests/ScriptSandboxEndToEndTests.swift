@@ -93,7 +93,7 @@ struct ScriptSandboxEndToEndTests {
     }
 
     @Test(
-        "As root, a script runs with berth-worker's group and a uid of its own, and cannot read the master key, the server's environment or the database",
+        "As root, a script on the built-in worker runs with berth-worker's group and a uid of its own, and cannot read the master key, the database, or the environment and command line of the server or its worker",
         .enabled(if: geteuid() == 0, "only a server running as root switches users (CI runs as root)"))
     func scriptCannotReadSecrets() async throws {
         try await Self.withHarness { h in
@@ -107,6 +107,10 @@ struct ScriptSandboxEndToEndTests {
                     head -c 15 \(data)/berth.sqlite && echo "LEAK: sqlite" || echo "sqlite refused"
                     ls \(data) && echo "LEAK: data directory" || echo "data directory refused"
                     su -c true root < /dev/null && echo "LEAK: su" || echo "no way back to root"
+                    for p in /proc/[0-9]*; do
+                      echo "process $(tr '\\0' ' ' < $p/cmdline 2> /dev/null)"
+                      tr '\\0' '\\n' < $p/environ > /dev/null 2>&1 && echo "environ of $(tr '\\0' ' ' < $p/cmdline 2> /dev/null)"
+                    done
                     echo "home $HOME"
                     echo "names $(env | cut -d= -f1 | sort | tr '\\n' ' ')"
                     echo "done"
@@ -135,7 +139,16 @@ struct ScriptSandboxEndToEndTests {
                 Set(names.split(separator: " ").map(String.init))
                     == ["AWS_DEFAULT_REGION", "AWS_REGION", "HOME", "LOGNAME", "PATH", "PWD", "SHLVL", "USER", "_"], "\(names)")
             let home = try #require(log.firstMatch(of: /home (\S+)/).map { String($0.output.1) })
-            #expect(home.hasPrefix(h.temporary.path + "/berth-script-"), "\(home)")
+            // Inside the built-in worker's own home, in the server's temporary folder.
+            #expect(home.hasPrefix(h.temporary.path + "/berth-builtin-worker-\(h.server.processIdentifier)-"), "\(home)")
+            #expect(home.contains("/berth-script-"), "\(home)")
+            // The worker's PID namespace: the server is not there at all, the worker is, and its
+            // environment (where its AWS variables are) cannot be read.
+            let processes = log.matches(of: /process ([^\n]*)/).map { String($0.output.1) }
+            #expect(processes.contains { $0.hasPrefix("berth worker builtin") }, "\(processes)")
+            #expect(!processes.contains { $0.contains("berth server") || $0.contains("/berth server") }, "\(processes)")
+            let readable = log.matches(of: /environ of ([^\n]*)/).map { String($0.output.1) }
+            #expect(!readable.isEmpty && !readable.contains { $0.contains("worker builtin") }, "\(readable)")
             // "done" is printed before the step ends: wait for the end.
             #expect(try await h.berth(["task", "log", task, "--follow"]).status == 0)
             #expect(!FileManager.default.fileExists(atPath: home), "the script's home is removed after the step")
@@ -180,12 +193,27 @@ struct ScriptSandboxEndToEndTests {
                 !FileManager.default.fileExists(atPath: "/tmp/berth-left-by-\(attackerUID)"),
                 "a file the script left in /tmp waits for the next script with its uid")
             // …and only they: the other script still runs, until it is cancelled.
-            #expect(!Self.isGone(victimPID), "the end of one script killed another")
+            #expect(!Self.liveProcesses(uid: victimUID).isEmpty, "the end of one script killed another")
             #expect(try await h.berth(["task", "cancel", victim]).status == 0)
             #expect(try await h.berth(["task", "log", victim, "--follow"]).status == 6)
             for _ in 0..<100 where !Self.liveProcesses(uid: victimUID).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
             #expect(Self.liveProcesses(uid: victimUID).isEmpty, "processes of the cancelled script survived")
         }
+    }
+
+    /// Waits until what a script reported as `pid uid` is gone: as root every process of its uid
+    /// (its pid is one of the worker's PID namespace), else that pid. Fails the test when it never is.
+    static func expectGone(_ reported: (Substring, Substring, Substring), _ message: String) async throws {
+        let gone: () -> Bool
+        if geteuid() == 0 {
+            let uid = try #require(UInt32(reported.2))
+            gone = { liveProcesses(uid: uid).isEmpty }
+        } else {
+            let pid = try #require(Int32(reported.1))
+            gone = { isGone(pid) }
+        }
+        for _ in 0..<100 where !gone() { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(gone(), "\(message): \(reported.0)")
     }
 
     /// The live processes (zombies left out) whose real, effective or saved uid is `uid`.
@@ -204,7 +232,20 @@ struct ScriptSandboxEndToEndTests {
         "As root, a missing script user refuses script steps with the command that creates it; --allow-root-scripts runs them as root",
         .enabled(if: geteuid() == 0, "only a server running as root switches users (CI runs as root)"))
     func missingScriptUser() async throws {
-        try await Self.withHarness(arguments: ["--script-user", "berth-nobody-here"]) { h in
+        // The built-in worker process runs as the script user: without it, the server does not start.
+        do {
+            try await Self.withHarness(arguments: ["--script-user", "berth-nobody-here"]) { _ in
+                Issue.record("a server started whose built-in worker has no user to run as")
+            }
+        } catch {
+            let message = "\(error)"
+            #expect(
+                message.contains("The built-in worker runs as the script user 'berth-nobody-here', which does not exist"),
+                "\(message)")
+            #expect(message.contains("useradd --system --user-group"), "\(message)")
+        }
+        // Inside the server's process, steps other than scripts run; scripts are refused.
+        try await Self.withHarness(arguments: ["--script-user", "berth-nobody-here", "--builtin-worker", "in-process"]) { h in
             #expect(h.server.log.contains("Run AWS CLI script steps will fail"), "\(h.server.log)")
             let task = try await h.startDeployment("Refused", script: "echo \"ran as $(id -un)\"")
             let result = try await h.berth(["task", "log", task, "--follow"])
@@ -219,6 +260,7 @@ struct ScriptSandboxEndToEndTests {
         }
         try await Self.withHarness(arguments: ["--script-user", "berth-nobody-here", "--allow-root-scripts"]) { h in
             #expect(h.server.log.contains("--allow-root-scripts: Run AWS CLI script steps run as root"), "\(h.server.log)")
+            #expect(h.server.log.contains("The built-in worker runs inside the server's process"), "\(h.server.log)")
             let task = try await h.startDeployment("Root", script: "echo \"ran as $(id -un)\"")
             let result = try await h.berth(["task", "log", task, "--follow"])
             #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
@@ -241,35 +283,76 @@ struct ScriptSandboxEndToEndTests {
             #expect(refused.standardError.contains("must be 1 to 86400 (got 0)"), "\(refused.standardError)")
 
             let timedOut = try await h.startDeployment(
-                "Slow", script: "sleep 300 &\necho \"child $!\"\nwait", properties: "      timeoutSeconds: 1")
+                "Slow", script: "sleep 300 &\necho \"child $! $(id -u)\"\nwait", properties: "      timeoutSeconds: 1")
             let result = try await h.berth(["task", "log", timedOut, "--follow"])
             #expect(result.status == 5, "\(result.standardOutput)\(result.standardError)")
             #expect(
                 (result.standardOutput + result.standardError).contains("the script did not end within 1 s (timeoutSeconds)"),
                 "\(result.standardOutput)\(result.standardError)")
-            let child = try #require(result.standardOutput.firstMatch(of: /child (\d+)/).flatMap { Int32($0.output.1) })
-            for _ in 0..<100 where !Self.isGone(child) { try await Task.sleep(for: .milliseconds(50)) }
-            #expect(Self.isGone(child), "the script's child \(child) outlived the timeout")
+            let child = try #require(result.standardOutput.firstMatch(of: /child (\d+) (\d+)/), "\(result.standardOutput)")
+            try await Self.expectGone(child.output, "the script's child outlived the timeout")
 
-            let cancelled = try await h.startDeployment("Cancelled", script: "sleep 300 &\necho \"child $!\"\nwait")
+            let cancelled = try await h.startDeployment("Cancelled", script: "sleep 300 &\necho \"child $! $(id -u)\"\nwait")
             let log = try await h.log(of: cancelled, containing: "child ")
-            let second = try #require(log.firstMatch(of: /child (\d+)/).flatMap { Int32($0.output.1) })
+            let second = try #require(log.firstMatch(of: /child (\d+) (\d+)/), "\(log)")
+            if geteuid() == 0 {
+                #expect(
+                    !Self.liveProcesses(uid: try #require(UInt32(second.output.2))).isEmpty, "the script's child is not running")
+            }
             #expect(try await h.berth(["task", "cancel", cancelled]).status == 0)
             #expect(try await h.berth(["task", "log", cancelled, "--follow"]).status == 6)
-            for _ in 0..<100 where !Self.isGone(second) { try await Task.sleep(for: .milliseconds(50)) }
-            #expect(Self.isGone(second), "the cancelled script's child \(second) kept running")
+            try await Self.expectGone(second.output, "the cancelled script's child kept running")
         }
     }
 
-    @Test("A server killed while a script runs leaves neither the script nor its variables on disk")
-    func crashLeavesNoVariablesFile() async throws {
-        try await Self.withHarness { h in
+    @Test(
+        "A server killed while a script runs leaves neither the script nor its variables on disk: its worker process takes the script with it, or (in-process) the next start sweeps it",
+        arguments: [["--builtin-worker", "on"], ["--builtin-worker", "in-process"]])
+    func crashLeavesNoVariablesFile(mode: [String]) async throws {
+        try await Self.withHarness(arguments: mode) { h in
             let secret = "crash-secret-\(UUID().uuidString)"
             let task = try await h.startDeployment(
-                "Crash", script: "test -n \"#{Token}\"\necho \"ready $$\"\nsleep 300", sensitive: ["Token": secret])
+                "Crash", script: "test -n \"#{Token}\"\necho \"ready $$ $(id -u)\"\nsleep 300", sensitive: ["Token": secret])
             let log = try await h.log(of: task, containing: "ready ")
-            let script = try #require(log.firstMatch(of: /ready (\d+)/).flatMap { Int32($0.output.1) })
+            let ready = try #require(log.firstMatch(of: /ready (\d+) (\d+)/), "\(log)")
             try await h.server.killNow()
+            if mode.last == "on" {
+                guard geteuid() == 0 else {
+                    // Without namespaces (not root) the script's session outlives the worker.
+                    kill(-(Int32(ready.output.1) ?? 0), SIGKILL)
+                    return
+                }
+                // The worker's namespace ends with the server: the script with it, at once.
+                try await Self.expectGone(ready.output, "the script outlived the killed server and its worker")
+                let files =
+                    FileManager.default.enumerator(at: h.temporary, includingPropertiesForKeys: nil)?
+                    .compactMap { $0 as? URL } ?? []
+                for file in files {
+                    let text = String(decoding: (try? Data(contentsOf: file)) ?? Data(), as: UTF8.self)
+                    #expect(!text.contains(secret), "\(file.path) holds the script's secret")
+                }
+                // The next start removes what the killed worker left in its home.
+                #expect(files.contains { $0.lastPathComponent.hasPrefix("berth-builtin-worker-") })
+                let restarted = try await BerthServerProcess.start(
+                    dataDirectory: h.server.dataDirectory, environment: ["HOME": h.root.path, "TMPDIR": h.temporary.path],
+                    apiKey: h.server.apiKey, arguments: ["--script-uid-range", h.uidRange])
+                let ownHome = "berth-builtin-worker-\(restarted.processIdentifier)-"
+                func homes() throws -> [String] {
+                    try FileManager.default.contentsOfDirectory(atPath: h.temporary.path).filter {
+                        $0.hasPrefix("berth-builtin-worker-")
+                    }
+                }
+                for _ in 0..<100 {
+                    let now = try homes()
+                    if now.count == 1 && now[0].hasPrefix(ownHome) { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                let left = try homes()
+                #expect(left.count == 1 && left[0].hasPrefix(ownHome), "\(left)")
+                _ = try await restarted.terminate()
+                return
+            }
+            let script = try #require(Int32(ready.output.1))
             defer { kill(-script, SIGKILL) }
             #expect(!Self.isGone(script), "the script died with the server: nothing to sweep")
             let forms = [secret, Data(secret.utf8).base64EncodedString()]
@@ -286,7 +369,7 @@ struct ScriptSandboxEndToEndTests {
             guard geteuid() == 0 else { return }
             let restarted = try await BerthServerProcess.start(
                 dataDirectory: h.server.dataDirectory, environment: ["HOME": h.root.path, "TMPDIR": h.temporary.path],
-                apiKey: h.server.apiKey, arguments: ["--script-uid-range", h.uidRange])
+                apiKey: h.server.apiKey, arguments: ["--script-uid-range", h.uidRange] + mode)
             for _ in 0..<100 where !Self.isGone(script) { try await Task.sleep(for: .milliseconds(100)) }
             #expect(Self.isGone(script), "the script of the killed server still runs after a restart")
             _ = try await restarted.terminate()

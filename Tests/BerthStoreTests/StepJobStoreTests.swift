@@ -47,7 +47,7 @@ struct StepJobStoreTests {
             let jobs = try await queueJobs(200, pool: fleet, in: stores[0])
             #expect(
                 try await stores[stores.count - 1].claimStepJob(
-                    poolID: other.id, worker: Worker(poolID: other.id, name: "stranger", version: "1", registeredAt: now),
+                    for: Worker(poolID: other.id, name: "stranger", version: "1", registeredAt: now),
                     at: now, leaseUntil: now.addingTimeInterval(30)) == nil)
             let claims = try await withThrowingTaskGroup(of: [String].self) { group in
                 for index in 0..<6 {
@@ -56,7 +56,7 @@ struct StepJobStoreTests {
                     group.addTask {
                         var mine: [String] = []
                         while let job = try await store.claimStepJob(
-                            poolID: fleet.id, worker: worker, at: now, leaseUntil: now.addingTimeInterval(30))
+                            for: worker, at: now, leaseUntil: now.addingTimeInterval(30))
                         {
                             #expect(job.state == .running && job.workerID == worker.id && job.workerName == worker.name)
                             mine.append(job.id)
@@ -87,7 +87,7 @@ struct StepJobStoreTests {
             let a = Worker(poolID: fleet.id, name: "a", version: "1", registeredAt: now)
             let b = Worker(poolID: fleet.id, name: "b", version: "1", registeredAt: now)
             let lease = now.addingTimeInterval(30)
-            let held = try #require(try await store.claimStepJob(poolID: fleet.id, worker: a, at: now, leaseUntil: lease))
+            let held = try #require(try await store.claimStepJob(for: a, at: now, leaseUntil: lease))
             #expect(held.id == jobs[0].id)
             let line = StepJobLogLine(level: .info, section: "1. Deploy · web", message: "hello")
             #expect(
@@ -124,7 +124,7 @@ struct StepJobStoreTests {
 
             // A cancel requested for the second job's deployment: it is not handed out; the third is.
             _ = try await store.requestCancel(taskID: jobs[1].taskID, at: now)
-            let next = try await store.claimStepJob(poolID: fleet.id, worker: b, at: now, leaseUntil: lease)
+            let next = try await store.claimStepJob(for: b, at: now, leaseUntil: lease)
             #expect(next?.id == jobs[2].id)
             // A cancel requested after the claim reaches the worker at its next renewal.
             _ = try await store.requestCancel(taskID: jobs[2].taskID, at: now)

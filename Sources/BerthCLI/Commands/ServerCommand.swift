@@ -6,6 +6,7 @@ import BerthEngine
 import BerthServer
 import BerthStore
 import BerthWorker
+import CBerthSandbox
 import Foundation
 import Hummingbird
 import Logging
@@ -78,8 +79,12 @@ struct ServerCommand: AsyncParsableCommand {
     var taskLease: Double = 15
     @Option(
         name: .customLong("builtin-worker"),
-        help: "on: this node runs the default pool's steps itself; off: every step runs on external workers (berth worker).")
-    var builtInWorker: Switch = .on
+        help: ArgumentHelp(
+            "on: this node runs the default pools' steps in a separate, unprivileged worker process; in-process: inside the server's own process; off: on external workers (berth worker) only.",
+            discussion:
+                "As root, the worker process runs as the script user in user, PID and mount namespaces of its own (the machine must allow user namespaces)."
+        ))
+    var builtInWorker: BuiltInWorkerSettings.Mode = .separateProcess
     @Option(
         name: .customLong("job-lease"),
         help:
@@ -129,6 +134,9 @@ struct ServerCommand: AsyncParsableCommand {
     func run() async throws {
         // Before the server's threads allocate: a long-running server keeps less memory in reserve.
         MemoryTrimmer.limitArenas()
+        // Processes of the server's user (scripts, when it is not root) cannot read its memory or
+        // environment through /proc.
+        _ = berth_make_undumpable()
         var logger = Logger(label: "berth")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let registry = PrometheusCollectorRegistry()
@@ -178,7 +186,15 @@ struct ServerCommand: AsyncParsableCommand {
         settings.engine.maximumLogLines = maxTaskLogLines
         settings.engine.taskLease = .milliseconds(Int(taskLease * 1000))
         settings.engine.leaseRenewal = .milliseconds(Int(taskLease * 1000 / 3))
-        settings.engine.builtInWorker = builtInWorker == .on
+        settings.builtInWorker = BuiltInWorkerSettings(
+            mode: builtInWorker, concurrency: taskCap, logLevel: logger.logLevel)
+        if builtInWorker == .separateProcess, geteuid() == 0, !scriptUser.exists, scriptUser.allowRoot {
+            // Root scripts were accepted: the worker process would have no unprivileged user to run as.
+            settings.builtInWorker.mode = .inProcess
+            Console.line(
+                "The built-in worker runs inside the server's process: the script user \(scriptUser.name) does not exist (create it to run the worker as a separate, unprivileged process)."
+            )
+        }
         settings.engine.jobLease = .milliseconds(Int(jobLease * 1000))
         let configuration = settings
         if let warning = configuration.plaintextWarning { Console.line(warning) }
@@ -211,3 +227,5 @@ enum Switch: String, ExpressibleByArgument, CaseIterable {
     case on
     case off
 }
+
+extension BuiltInWorkerSettings.Mode: ExpressibleByArgument {}

@@ -5,8 +5,10 @@ import AsyncHTTPClient
 import BerthAPI
 import BerthDomain
 import BerthWorker
+import CBerthSandbox
 import Foundation
 import Logging
+import NIOSSL
 import ServiceLifecycle
 import UnixSignals
 
@@ -14,7 +16,7 @@ import UnixSignals
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker", abstract: "Run an external worker, or list, show and delete registered ones.",
-        subcommands: [Register.self, Run.self, List.self, Show.self, Delete.self])
+        subcommands: [Register.self, Run.self, List.self, Show.self, Delete.self, BuiltIn.self])
 
     struct Register: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -78,39 +80,105 @@ struct WorkerCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            var logger = Logger(label: "berth.worker")
-            logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             let file = try WorkerCredentialFile.load(from: config ?? WorkerCredentialFile.defaultPath())
             guard let server = URL(string: file.server) else {
                 throw CLIFailure("The worker credential names the server '\(file.server)', which is not a URL.")
             }
             let scripts = try scripts.scriptUser(for: .worker)
-            if let warning = scripts.startupWarning() { logger.warning("\(warning)") }
-            let poll = Duration.milliseconds(Int(deploymentPollInterval * 1000))
-            let configuration = WorkerConfiguration(
-                environment: .process, deploymentPollInterval: poll, scriptUser: scripts, logger: logger)
-            let watchers = ServiceWatchHub(interval: poll, clock: configuration.clock, logger: logger)
-            let worker = StepWorker(configuration: configuration, watchers: watchers, registry: CredentialCacheRegistry())
-            // Connections enough for every running job and the claim: none waits behind another.
-            var http = HTTPClient.Configuration()
-            http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrency + 2
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
-            let agent = WorkerAgent(
-                client: JobProtocolClient(server: server, credential: file.credential, http: client), worker: worker,
-                name: file.name, concurrency: concurrency, logger: logger)
+            // Scripts that run as this process's user cannot read its memory or environment.
+            _ = berth_make_undumpable()
             Console.line("Worker '\(file.name)' of the pool '\(file.pool)' is taking jobs from \(file.server).")
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: [.init(service: watchers), .init(service: agent)], gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
-            do {
-                try await group.run()
-                try await client.shutdown()
-            } catch {
-                // The worker's own failure is what to report; a client that will not close only adds a line.
-                do { try await client.shutdown() } catch { logger.warning("The HTTP client did not shut down: \(error)") }
-                throw error
+            try await WorkerCommand.serve(
+                server: server, credential: file.credential, name: file.name, certificatePEM: nil,
+                concurrency: concurrency, scripts: scripts, deploymentPollInterval: deploymentPollInterval, logLevel: logLevel)
+        }
+    }
+
+    /// `berth worker builtin`: the built-in worker, as a node starts it — a separate process,
+    /// unprivileged, with a clean environment, that reads where the server is and its credential
+    /// on standard input. Not for people to run.
+    struct BuiltIn: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "builtin", abstract: "The built-in worker process a server starts (not run by hand).",
+            shouldDisplay: false)
+        @Option(help: "The most jobs run at once.") var concurrency = 100
+        @OptionGroup(title: "Scripts") var scripts: ScriptOptions
+        @Option(name: .customLong("deployment-poll-interval")) var deploymentPollInterval: Double = 5
+        @Option(name: .customLong("log-level")) var logLevel: String = "info"
+
+        func validate() throws {
+            guard (1...10_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1 to 10000.") }
+            guard (0.05...300).contains(deploymentPollInterval) else {
+                throw ValidationError("--deployment-poll-interval must be 0.05 to 300 seconds.")
             }
+            guard Logger.Level(rawValue: logLevel) != nil else {
+                throw ValidationError("--log-level '\(logLevel)' is not a log level.")
+            }
+        }
+
+        func run() async throws {
+            // First: nothing of this process (its credential, its jobs) is readable by its scripts.
+            guard berth_make_undumpable() == 0 else {
+                throw CLIFailure("The built-in worker cannot protect its memory: \(String(cString: strerror(errno))).")
+            }
+            let input = FileHandle.standardInput.readDataToEndOfFile()
+            let handoff: BuiltInWorkerHandoff
+            do {
+                handoff = try JSONDecoder().decode(BuiltInWorkerHandoff.self, from: input)
+            } catch {
+                throw CLIFailure(
+                    "The built-in worker is started by the server, which writes its credential on standard input; that input was not one (\(error)).",
+                    exitCode: BerthExitCode.usage)
+            }
+            guard let server = URL(string: handoff.server) else {
+                throw CLIFailure("The built-in worker was given the server '\(handoff.server)', which is not a URL.")
+            }
+            try await WorkerCommand.serve(
+                server: server, credential: handoff.credential, name: handoff.name,
+                certificatePEM: handoff.certificatePEM, concurrency: concurrency,
+                scripts: try scripts.scriptUser(for: .server), deploymentPollInterval: deploymentPollInterval,
+                logLevel: logLevel)
+        }
+    }
+
+    /// Takes jobs from `server` with `credential` until SIGTERM or SIGINT: the agent and the
+    /// shared rollout pollers, with connections enough for every running job and the claim.
+    static func serve(
+        server: URL, credential: String, name: String, certificatePEM: String?, concurrency: Int, scripts: ScriptUser,
+        deploymentPollInterval: Double, logLevel: String
+    ) async throws {
+        var logger = Logger(label: "berth.worker")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        if let warning = scripts.startupWarning() { logger.warning("\(warning)") }
+        let poll = Duration.milliseconds(Int(deploymentPollInterval * 1000))
+        let configuration = WorkerConfiguration(
+            environment: .process, deploymentPollInterval: poll, scriptUser: scripts, logger: logger)
+        let watchers = ServiceWatchHub(interval: poll, clock: configuration.clock, logger: logger)
+        let worker = StepWorker(configuration: configuration, watchers: watchers, registry: CredentialCacheRegistry())
+        var http = HTTPClient.Configuration()
+        http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrency + 2
+        if let certificatePEM {
+            // The loopback address is not the certificate's name: trust this certificate, by itself.
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .noHostnameVerification
+            tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)))]
+            http.tlsConfiguration = tls
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+        let agent = WorkerAgent(
+            client: JobProtocolClient(server: server, credential: credential, http: client), worker: worker, name: name,
+            concurrency: concurrency, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: watchers), .init(service: agent)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+            try await client.shutdown()
+        } catch {
+            // The worker's own failure is what to report; a client that will not close only adds a line.
+            do { try await client.shutdown() } catch { logger.warning("The HTTP client did not shut down: \(error)") }
+            throw error
         }
     }
 
@@ -187,7 +255,8 @@ enum WorkerPrinter {
                 ["NAME", "POOL", "STATUS", "RUNNING JOBS", "VERSION", "LAST CONTACT", "ID"],
                 workers.map {
                     [
-                        $0.name, $0.pool, $0.status.rawValue, String($0.runningJobs), $0.version,
+                        $0.name, $0.builtIn ? "\($0.pool) (built-in)" : $0.pool, $0.status.rawValue, String($0.runningJobs),
+                        $0.version,
                         $0.lastContactAt.map(formatter.string(from:)) ?? "never", $0.id,
                     ]
                 })

@@ -1,7 +1,9 @@
 import Foundation
 
-/// An external worker (`berth worker`): registered into one pool with a registration token, it
-/// long-polls the server for that pool's step jobs with a credential of its own (stored hashed).
+/// A worker: an external one (`berth worker`), registered into one pool with a registration token,
+/// or a node's built-in worker (a separate process the node starts, which takes the jobs of every
+/// space's default pool). Either long-polls the server for jobs with a credential of its own
+/// (stored hashed).
 public struct Worker: Sendable, Hashable, Codable {
     /// A worker that has not been heard from for this long is unreachable (it polls at least every
     /// 20 s while idle, and sends log lines or a heartbeat every few seconds while working).
@@ -15,10 +17,12 @@ public struct Worker: Sendable, Hashable, Codable {
     public var version: String
     public var registeredAt: Date
     public var lastContactAt: Date?
+    /// The node whose built-in worker this is; nil for an external worker.
+    public var builtInNode: String?
 
     public init(
         id: String = RecordID.make("worker"), poolID: String, name: String, version: String, registeredAt: Date,
-        lastContactAt: Date? = nil
+        lastContactAt: Date? = nil, builtInNode: String? = nil
     ) {
         self.id = id
         self.poolID = poolID
@@ -26,7 +30,11 @@ public struct Worker: Sendable, Hashable, Codable {
         self.version = version
         self.registeredAt = registeredAt
         self.lastContactAt = lastContactAt
+        self.builtInNode = builtInNode
     }
+
+    /// The name of `node`'s built-in worker.
+    public static func builtInName(node: String) -> String { "builtin-\(node)" }
 
     public enum Status: String, Sendable, Hashable, Codable {
         case healthy

@@ -307,7 +307,7 @@ struct DeploymentExecutor: TaskExecutor {
                     for: step, index: index, target: target, plan: plan, outputs: outputs, task: task, earlier: earlier,
                     log: log, section: section)
                 let pool = try await planner.pool(for: planned.job, target: target, plan: plan)
-                if pool.isDefault, configuration.builtInWorker {
+                if pool.isDefault, configuration.inProcessWorker {
                     let host = BuiltInJobHost(
                         log: log, journal: journal, key: planned.job.key, taskID: task.id, locks: services.locks,
                         tokens: planned.tokens)

@@ -45,6 +45,15 @@ public struct StepJobService: Sendable {
         return (token, record)
     }
 
+    /// Registers `node`'s built-in worker again, with a new credential. - Returns: the credential,
+    /// for the worker process alone.
+    public func registerBuiltInWorker(node: String) async throws -> (worker: Worker, credential: String) {
+        let credential = Self.randomSecret(prefix: WorkerSecret.credentialPrefix)
+        let worker = try await store.registerBuiltInWorker(
+            node: node, credentialHash: Self.hash(credential), version: BerthVersion.current, at: configuration.clock.now())
+        return (worker, credential)
+    }
+
     public func register(_ request: JobProtocol.RegisterRequest) async throws -> JobProtocol.RegisterResponse {
         var errors = ValidationErrors()
         NameRules.validate(request.name, into: &errors)
@@ -79,7 +88,7 @@ public struct StepJobService: Sendable {
         while true {
             let now = configuration.clock.now()
             if let record = try await store.claimStepJob(
-                poolID: worker.poolID, worker: worker, at: now,
+                for: worker, at: now,
                 leaseUntil: now.addingTimeInterval(configuration.jobLease.timeInterval))
             {
                 do {

@@ -87,7 +87,8 @@ extension APIService {
         return try await store.listWorkers(spaceID: space.id).map { worker, running in
             Components.Schemas.Worker(
                 id: worker.id, name: worker.name, slug: worker.slug, pool: pools[worker.poolID]?.name ?? worker.poolID,
-                poolId: worker.poolID, version: worker.version, registeredAt: worker.registeredAt,
+                poolId: worker.poolID, builtIn: worker.builtInNode != nil, builtInNode: worker.builtInNode,
+                version: worker.version, registeredAt: worker.registeredAt,
                 lastContactAt: worker.lastContactAt, status: worker.status(at: time) == .healthy ? .healthy : .unreachable,
                 runningJobs: running)
         }

@@ -206,6 +206,9 @@ public enum Migrations {
                     level TEXT NOT NULL, section TEXT, message TEXT NOT NULL, PRIMARY KEY (job_id, sequence))
                 """,
             ]),
+        Migration(
+            version: 10, name: "built-in workers: the node whose separate worker process a worker is",
+            statements: ["ALTER TABLE workers ADD COLUMN built_in_node TEXT"]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two

@@ -9,9 +9,10 @@ import Foundation
 ///
 /// Two servers on one machine (tests, or nodes sharing a host) would otherwise lease the same uid
 /// from the same range, and the end of one's script would kill the other's. The kernel drops a
-/// lock when its holder dies, so a killed server leaves no claim behind. The folder is root's alone
-/// (0700, checked, never followed through a symbolic link): a script cannot plant or hold a lock.
-struct ScriptUIDLocks: Sendable {
+/// lock when its holder dies, so a killed server leaves no claim behind. The folder is root's, or
+/// the script user's when a built-in worker runs as that user (0700, checked, never followed
+/// through a symbolic link): a script, which runs under a uid of its own, cannot plant or hold a lock.
+public struct ScriptUIDLocks: Sendable {
     let directory: String
 
     /// The folder in `/run` (a tmpfs: claims do not outlive a reboot), or in `/tmp` where there is no `/run`.
@@ -19,9 +20,10 @@ struct ScriptUIDLocks: Sendable {
         directory: FileManager.default.fileExists(atPath: "/run") ? "/run/berth-script-uids" : "/tmp/berth-script-uids")
 
     /// Claims `uid` for this process: a descriptor to close when the uid is given back, or nil when
-    /// another server holds it.
-    func claim(_ uid: UInt32) throws(BerthError) -> Int32? {
-        try prepareDirectory()
+    /// another server holds it. The folder may belong to this process's user or to the script
+    /// user `scriptUser` (a built-in worker, which runs as that user, claims uids too).
+    func claim(_ uid: UInt32, scriptUser: uid_t) throws(BerthError) -> Int32? {
+        try prepareDirectory(scriptUser: scriptUser)
         let descriptor = open("\(directory)/\(uid)", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw BerthError(
@@ -35,20 +37,35 @@ struct ScriptUIDLocks: Sendable {
         return descriptor
     }
 
-    private func prepareDirectory() throws(BerthError) {
+    /// Creates the folder for a built-in worker that runs as `owner` (and cannot create it in
+    /// `/run` itself), or gives an existing one of root's to it. For a server running as root.
+    public static func prepareShared(owner: uid_t, group: gid_t) throws(BerthError) {
+        try shared.prepareDirectory(scriptUser: owner)
+        var info = stat()
+        guard lstat(shared.directory, &info) == 0 else { throw shared.unusable }
+        if info.st_uid != owner, lchown(shared.directory, owner, group) != 0 {
+            throw BerthError(
+                .internalError,
+                "\(shared.directory) cannot be given to the built-in worker's user: \(String(cString: strerror(errno))).")
+        }
+    }
+
+    private var unusable: BerthError {
+        BerthError(
+            .internalError,
+            "\(directory) must be a folder of the server's user (or of the script user) that no one else can open (mode 0700); remove it and let Berth create it."
+        )
+    }
+
+    private func prepareDirectory(scriptUser: uid_t) throws(BerthError) {
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw BerthError(
                 .internalError,
                 "The folder for script uid claims \(directory) cannot be created: \(String(cString: strerror(errno))).")
         }
         var info = stat()
-        guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid(),
-            info.st_mode & 0o077 == 0
-        else {
-            throw BerthError(
-                .internalError,
-                "\(directory) must be a folder of the server's user that no one else can open (mode 0700); remove it and let Berth create it."
-            )
-        }
+        guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR,
+            info.st_uid == geteuid() || (geteuid() == 0 && info.st_uid == scriptUser), info.st_mode & 0o077 == 0
+        else { throw unusable }
     }
 }

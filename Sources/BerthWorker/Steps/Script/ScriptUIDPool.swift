@@ -61,7 +61,7 @@ public final class ScriptUIDPool: Sendable {
             for _ in 0..<count {
                 defer { candidate = candidate == range.upperBound ? range.lowerBound : candidate + 1 }
                 guard !state.leased.contains(candidate), !busy.contains(candidate), ScriptUser.lookUp(uid: candidate) == nil,
-                    let lock = try locks.claim(candidate)
+                    let lock = try locks.claim(candidate, scriptUser: group.uid)
                 else { continue }
                 state.leased.insert(candidate)
                 state.next = candidate == range.upperBound ? range.lowerBound : candidate + 1
@@ -84,7 +84,7 @@ public final class ScriptUIDPool: Sendable {
     public func sweepLeftovers(group: ScriptUser.Account, setpriv: String, bash: String) throws(BerthError) -> [UInt32] {
         var swept: [UInt32] = []
         for uid in try ProcessTable.liveUserIDs().sorted() where range.contains(uid) {
-            guard let lock = try locks.claim(uid) else { continue }
+            guard let lock = try locks.claim(uid, scriptUser: group.uid) else { continue }
             defer { close(lock) }
             if try ProcessTable.killAll(uid: uid, gid: group.gid, setpriv: setpriv, bash: bash).isEmpty {
                 ProcessTable.removeFiles(ownedBy: uid)

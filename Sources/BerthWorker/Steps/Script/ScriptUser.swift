@@ -72,6 +72,8 @@ public struct ScriptUser: Sendable {
 
     /// Whether the user exists on this machine.
     public var exists: Bool { Self.lookUp(name) != nil }
+    /// The user's passwd entry, when it exists.
+    public var account: Account? { Self.lookUp(name) }
 
     /// The command that creates the user, for messages.
     public var creationCommand: String {
