@@ -188,11 +188,11 @@ struct ServerCommand: AsyncParsableCommand {
         settings.engine.leaseRenewal = .milliseconds(Int(taskLease * 1000 / 3))
         settings.builtInWorker = BuiltInWorkerSettings(
             mode: builtInWorker, concurrency: taskCap, logLevel: logger.logLevel)
-        if builtInWorker == .separateProcess, geteuid() == 0, !scriptUser.exists, scriptUser.allowRoot {
-            // Root scripts were accepted: the worker process would have no unprivileged user to run as.
+        if builtInWorker == .separateProcess, geteuid() == 0, scriptUser.allowRoot, (scriptUser.account?.uid ?? 0) == 0 {
+            // Root scripts were accepted: the worker process has no unprivileged user to run as.
             settings.builtInWorker.mode = .inProcess
             Console.line(
-                "The built-in worker runs inside the server's process: the script user \(scriptUser.name) does not exist (create it to run the worker as a separate, unprivileged process)."
+                "The built-in worker runs inside the server's process: the script user \(scriptUser.name) \(scriptUser.exists ? "is root" : "does not exist") (name an unprivileged one to run the worker as a separate, unprivileged process)."
             )
         }
         settings.engine.jobLease = .milliseconds(Int(jobLease * 1000))

@@ -24,7 +24,9 @@ public struct ScriptUIDLocks: Sendable {
     /// user `scriptUser` (a built-in worker, which runs as that user, claims uids too).
     func claim(_ uid: UInt32, scriptUser: uid_t) throws(BerthError) -> Int32? {
         try prepareDirectory(scriptUser: scriptUser)
-        let descriptor = open("\(directory)/\(uid)", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        // Read-only and readable by all: `flock` needs no more, and a built-in worker (which runs as
+        // the script user) can then claim uids whose files root made. The folder keeps others out.
+        let descriptor = open("\(directory)/\(uid)", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw BerthError(
                 .internalError,
@@ -47,6 +49,13 @@ public struct ScriptUIDLocks: Sendable {
             throw BerthError(
                 .internalError,
                 "\(shared.directory) cannot be given to the built-in worker's user: \(String(cString: strerror(errno))).")
+        }
+        // Claims made before, by root, with files only root could open.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: shared.directory)) ?? [] {
+            let path = "\(shared.directory)/\(name)"
+            var entry = stat()
+            guard lstat(path, &entry) == 0, entry.st_mode & S_IFMT == S_IFREG, entry.st_mode & 0o777 != 0o644 else { continue }
+            chmod(path, 0o644)
         }
     }
 
