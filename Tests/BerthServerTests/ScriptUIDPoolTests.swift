@@ -13,7 +13,10 @@ struct ScriptUIDPoolTests {
         return start...(start + width - 1)
     }
 
-    static let group = ScriptUser.Account(name: "berth-worker", uid: 0, gid: 65_534)
+    /// The script user's group as a server leases with it: the claims' folder may belong to the
+    /// script user (a built-in worker process, which runs as that user, made or was given it).
+    static let group = ScriptUser.Account(
+        name: "berth-worker", uid: ScriptUser().account?.uid ?? 0, gid: 65_534)
 
     @Test(
         "Uids are leased round-robin, one per script; a full range is refused naming the flag; two servers never share a uid",
