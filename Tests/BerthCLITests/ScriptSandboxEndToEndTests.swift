@@ -156,6 +156,63 @@ struct ScriptSandboxEndToEndTests {
     }
 
     @Test(
+        "As root, the built-in worker is a separate process: the script user outside, namespaces of its own, none of the server's environment, listed as builtin-NODE",
+        .enabled(if: geteuid() == 0, "only a server running as root switches users (CI runs as root)"))
+    func builtInWorkerProcess() async throws {
+        try await Self.withHarness { h in
+            // The server's child is the sandbox's init; the init's child is the worker.
+            func children(of parent: Int32) -> [Int32] {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+                return names.compactMap { Int32($0) }.filter { pid in
+                    let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+                    return status.contains("\nPPid:\t\(parent)\n")
+                }
+            }
+            func commandLine(_ pid: Int32) -> String {
+                let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+                return String(decoding: raw.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            }
+            var worker: Int32?
+            for _ in 0..<100 {
+                worker = children(of: h.server.processIdentifier).flatMap(children(of:)).first {
+                    commandLine($0).hasPrefix("berth worker builtin")
+                }
+                if worker != nil { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let pid = try #require(worker, "no built-in worker process under the server")
+            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            let account = try #require(getpwnam("berth-worker")).pointee
+            let (uid, gid) = (account.pw_uid, account.pw_gid)
+            #expect(status.contains("\nUid:\t\(uid)\t\(uid)\t\(uid)\t\(uid)\n"), "\(status)")
+            #expect(status.contains("\nGid:\t\(gid)\t"), "\(status)")
+            // PID 2 of a namespace of its own (the sandbox's init is 1), and no way to gain privileges.
+            #expect(status.contains("\nNSpid:\t\(pid)\t2\n"), "\(status)")
+            #expect(status.contains("\nNoNewPrivs:\t1\n"), "\(status)")
+            for namespace in ["user", "pid", "mnt"] {
+                let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(namespace)")
+                let server = try FileManager.default.destinationOfSymbolicLink(
+                    atPath: "/proc/\(h.server.processIdentifier)/ns/\(namespace)")
+                #expect(own != server, "the worker shares the server's \(namespace) namespace")
+            }
+            let environment = String(
+                decoding: try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")).map { $0 == 0 ? 10 : $0 },
+                as: UTF8.self)
+            #expect(!environment.contains(h.canary), "the server's environment reached the worker")
+            #expect(!environment.contains("BERTH_"), "\(environment)")
+            #expect(
+                environment.contains("HOME=\(h.temporary.path)/berth-builtin-worker-\(h.server.processIdentifier)-"),
+                "\(environment)")
+            let listed = try await h.berth(["worker", "list", "--output", "json"])
+            let workers = try ServerEndToEndTests.array(listed)
+            #expect(workers.count == 1, "\(workers)")
+            #expect(
+                workers.first?["builtIn"] as? Bool == true && (workers.first?["name"] as? String)?.hasPrefix("builtin-") == true,
+                "\(workers)")
+        }
+    }
+
+    @Test(
         "As root, running scripts cannot reach each other, and what leaves a script's session is killed when the script ends",
         .enabled(if: geteuid() == 0, "only a server running as root switches users (CI runs as root)"))
     func scriptsAreKeptApart() async throws {
