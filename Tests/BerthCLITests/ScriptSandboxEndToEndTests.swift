@@ -104,6 +104,7 @@ struct ScriptSandboxEndToEndTests {
                     echo "uid $(id -u) group $(id -gn) user $USER/$LOGNAME groups $(id -G)"
                     cat \(data)/master.key && echo "LEAK: master key" || echo "master key refused"
                     tr '\\0' '\\n' < /proc/\(h.server.processIdentifier)/environ && echo "LEAK: environ" || echo "environ refused"
+                    tr '\\0' ' ' < /proc/\(h.server.processIdentifier)/cmdline | grep -q "berth server" && echo "LEAK: cmdline" || echo "cmdline refused"
                     head -c 15 \(data)/berth.sqlite && echo "LEAK: sqlite" || echo "sqlite refused"
                     ls \(data) && echo "LEAK: data directory" || echo "data directory refused"
                     su -c true root < /dev/null && echo "LEAK: su" || echo "no way back to root"
@@ -122,7 +123,8 @@ struct ScriptSandboxEndToEndTests {
             let group = try #require(getgrnam("berth-worker")).pointee.gr_gid
             #expect(log.contains("group berth-worker user berth-worker/berth-worker groups \(group)\n"), "\(log)")
             for refusal in [
-                "master key refused", "environ refused", "sqlite refused", "data directory refused", "no way back to root",
+                "master key refused", "environ refused", "cmdline refused", "sqlite refused", "data directory refused",
+                "no way back to root",
             ] {
                 #expect(log.contains(refusal), "\(refusal): \(log)")
             }

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
+import BerthDomain
 import BerthServer
+import BerthStore
 import BerthTestSupport
 import Foundation
 import HummingbirdTesting
@@ -123,7 +125,9 @@ struct ConnectionTests {
         }
     }
 
-    @Test("With --tls-certificate and --tls-key the server speaks HTTPS, HTTP/1.1 and HTTP/2, and plain HTTP is refused")
+    @Test(
+        "With --tls-certificate and --tls-key the server speaks HTTPS, HTTP/1.1 and HTTP/2, and plain HTTP is refused; its built-in worker process reaches it over HTTPS"
+    )
     func https() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -141,6 +145,7 @@ struct ConnectionTests {
         try await TestServer.with(configure: {
             $0.host = "127.0.0.1"
             $0.http.tls = (certificatePath: certificate, keyPath: key)
+            $0.builtInWorker = BuiltInWorkerSettings(mode: .separateProcess, executable: BerthProcess.binaryPath)
         }) { server in
             let port = try #require(server.client.port)
             var tls = TLSConfiguration.makeClientConfiguration()
@@ -169,6 +174,19 @@ struct ConnectionTests {
             let plain = try RawSocket(port: port)
             plain.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             #expect(await !plain.readUntilClosed().received.hasPrefix("HTTP/1.1 200"))
+            // The built-in worker trusts the server's certificate for 127.0.0.1 (which the
+            // certificate also names here, but the worker does not need it to): its long poll
+            // is a contact after its registration.
+            var contacted = false
+            for _ in 0..<200 where !contacted {
+                let space = try await server.server.store.space(Space.defaultName)
+                let workers = try await server.server.store.listWorkers(spaceID: space.id)
+                contacted = workers.contains {
+                    $0.worker.builtInNode != nil && ($0.worker.lastContactAt ?? .distantPast) > $0.worker.registeredAt
+                }
+                if !contacted { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(contacted, "the built-in worker never reached the server over HTTPS")
         }
     }
 

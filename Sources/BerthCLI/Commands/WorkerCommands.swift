@@ -137,7 +137,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 server: server, credential: handoff.credential, name: handoff.name,
                 certificatePEM: handoff.certificatePEM, concurrency: concurrency,
                 scripts: try scripts.scriptUser(for: .server), deploymentPollInterval: deploymentPollInterval,
-                logLevel: logLevel)
+                logLevel: logLevel, warnAboutScripts: false)
         }
     }
 
@@ -145,11 +145,12 @@ struct WorkerCommand: AsyncParsableCommand {
     /// shared rollout pollers, with connections enough for every running job and the claim.
     static func serve(
         server: URL, credential: String, name: String, certificatePEM: String?, concurrency: Int, scripts: ScriptUser,
-        deploymentPollInterval: Double, logLevel: String
+        deploymentPollInterval: Double, logLevel: String, warnAboutScripts: Bool = true
     ) async throws {
         var logger = Logger(label: "berth.worker")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        if let warning = scripts.startupWarning() { logger.warning("\(warning)") }
+        // The built-in worker's server has said it already, for the same settings.
+        if warnAboutScripts, let warning = scripts.startupWarning() { logger.warning("\(warning)") }
         let poll = Duration.milliseconds(Int(deploymentPollInterval * 1000))
         let configuration = WorkerConfiguration(
             environment: .process, deploymentPollInterval: poll, scriptUser: scripts, logger: logger)

@@ -7,6 +7,7 @@ import BerthWorker
 import Crypto
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// The server's side of the job protocol (``JobProtocol``), whatever node a worker's request
 /// reaches: registration, claims (a long poll woken by ``JobBell``), and what a worker sends for a
@@ -102,7 +103,8 @@ public struct StepJobService: Sendable {
                 }
             }
             let left = deadline - ContinuousClock.now
-            guard left > .zero else { return nil }
+            // A node that shuts down answers its long polls at once: it waits for them to end.
+            guard left > .zero, !Task.isShuttingDownGracefully else { return nil }
             // Jobs queued through this node ring the bell; others are found within a second.
             await bell.wait(atMost: min(left, .seconds(1)))
             try Task.checkCancellation()
