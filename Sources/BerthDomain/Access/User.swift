@@ -1,0 +1,74 @@
+import Foundation
+
+/// A person, or a service account (no password: API keys only, for CI).
+public struct User: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case person
+        case serviceAccount = "service-account"
+    }
+
+    public var id: String
+    public var username: String
+    public var displayName: String
+    public var email: String?
+    public var kind: Kind
+    /// A disabled user's keys and sessions stop working at once.
+    public var isDisabled: Bool
+    public var createdAt: Date
+
+    public init(
+        id: String = RecordID.make("user"), username: String, displayName: String, email: String? = nil,
+        kind: Kind = .person, isDisabled: Bool = false, createdAt: Date
+    ) {
+        self.id = id
+        self.username = username
+        self.displayName = displayName
+        self.email = email
+        self.kind = kind
+        self.isDisabled = isDisabled
+        self.createdAt = createdAt
+    }
+
+    /// The administrator the first start creates; every key made before users existed is theirs.
+    public static let administratorID = "user-administrator"
+    public static let administratorName = "administrator"
+}
+
+/// A group of users that roles are granted to.
+public struct Team: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    public var description: String
+    public var createdAt: Date
+
+    public init(id: String = RecordID.make("team"), name: String, description: String = "", createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.createdAt = createdAt
+    }
+
+    /// The team of System administrators the first start creates, with the administrator in it.
+    public static let administratorsID = "team-administrators"
+    public static let administratorsName = "Administrators"
+}
+
+/// Who makes a request: a user (through one of their keys), with what they may do.
+public struct Caller: Sendable, Hashable {
+    public var user: User
+    /// The key the request came with.
+    public var keyID: String
+    public var keyName: String
+    public var access: AccessPolicy
+
+    public init(user: User, keyID: String, keyName: String, access: AccessPolicy) {
+        self.user = user
+        self.keyID = keyID
+        self.keyName = keyName
+        self.access = access
+    }
+
+    public func may(_ permission: Permission, at scope: AccessScope) -> Bool {
+        !user.isDisabled && access.allows(permission, at: scope)
+    }
+}
