@@ -13,11 +13,14 @@ public struct APIKey: Sendable, Hashable {
     public var createdAt: Date
     public var lastUsedAt: Date?
     public var revokedAt: Date?
+    /// The user whose rights the key carries; keys made before users existed are the administrator's.
+    public var userID: String
 
     public init(
         id: String = RecordID.make("key"), name: String, prefix: String, hash: String, createdAt: Date,
-        lastUsedAt: Date? = nil, revokedAt: Date? = nil
+        lastUsedAt: Date? = nil, revokedAt: Date? = nil, userID: String = User.administratorID
     ) {
+        self.userID = userID
         self.id = id
         self.name = name
         self.prefix = prefix

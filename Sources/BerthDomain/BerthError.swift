@@ -15,6 +15,8 @@ public struct BerthError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let badRequest = Code(rawValue: "bad_request")
         /// No API key, or one that is unknown or revoked (401).
         public static let unauthorized = Code(rawValue: "unauthorized")
+        /// The caller is known but lacks the permission the action needs (403).
+        public static let forbidden = Code(rawValue: "forbidden")
         /// The named record does not exist (404).
         public static let notFound = Code(rawValue: "not_found")
         /// The change clashes with what is stored: a duplicate name, a record still in use (409).

@@ -56,6 +56,7 @@ public struct BerthServer: Sendable {
             throw error
         }
 
+        try await store.dateFirstRecords(at: Date())
         var administratorKey: String?
         if try await store.listAPIKeys().isEmpty {
             let (key, record) = APIKeyFactory.make(name: "administrator", at: Date())
@@ -97,8 +98,11 @@ public struct BerthServer: Sendable {
             return (supervisor: supervisor, address: address)
         }
 
-        let api = router.group().add(middleware: APIKeyAuthenticator(keys: apiKeys))
-            .add(middleware: APIValidationMiddleware(description: try APIDescription.load()))
+        let description = try APIDescription.load()
+        let spaces = SpaceIDs(store: store)
+        let api = router.group().add(middleware: APIKeyAuthenticator(keys: apiKeys)).add(middleware: CallerMiddleware())
+            .add(middleware: AuthorizationMiddleware(description: description, spaces: spaces))
+            .add(middleware: APIValidationMiddleware(description: description))
         api.get("/api/openapi.yaml") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "application/yaml"
@@ -110,12 +114,12 @@ public struct BerthServer: Sendable {
         // Compact JSON: sorting keys and pretty-printing cost a third of a large list's time; dates
         // written without the runtime's shared, locked formatter. Target listings, the busiest
         // read, are cached, and written by `TargetListJSON` when they are not.
-        let spaces = SpaceIDs(store: store)
         try service.registerHandlers(
             on: api, serverURL: URL(string: "/api")!,
             configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: []),
             middlewares: [
-                TargetListCache(store: store, spaces: spaces), TargetListResponder(service: service, spaces: spaces),
+                TargetListCache(store: store, spaces: spaces),
+                TargetListResponder(service: service, spaces: spaces),
             ])
         routes.record(router.routes.map { (path: $0.path.description, method: $0.method) })
 

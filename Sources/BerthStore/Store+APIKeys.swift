@@ -10,8 +10,9 @@ extension BerthStore {
             }
             try await db.raw(
                 """
-                INSERT INTO api_keys (id, name, prefix, hash, created_at) VALUES \
-                (\(bind: key.id), \(bind: key.name), \(bind: key.prefix), \(bind: key.hash), \(bind: key.createdAt.unixMilliseconds))
+                INSERT INTO api_keys (id, name, prefix, hash, created_at, user_id) VALUES \
+                (\(bind: key.id), \(bind: key.name), \(bind: key.prefix), \(bind: key.hash), \(bind: key.createdAt.unixMilliseconds), \
+                \(bind: key.userID))
                 """
             ).run()
             return key
@@ -71,6 +72,6 @@ extension BerthStore {
         APIKey(
             id: try row.string("id"), name: try row.string("name"), prefix: try row.string("prefix"),
             hash: try row.string("hash"), createdAt: try row.date("created_at"), lastUsedAt: try row.optionalDate("last_used_at"),
-            revokedAt: try row.optionalDate("revoked_at"))
+            revokedAt: try row.optionalDate("revoked_at"), userID: try row.optionalString("user_id") ?? User.administratorID)
     }
 }

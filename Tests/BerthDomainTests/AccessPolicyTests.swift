@@ -92,7 +92,8 @@ struct AccessPolicyTests {
         #expect(policy.allows(example.permission, at: example.scope) == example.allowed)
     }
 
-    @Test("The built-in roles nest: Viewer ⊂ Deployer's space view, Deployer ⊂ Project lead ⊂ Space manager ⊂ System administrator")
+    @Test(
+        "The built-in roles nest: Viewer ⊂ Deployer's space view, Deployer ⊂ Project lead ⊂ Space manager ⊂ System administrator")
     func builtInRoles() {
         #expect(Role.deployer.permissions.isSubset(of: Role.projectLead.permissions))
         #expect(Role.projectLead.permissions.isSubset(of: Role.spaceManager.permissions))

@@ -8,6 +8,7 @@ extension APIService {
     func listReleases(_ input: Operations.ListReleases.Input) async throws -> Operations.ListReleases.Output {
         let space = try await space(input.path.space)
         let project = try await store.project(input.path.project, spaceID: space.id)
+        try Self.require(.projectView, project)
         let limit = try Paging.limit(input.query.limit, default: 100)
         let releases = try await store.releases(projectID: project.id, limit: limit + 1, after: input.query.after)
         let page = Array(releases.prefix(limit))
@@ -22,6 +23,7 @@ extension APIService {
     func getRelease(_ input: Operations.GetRelease.Input) async throws -> Operations.GetRelease.Output {
         let space = try await space(input.path.space)
         let project = try await store.project(input.path.project, spaceID: space.id)
+        try Self.require(.projectView, project)
         let release = try await store.release(input.path.release, projectID: project.id)
         return .ok(.init(body: .json(.init(release, project: project))))
     }
@@ -30,6 +32,7 @@ extension APIService {
         guard case .json(let body) = input.body else { throw BerthError(.badRequest, "Send the release as JSON.") }
         let space = try await space(input.path.space)
         let project = try await store.project(input.path.project, spaceID: space.id)
+        try Self.require(.releaseCreate, project)
         var errors = ValidationErrors()
         Release.validateVersion(body.version, into: &errors)
         try errors.throwIfAny("release")
@@ -50,6 +53,9 @@ extension APIService {
             throw BerthError.invalid(
                 "deployment", [.init(field: "environment", message: "there is no environment '\(body.environment)'")])
         }
+        try Access.require(
+            .deploymentCreate, at: AccessScope(spaceID: space.id, projectID: project.id, environmentID: environment.id),
+            for: "\(environment.name) (project '\(project.name)')")
         let (deployment, task) = try await engine.deploy(project: project, release: release, environment: environment)
         return .accepted(
             .init(body: .json(.init(deployment, project: project, release: release, environment: environment, task: task))))
@@ -75,7 +81,9 @@ extension APIService {
             .init(
                 body: .json(
                     .init(
-                        items: page.map(Components.Schemas.Deployment.init),
+                        // A page holds fewer items than `limit` when some are of projects the caller may not view.
+                        items: page.filter { Self.may(.projectView, spaceID: space.id, projectID: $0.deployment.projectID) }
+                            .map(Components.Schemas.Deployment.init),
                         nextCursor: deployments.count > limit ? page.last?.deployment.id : nil))))
     }
 
@@ -87,12 +95,18 @@ extension APIService {
             let release = try await store.release(id: deployment.releaseID),
             let environment = try await store.findEnvironment(deployment.environmentID, spaceID: space.id)
         else { throw BerthError.notFound("deployment", input.path.deployment) }
+        try Self.require(.projectView, project)
         return .ok(
             .init(body: .json(.init(deployment, project: project, release: release, environment: environment, task: task))))
     }
 
     func cancelTask(_ input: Operations.CancelTask.Input) async throws -> Operations.CancelTask.Output {
-        guard try await store.task(id: input.path.task) != nil else { throw BerthError.notFound("task", input.path.task) }
+        guard let queued = try await store.task(id: input.path.task) else { throw BerthError.notFound("task", input.path.task) }
+        let deployment = try await store.deployment(taskID: queued.id)
+        try Access.require(
+            .taskCancel,
+            at: AccessScope(spaceID: queued.spaceID, projectID: deployment?.projectID, environmentID: deployment?.environmentID),
+            for: "the task \(queued.id)")
         try await engine.cancel(taskID: input.path.task)
         guard let task = try await store.task(id: input.path.task) else { throw BerthError.notFound("task", input.path.task) }
         let space = try await store.findSpace(task.spaceID)

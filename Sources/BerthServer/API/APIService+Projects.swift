@@ -8,15 +8,17 @@ import Foundation
 extension APIService {
     func listProjects(_ input: Operations.ListProjects.Input) async throws -> Operations.ListProjects.Output {
         let space = try await space(input.path.space)
+        let visible = try await store.listProjects(spaceID: space.id).filter { Self.may(.projectView, $0) }
         let page = try Paging.page(
-            try await store.listProjects(spaceID: space.id), limit: try Paging.limit(input.query.limit, default: 1000),
-            after: input.query.after, id: \.id)
+            visible, limit: try Paging.limit(input.query.limit, default: 1000), after: input.query.after, id: \.id)
         return .ok(.init(body: .json(.init(items: try page.items.map { try .init($0) }, nextCursor: page.nextCursor))))
     }
 
     func getProject(_ input: Operations.GetProject.Input) async throws -> Operations.GetProject.Output {
         let space = try await space(input.path.space)
-        return .ok(.init(body: .json(try .init(try await store.project(input.path.project, spaceID: space.id)))))
+        let project = try await store.project(input.path.project, spaceID: space.id)
+        try Self.require(.projectView, project)
+        return .ok(.init(body: .json(try .init(project))))
     }
 
     func createProject(_ input: Operations.CreateProject.Input) async throws -> Operations.CreateProject.Output {
@@ -25,6 +27,7 @@ extension APIService {
         let steps = try (body.steps ?? []).map(DeploymentStep.init)
         let project = Project(
             spaceID: space.id, name: body.name, description: body.description ?? "", steps: steps, createdAt: now())
+        try Self.requireProjectEdit(space: space, project: nil, steps: steps, earlier: [])
         try project.validate()
         try StepValidation.validate(steps)
         return .created(.init(body: .json(try .init(try await store.createProject(project)))))
@@ -34,9 +37,14 @@ extension APIService {
         guard case .json(let body) = input.body else { throw BerthError(.badRequest, "Send the process as JSON.") }
         let space = try await space(input.path.space)
         let steps = try body.steps.map(DeploymentStep.init)
-        var project =
-            try await store.findProject(input.path.project, spaceID: space.id)
-            ?? Project(spaceID: space.id, name: input.path.project, createdAt: now())
+        let existing = try await store.findProject(input.path.project, spaceID: space.id)
+        var project = existing ?? Project(spaceID: space.id, name: input.path.project, createdAt: now())
+        try Self.requireProjectEdit(space: space, project: existing, steps: steps, earlier: existing?.steps ?? [])
+        if body.variables != nil {
+            try Access.require(
+                .variableEdit, at: AccessScope(spaceID: space.id, projectID: existing?.id),
+                for: "the project '\(project.name)'")
+        }
         project.steps = steps
         project.description = body.description ?? project.description
         project.updatedAt = now()
@@ -65,6 +73,7 @@ extension APIService {
     func deleteProject(_ input: Operations.DeleteProject.Input) async throws -> Operations.DeleteProject.Output {
         let space = try await space(input.path.space)
         let project = try await store.project(input.path.project, spaceID: space.id)
+        try Self.require(.projectEdit, project)
         try await store.deleteProject(id: project.id)
         return .noContent(.init())
     }
@@ -72,6 +81,7 @@ extension APIService {
     func listVariables(_ input: Operations.ListVariables.Input) async throws -> Operations.ListVariables.Output {
         let space = try await space(input.path.space)
         let project = try await store.project(input.path.project, spaceID: space.id)
+        try Self.require(.projectView, project)
         let names = try await ScopeNames.load(store: store, spaceID: space.id)
         let page = try Paging.page(
             try await store.variables(projectID: project.id), limit: try Paging.limit(input.query.limit, default: 1000),
@@ -84,6 +94,7 @@ extension APIService {
         guard case .json(let body) = input.body else { throw BerthError(.badRequest, "Send the variable as JSON.") }
         let space = try await space(input.path.space)
         let project = try await store.project(input.path.project, spaceID: space.id)
+        try Self.require(.variableEdit, project)
         let made = try await variable(from: body, project: project, existing: [])
         guard made.kind != .sensitive || made.sealedValue != nil else {
             throw BerthError.invalid("variable", [.init(field: "value", message: "a sensitive variable needs a value")])

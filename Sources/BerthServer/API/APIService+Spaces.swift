@@ -7,8 +7,8 @@ import Foundation
 extension APIService {
     func listSpaces(_ input: Operations.ListSpaces.Input) async throws -> Operations.ListSpaces.Output {
         let page = try Paging.page(
-            try await store.listSpaces(), limit: try Paging.limit(input.query.limit, default: 1000), after: input.query.after,
-            id: \.id)
+            try await store.listSpaces().filter { Access.mayView(spaceID: $0.id) },
+            limit: try Paging.limit(input.query.limit, default: 1000), after: input.query.after, id: \.id)
         return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.Space.init), nextCursor: page.nextCursor))))
     }
 

@@ -15,18 +15,23 @@ extension APIService {
             .init(
                 body: .json(
                     .init(
-                        items: page.map { .init($0, spaceName: spaces[$0.spaceID]) },
+                        // A page holds fewer items than `limit` when some are of spaces the caller may not view.
+                        items: page.filter { Access.mayView(spaceID: $0.spaceID) }.map {
+                            .init($0, spaceName: spaces[$0.spaceID])
+                        },
                         nextCursor: tasks.count > limit ? page.last?.id : nil))))
     }
 
     func getTask(_ input: Operations.GetTask.Input) async throws -> Operations.GetTask.Output {
         guard let task = try await store.task(id: input.path.task) else { throw BerthError.notFound("task", input.path.task) }
         let space = try await store.findSpace(task.spaceID)
+        try Access.require(.spaceView, at: AccessScope(spaceID: task.spaceID), for: "the space '\(space?.name ?? task.spaceID)'")
         return .ok(.init(body: .json(.init(task, spaceName: space?.name))))
     }
 
     func getTaskLog(_ input: Operations.GetTaskLog.Input) async throws -> Operations.GetTaskLog.Output {
         guard let task = try await store.task(id: input.path.task) else { throw BerthError.notFound("task", input.path.task) }
+        try Access.require(.spaceView, at: AccessScope(spaceID: task.spaceID), for: "the space of the task \(task.id)")
         if let after = input.query.after, after < 0 {
             throw BerthError.invalid("request", [.init(field: "after", message: "must be 0 or more")])
         }
@@ -41,9 +46,12 @@ extension APIService {
     }
 
     func listApiKeys(_ input: Operations.ListApiKeys.Input) async throws -> Operations.ListApiKeys.Output {
+        // One's own keys; every key with ApiKeyManage.
+        let caller = try Access.caller()
+        let managesKeys = caller.may(.apiKeyManage, at: .server)
         let page = try Paging.page(
-            try await store.listAPIKeys(), limit: try Paging.limit(input.query.limit, default: 1000), after: input.query.after,
-            id: \.id)
+            try await store.listAPIKeys().filter { managesKeys || $0.userID == caller.user.id },
+            limit: try Paging.limit(input.query.limit, default: 1000), after: input.query.after, id: \.id)
         return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.ApiKey.init), nextCursor: page.nextCursor))))
     }
 
@@ -52,13 +60,22 @@ extension APIService {
         var errors = ValidationErrors()
         NameRules.validate(body.name, into: &errors)
         try errors.throwIfAny("API key")
-        let (key, record) = APIKeyFactory.make(name: body.name, at: now())
+        // A key of the caller's own, carrying their rights.
+        var (key, record) = APIKeyFactory.make(name: body.name, at: now())
+        record.userID = try Access.caller().user.id
         let stored = try await store.createAPIKey(record)
         return .created(.init(body: .json(.init(apiKey: .init(stored), key: key))))
     }
 
     func revokeApiKey(_ input: Operations.RevokeApiKey.Input) async throws -> Operations.RevokeApiKey.Output {
-        let revoked = try await store.revokeAPIKey(input.path.apiKey, at: now())
+        let caller = try Access.caller()
+        let reference = input.path.apiKey
+        if let key = try await store.listAPIKeys().first(where: {
+            $0.revokedAt == nil && ($0.id == reference || $0.name == reference)
+        }), key.userID != caller.user.id {
+            try Access.require(.apiKeyManage, at: .server, caller: caller, for: "another user's key")
+        }
+        let revoked = try await store.revokeAPIKey(reference, at: now())
         await apiKeys.forget(hash: revoked.hash)
         return .noContent(.init())
     }

@@ -8,6 +8,7 @@ import Yams
 struct APIDescription: Sendable {
     /// One operation: its method, its path template, and what its inputs must be.
     struct Operation: Sendable {
+        var operationID: String
         var method: HTTPRequest.Method
         /// The path below the server URL, split on `/`: literals and `{parameter}`s.
         var segments: [String]
@@ -86,6 +87,7 @@ struct APIDescription: Sendable {
                 }
                 operations.append(
                     Operation(
+                        operationID: operation["operationId"] as? String ?? "",
                         method: httpMethod,
                         segments: path.split(separator: "/").map(String.init),
                         pathParameters: all.filter { $0.location == "path" }.map { ($0.name, $0.schema) },

@@ -7,32 +7,38 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
 
-/// Authenticates `Authorization: Bearer KEY` or `X-Berth-ApiKey: KEY` against the stored hashes.
-/// A missing, unknown or revoked key is a 401 whose message never repeats the key.
+/// Authenticates `Authorization: Bearer KEY` or `X-Berth-ApiKey: KEY` against the stored hashes,
+/// and makes the key's user the caller, with what their teams' grants allow. A missing, unknown
+/// or revoked key, or one of a disabled user, is a 401 whose message never repeats the key.
 struct APIKeyAuthenticator: AuthenticatorMiddleware {
     typealias Context = BerthRequestContext
     let keys: APIKeyCache
 
-    func authenticate(request: Request, context: Context) async throws -> APIKey? {
+    func authenticate(request: Request, context: Context) async throws -> Caller? {
         guard let presented = request.headers.bearer?.token ?? request.headers[.berthAPIKey] else {
             throw BerthError(
                 .unauthorized,
                 "This route needs an API key: send 'Authorization: Bearer <key>' or 'X-Berth-ApiKey: <key>'. Create one with `berth apikey create`."
             )
         }
-        guard let key = try await keys.verify(presented.trimmingCharacters(in: .whitespaces)) else {
+        guard let caller = try await keys.verify(presented.trimmingCharacters(in: .whitespaces)) else {
             throw BerthError(.unauthorized, "The API key is not valid: it is unknown or has been revoked.")
         }
-        return key
+        guard !caller.user.isDisabled else {
+            throw BerthError(.unauthorized, "The API key's user '\(caller.user.username)' is disabled.")
+        }
+        return caller
     }
 }
 
-/// Looks keys up by hash with a short-lived memory of recent answers, so that a busy client does
-/// not cost a database read per request; revocation through this server takes effect at once, on
-/// other nodes within `ttl`. `last_used_at` is written at most once a minute per key.
+/// Looks keys up by hash, with their users and what those may do, with a short-lived memory of
+/// recent answers, so that a busy client does not cost database reads per request; revocation (or
+/// a change of rights) through this server takes effect at once, on other nodes within `ttl`.
+/// `last_used_at` is written at most once a minute per key.
 actor APIKeyCache {
     struct Entry {
         var key: APIKey?
+        var caller: Caller?
         var fetchedAt: Date
     }
 
@@ -50,27 +56,39 @@ actor APIKeyCache {
         SHA256.hash(data: Data(key.utf8)).hexString
     }
 
-    func verify(_ presented: String) async throws -> APIKey? {
+    func verify(_ presented: String) async throws -> Caller? {
         let hash = Self.hash(presented)
         let now = Date()
         let key: APIKey?
+        let caller: Caller?
         if let entry = entries[hash], now.timeIntervalSince(entry.fetchedAt) < ttl {
-            key = entry.key
+            (key, caller) = (entry.key, entry.caller)
         } else {
             key = try await store.apiKey(hash: hash)
+            if let key, key.revokedAt == nil, let user = try await store.user(id: key.userID) {
+                caller = Caller(
+                    user: user, keyID: key.id, keyName: key.name, access: try await store.accessPolicy(userID: user.id))
+            } else {
+                caller = nil
+            }
             if entries.count > 10_000 { entries.removeAll() }
-            entries[hash] = Entry(key: key, fetchedAt: now)
+            entries[hash] = Entry(key: key, caller: caller, fetchedAt: now)
         }
-        guard let key, key.revokedAt == nil else { return nil }
+        guard let key, key.revokedAt == nil, let caller else { return nil }
         if now.timeIntervalSince(touched[key.id] ?? .distantPast) > 60 {
             touched[key.id] = now
             try? await store.touchAPIKey(id: key.id, at: now)
         }
-        return key
+        return caller
     }
 
     func forget(hash: String) {
         entries[hash] = nil
+    }
+
+    /// Forgets every answer: after a change of users, teams or grants, which may touch any key.
+    func forgetAll() {
+        entries.removeAll()
     }
 }
 

@@ -4,14 +4,31 @@ import HummingbirdAuth
 import Logging
 import NIOCore
 
-/// The request context of every route: Hummingbird's core context plus the API key that
-/// authenticated the request.
+/// The request context of every route: Hummingbird's core context plus the caller (the user of
+/// the API key) that authenticated the request.
 public struct BerthRequestContext: AuthRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public var identity: APIKey?
+    public var identity: Caller?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         identity = nil
+    }
+}
+
+/// The caller of the request being handled, for the handlers generated from the OpenAPI document
+/// (which see only their input): set by ``CallerMiddleware`` after authentication.
+public enum RequestCaller {
+    @TaskLocal public static var current: Caller?
+}
+
+/// Makes the authenticated caller the request's ``RequestCaller/current``.
+struct CallerMiddleware: RouterMiddleware {
+    typealias Context = BerthRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        try await RequestCaller.$current.withValue(context.identity) { try await next(request, context) }
     }
 }

@@ -209,6 +209,54 @@ public enum Migrations {
         Migration(
             version: 10, name: "built-in workers: the node whose separate worker process a worker is",
             statements: ["ALTER TABLE workers ADD COLUMN built_in_node TEXT"]),
+        Migration(
+            version: 11, name: "people and permissions: users, teams, their members, custom roles, grants; keys have owners",
+            statements: [
+                """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL, email TEXT,
+                    kind TEXT NOT NULL, disabled BIGINT NOT NULL DEFAULT 0, password_hash TEXT, created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE teams (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, slug TEXT NOT NULL UNIQUE, description TEXT NOT NULL,
+                    created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE team_members (
+                    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, PRIMARY KEY (team_id, user_id))
+                """,
+                """
+                CREATE TABLE roles (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, slug TEXT NOT NULL UNIQUE, description TEXT NOT NULL,
+                    permissions TEXT NOT NULL, created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE access_grants (
+                    id TEXT PRIMARY KEY, team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+                    role_id TEXT NOT NULL, space_id TEXT REFERENCES spaces(id) ON DELETE CASCADE,
+                    project_ids TEXT NOT NULL, environment_ids TEXT NOT NULL, created_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX access_grants_team ON access_grants (team_id)",
+                "CREATE INDEX team_members_user ON team_members (user_id)",
+                "ALTER TABLE api_keys ADD COLUMN user_id TEXT REFERENCES users(id)",
+                // The administrator, whose rights every key made so far carries (its time is set at start).
+                """
+                INSERT INTO users (id, username, display_name, kind, created_at) \
+                VALUES ('user-administrator', 'administrator', 'Administrator', 'person', 0)
+                """,
+                """
+                INSERT INTO teams (id, name, slug, description, created_at) \
+                VALUES ('team-administrators', 'Administrators', 'administrators', 'The System administrators.', 0)
+                """,
+                "INSERT INTO team_members (team_id, user_id) VALUES ('team-administrators', 'user-administrator')",
+                """
+                INSERT INTO access_grants (id, team_id, role_id, space_id, project_ids, environment_ids, created_at) \
+                VALUES ('grant-administrators', 'team-administrators', 'role-system-administrator', NULL, '', '', 0)
+                """,
+                "UPDATE api_keys SET user_id = 'user-administrator'",
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two

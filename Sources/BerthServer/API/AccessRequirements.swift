@@ -1,0 +1,182 @@
+import BerthDomain
+import HTTPTypes
+import Hummingbird
+
+/// What each operation of `openapi.yaml` needs of its caller — the one table, checked for every
+/// request by ``AuthorizationMiddleware`` before its handler runs. An operation missing from the
+/// table is refused (deny by default), and a test walks the document to keep the two together.
+/// Operations that act on one project or environment check that narrower scope in their handler
+/// too, and listings leave out what the caller may not view.
+enum AccessRequirement: Sendable, Hashable {
+    /// Any authenticated caller (what the operation shows depends on who asks).
+    case caller
+    /// A permission of the whole server.
+    case server(Permission)
+    /// A permission in the space of the path: held for the space itself, or (for project and
+    /// environment permissions) for some of its projects or environments — the handler then
+    /// checks the one it acts on.
+    case space(Permission)
+
+    static let byOperation: [String: AccessRequirement] = [
+        "listSpaces": .caller,
+        "createSpace": .server(.serverConfigure),
+        "listEnvironments": .space(.spaceView),
+        "createEnvironment": .space(.environmentEdit),
+        "getEnvironment": .space(.spaceView),
+        "updateEnvironment": .space(.environmentEdit),
+        "deleteEnvironment": .space(.environmentEdit),
+        "listAccounts": .space(.accountView),
+        "createAccount": .space(.accountEdit),
+        "getAccount": .space(.accountView),
+        "updateAccount": .space(.accountEdit),
+        "deleteAccount": .space(.accountEdit),
+        "testAccount": .space(.accountEdit),
+        "getAccountTrustPolicy": .space(.accountView),
+        "listTargets": .space(.spaceView),
+        "createTarget": .space(.targetEdit),
+        "checkAllTargetsHealth": .space(.targetHealthCheck),
+        "getTarget": .space(.spaceView),
+        "updateTarget": .space(.targetEdit),
+        "deleteTarget": .space(.targetEdit),
+        "checkTargetHealth": .space(.targetHealthCheck),
+        "listWorkerPools": .space(.spaceView),
+        "createWorkerPool": .space(.workerEdit),
+        "getWorkerPool": .space(.spaceView),
+        "deleteWorkerPool": .space(.workerEdit),
+        "createRegistrationToken": .space(.workerEdit),
+        "revokeRegistrationToken": .space(.workerEdit),
+        "listWorkers": .space(.spaceView),
+        "getWorker": .space(.spaceView),
+        "deleteWorker": .space(.workerEdit),
+        "listProjects": .space(.projectView),
+        "createProject": .space(.projectEdit),
+        "getProject": .space(.projectView),
+        "applyProject": .space(.projectEdit),
+        "deleteProject": .space(.projectEdit),
+        "listVariables": .space(.projectView),
+        "setVariable": .space(.variableEdit),
+        "listReleases": .space(.projectView),
+        "createRelease": .space(.releaseCreate),
+        "getRelease": .space(.projectView),
+        "listDeployments": .space(.projectView),
+        "createDeployment": .space(.deploymentCreate),
+        "getDeployment": .space(.projectView),
+        "listNodes": .server(.serverConfigure),
+        "drainNode": .server(.serverConfigure),
+        "undrainNode": .server(.serverConfigure),
+        // Tasks name no space in their path: their handlers check the task's space.
+        "listTasks": .caller,
+        "getTask": .caller,
+        "getTaskLog": .caller,
+        "cancelTask": .caller,
+        // One's own keys; others' need ApiKeyManage (checked in the handlers).
+        "listApiKeys": .caller,
+        "createApiKey": .caller,
+        "revokeApiKey": .caller,
+        "getOidcProvider": .caller,
+        "listOidcKeys": .server(.serverConfigure),
+        "rotateOidcKey": .server(.serverConfigure),
+        "revokeOidcKey": .server(.serverConfigure),
+    ]
+}
+
+/// Refuses a request whose caller lacks what its operation needs (``AccessRequirement``) with 403,
+/// before anything else looks at it: the validation of its input, the target-list cache, the handler.
+struct AuthorizationMiddleware: RouterMiddleware {
+    typealias Context = BerthRequestContext
+    let description: APIDescription
+    let spaces: SpaceIDs
+    let prefix = "/api"
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let path = request.uri.path
+        // Paths outside the document (the document itself) need only a caller; unknown ones are 404.
+        guard path.hasPrefix(prefix + "/"),
+            let operation = description.operation(request.method, path: path.dropFirst(prefix.count))
+        else { return try await next(request, context) }
+        guard let caller = context.identity else { throw BerthError(.unauthorized, "This route needs an API key.") }
+        guard let requirement = AccessRequirement.byOperation[operation.operationID] else {
+            throw BerthError(.forbidden, "The operation \(operation.operationID) has no access rule, so no one may call it.")
+        }
+        switch requirement {
+        case .caller:
+            break
+        case .server(let permission):
+            try Access.require(permission, at: .server, caller: caller, for: "the server")
+        case .space(let permission):
+            let parts = path.dropFirst(prefix.count).split(separator: "/")
+            let reference = operation.pathValues(parts).first { $0.name == "space" }?.value ?? ""
+            // An unknown space is the handler's 404 to give, to those who may see spaces at all.
+            let spaceID = try await spaces.id(of: reference) ?? reference
+            let held =
+                switch permission.level {
+                case .project, .environment: caller.access.permissions(inSpace: spaceID).contains(permission)
+                case .server, .space: caller.access.allows(permission, at: AccessScope(spaceID: spaceID))
+                }
+            guard held, !caller.user.isDisabled else { throw Access.forbidden(caller, permission, "the space '\(reference)'") }
+        }
+        return try await next(request, context)
+    }
+}
+
+/// The checks handlers make for the narrower scopes, with the same messages.
+enum Access {
+    /// The request's caller. - Throws: 401 when there is none (a route outside authentication).
+    static func caller() throws -> Caller {
+        guard let caller = RequestCaller.current else {
+            throw BerthError(.unauthorized, "This route needs an API key.")
+        }
+        return caller
+    }
+
+    /// - Throws: 403 naming the caller, the permission and `place` unless the caller holds it.
+    static func require(_ permission: Permission, at scope: AccessScope, caller: Caller? = nil, for place: String) throws {
+        let caller = try caller ?? Self.caller()
+        guard caller.may(permission, at: scope) else { throw forbidden(caller, permission, place) }
+    }
+
+    static func forbidden(_ caller: Caller, _ permission: Permission, _ place: String) -> BerthError {
+        BerthError(
+            .forbidden,
+            "The user '\(caller.user.username)' (key '\(caller.keyName)') may not do this: it needs \(permission.rawValue) for \(place), which none of their teams' roles gives."
+        )
+    }
+
+    /// Whether the caller may view the space's records (for listings that span spaces).
+    static func mayView(spaceID: String) -> Bool {
+        RequestCaller.current?.may(.spaceView, at: AccessScope(spaceID: spaceID)) == true
+    }
+}
+
+extension APIService {
+    /// - Throws: 403 unless the caller holds `permission` for `project`.
+    static func require(_ permission: Permission, _ project: Project) throws {
+        try Access.require(
+            permission, at: AccessScope(spaceID: project.spaceID, projectID: project.id), for: "the project '\(project.name)'")
+    }
+
+    static func may(_ permission: Permission, _ project: Project) -> Bool {
+        may(permission, spaceID: project.spaceID, projectID: project.id)
+    }
+
+    static func may(_ permission: Permission, spaceID: String, projectID: String) -> Bool {
+        RequestCaller.current?.may(permission, at: AccessScope(spaceID: spaceID, projectID: projectID)) == true
+    }
+
+    /// Editing a project needs ProjectEdit for it (for a new one: for every project of the space);
+    /// adding or changing a Run AWS CLI script step needs ScriptStepEdit too: it is the power to run
+    /// code with the project's credentials.
+    static func requireProjectEdit(space: Space, project: Project?, steps: [DeploymentStep], earlier: [DeploymentStep])
+        throws
+    {
+        let scope = AccessScope(spaceID: space.id, projectID: project?.id)
+        let place = project.map { "the project '\($0.name)'" } ?? "new projects in the space '\(space.name)'"
+        try Access.require(.projectEdit, at: scope, for: place)
+        let scripts = Set(earlier.filter { $0.kind == .awsCLIScript })
+        if steps.contains(where: { $0.kind == .awsCLIScript && !scripts.contains($0) }) {
+            try Access.require(.scriptStepEdit, at: scope, for: "script steps of \(place)")
+        }
+    }
+}

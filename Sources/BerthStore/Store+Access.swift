@@ -1,0 +1,129 @@
+import BerthDomain
+import Foundation
+import SQLKit
+
+/// Users, teams, custom roles and the grants of roles to teams: what a caller may do.
+extension BerthStore {
+    /// Dates the administrator and the Administrators team that the migration made, once.
+    public func dateFirstRecords(at time: Date) async throws {
+        try await database.transaction { db in
+            try await db.raw(
+                "UPDATE users SET created_at = \(bind: time.unixMilliseconds) WHERE id = \(bind: User.administratorID) AND created_at = 0"
+            ).run()
+            try await db.raw(
+                "UPDATE teams SET created_at = \(bind: time.unixMilliseconds) WHERE id = \(bind: Team.administratorsID) AND created_at = 0"
+            ).run()
+        }
+    }
+
+    public func user(id: String) async throws -> User? {
+        try await database.withConnection { db in
+            try await db.raw("SELECT * FROM users WHERE id = \(bind: id)").first().map(Self.user)
+        }
+    }
+
+    public func createUser(_ user: User) async throws -> User {
+        try await database.transaction { db in
+            if try await db.raw("SELECT id FROM users WHERE username = \(bind: user.username)").first() != nil {
+                throw BerthError(.conflict, "A user named '\(user.username)' already exists.")
+            }
+            try await db.raw(
+                """
+                INSERT INTO users (id, username, display_name, email, kind, disabled, created_at) VALUES \
+                (\(bind: user.id), \(bind: user.username), \(bind: user.displayName), \(bind: user.email), \
+                \(bind: user.kind.rawValue), \(bind: user.isDisabled ? 1 : 0), \(bind: user.createdAt.unixMilliseconds))
+                """
+            ).run()
+            return user
+        }
+    }
+
+    public func setUserDisabled(id: String, _ disabled: Bool) async throws {
+        try await database.transaction { db in
+            let rows = try await db.raw(
+                "UPDATE users SET disabled = \(bind: disabled ? 1 : 0) WHERE id = \(bind: id) RETURNING id"
+            ).all()
+            guard !rows.isEmpty else { throw BerthError.notFound("user", id) }
+        }
+    }
+
+    public func createTeam(_ team: Team) async throws -> Team {
+        try await database.transaction { db in
+            let slug = Slug.make(team.name)
+            if try await db.raw("SELECT id FROM teams WHERE slug = \(bind: slug)").first() != nil {
+                throw BerthError(.conflict, "A team named '\(team.name)' already exists.")
+            }
+            try await db.raw(
+                """
+                INSERT INTO teams (id, name, slug, description, created_at) VALUES \
+                (\(bind: team.id), \(bind: team.name), \(bind: slug), \(bind: team.description), \
+                \(bind: team.createdAt.unixMilliseconds))
+                """
+            ).run()
+            return team
+        }
+    }
+
+    public func addTeamMember(teamID: String, userID: String) async throws {
+        try await database.transaction { db in
+            if try await db.raw(
+                "SELECT 1 AS member FROM team_members WHERE team_id = \(bind: teamID) AND user_id = \(bind: userID)"
+            ).first() != nil {
+                return
+            }
+            try await db.raw("INSERT INTO team_members (team_id, user_id) VALUES (\(bind: teamID), \(bind: userID))").run()
+        }
+    }
+
+    public func grant(_ grant: AccessGrant, at time: Date) async throws {
+        try await database.transaction { db in
+            try await db.raw(
+                """
+                INSERT INTO access_grants (id, team_id, role_id, space_id, project_ids, environment_ids, created_at) VALUES \
+                (\(bind: grant.id), \(bind: grant.teamID), \(bind: grant.roleID), \(bind: grant.spaceID), \
+                \(bind: Self.idList(grant.projectIDs)), \(bind: Self.idList(grant.environmentIDs)), \
+                \(bind: time.unixMilliseconds))
+                """
+            ).run()
+        }
+    }
+
+    /// What `userID` may do: the grants of every team they belong to, with the built-in and
+    /// custom roles those grants name.
+    public func accessPolicy(userID: String) async throws -> AccessPolicy {
+        try await database.withConnection { db in
+            let grants = try await db.raw(
+                """
+                SELECT access_grants.* FROM access_grants JOIN team_members ON team_members.team_id = access_grants.team_id \
+                WHERE team_members.user_id = \(bind: userID)
+                """
+            ).all().map(Self.grant)
+            let custom = try await db.raw("SELECT * FROM roles").all().map(Self.role)
+            return AccessPolicy(grants: grants, roles: Role.builtIn + custom)
+        }
+    }
+
+    static func user(_ row: any SQLRow) throws -> User {
+        User(
+            id: try row.string("id"), username: try row.string("username"), displayName: try row.string("display_name"),
+            email: try row.optionalString("email"), kind: User.Kind(rawValue: try row.string("kind")) ?? .person,
+            isDisabled: try row.int("disabled") != 0, createdAt: try row.date("created_at"))
+    }
+
+    static func grant(_ row: any SQLRow) throws -> AccessGrant {
+        AccessGrant(
+            id: try row.string("id"), teamID: try row.string("team_id"), roleID: try row.string("role_id"),
+            spaceID: try row.optionalString("space_id"), projectIDs: idSet(try row.string("project_ids")),
+            environmentIDs: idSet(try row.string("environment_ids")))
+    }
+
+    static func role(_ row: any SQLRow) throws -> Role {
+        Role(
+            id: try row.string("id"), name: try row.string("name"), description: try row.string("description"),
+            permissions: Set(try row.string("permissions").split(separator: ",").compactMap { Permission(rawValue: String($0)) }))
+    }
+
+    /// Ids as stored in one column: comma-separated (ids never hold a comma), sorted.
+    static func idList(_ ids: Set<String>) -> String { ids.sorted().joined(separator: ",") }
+    static func idSet(_ text: String) -> Set<String> { Set(text.split(separator: ",").map(String.init)) }
+}
