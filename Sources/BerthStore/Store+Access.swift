@@ -75,6 +75,25 @@ extension BerthStore {
         }
     }
 
+    /// Stores a custom role. - Throws: conflict for the name of a built-in or stored role.
+    public func createRole(_ role: Role, at time: Date) async throws -> Role {
+        try await database.transaction { db in
+            let slug = Slug.make(role.name)
+            let stored = try await db.raw("SELECT id FROM roles WHERE slug = \(bind: slug)").first()
+            if Role.builtIn.contains(where: { Slug.make($0.name) == slug }) || stored != nil {
+                throw BerthError(.conflict, "A role named '\(role.name)' already exists.")
+            }
+            try await db.raw(
+                """
+                INSERT INTO roles (id, name, slug, description, permissions, created_at) VALUES \
+                (\(bind: role.id), \(bind: role.name), \(bind: slug), \(bind: role.description), \
+                \(bind: role.permissions.sorted().map(\.rawValue).joined(separator: ",")), \(bind: time.unixMilliseconds))
+                """
+            ).run()
+            return role
+        }
+    }
+
     public func grant(_ grant: AccessGrant, at time: Date) async throws {
         try await database.transaction { db in
             try await db.raw(
