@@ -1,0 +1,50 @@
+import BerthDomain
+import BerthStore
+import Foundation
+import Testing
+
+/// Users, teams, roles and grants as the store keeps them, and the policy they resolve to.
+@Suite("Users, teams and grants")
+struct AccessStoreTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test(
+        "The migration makes the administrator a System administrator, whose keys every earlier key becomes; a user's policy is their teams' grants",
+        arguments: TestDatabase.available)
+    func grantsResolve(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            try await store.dateFirstRecords(at: now)
+            let administrator = try #require(try await store.user(id: User.administratorID))
+            #expect(administrator.username == "administrator" && administrator.createdAt == now)
+            #expect(try await store.accessPolicy(userID: administrator.id).allows(.userManage, at: .server))
+
+            let space = try await store.space(Space.defaultName)
+            let alice = try await store.createUser(User(username: "alice", displayName: "Alice", createdAt: now))
+            #expect(try await store.accessPolicy(userID: alice.id) == .none)
+            let team = try await store.createTeam(Team(name: "Developers", createdAt: now))
+            try await store.addTeamMember(teamID: team.id, userID: alice.id)
+            try await store.addTeamMember(teamID: team.id, userID: alice.id)
+            try await store.grant(
+                AccessGrant(
+                    teamID: team.id, roleID: Role.deployer.id, spaceID: space.id, environmentIDs: ["env-dev", "env-staging"]),
+                at: now)
+            let custom = try await store.createRole(
+                Role(id: "role-auditor", name: "Auditor", description: "", permissions: [.auditView]), at: now)
+            try await store.grant(AccessGrant(teamID: team.id, roleID: custom.id, spaceID: nil), at: now)
+            let policy = try await store.accessPolicy(userID: alice.id)
+            let dev = AccessScope(spaceID: space.id, projectID: "web", environmentID: "env-dev")
+            let prod = AccessScope(spaceID: space.id, projectID: "web", environmentID: "env-prod")
+            #expect(policy.allows(.deploymentCreate, at: dev) && !policy.allows(.deploymentCreate, at: prod))
+            #expect(policy.allows(.auditView, at: .server) && !policy.allows(.userManage, at: .server))
+
+            await #expect(throws: BerthError.self) {
+                _ = try await store.createUser(User(username: "alice", displayName: "Again", createdAt: now))
+            }
+            await #expect(throws: BerthError.self) {
+                _ = try await store.createRole(Role(id: "role-x", name: "Deployer", description: "", permissions: []), at: now)
+            }
+            try await store.setUserDisabled(id: alice.id, true)
+            #expect(try await store.user(id: alice.id)?.isDisabled == true)
+        }
+    }
+}
