@@ -13,7 +13,8 @@ public struct BerthCommand: AsyncParsableCommand {
             ServerCommand.self, LoginCommand.self, EnvironmentCommand.self, AccountCommand.self, TargetCommand.self,
             ProjectCommand.self, VariableCommand.self, ReleaseCommand.self, DeployCommand.self, DeploymentCommand.self,
             TaskCommand.self, NodeCommand.self, WorkerPoolCommand.self, WorkerCommand.self,
-            APIKeyCommand.self, OIDCCommand.self, AWSCommand.self,
+            APIKeyCommand.self, UserCommand.self, TeamCommand.self, RoleCommand.self, BerthWhoAmICommand.self,
+            OIDCCommand.self, AWSCommand.self,
         ])
 
     public init() {}

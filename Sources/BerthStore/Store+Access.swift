@@ -122,6 +122,137 @@ extension BerthStore {
         }
     }
 
+    public func listUsers() async throws -> [User] {
+        try await database.withConnection { db in
+            try await db.raw("SELECT * FROM users ORDER BY username").all().map(Self.user)
+        }
+    }
+
+    /// The user with this id or username.
+    public func user(_ reference: String) async throws -> User {
+        try await database.withConnection { db in
+            guard
+                let user = try await db.raw(
+                    "SELECT * FROM users WHERE id = \(bind: reference) OR username = \(bind: reference)"
+                ).first().map(Self.user)
+            else { throw BerthError.notFound("user", reference) }
+            return user
+        }
+    }
+
+    /// Stores a user's display name, email and whether they are disabled. - Throws: conflict when
+    /// that would leave no active System administrator.
+    public func updateUser(_ user: User) async throws {
+        try await database.transaction { db in
+            try await db.raw(
+                """
+                UPDATE users SET display_name = \(bind: user.displayName), email = \(bind: user.email), \
+                disabled = \(bind: user.isDisabled ? 1 : 0) WHERE id = \(bind: user.id)
+                """
+            ).run()
+            try await Self.requireAnAdministrator(db, "disabling \(user.username)")
+        }
+    }
+
+    /// The names of the teams `userID` belongs to.
+    public func teamNames(userID: String) async throws -> [String] {
+        try await database.withConnection { db in
+            try await db.raw(
+                """
+                SELECT teams.name FROM teams JOIN team_members ON team_members.team_id = teams.id \
+                WHERE team_members.user_id = \(bind: userID) ORDER BY teams.name
+                """
+            ).all().map { try $0.string("name") }
+        }
+    }
+
+    public func listTeams() async throws -> [Team] {
+        try await database.withConnection { db in
+            try await db.raw("SELECT * FROM teams ORDER BY name").all().map(Self.team)
+        }
+    }
+
+    /// The team with this id or name.
+    public func team(_ reference: String) async throws -> Team {
+        try await database.withConnection { db in
+            guard
+                let team = try await db.raw(
+                    "SELECT * FROM teams WHERE id = \(bind: reference) OR slug = \(bind: Slug.make(reference))"
+                ).first().map(Self.team)
+            else { throw BerthError.notFound("team", reference) }
+            return team
+        }
+    }
+
+    /// A team's members (by username) and grants.
+    public func teamContents(teamID: String) async throws -> (members: [User], grants: [AccessGrant]) {
+        try await database.withConnection { db in
+            let members = try await db.raw(
+                """
+                SELECT users.* FROM users JOIN team_members ON team_members.user_id = users.id \
+                WHERE team_members.team_id = \(bind: teamID) ORDER BY users.username
+                """
+            ).all().map(Self.user)
+            let grants = try await db.raw(
+                "SELECT * FROM access_grants WHERE team_id = \(bind: teamID) ORDER BY created_at, id"
+            ).all().map(Self.grant)
+            return (members, grants)
+        }
+    }
+
+    /// - Throws: conflict when that would leave no active System administrator.
+    public func removeTeamMember(teamID: String, userID: String) async throws {
+        try await database.transaction { db in
+            try await db.raw("DELETE FROM team_members WHERE team_id = \(bind: teamID) AND user_id = \(bind: userID)").run()
+            try await Self.requireAnAdministrator(db, "taking this member out of the team")
+        }
+    }
+
+    /// - Throws: not found for a grant of another team; conflict when that would leave no active
+    ///   System administrator.
+    public func revokeGrant(id: String, teamID: String) async throws {
+        try await database.transaction { db in
+            let rows = try await db.raw(
+                "DELETE FROM access_grants WHERE id = \(bind: id) AND team_id = \(bind: teamID) RETURNING id"
+            ).all()
+            guard !rows.isEmpty else { throw BerthError.notFound("grant", id) }
+            try await Self.requireAnAdministrator(db, "taking this grant from the team")
+        }
+    }
+
+    /// The custom roles.
+    public func listRoles() async throws -> [Role] {
+        try await database.withConnection { db in
+            try await db.raw("SELECT * FROM roles ORDER BY name").all().map(Self.role)
+        }
+    }
+
+    /// Someone must always be able to manage users: at least one active user in a team granted
+    /// System administrator for every space without limits. `berth server reset-admin-key` is the
+    /// recovery when every key is lost; this keeps a change from locking everyone out.
+    static func requireAnAdministrator(_ db: any SQLDatabase, _ change: String) async throws {
+        let row = try await db.raw(
+            """
+            SELECT COUNT(*) AS count FROM users JOIN team_members ON team_members.user_id = users.id \
+            JOIN access_grants ON access_grants.team_id = team_members.team_id \
+            WHERE users.disabled = 0 AND access_grants.role_id = \(bind: Role.systemAdministrator.id) \
+            AND access_grants.space_id IS NULL AND access_grants.project_ids = '' AND access_grants.environment_ids = ''
+            """
+        ).first()
+        guard try row?.int("count") ?? 0 > 0 else {
+            throw BerthError(
+                .conflict,
+                "Refused \(change): it would leave no active System administrator, and nobody could manage users, teams or keys again."
+            )
+        }
+    }
+
+    static func team(_ row: any SQLRow) throws -> Team {
+        Team(
+            id: try row.string("id"), name: try row.string("name"), description: try row.string("description"),
+            createdAt: try row.date("created_at"))
+    }
+
     static func user(_ row: any SQLRow) throws -> User {
         User(
             id: try row.string("id"), username: try row.string("username"), displayName: try row.string("display_name"),

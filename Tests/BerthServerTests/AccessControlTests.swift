@@ -161,7 +161,8 @@ struct AccessControlTests {
             let refused = try await server.request(
                 .put, "/api/spaces/default/projects/web", json: ["steps": [changed]], key: .some(key))
             #expect(refused.status == .forbidden, "\(refused.text)")
-            #expect(refused.errorMessage.contains("needs ScriptStepEdit for script steps of the project 'web'"), "\(refused.text)")
+            #expect(
+                refused.errorMessage.contains("needs ScriptStepEdit for script steps of the project 'web'"), "\(refused.text)")
         }
     }
 }

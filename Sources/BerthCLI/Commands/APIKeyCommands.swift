@@ -12,10 +12,13 @@ struct APIKeyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an API key; it is shown this once.")
         @OptionGroup var options: ClientOptions
         @Argument(help: "A name for the key, e.g. ci-pipeline.") var name: String
+        @Option(
+            help: "The user (or service account) whose rights the key carries (default: yours; another's needs ApiKeyManage).")
+        var user: String?
 
         func run() async throws {
             let client = try options.connect()
-            switch try await client.call({ try await $0.createApiKey(body: .json(.init(name: name))) }) {
+            switch try await client.call({ try await $0.createApiKey(body: .json(.init(name: name, user: user))) }) {
             case .created(let created):
                 let body = try created.body.json
                 if options.output == .json {

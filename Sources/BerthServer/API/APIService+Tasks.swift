@@ -60,9 +60,14 @@ extension APIService {
         var errors = ValidationErrors()
         NameRules.validate(body.name, into: &errors)
         try errors.throwIfAny("API key")
-        // A key of the caller's own, carrying their rights.
+        // A key of the caller's own, carrying their rights; of another user with ApiKeyManage.
         var (key, record) = APIKeyFactory.make(name: body.name, at: now())
-        record.userID = try Access.caller().user.id
+        let caller = try Access.caller()
+        record.userID = caller.user.id
+        if let reference = body.user, reference != caller.user.id, reference != caller.user.username {
+            try Access.require(.apiKeyManage, at: .server, caller: caller, for: "another user's keys")
+            record.userID = try await store.user(reference).id
+        }
         let stored = try await store.createAPIKey(record)
         return .created(.init(body: .json(.init(apiKey: .init(stored), key: key))))
     }

@@ -1,0 +1,81 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// People and permissions through the CLI: an administrator makes a developer who may deploy to
+/// Development only, and the developer tries more.
+@Suite("Users, teams and permissions end to end")
+struct AccessEndToEndTests {
+    @Test(
+        "A Deployer team limited to Development: whoami says so, Production is refused naming the permission, Development is queued; a disabled user's key answers 401 at once; the last System administrator cannot be disabled"
+    )
+    func deployerLimitedToDevelopment() async throws {
+        let root = try ServerEndToEndTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let server = try await BerthServerProcess.start(
+            dataDirectory: root.appendingPathComponent("data"), environment: ["HOME": root.path])
+        func admin(_ arguments: [String]) async throws -> BerthProcess.Result {
+            let result = try await server.cli(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.standardOutput)\(result.standardError)")
+            return result
+        }
+        for environment in ["Development", "Production"] { _ = try await admin(["environment", "create", environment]) }
+        let project = root.appendingPathComponent("web.yaml")
+        try """
+        name: web
+        steps:
+          - {name: Hello, type: run-aws-cli-script, properties: {script: "echo hello"}}
+        """.write(to: project, atomically: true, encoding: .utf8)
+        _ = try await admin(["project", "apply", "-f", project.path])
+        _ = try await admin(["release", "create", "--project", "web", "--version", "1"])
+
+        _ = try await admin(["user", "create", "dev", "--display-name", "Dana Developer", "--email", "dana@example.com"])
+        _ = try await admin(["team", "create", "developers"])
+        _ = try await admin(["team", "add-member", "developers", "dev"])
+        let granted = try await admin(["team", "grant", "developers", "Deployer", "--environment", "Development"])
+        #expect(granted.standardOutput.contains("Deployer in default, environments Development"), "\(granted.standardOutput)")
+        let created = try await admin(["apikey", "create", "dev-laptop", "--user", "dev"])
+        let key = try #require(created.standardOutput.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("berth_") })
+        func dev(_ arguments: [String]) async throws -> BerthProcess.Result {
+            try await BerthProcess.run(
+                arguments,
+                environment: [
+                    "BERTH_SERVER": server.url, "BERTH_API_KEY": String(key),
+                    "BERTH_CONFIG": root.appendingPathComponent("dev-login.json").path,
+                ])
+        }
+
+        let whoami = try await dev(["whoami"])
+        #expect(whoami.status == 0, "\(whoami.standardError)")
+        #expect(
+            whoami.standardOutput.contains("dev (Dana Developer), key 'dev-laptop'; teams: developers"),
+            "\(whoami.standardOutput)")
+        #expect(whoami.standardOutput.contains("server: (none)"), "\(whoami.standardOutput)")
+        #expect(
+            whoami.standardOutput.contains("space default: SpaceView, ProjectView, ReleaseCreate, DeploymentCreate, TaskCancel"),
+            "\(whoami.standardOutput)")
+
+        let production = try await dev(["deploy", "--project", "web", "--release", "1", "--environment", "Production"])
+        #expect(production.status != 0)
+        #expect(
+            production.standardError.contains(
+                "The user 'dev' (key 'dev-laptop') may not do this: it needs DeploymentCreate for Production"),
+            "\(production.standardError)")
+        let development = try await dev(["deploy", "--project", "web", "--release", "1", "--environment", "Development"])
+        #expect(development.status == 0, "\(development.standardError)")
+        // Nor may the developer change who may do what, or their own rights.
+        let escalate = try await dev(["team", "grant", "developers", "Space manager"])
+        #expect(escalate.status != 0 && escalate.standardError.contains("needs TeamManage"), "\(escalate.standardError)")
+
+        _ = try await admin(["user", "disable", "dev"])
+        let disabled = try await dev(["whoami"])
+        #expect(disabled.status != 0)
+        #expect(disabled.standardError.contains("The API key's user 'dev' is disabled"), "\(disabled.standardError)")
+
+        let last = try await server.cli(["user", "disable", "administrator"])
+        #expect(last.status != 0)
+        #expect(last.standardError.contains("it would leave no active System administrator"), "\(last.standardError)")
+        #expect(try await server.cli(["whoami"]).status == 0)
+        _ = try await server.terminate()
+    }
+}
