@@ -16,6 +16,9 @@ public struct Engine: Sendable {
     public let configuration: EngineConfiguration
     /// Rung when this node queues a step job for external workers.
     public let jobBell = JobBell()
+    /// Opened once this process holds its node name (no other live process uses it) and has sent
+    /// its first heartbeat.
+    public let nodeStarted = NodeStarted()
     let running: RunningTasks
 
     init(store: BerthStore, queue: TaskQueue, configuration: EngineConfiguration, running: RunningTasks) {
@@ -54,7 +57,7 @@ public struct Engine: Sendable {
                 DeploymentExecutor(
                     store: store, credentials: credentials,
                     variables: DeploymentVariables(store: store, secrets: secrets, issuer: issuer), services: deploymentServices),
-            ], configuration: configuration, running: running)
+            ], configuration: configuration, running: running, started: engine.nodeStarted)
         // Services shut down in reverse order: the runner (and the deployments it runs) before the pollers.
         var services: [any Service] = [watchers, runner]
         if let interval = configuration.healthCheckInterval {

@@ -32,11 +32,13 @@ public struct TaskRunner: Service {
     let configuration: EngineConfiguration
     let running: RunningTasks
     let logSink: LogSink
+    let started: NodeStarted
 
     init(
         store: BerthStore, queue: TaskQueue, executors: [any TaskExecutor], configuration: EngineConfiguration,
-        running: RunningTasks = RunningTasks()
+        running: RunningTasks = RunningTasks(), started: NodeStarted = NodeStarted()
     ) {
+        self.started = started
         self.store = store
         self.queue = queue
         self.executors = Dictionary(executors.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
@@ -62,6 +64,7 @@ public struct TaskRunner: Service {
         try await refuseNameInUse()
         let started = configuration.clock.now()
         _ = try await heartbeat(started: started)
+        self.started.open()
         // Leases are kept and logs flushed until every task has ended, shutdown or not: a task
         // winding down after a graceful shutdown must still be this node's when it records its end.
         await withTaskGroup(of: Void.self) { services in
@@ -496,5 +499,44 @@ final class RunningTasks: Sendable {
         guard let stop else { return false }
         stop.stop(reason)
         return true
+    }
+}
+
+/// A one-way latch: closed until this process holds its node name, then open for good. What must
+/// not act for a node that turns out to be another's twin (its built-in worker) waits for it.
+public final class NodeStarted: Sendable {
+    private struct State {
+        var isOpen = false
+        var waiters: [UUID: CheckedContinuation<Bool, Never>] = [:]
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.isOpen = true
+            defer { state.waiters = [:] }
+            return state.waiters.values
+        }
+        for waiter in waiters { waiter.resume(returning: true) }
+    }
+
+    /// Returns true once the node has started; false when the waiting task is cancelled first.
+    public func wait() async -> Bool {
+        let id = UUID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let resumeNow: Bool? = state.withLock { state in
+                    if state.isOpen { return true }
+                    if Task.isCancelled { return false }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let resumeNow { continuation.resume(returning: resumeNow) }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: false)
+        }
     }
 }

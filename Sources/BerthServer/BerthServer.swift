@@ -94,7 +94,8 @@ public struct BerthServer: Sendable {
             let address = BoundAddress()
             let supervisor = BuiltInWorkerSupervisor(
                 jobs: jobs, launch: launch.launch, settings: configuration.builtInWorker, node: configuration.engine.node.node,
-                address: address, certificatePEM: launch.certificatePEM, logger: configuration.logger)
+                address: address, certificatePEM: launch.certificatePEM, nodeStarted: engine.nodeStarted,
+                logger: configuration.logger)
             return (supervisor: supervisor, address: address)
         }
 

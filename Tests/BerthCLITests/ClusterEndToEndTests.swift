@@ -207,13 +207,27 @@ struct ClusterEndToEndTests {
                 #expect(
                     "\(error)".contains("This node's master key cannot open the secrets in the database"), "\(error)")
             }
-            // A second process named like a live node stops, saying why, instead of taking its tasks.
+            // A second process named like a live node stops, saying why, instead of taking its tasks
+            // or its built-in worker (whose registration stays the live node's).
+            func builtInA() async throws -> String? {
+                let listed = try await cluster.a.cli(["worker", "list", "--output", "json"])
+                return try ServerEndToEndTests.array(listed).first { $0["name"] as? String == "builtin-a" }?["registeredAt"]
+                    as? String
+            }
+            var registered: String?
+            for _ in 0..<100 {
+                registered = try await builtInA()
+                if registered != nil { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let before = try #require(registered, "node a's built-in worker never registered")
             let twin = try await BerthServerProcess.start(
                 dataDirectory: cluster.root.appendingPathComponent("twin"), environment: cluster.environment,
                 apiKey: cluster.a.apiKey, arguments: ["--node-name", "a"])
             for _ in 0..<150 where kill(twin.processIdentifier, 0) == 0 { try await Task.sleep(for: .milliseconds(100)) }
             #expect(kill(twin.processIdentifier, 0) != 0, "a twin of node a kept running")
             #expect(twin.log.contains("Another server node named 'a' is running on this database"), "\(twin.log)")
+            #expect(try await builtInA() == before, "the twin registered node a's built-in worker again")
             try await cluster.scriptProject("Long", script: "echo started; sleep 6; echo finished")
             try await Task.sleep(for: .seconds(1))
             let id = try await cluster.deploy("long", via: cluster.b)

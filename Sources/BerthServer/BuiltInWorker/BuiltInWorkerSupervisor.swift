@@ -24,6 +24,7 @@ struct BuiltInWorkerSupervisor: Service {
     /// The server's loopback URL, known once it listens, and its certificate when it serves HTTPS.
     let address: BoundAddress
     let certificatePEM: String?
+    let nodeStarted: NodeStarted
     let logger: Logger
 
     /// How long a worker asked to stop may take to hand its jobs back before it is killed.
@@ -32,7 +33,10 @@ struct BuiltInWorkerSupervisor: Service {
     static func restartDelay(after failures: Int) -> Duration { .seconds(min(60, 1 << min(failures, 6))) }
 
     func run() async throws {
-        guard let server = await address.url() else { return }
+        // Not before this process holds its node name: a second process started by mistake with a
+        // live node's name must not take that node's built-in worker from it.
+        let started = (try? await cancelWhenGracefulShutdown { await nodeStarted.wait() }) ?? false
+        guard started, let server = await address.url() else { return }
         BuiltInWorkerLaunch.removeAbandonedHomes(in: launch.home.deletingLastPathComponent())
         try launch.createHome()
         defer { try? FileManager.default.removeItem(at: launch.home) }
