@@ -39,13 +39,16 @@ public struct ServerTask: Sendable, Hashable {
     public var ownerNode: String?
     /// Someone asked to cancel it while it was executing.
     public var cancelRequested = false
+    /// The username of who queued it; nil for the server's own (the health-check schedule).
+    public var queuedBy: String?
 
     public init(
         id: String = RecordID.make("task"), spaceID: String, kind: Kind, description: String, state: State = .queued,
         targetID: String? = nil, accountID: String? = nil, createdAt: Date, startedAt: Date? = nil,
         completedAt: Date? = nil, errorMessage: String? = nil, identityARN: String? = nil,
-        healthStatus: HealthStatus? = nil, ownerNode: String? = nil
+        healthStatus: HealthStatus? = nil, ownerNode: String? = nil, queuedBy: String? = nil
     ) {
+        self.queuedBy = queuedBy
         self.id = id
         self.spaceID = spaceID
         self.kind = kind

@@ -66,22 +66,26 @@ public struct Engine: Sendable {
         return (engine, services)
     }
 
-    /// Queues "Save and test" for an account.
-    public func testAccount(_ account: Account) async throws -> ServerTask {
+    /// Queues "Save and test" for an account, on behalf of `queuedBy` (a username).
+    public func testAccount(_ account: Account, queuedBy: String? = nil) async throws -> ServerTask {
         let task = ServerTask(
             spaceID: account.spaceID, kind: .accountTest, description: "Test the account '\(account.name)'",
-            accountID: account.id, createdAt: configuration.clock.now())
+            accountID: account.id, createdAt: configuration.clock.now(), queuedBy: queuedBy)
         try await store.createTasks([task])
         queue.wake()
         return task
     }
 
-    /// Records a deployment of `release` to `environment` and queues its task.
-    public func deploy(project: Project, release: Release, environment: Environment) async throws -> (Deployment, ServerTask) {
+    /// Records a deployment of `release` to `environment` and queues its task, on behalf of
+    /// `queuedBy` (a username).
+    public func deploy(project: Project, release: Release, environment: Environment, queuedBy: String? = nil) async throws
+        -> (Deployment, ServerTask)
+    {
         let now = configuration.clock.now()
         let task = ServerTask(
             spaceID: project.spaceID, kind: .deployment,
-            description: "Deploy \(project.name) \(release.version) to \(environment.name)", createdAt: now)
+            description: "Deploy \(project.name) \(release.version) to \(environment.name)", createdAt: now,
+            queuedBy: queuedBy)
         let deployment = Deployment(
             spaceID: project.spaceID, projectID: project.id, releaseID: release.id, environmentID: environment.id,
             taskID: task.id,
@@ -100,13 +104,13 @@ public struct Engine: Sendable {
         return result
     }
 
-    /// Queues one health check per target, recorded together.
-    public func checkHealth(of targets: [ECSClusterTarget]) async throws -> [ServerTask] {
+    /// Queues one health check per target, recorded together, on behalf of `queuedBy` (nil: the schedule).
+    public func checkHealth(of targets: [ECSClusterTarget], queuedBy: String? = nil) async throws -> [ServerTask] {
         let now = configuration.clock.now()
         let tasks = targets.map {
             ServerTask(
                 spaceID: $0.spaceID, kind: .healthCheck, description: "Health check of the target '\($0.name)'", targetID: $0.id,
-                createdAt: now)
+                createdAt: now, queuedBy: queuedBy)
         }
         try await store.createTasks(tasks)
         if !tasks.isEmpty { queue.wake() }

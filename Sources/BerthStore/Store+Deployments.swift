@@ -58,7 +58,7 @@ extension BerthStore {
         try await database.withConnection { db in
             var query = SQLQueryString(
                 """
-                SELECT d.*, p.name AS project_name, r.version AS release_version, e.name AS environment_name,                 t.state AS task_state, t.error_message AS task_error, t.completed_at AS task_completed_at                 FROM deployments d JOIN projects p ON p.id = d.project_id JOIN releases r ON r.id = d.release_id                 JOIN environments e ON e.id = d.environment_id JOIN tasks t ON t.id = d.task_id                 WHERE d.space_id = \(bind: spaceID)
+                SELECT d.*, p.name AS project_name, r.version AS release_version, e.name AS environment_name,                 t.state AS task_state, t.error_message AS task_error, t.completed_at AS task_completed_at, t.queued_by AS task_queued_by                 FROM deployments d JOIN projects p ON p.id = d.project_id JOIN releases r ON r.id = d.release_id                 JOIN environments e ON e.id = d.environment_id JOIN tasks t ON t.id = d.task_id                 WHERE d.space_id = \(bind: spaceID)
                 """)
             if let projectID = filter.projectID { query += " AND d.project_id = \(bind: projectID)" }
             if let environmentID = filter.environmentID { query += " AND d.environment_id = \(bind: environmentID)" }
@@ -95,7 +95,8 @@ extension BerthStore {
                     deployment: deployment, projectName: try row.string("project_name"),
                     releaseVersion: try row.string("release_version"), environmentName: try row.string("environment_name"),
                     state: state, errorMessage: try row.optionalString("task_error"),
-                    completedAt: try row.optionalDate("task_completed_at"))
+                    completedAt: try row.optionalDate("task_completed_at"),
+                    deployedBy: try row.optionalString("task_queued_by"))
             }
         }
     }

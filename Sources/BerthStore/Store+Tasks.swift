@@ -32,10 +32,10 @@ extension BerthStore {
     static func insertTask(_ task: ServerTask, _ db: any SQLDatabase) async throws {
         try await db.raw(
             """
-            INSERT INTO tasks (id, space_id, kind, description, state, target_id, account_id, created_at) VALUES \
-            (\(bind: task.id), \(bind: task.spaceID), \(bind: task.kind.rawValue), \(bind: task.description), \
+            INSERT INTO tasks (id, space_id, kind, description, state, target_id, account_id, created_at, queued_by) \
+            VALUES (\(bind: task.id), \(bind: task.spaceID), \(bind: task.kind.rawValue), \(bind: task.description), \
             \(bind: task.state.rawValue), \(bind: task.targetID), \(bind: task.accountID), \
-            \(bind: task.createdAt.unixMilliseconds))
+            \(bind: task.createdAt.unixMilliseconds), \(bind: task.queuedBy))
             """
         ).run()
     }
@@ -225,7 +225,7 @@ extension BerthStore {
             completedAt: try row.optionalDate("completed_at"), errorMessage: try row.optionalString("error_message"),
             identityARN: try row.optionalString("identity_arn"),
             healthStatus: try row.optionalString("health_status").flatMap(HealthStatus.init(rawValue:)),
-            ownerNode: try row.optionalString("owner_node"))
+            ownerNode: try row.optionalString("owner_node"), queuedBy: try row.optionalString("queued_by"))
         task.cancelRequested = try row.decode(column: "cancel_requested_at", as: Int64?.self) != nil
         return task
     }

@@ -63,6 +63,13 @@ struct AccessEndToEndTests {
             "\(production.standardError)")
         let development = try await dev(["deploy", "--project", "web", "--release", "1", "--environment", "Development"])
         #expect(development.status == 0, "\(development.standardError)")
+        // Who deployed is recorded: on the task and in the deployment listing.
+        let taskID = try #require(
+            development.standardOutput.firstMatch(of: /task (task-[a-z0-9]+)/)?.output.1, "\(development.standardOutput)")
+        let shown = try await admin(["task", "show", String(taskID)])
+        #expect(shown.standardOutput.contains("Queued by    dev\n"), "\(shown.standardOutput)")
+        let listed = try await admin(["deployment", "list", "--output", "json"])
+        #expect(try ServerEndToEndTests.array(listed).first?["deployedBy"] as? String == "dev", "\(listed.standardOutput)")
         // Nor may the developer change who may do what, or their own rights.
         let escalate = try await dev(["team", "grant", "developers", "Space manager"])
         #expect(escalate.status != 0 && escalate.standardError.contains("needs TeamManage"), "\(escalate.standardError)")

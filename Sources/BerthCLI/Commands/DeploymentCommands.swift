@@ -76,10 +76,10 @@ enum DeploymentPrinter {
     static func render(_ deployments: [Components.Schemas.Deployment], _ format: OutputFormat) throws -> String {
         if format == .json { return try Output.json(deployments) }
         return Output.table(
-            ["PROJECT", "RELEASE", "ENVIRONMENT", "STATE", "CREATED", "COMPLETED", "TASK"],
+            ["PROJECT", "RELEASE", "ENVIRONMENT", "STATE", "DEPLOYED BY", "CREATED", "COMPLETED", "TASK"],
             deployments.map {
                 [
-                    $0.project, $0.release, $0.environment, $0.state.rawValue, Output.time($0.createdAt),
+                    $0.project, $0.release, $0.environment, $0.state.rawValue, $0.deployedBy ?? "-", Output.time($0.createdAt),
                     Output.time($0.completedAt), $0.taskId,
                 ]
             })

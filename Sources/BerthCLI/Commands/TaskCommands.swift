@@ -96,14 +96,16 @@ enum TaskPrinter {
     static func list(_ tasks: [Components.Schemas.ServerTask], _ format: OutputFormat) throws -> String {
         if format == .json { return try Output.json(tasks) }
         return Output.table(
-            ["ID", "STATE", "KIND", "DESCRIPTION", "CREATED"],
-            tasks.map { [$0.id, $0.state.rawValue, $0.kind.rawValue, $0.description, Output.time($0.createdAt)] })
+            ["ID", "STATE", "KIND", "DESCRIPTION", "QUEUED BY", "CREATED"],
+            tasks.map {
+                [$0.id, $0.state.rawValue, $0.kind.rawValue, $0.description, $0.queuedBy ?? "-", Output.time($0.createdAt)]
+            })
     }
 
     static func one(_ task: Components.Schemas.ServerTask, _ format: OutputFormat) throws -> String {
         if format == .json { return try Output.json(task) }
         return Output.fields([
-            ("Task", task.id), ("Description", task.description),
+            ("Task", task.id), ("Description", task.description), ("Queued by", task.queuedBy ?? "the server"),
             ("State", task.state.rawValue + (task.cancelRequested == true ? " (cancel requested)" : "")), ("Node", task.node),
             ("Health", task.healthStatus?.rawValue), ("Identity", task.identityArn), ("Error", task.errorMessage),
             ("Created", Output.time(task.createdAt)), ("Started", task.startedAt.map { Output.time($0) }),

@@ -10,11 +10,14 @@ public struct DeploymentSummary: Sendable, Hashable {
     public var state: ServerTask.State
     public var errorMessage: String?
     public var completedAt: Date?
+    /// The username of who queued it.
+    public var deployedBy: String?
 
     public init(
         deployment: Deployment, projectName: String, releaseVersion: String, environmentName: String,
-        state: ServerTask.State, errorMessage: String? = nil, completedAt: Date? = nil
+        state: ServerTask.State, errorMessage: String? = nil, completedAt: Date? = nil, deployedBy: String? = nil
     ) {
+        self.deployedBy = deployedBy
         self.deployment = deployment
         self.projectName = projectName
         self.releaseVersion = releaseVersion

@@ -174,7 +174,8 @@ extension Components.Schemas.ServerTask {
             state: .init(task.state), space: spaceName, targetId: task.targetID, accountId: task.accountID,
             createdAt: task.createdAt, startedAt: task.startedAt, completedAt: task.completedAt,
             errorMessage: task.errorMessage, identityArn: task.identityARN, healthStatus: task.healthStatus.map { .init($0) },
-            node: task.ownerNode, cancelRequested: task.state == .executing && task.cancelRequested ? true : nil)
+            node: task.ownerNode, queuedBy: task.queuedBy,
+            cancelRequested: task.state == .executing && task.cancelRequested ? true : nil)
     }
 }
 

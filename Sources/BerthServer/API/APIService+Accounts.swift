@@ -86,7 +86,7 @@ extension APIService {
     func testAccount(_ input: Operations.TestAccount.Input) async throws -> Operations.TestAccount.Output {
         let space = try await space(input.path.space)
         let account = try await store.account(input.path.account, spaceID: space.id)
-        let task = try await engine.testAccount(account)
+        let task = try await engine.testAccount(account, queuedBy: try Access.caller().user.username)
         return .accepted(.init(body: .json(.init(task, spaceName: space.name))))
     }
 }

@@ -56,7 +56,8 @@ extension APIService {
         try Access.require(
             .deploymentCreate, at: AccessScope(spaceID: space.id, projectID: project.id, environmentID: environment.id),
             for: "\(environment.name) (project '\(project.name)')")
-        let (deployment, task) = try await engine.deploy(project: project, release: release, environment: environment)
+        let (deployment, task) = try await engine.deploy(
+            project: project, release: release, environment: environment, queuedBy: try Access.caller().user.username)
         return .accepted(
             .init(body: .json(.init(deployment, project: project, release: release, environment: environment, task: task))))
     }
@@ -128,13 +129,14 @@ extension Components.Schemas.Deployment {
         self.init(
             id: deployment.id, project: project.name, release: release.version, environment: environment.name,
             taskId: task.id, state: .init(task.state), errorMessage: task.errorMessage, createdAt: deployment.createdAt,
-            completedAt: task.completedAt)
+            completedAt: task.completedAt, deployedBy: task.queuedBy)
     }
 
     init(_ summary: DeploymentSummary) {
         self.init(
             id: summary.deployment.id, project: summary.projectName, release: summary.releaseVersion,
             environment: summary.environmentName, taskId: summary.deployment.taskID, state: .init(summary.state),
-            errorMessage: summary.errorMessage, createdAt: summary.deployment.createdAt, completedAt: summary.completedAt)
+            errorMessage: summary.errorMessage, createdAt: summary.deployment.createdAt, completedAt: summary.completedAt,
+            deployedBy: summary.deployedBy)
     }
 }

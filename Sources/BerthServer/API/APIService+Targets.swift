@@ -146,7 +146,7 @@ extension APIService {
     func checkTargetHealth(_ input: Operations.CheckTargetHealth.Input) async throws -> Operations.CheckTargetHealth.Output {
         let space = try await space(input.path.space)
         let target = try await store.target(input.path.target, spaceID: space.id)
-        let tasks = try await engine.checkHealth(of: [target])
+        let tasks = try await engine.checkHealth(of: [target], queuedBy: try Access.caller().user.username)
         return .accepted(.init(body: .json(.init(tasks[0], spaceName: space.name))))
     }
 
@@ -154,7 +154,8 @@ extension APIService {
         -> Operations.CheckAllTargetsHealth.Output
     {
         let space = try await space(input.path.space)
-        let tasks = try await engine.checkHealth(of: try await store.allTargets(spaceID: space.id))
+        let tasks = try await engine.checkHealth(
+            of: try await store.allTargets(spaceID: space.id), queuedBy: try Access.caller().user.username)
         return .accepted(.init(body: .json(.init(items: tasks.map { .init($0, spaceName: space.name) }))))
     }
 }

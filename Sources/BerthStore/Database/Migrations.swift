@@ -257,6 +257,9 @@ public enum Migrations {
                 """,
                 "UPDATE api_keys SET user_id = 'user-administrator'",
             ]),
+        Migration(
+            version: 12, name: "who queued each task",
+            statements: ["ALTER TABLE tasks ADD COLUMN queued_by TEXT"]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two
