@@ -15,6 +15,12 @@ public struct APIKey: Sendable, Hashable {
     public var revokedAt: Date?
     /// The user whose rights the key carries; keys made before users existed are the administrator's.
     public var userID: String
+    /// After this the key answers 401.
+    public var expiresAt: Date?
+    /// The key carries at most this role (in `limitSpaceID`, or every space when nil), and never
+    /// more than its user's rights.
+    public var limitRoleID: String?
+    public var limitSpaceID: String?
 
     public init(
         id: String = RecordID.make("key"), name: String, prefix: String, hash: String, createdAt: Date,

@@ -10,9 +10,10 @@ extension BerthStore {
             }
             try await db.raw(
                 """
-                INSERT INTO api_keys (id, name, prefix, hash, created_at, user_id) VALUES \
-                (\(bind: key.id), \(bind: key.name), \(bind: key.prefix), \(bind: key.hash), \(bind: key.createdAt.unixMilliseconds), \
-                \(bind: key.userID))
+                INSERT INTO api_keys (id, name, prefix, hash, created_at, user_id, expires_at, limit_role_id, \
+                limit_space_id) VALUES (\(bind: key.id), \(bind: key.name), \(bind: key.prefix), \(bind: key.hash), \
+                \(bind: key.createdAt.unixMilliseconds), \(bind: key.userID), \(bind: key.expiresAt?.unixMilliseconds), \
+                \(bind: key.limitRoleID), \(bind: key.limitSpaceID))
                 """
             ).run()
             return key
@@ -69,9 +70,13 @@ extension BerthStore {
     }
 
     static func apiKey(_ row: any SQLRow) throws -> APIKey {
-        APIKey(
+        var key = APIKey(
             id: try row.string("id"), name: try row.string("name"), prefix: try row.string("prefix"),
             hash: try row.string("hash"), createdAt: try row.date("created_at"), lastUsedAt: try row.optionalDate("last_used_at"),
             revokedAt: try row.optionalDate("revoked_at"), userID: try row.optionalString("user_id") ?? User.administratorID)
+        key.expiresAt = try row.optionalDate("expires_at")
+        key.limitRoleID = try row.optionalString("limit_role_id")
+        key.limitSpaceID = try row.optionalString("limit_space_id")
+        return key
     }
 }

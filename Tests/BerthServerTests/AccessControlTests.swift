@@ -165,4 +165,36 @@ struct AccessControlTests {
                 refused.errorMessage.contains("needs ScriptStepEdit for script steps of the project 'web'"), "\(refused.text)")
         }
     }
+
+    @Test("A key narrowed to a role allows at most that role, whatever its user may do; an expired key answers 401 saying so")
+    func narrowedAndExpiredKeys() async throws {
+        try await TestServer.with { server in
+            let narrowed = try await server.request(
+                .post, "/api/api-keys", json: ["name": "read-only", "role": "Viewer", "space": "default", "expiresInDays": 30])
+            #expect(narrowed.status == .created, "\(narrowed.text)")
+            let key = try #require(narrowed.json["key"] as? String)
+            let stored = try #require(narrowed.json["apiKey"] as? [String: Any])
+            #expect(stored["roleId"] as? String == Role.viewer.id && stored["expiresAt"] != nil, "\(stored)")
+            #expect(try await server.request(.get, "/api/spaces/default/environments", key: .some(key)).status == .ok)
+            let refused = try await server.request(
+                .post, "/api/spaces/default/environments", json: ["name": "Production"], key: .some(key))
+            #expect(refused.status == .forbidden, "\(refused.text)")
+            #expect(refused.errorMessage.contains("needs EnvironmentEdit"), "\(refused.text)")
+            // The administrator's own rights are untouched by their narrowed key.
+            #expect(
+                try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Production"]).status
+                    == .created)
+            // Nor can the narrowed key make a key for another user (ApiKeyManage is beyond a Viewer).
+            let wider = try await server.request(
+                .post, "/api/api-keys", json: ["name": "wider", "user": "someone"], key: .some(key))
+            #expect(wider.status == .forbidden, "\(wider.text)")
+
+            var (expired, record) = APIKeyFactory.make(name: "old", at: Date().addingTimeInterval(-7200))
+            record.expiresAt = Date().addingTimeInterval(-3600)
+            _ = try await server.server.store.createAPIKey(record)
+            let answer = try await server.request(.get, "/api/spaces", key: .some(expired))
+            #expect(answer.status == .unauthorized, "\(answer.text)")
+            #expect(answer.errorMessage.contains("The API key 'old' expired at"), "\(answer.text)")
+        }
+    }
 }

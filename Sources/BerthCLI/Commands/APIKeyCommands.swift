@@ -15,10 +15,30 @@ struct APIKeyCommand: AsyncParsableCommand {
         @Option(
             help: "The user (or service account) whose rights the key carries (default: yours; another's needs ApiKeyManage).")
         var user: String?
+        @Option(help: "The key stops working after this many days: 30d (or 30), at most 3650d.") var expires: String?
+        @Option(help: "Narrow the key to this role in --space (it never exceeds its user's rights either).")
+        var role: String?
+        @Flag(name: .customLong("every-space"), help: "Narrow to --role in every space instead of --space.")
+        var everySpace = false
+
+        func validate() throws {
+            if let expires, Self.days(expires) == nil {
+                throw ValidationError("--expires '\(expires)' is not a number of days from 1 to 3650 (e.g. 30d).")
+            }
+            if everySpace, role == nil { throw ValidationError("--every-space narrows a --role: name the role too.") }
+        }
+
+        static func days(_ text: String) -> Int? {
+            let number = text.hasSuffix("d") ? String(text.dropLast()) : text
+            return Int(number).flatMap { (1...3650).contains($0) ? $0 : nil }
+        }
 
         func run() async throws {
             let client = try options.connect()
-            switch try await client.call({ try await $0.createApiKey(body: .json(.init(name: name, user: user))) }) {
+            let body = Components.Schemas.ApiKeyCreate(
+                name: name, user: user, expiresInDays: expires.flatMap(Self.days), role: role,
+                space: role == nil || everySpace ? nil : options.space)
+            switch try await client.call({ try await $0.createApiKey(body: .json(body)) }) {
             case .created(let created):
                 let body = try created.body.json
                 if options.output == .json {

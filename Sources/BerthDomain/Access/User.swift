@@ -59,16 +59,27 @@ public struct Caller: Sendable, Hashable {
     /// The key the request came with.
     public var keyID: String
     public var keyName: String
+    /// What the user's teams allow.
     public var access: AccessPolicy
+    /// What the key is narrowed to (a role, in a space), when it is: it then allows at most this
+    /// and at most the user's rights.
+    public var keyLimit: AccessPolicy?
 
-    public init(user: User, keyID: String, keyName: String, access: AccessPolicy) {
+    public init(user: User, keyID: String, keyName: String, access: AccessPolicy, keyLimit: AccessPolicy? = nil) {
         self.user = user
         self.keyID = keyID
         self.keyName = keyName
         self.access = access
+        self.keyLimit = keyLimit
     }
 
     public func may(_ permission: Permission, at scope: AccessScope) -> Bool {
-        !user.isDisabled && access.allows(permission, at: scope)
+        !user.isDisabled && access.allows(permission, at: scope) && (keyLimit?.allows(permission, at: scope) ?? true)
+    }
+
+    /// The permissions held somewhere in `spaceID`, within the key's limit.
+    public func permissions(inSpace spaceID: String?) -> Set<Permission> {
+        let held = access.permissions(inSpace: spaceID)
+        return keyLimit.map { held.intersection($0.permissions(inSpace: spaceID)) } ?? held
     }
 }

@@ -196,6 +196,6 @@ extension Components.Schemas.ApiKey {
     init(_ key: APIKey) {
         self.init(
             id: key.id, name: key.name, prefix: key.prefix, createdAt: key.createdAt, lastUsedAt: key.lastUsedAt,
-            revokedAt: key.revokedAt)
+            revokedAt: key.revokedAt, expiresAt: key.expiresAt, roleId: key.limitRoleID, spaceId: key.limitSpaceID)
     }
 }

@@ -9,7 +9,7 @@ extension APIService {
     func getWhoAmI(_ input: Operations.GetWhoAmI.Input) async throws -> Operations.GetWhoAmI.Output {
         let caller = try Access.caller()
         let spaces = try await store.listSpaces().compactMap { space -> Components.Schemas.SpacePermissions? in
-            let held = caller.access.permissions(inSpace: space.id).filter { $0.level != .server }
+            let held = caller.permissions(inSpace: space.id).filter { $0.level != .server }
             return held.isEmpty ? nil : .init(space: space.name, permissions: held.sorted().compactMap(Self.schema))
         }
         return .ok(

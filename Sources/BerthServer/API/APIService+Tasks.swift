@@ -68,6 +68,23 @@ extension APIService {
             try Access.require(.apiKeyManage, at: .server, caller: caller, for: "another user's keys")
             record.userID = try await store.user(reference).id
         }
+        if let days = body.expiresInDays { record.expiresAt = now().addingTimeInterval(Double(days) * 86_400) }
+        if let reference = body.role?.nonBlank {
+            let roles = Role.builtIn + (try await store.listRoles())
+            guard let role = roles.first(where: { $0.id == reference || Slug.make($0.name) == Slug.make(reference) }) else {
+                throw BerthError.invalid(
+                    "API key",
+                    [
+                        .init(
+                            field: "role",
+                            message: "there is no role '\(reference)' (known: \(roles.map(\.name).joined(separator: ", ")))")
+                    ])
+            }
+            record.limitRoleID = role.id
+            if let space = body.space?.nonBlank { record.limitSpaceID = try await store.space(space).id }
+        } else if body.space != nil {
+            throw BerthError.invalid("API key", [.init(field: "space", message: "a space narrows a role: name the role too")])
+        }
         let stored = try await store.createAPIKey(record)
         return .created(.init(body: .json(.init(apiKey: .init(stored), key: key))))
     }

@@ -126,8 +126,8 @@ struct AuthorizationMiddleware: RouterMiddleware {
             let spaceID = try await spaces.id(of: reference) ?? reference
             let held =
                 switch permission.level {
-                case .project, .environment: caller.access.permissions(inSpace: spaceID).contains(permission)
-                case .server, .space: caller.access.allows(permission, at: AccessScope(spaceID: spaceID))
+                case .project, .environment: caller.permissions(inSpace: spaceID).contains(permission)
+                case .server, .space: caller.may(permission, at: AccessScope(spaceID: spaceID))
                 }
             guard held, !caller.user.isDisabled else { throw Access.forbidden(caller, permission, "the space '\(reference)'") }
         }

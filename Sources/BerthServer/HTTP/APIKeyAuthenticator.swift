@@ -66,8 +66,15 @@ actor APIKeyCache {
         } else {
             key = try await store.apiKey(hash: hash)
             if let key, key.revokedAt == nil, let user = try await store.user(id: key.userID) {
+                var limit: AccessPolicy?
+                if let roleID = key.limitRoleID {
+                    limit = AccessPolicy(
+                        grants: [AccessGrant(teamID: "", roleID: roleID, spaceID: key.limitSpaceID)],
+                        roles: Role.builtIn + (try await store.listRoles()))
+                }
                 caller = Caller(
-                    user: user, keyID: key.id, keyName: key.name, access: try await store.accessPolicy(userID: user.id))
+                    user: user, keyID: key.id, keyName: key.name, access: try await store.accessPolicy(userID: user.id),
+                    keyLimit: limit)
             } else {
                 caller = nil
             }
@@ -75,6 +82,10 @@ actor APIKeyCache {
             entries[hash] = Entry(key: key, caller: caller, fetchedAt: now)
         }
         guard let key, key.revokedAt == nil, let caller else { return nil }
+        if let expiresAt = key.expiresAt, expiresAt <= now {
+            throw BerthError(
+                .unauthorized, "The API key '\(key.name)' expired at \(ISO8601DateFormatter().string(from: expiresAt)).")
+        }
         if now.timeIntervalSince(touched[key.id] ?? .distantPast) > 60 {
             touched[key.id] = now
             try? await store.touchAPIKey(id: key.id, at: now)

@@ -260,6 +260,13 @@ public enum Migrations {
         Migration(
             version: 12, name: "who queued each task",
             statements: ["ALTER TABLE tasks ADD COLUMN queued_by TEXT"]),
+        Migration(
+            version: 13, name: "API keys narrowed to a role and an expiry",
+            statements: [
+                "ALTER TABLE api_keys ADD COLUMN expires_at BIGINT",
+                "ALTER TABLE api_keys ADD COLUMN limit_role_id TEXT",
+                "ALTER TABLE api_keys ADD COLUMN limit_space_id TEXT",
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two
