@@ -74,6 +74,20 @@ extension Account {
         }
     }
 
+    /// The claim of a deployment's tokens that names who queued it, for whatever verifies the
+    /// token against Berth's JWKS (IAM's own trust-policy conditions see only `aud` and `sub`).
+    public static let deployedByClaim = "berth:deployed_by"
+
+    /// The custom claims, and `berth:deployed_by` when the token is a deployment's (an account's
+    /// own claim of that name wins).
+    public func claimValues(deployedBy: String?) throws -> [(String, JSONValue)] {
+        var claims = try customClaimValues()
+        if let deployedBy, customClaims[Self.deployedByClaim] == nil {
+            claims.append((Self.deployedByClaim, .string(deployedBy)))
+        }
+        return claims
+    }
+
     static func claimValue(_ text: String, name: String) throws -> JSONValue {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard trimmed.hasPrefix("{") || trimmed.hasPrefix("[") else { return .string(text) }

@@ -32,7 +32,7 @@ public struct TargetCredentials: Sendable {
     /// What the credentials are for; an OIDC account's token says so in its subject.
     public enum Use: Sendable {
         case healthCheck
-        case deployment(project: String, environment: String)
+        case deployment(project: String, environment: String, deployedBy: String?)
     }
 
     /// - Parameter section: the log section of a deployment step on this target.
@@ -76,11 +76,12 @@ public struct TargetCredentials: Sendable {
             switch use {
             case .healthCheck:
                 purpose = .healthCheck
-            case .deployment(let project, let environment):
+            case .deployment(let project, let environment, let deployedBy):
                 purpose = .deployment
                 values.target = nil
                 values.project = project
                 values.environment = environment
+                values.deployedBy = deployedBy
             }
             material = try await accountMaterial(account, purpose: purpose, values: values)
         case .workerCredentials:
@@ -115,7 +116,8 @@ public struct TargetCredentials: Sendable {
             }
             let minter = TokenMinter(
                 issuer: issuer, subject: OIDCSubject.compose(purpose, values: values, keys: account.subjectKeys),
-                audience: account.audience ?? issuer.configuration.defaultAudience, claims: try account.customClaimValues())
+                audience: account.audience ?? issuer.configuration.defaultAudience,
+                claims: try account.claimValues(deployedBy: purpose == .deployment ? values.deployedBy : nil))
             let web = StepJobCredentials.WebIdentity(
                 accountName: account.name, roleARN: roleARN, sessionName: AssumeRoleSettings.defaultSessionName,
                 durationSeconds: account.sessionDuration ?? Account.defaultOIDCSessionDuration,

@@ -92,6 +92,9 @@ struct DeploymentAPITests {
             let payload = try #require(Data(base64Encoded: encoded))
             let claims = try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
             #expect(claims["sub"] as? String == "space:default:project:shop:environment:production")
+            // Who queued the deployment: the administrator, whose key the test server uses.
+            #expect(claims["berth:deployed_by"] as? String == "administrator", "\(claims)")
+            #expect(task.queuedBy == "administrator")
             #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
             #expect(ecs.managedTags(ofService: "web") == true)
 

@@ -24,6 +24,9 @@ public enum OIDCSubject {
         public var environment: String?
         public var account: String?
         public var target: String?
+        /// Who queued the deployment: not part of the subject, but the `berth:deployed_by` claim
+        /// of its tokens.
+        public var deployedBy: String?
 
         public init(
             space: String? = nil, project: String? = nil, tenant: String? = nil, environment: String? = nil,

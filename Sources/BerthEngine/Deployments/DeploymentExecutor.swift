@@ -138,7 +138,8 @@ struct DeploymentExecutor: TaskExecutor {
             }
             guard !left.isEmpty else { return }
             let plan = try await makePlan(task, log: log)
-            let use = TargetCredentials.Use.deployment(project: plan.project.slug, environment: plan.environment.slug)
+            let use = TargetCredentials.Use.deployment(
+                project: plan.project.slug, environment: plan.environment.slug, deployedBy: plan.subject.deployedBy)
             for (key, progress) in left.sorted(by: { $0.key.stepIndex < $1.key.stepIndex }) {
                 guard let target = plan.targets.first(where: { $0.id == key.targetID }),
                     plan.release.snapshot.steps.indices.contains(key.stepIndex)
@@ -172,7 +173,8 @@ struct DeploymentExecutor: TaskExecutor {
         guard let environment = try await store.findEnvironment(deployment.environmentID, spaceID: space.id) else {
             throw BerthError(.notFound, "The environment of this deployment no longer exists.")
         }
-        let subject = OIDCSubject.Values(space: space.slug, project: project.slug, environment: environment.slug)
+        var subject = OIDCSubject.Values(space: space.slug, project: project.slug, environment: environment.slug)
+        subject.deployedBy = task.queuedBy
         let candidates = try await variables.candidates(release, environment: environment)
         await log.addSensitive(candidates.values.filter(\.isSensitive).map(\.value))
         let targets = try await store.allTargets(spaceID: space.id).filter { $0.environmentIDs.contains(environment.id) }

@@ -111,7 +111,7 @@ struct DeploymentVariables {
             let token = try await issuer.mint(
                 subject: OIDCSubject.compose(.deployment, values: accountSubject, keys: deferred.account.subjectKeys),
                 audience: deferred.account.audience ?? issuer.configuration.defaultAudience,
-                customClaims: try deferred.account.customClaimValues())
+                customClaims: try deferred.account.claimValues(deployedBy: subject.deployedBy))
             minted.append(MintedToken(name: deferred.name, token: token))
         }
         return minted

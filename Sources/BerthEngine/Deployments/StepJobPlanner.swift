@@ -46,7 +46,8 @@ struct StepJobPlanner {
         try variables.checkLimits()
         let substituted = try variables.substituting(step.properties)
         let properties = StepProperties(step: step.name, json: substituted)
-        let use = TargetCredentials.Use.deployment(project: plan.project.slug, environment: plan.environment.slug)
+        let use = TargetCredentials.Use.deployment(
+            project: plan.project.slug, environment: plan.environment.slug, deployedBy: plan.subject.deployedBy)
         var material: TargetCredentials.Material?
         var region = target?.region ?? EngineConfiguration.fallbackRegion
         if let target {
