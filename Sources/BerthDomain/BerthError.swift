@@ -17,6 +17,8 @@ public struct BerthError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unauthorized = Code(rawValue: "unauthorized")
         /// The caller is known but lacks the permission the action needs (403).
         public static let forbidden = Code(rawValue: "forbidden")
+        /// Too many attempts (failed logins) in too short a time (429).
+        public static let tooManyRequests = Code(rawValue: "too_many_requests")
         /// The named record does not exist (404).
         public static let notFound = Code(rawValue: "not_found")
         /// The change clashes with what is stored: a duplicate name, a record still in use (409).

@@ -253,6 +253,54 @@ extension BerthStore {
             createdAt: try row.date("created_at"))
     }
 
+    /// Stores a user's password hash (bcrypt), or removes it.
+    public func setPasswordHash(userID: String, _ hash: String?) async throws {
+        try await database.transaction { db in
+            let rows = try await db.raw(
+                "UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: userID) RETURNING id"
+            ).all()
+            guard !rows.isEmpty else { throw BerthError.notFound("user", userID) }
+        }
+    }
+
+    /// The user named `username` and their password hash, when they have one.
+    public func passwordHash(username: String) async throws -> (user: User, hash: String?)? {
+        try await database.withConnection { db in
+            guard let row = try await db.raw("SELECT * FROM users WHERE username = \(bind: username)").first() else {
+                return nil
+            }
+            return (try Self.user(row), try row.optionalString("password_hash"))
+        }
+    }
+
+    /// Records failed logins for each of `subjects` (a username, an address), and forgets those
+    /// older than `window`.
+    public func recordLoginFailure(subjects: [String], at time: Date, window: TimeInterval) async throws {
+        try await database.transaction { db in
+            for subject in subjects {
+                try await db.raw(
+                    "INSERT INTO login_failures (subject, failed_at) VALUES (\(bind: subject), \(bind: time.unixMilliseconds))"
+                ).run()
+            }
+            try await db.raw(
+                "DELETE FROM login_failures WHERE failed_at < \(bind: time.addingTimeInterval(-window).unixMilliseconds)"
+            ).run()
+        }
+    }
+
+    /// How many logins failed for `subject` since `since`, and the oldest of them.
+    public func loginFailures(subject: String, since: Date) async throws -> (count: Int, oldest: Date?) {
+        try await database.withConnection { db in
+            let row = try await db.raw(
+                """
+                SELECT COUNT(*) AS count, MIN(failed_at) AS oldest FROM login_failures \
+                WHERE subject = \(bind: subject) AND failed_at >= \(bind: since.unixMilliseconds)
+                """
+            ).first()
+            return (try row?.int("count") ?? 0, try row?.optionalDate("oldest"))
+        }
+    }
+
     static func user(_ row: any SQLRow) throws -> User {
         User(
             id: try row.string("id"), username: try row.string("username"), displayName: try row.string("display_name"),

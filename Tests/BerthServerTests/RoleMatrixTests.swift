@@ -19,7 +19,8 @@ struct RoleMatrixTests {
         "listSpaces": "SA SM PL D V", "getWhoAmI": "SA SM PL D V", "listRoles": "SA SM PL D V",
         "listTasks": "SA SM PL D V", "getTask": "SA SM PL D V", "getTaskLog": "SA SM PL D V",
         "cancelTask": "SA SM PL D V", "listApiKeys": "SA SM PL D V", "createApiKey": "SA SM PL D V",
-        "revokeApiKey": "SA SM PL D V", "getOidcProvider": "SA SM PL D V",
+        "revokeApiKey": "SA SM PL D V", "getOidcProvider": "SA SM PL D V", "createSession": "SA SM PL D V",
+        "setUserPassword": "SA SM PL D V",
         // The server: System administrators only.
         "createSpace": "SA", "listNodes": "SA", "drainNode": "SA", "undrainNode": "SA", "listOidcKeys": "SA",
         "rotateOidcKey": "SA", "revokeOidcKey": "SA", "listUsers": "SA", "createUser": "SA", "getUser": "SA",

@@ -6,7 +6,31 @@ import Foundation
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Create, list, show, disable and enable users and service accounts (UserManage).",
-        subcommands: [Create.self, List.self, Show.self, Disable.self, Enable.self])
+        subcommands: [Create.self, List.self, Show.self, Disable.self, Enable.self, SetPassword.self])
+
+    struct SetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-password",
+            abstract: "Set a user's password (12 characters or more): your own, or another's with UserManage.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The username or id.") var user: String
+        @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input instead of asking.")
+        var passwordStdin = false
+
+        func run() async throws {
+            let password =
+                passwordStdin
+                ? try SecretPrompt.readFromStandardInput(name: "password")
+                : try SecretPrompt.prompt("new password for \(user)", flag: "--password-stdin")
+            let client = try options.connect()
+            switch try await client.call({
+                try await $0.setUserPassword(path: .init(user: user), body: .json(.init(password: password)))
+            }) {
+            case .noContent: print(options.output == .json ? "{}" : "Set the password of '\(user)'.")
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user, or a service account for CI.")

@@ -11,9 +11,35 @@ struct LoginCommand: AsyncParsableCommand {
     var server: String
 
     @Option(name: .customLong("api-key"), help: "An API key (`berth apikey create`, or the one the server printed).")
-    var apiKey: String
+    var apiKey: String?
+
+    @Option(help: "Log in with this username and its password instead (asked with echo off): saves a 12-hour session key.")
+    var username: String?
+
+    @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input.")
+    var passwordStdin = false
+
+    func validate() throws {
+        guard (apiKey == nil) != (username == nil) else {
+            throw ValidationError("Give either --api-key or --username.")
+        }
+    }
 
     func run() async throws {
+        var apiKey = self.apiKey ?? ""
+        if let username {
+            let password =
+                passwordStdin
+                ? try SecretPrompt.readFromStandardInput(name: "password")
+                : try SecretPrompt.prompt("password for \(username)", flag: "--password-stdin")
+            let anonymous = try BerthClient(server: server, apiKey: "")
+            switch try await anonymous.call({
+                try await $0.createSession(body: .json(.init(username: username, password: password)))
+            }) {
+            case .created(let created): apiKey = try created.body.json.key
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+        }
         let client = try BerthClient(server: server, apiKey: apiKey)
         let spaces = try await client.call { try await $0.listSpaces() }
         guard case .ok = spaces else {

@@ -8,6 +8,8 @@ import Hummingbird
 /// Operations that act on one project or environment check that narrower scope in their handler
 /// too, and listings leave out what the caller may not view.
 enum AccessRequirement: Sendable, Hashable {
+    /// Anyone, without a key: logging in.
+    case anonymous
     /// Any authenticated caller (what the operation shows depends on who asks).
     case caller
     /// A permission of the whole server.
@@ -74,6 +76,9 @@ enum AccessRequirement: Sendable, Hashable {
         "createApiKey": .caller,
         "revokeApiKey": .caller,
         "getWhoAmI": .caller,
+        "createSession": .anonymous,
+        // One's own password; another's with UserManage (checked in the handler).
+        "setUserPassword": .caller,
         "listUsers": .server(.userManage),
         "createUser": .server(.userManage),
         "getUser": .server(.userManage),
@@ -110,11 +115,14 @@ struct AuthorizationMiddleware: RouterMiddleware {
         guard path.hasPrefix(prefix + "/"),
             let operation = description.operation(request.method, path: path.dropFirst(prefix.count))
         else { return try await next(request, context) }
-        guard let caller = context.identity else { throw BerthError(.unauthorized, "This route needs an API key.") }
         guard let requirement = AccessRequirement.byOperation[operation.operationID] else {
             throw BerthError(.forbidden, "The operation \(operation.operationID) has no access rule, so no one may call it.")
         }
+        if requirement == .anonymous { return try await next(request, context) }
+        guard let caller = context.identity else { throw BerthError(.unauthorized, "This route needs an API key.") }
         switch requirement {
+        case .anonymous:
+            break
         case .caller:
             break
         case .server(let permission):

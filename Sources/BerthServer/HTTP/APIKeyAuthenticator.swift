@@ -12,9 +12,12 @@ import HummingbirdAuth
 /// or revoked key, or one of a disabled user, is a 401 whose message never repeats the key.
 struct APIKeyAuthenticator: AuthenticatorMiddleware {
     typealias Context = BerthRequestContext
+    static let loginPath = "/api/sessions"
     let keys: APIKeyCache
 
     func authenticate(request: Request, context: Context) async throws -> Caller? {
+        // Logging in is how a key is had: it needs none.
+        if request.method == .post, request.uri.path == Self.loginPath { return nil }
         guard let presented = request.headers.bearer?.token ?? request.headers[.berthAPIKey] else {
             throw BerthError(
                 .unauthorized,

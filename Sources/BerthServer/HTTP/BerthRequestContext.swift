@@ -9,10 +9,13 @@ import NIOCore
 public struct BerthRequestContext: AuthRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Caller?
+    /// The client's IP address, when the connection has one (for counting failed logins).
+    public var clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         identity = nil
+        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 
@@ -20,6 +23,8 @@ public struct BerthRequestContext: AuthRequestContext, RequestContext {
 /// (which see only their input): set by ``CallerMiddleware`` after authentication.
 public enum RequestCaller {
     @TaskLocal public static var current: Caller?
+    /// The client's address, for the same handlers.
+    @TaskLocal public static var address: String?
 }
 
 /// Makes the authenticated caller the request's ``RequestCaller/current``.
@@ -29,6 +34,8 @@ struct CallerMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        try await RequestCaller.$current.withValue(context.identity) { try await next(request, context) }
+        try await RequestCaller.$current.withValue(context.identity) {
+            try await RequestCaller.$address.withValue(context.clientAddress) { try await next(request, context) }
+        }
     }
 }

@@ -73,6 +73,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .validationFailed, .badRequest: .badRequest
         case .unauthorized: .unauthorized
         case .forbidden: .forbidden
+        case .tooManyRequests: .tooManyRequests
         case .notFound: .notFound
         case .conflict: .conflict
         case .payloadTooLarge: .contentTooLarge

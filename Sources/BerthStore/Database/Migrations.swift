@@ -267,6 +267,12 @@ public enum Migrations {
                 "ALTER TABLE api_keys ADD COLUMN limit_role_id TEXT",
                 "ALTER TABLE api_keys ADD COLUMN limit_space_id TEXT",
             ]),
+        Migration(
+            version: 14, name: "failed logins, counted per user and per address to slow guessing",
+            statements: [
+                "CREATE TABLE login_failures (subject TEXT NOT NULL, failed_at BIGINT NOT NULL)",
+                "CREATE INDEX login_failures_subject ON login_failures (subject, failed_at)",
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two
