@@ -289,6 +289,7 @@ let package = Package(
                 "BerthDomain", "BerthStore", "BerthTestSupport",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -14,6 +14,7 @@ public struct BerthCommand: AsyncParsableCommand {
             ProjectCommand.self, VariableCommand.self, ReleaseCommand.self, DeployCommand.self, DeploymentCommand.self,
             TaskCommand.self, NodeCommand.self, WorkerPoolCommand.self, WorkerCommand.self,
             APIKeyCommand.self, UserCommand.self, TeamCommand.self, RoleCommand.self, BerthWhoAmICommand.self,
+            AuditCommand.self,
             OIDCCommand.self, AWSCommand.self,
         ])
 

@@ -104,6 +104,7 @@ public struct BerthServer: Sendable {
         let api = router.group().add(middleware: APIKeyAuthenticator(keys: apiKeys)).add(middleware: CallerMiddleware())
             .add(middleware: AuthorizationMiddleware(description: description, spaces: spaces))
             .add(middleware: APIValidationMiddleware(description: description))
+            .add(middleware: AuditMiddleware(description: description, key: secrets.auditChainKey))
         api.get("/api/openapi.yaml") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "application/yaml"

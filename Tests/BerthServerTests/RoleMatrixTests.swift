@@ -25,7 +25,8 @@ struct RoleMatrixTests {
         "createSpace": "SA", "listNodes": "SA", "drainNode": "SA", "undrainNode": "SA", "listOidcKeys": "SA",
         "rotateOidcKey": "SA", "revokeOidcKey": "SA", "listUsers": "SA", "createUser": "SA", "getUser": "SA",
         "updateUser": "SA", "listTeams": "SA", "createTeam": "SA", "getTeam": "SA", "addTeamMember": "SA",
-        "removeTeamMember": "SA", "grantRole": "SA", "revokeGrant": "SA", "createRole": "SA",
+        "removeTeamMember": "SA", "grantRole": "SA", "revokeGrant": "SA", "createRole": "SA", "listAuditEvents": "SA",
+        "verifyAudit": "SA",
         // Seeing the space.
         "listEnvironments": "SA SM PL D V", "getEnvironment": "SA SM PL D V", "listTargets": "SA SM PL D V",
         "getTarget": "SA SM PL D V", "listWorkerPools": "SA SM PL D V", "getWorkerPool": "SA SM PL D V",

@@ -1,5 +1,6 @@
 import BerthDomain
 import BerthStore
+import Crypto
 import Foundation
 import Testing
 
@@ -45,6 +46,38 @@ struct AccessStoreTests {
             }
             try await store.setUserDisabled(id: alice.id, true)
             #expect(try await store.user(id: alice.id)?.isDisabled == true)
+        }
+    }
+}
+
+/// The audit chain as the store writes it, on both databases, with writers on two stores at once.
+@Suite("Audit chain in the store")
+struct AuditStoreTests {
+    @Test(
+        "Concurrent changes each append one event; the chain verifies; an edited event is found",
+        arguments: TestDatabase.available)
+    func chain(database: TestDatabase) async throws {
+        try await database.withStores(database == .postgres ? 2 : 1) { stores in
+            let key = SymmetricKey(size: .bits256)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<20 {
+                    let store = stores[index % stores.count]
+                    group.addTask {
+                        let draft = AuditEvent(
+                            sequence: 0, occurredAt: Date(), actor: "administrator", keyName: "k", address: nil,
+                            action: "createUser", record: "/users", details: .object([("username", .string("user\(index)"))]))
+                        try await AuditTrail.$pending.withValue(AuditTrail.Pending(draft: draft, key: key)) {
+                            _ = try await store.createUser(User(username: "user\(index)", displayName: "U", createdAt: Date()))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let events = try await stores[0].auditEvents(.init(limit: 100))
+            #expect(events.map(\.sequence) == Array((1...20).reversed()))
+            let verified = try await stores[0].verifyAudit(key: key)
+            #expect(verified.checked == 20 && verified.broken == nil)
+            #expect(try await stores[0].verifyAudit(key: SymmetricKey(size: .bits256)).broken?.sequence == 1)
         }
     }
 }

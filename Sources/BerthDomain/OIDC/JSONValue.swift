@@ -30,7 +30,7 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// The same value with every object's members sorted by key.
-    var sortedKeys: JSONValue {
+    public var sortedKeys: JSONValue {
         switch self {
         case .array(let items): .array(items.map(\.sortedKeys))
         case .object(let members): .object(members.sorted { $0.0 < $1.0 }.map { ($0.0, $0.1.sortedKeys) })

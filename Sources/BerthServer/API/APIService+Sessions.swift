@@ -58,9 +58,11 @@ extension APIService {
             Bcrypt.verify(password, hash: found?.hash ?? Self.decoyHash)
         }
         guard let found, found.hash != nil, verified, !found.user.isDisabled else {
+            AuditTrail.pending?.note("outcome", "failed")
             try await store.recordLoginFailure(subjects: subjects, at: now, window: Self.failureWindow)
             throw BerthError(.unauthorized, "The username or password is wrong (or the user is disabled).")
         }
+        AuditTrail.pending?.note("outcome", "succeeded")
         var (key, record) = APIKeyFactory.make(name: "session-\(RecordID.make("s").suffix(8))", at: now)
         record.userID = found.user.id
         record.expiresAt = now.addingTimeInterval(Self.sessionLifetime)

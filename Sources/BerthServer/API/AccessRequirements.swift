@@ -76,6 +76,8 @@ enum AccessRequirement: Sendable, Hashable {
         "createApiKey": .caller,
         "revokeApiKey": .caller,
         "getWhoAmI": .caller,
+        "listAuditEvents": .server(.auditView),
+        "verifyAudit": .server(.auditView),
         "createSession": .anonymous,
         // One's own password; another's with UserManage (checked in the handler).
         "setUserPassword": .caller,

@@ -111,12 +111,21 @@ public final class Database: Sendable {
             // IMMEDIATE takes SQLite's write lock up front, so two writers wait for each other
             // (busy_timeout) instead of failing when a reader upgrades.
             try await database.raw(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
+            // The request's audit event goes in with its first change: both commit, or neither.
+            let pending = AuditTrail.pending
+            var event: AuditEvent?
             do {
                 let result = try await body(database)
+                event = pending?.take()
+                if let event, let pending {
+                    try await AuditTrail.append(
+                        event, key: pending.key, database, dialect: dialect == .postgres ? .postgres : .sqlite)
+                }
                 try await database.raw("COMMIT").run()
                 return result
             } catch {
                 try? await database.raw("ROLLBACK").run()
+                if event != nil { pending?.giveBack() }
                 throw error
             }
         }

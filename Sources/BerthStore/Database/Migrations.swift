@@ -273,6 +273,16 @@ public enum Migrations {
                 "CREATE TABLE login_failures (subject TEXT NOT NULL, failed_at BIGINT NOT NULL)",
                 "CREATE INDEX login_failures_subject ON login_failures (subject, failed_at)",
             ]),
+        Migration(
+            version: 15, name: "the audit log: one chained event per change",
+            statements: [
+                """
+                CREATE TABLE audit_events (
+                    sequence BIGINT PRIMARY KEY, occurred_at BIGINT NOT NULL, actor TEXT, key_name TEXT, address TEXT,
+                    action TEXT NOT NULL, record TEXT NOT NULL, details TEXT NOT NULL, tag TEXT NOT NULL)
+                """,
+                "CREATE INDEX audit_events_time ON audit_events (occurred_at)",
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two

@@ -1,0 +1,60 @@
+import Foundation
+
+/// One entry of the audit log: who did what to which record, when and from where. Written in the
+/// transaction of the change itself, and chained: its tag is an HMAC of the previous entry's tag
+/// and its own content, under a key derived from the master key.
+public struct AuditEvent: Sendable, Hashable, Codable {
+    public var sequence: Int
+    public var occurredAt: Date
+    /// The username, and the name of the key the request came with; nil for logins, which have
+    /// no caller yet (the username tried is in `details`).
+    public var actor: String?
+    public var keyName: String?
+    public var address: String?
+    /// The operation, as `openapi.yaml` names it (`createEnvironment`, `createSession`…).
+    public var action: String
+    /// The request's path below `/api`: the record acted on.
+    public var record: String
+    /// What was sent, secrets replaced by "(changed)".
+    public var details: JSONValue
+    public var tag: String
+
+    public init(
+        sequence: Int, occurredAt: Date, actor: String?, keyName: String?, address: String?, action: String, record: String,
+        details: JSONValue, tag: String = ""
+    ) {
+        self.sequence = sequence
+        self.occurredAt = occurredAt
+        self.actor = actor
+        self.keyName = keyName
+        self.address = address
+        self.action = action
+        self.record = record
+        self.details = details
+        self.tag = tag
+    }
+
+    /// The bytes the tag covers: every field but the tag, in a fixed order.
+    public var content: Data {
+        let fields: [String] = [
+            String(sequence), String(Int64((occurredAt.timeIntervalSince1970 * 1000).rounded())), actor ?? "", keyName ?? "",
+            address ?? "", action, record, details.sortedKeys.rendered(),
+        ]
+        return Data(fields.map { "\($0.utf8.count):\($0)" }.joined().utf8)
+    }
+
+    /// Field names whose values are never written into an event.
+    public static let secretFields: Set<String> = ["secretKey", "password", "value", "values", "token", "key", "credential"]
+
+    /// `value` with every secret field's value replaced by "(changed)", at any depth.
+    public static func redacted(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let members):
+            return .object(members.map { ($0.0, secretFields.contains($0.0) ? .string("(changed)") : redacted($0.1)) })
+        case .array(let items):
+            return .array(items.map(redacted))
+        default:
+            return value
+        }
+    }
+}
