@@ -107,16 +107,14 @@ struct AuthorizationMiddleware: RouterMiddleware {
     typealias Context = BerthRequestContext
     let description: APIDescription
     let spaces: SpaceIDs
-    let prefix = "/api"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        let path = request.uri.path
         // Paths outside the document (the document itself) need only a caller; unknown ones are 404.
-        guard path.hasPrefix(prefix + "/"),
-            let operation = description.operation(request.method, path: path.dropFirst(prefix.count))
-        else { return try await next(request, context) }
+        guard let (operation, parts) = description.operation(request.method, requestPath: request.uri.path) else {
+            return try await next(request, context)
+        }
         guard let requirement = AccessRequirement.byOperation[operation.operationID] else {
             throw BerthError(.forbidden, "The operation \(operation.operationID) has no access rule, so no one may call it.")
         }
@@ -130,7 +128,6 @@ struct AuthorizationMiddleware: RouterMiddleware {
         case .server(let permission):
             try Access.require(permission, at: .server, caller: caller, for: "the server")
         case .space(let permission):
-            let parts = path.dropFirst(prefix.count).split(separator: "/")
             let reference = operation.pathValues(parts).first { $0.name == "space" }?.value ?? ""
             // An unknown space is the handler's 404 to give, to those who may see spaces at all.
             let spaceID = try await spaces.id(of: reference) ?? reference

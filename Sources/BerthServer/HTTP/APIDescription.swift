@@ -108,6 +108,17 @@ struct APIDescription: Sendable {
         return operations.first { $0.matches(method, parts) }
     }
 
+    /// The server URL the document's paths are relative to.
+    static let prefix = "/api"
+
+    /// The operation of a request to the API, with its path's parts below ``prefix``; nil for a
+    /// path outside the document (the document itself, an unknown route).
+    func operation(_ method: HTTPRequest.Method, requestPath path: String) -> (operation: Operation, parts: [Substring])? {
+        guard path.hasPrefix(Self.prefix + "/") else { return nil }
+        let below = path.dropFirst(Self.prefix.count)
+        return operation(method, path: below).map { ($0, below.split(separator: "/")) }
+    }
+
     struct DocumentError: Error, CustomStringConvertible {
         var message: String
         var description: String { "The API description cannot be read: \(message)." }

@@ -10,18 +10,14 @@ import NIOCore
 /// body is optional.
 struct APIValidationMiddleware<Context: RequestContext>: RouterMiddleware {
     let description: APIDescription
-    /// The server URL the document's paths are relative to.
-    var prefix = "/api"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        let path = request.uri.path
-        guard path.hasPrefix(prefix + "/"),
-            let operation = description.operation(request.method, path: path.dropFirst(prefix.count))
-        else { return try await next(request, context) }
+        guard let (operation, parts) = description.operation(request.method, requestPath: request.uri.path) else {
+            return try await next(request, context)
+        }
         var errors = ValidationErrors()
-        let parts = path.dropFirst(prefix.count).split(separator: "/")
         for parameter in operation.pathValues(parts) {
             SchemaValidator.validateParameter(parameter.value, against: parameter.schema, name: parameter.name, into: &errors)
         }

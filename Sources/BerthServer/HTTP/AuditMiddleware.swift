@@ -12,14 +12,13 @@ struct AuditMiddleware: RouterMiddleware {
     typealias Context = BerthRequestContext
     let description: APIDescription
     let key: SymmetricKey
-    let prefix = "/api"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         let path = request.uri.path
-        guard [.post, .put, .patch, .delete].contains(request.method), path.hasPrefix(prefix + "/"),
-            let operation = description.operation(request.method, path: path.dropFirst(prefix.count))
+        guard [.post, .put, .patch, .delete].contains(request.method),
+            let (operation, _) = description.operation(request.method, requestPath: path)
         else { return try await next(request, context) }
         var request = request
         // In memory already: the validation before this read it, capped by the body limit.
@@ -30,7 +29,8 @@ struct AuditMiddleware: RouterMiddleware {
             ? .object([]) : AuditEvent.redacted((try? JSONValue.parse(text)) ?? .string("(not JSON)"))
         let draft = AuditEvent(
             sequence: 0, occurredAt: Date(), actor: context.identity?.user.username, keyName: context.identity?.keyName,
-            address: context.clientAddress, action: operation.operationID, record: String(path.dropFirst(prefix.count)),
+            address: context.clientAddress, action: operation.operationID,
+            record: String(path.dropFirst(APIDescription.prefix.count)),
             details: details)
         return try await AuditTrail.$pending.withValue(AuditTrail.Pending(draft: draft, key: key)) {
             try await next(request, context)
