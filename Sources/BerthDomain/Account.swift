@@ -78,13 +78,11 @@ extension Account {
     /// token against Berth's JWKS (IAM's own trust-policy conditions see only `aud` and `sub`).
     public static let deployedByClaim = "berth:deployed_by"
 
-    /// The custom claims, and `berth:deployed_by` when the token is a deployment's (an account's
-    /// own claim of that name wins).
+    /// The custom claims, and `berth:deployed_by` when the token is a deployment's — the
+    /// server's, whatever an account's own claims say (an account cannot name another deployer).
     public func claimValues(deployedBy: String?) throws -> [(String, JSONValue)] {
-        var claims = try customClaimValues()
-        if let deployedBy, customClaims[Self.deployedByClaim] == nil {
-            claims.append((Self.deployedByClaim, .string(deployedBy)))
-        }
+        var claims = try customClaimValues().filter { $0.0 != Self.deployedByClaim }
+        if let deployedBy { claims.append((Self.deployedByClaim, .string(deployedBy))) }
         return claims
     }
 

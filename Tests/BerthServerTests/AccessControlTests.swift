@@ -188,6 +188,9 @@ struct AccessControlTests {
             let wider = try await server.request(
                 .post, "/api/api-keys", json: ["name": "wider", "user": "someone"], key: .some(key))
             #expect(wider.status == .forbidden, "\(wider.text)")
+            // Nor a key for its own user: it would lose the narrowing.
+            let own = try await server.request(.post, "/api/api-keys", json: ["name": "unnarrowed"], key: .some(key))
+            #expect(own.status == .forbidden && own.errorMessage.contains("narrowed to a role"), "\(own.text)")
 
             var (expired, record) = APIKeyFactory.make(name: "old", at: Date().addingTimeInterval(-7200))
             record.expiresAt = Date().addingTimeInterval(-3600)
@@ -195,6 +198,46 @@ struct AccessControlTests {
             let answer = try await server.request(.get, "/api/spaces", key: .some(expired))
             #expect(answer.status == .unauthorized, "\(answer.text)")
             #expect(answer.errorMessage.contains("The API key 'old' expired at"), "\(answer.text)")
+        }
+    }
+
+    @Test(
+        "A server permission gives nothing beyond itself: TeamManage cannot grant a role wider than its holder's, ApiKeyManage cannot mint a key of a wider user, UserManage cannot reset a wider user's password"
+    )
+    func noEscalation() async throws {
+        try await TestServer.with { server in
+            let store = server.server.store
+            for permission in [Permission.teamManage, .apiKeyManage, .userManage] {
+                _ = try await store.createRole(
+                    Role(
+                        id: "role-\(permission.rawValue)", name: permission.rawValue, description: "", permissions: [permission]),
+                    at: Date())
+            }
+            let teams = try await Self.user(
+                server, "teams", grants: [AccessGrant(teamID: "", roleID: "role-TeamManage", spaceID: nil)])
+            let keys = try await Self.user(
+                server, "keys", grants: [AccessGrant(teamID: "", roleID: "role-ApiKeyManage", spaceID: nil)])
+            let users = try await Self.user(
+                server, "users", grants: [AccessGrant(teamID: "", roleID: "role-UserManage", spaceID: nil)])
+            // Their own team is "teams team"; granting it System administrator would make them one.
+            let grant = try await server.request(
+                .post, "/api/teams/teams%20team/grants", json: ["role": "System administrator"], key: .some(teams))
+            #expect(grant.status == .forbidden, "\(grant.text)")
+            let join = try await server.request(
+                .post, "/api/teams/Administrators/members", json: ["user": "teams"], key: .some(teams))
+            #expect(join.status == .forbidden, "\(join.text)")
+            // What they hold themselves they may pass on.
+            #expect(
+                try await server.request(
+                    .post, "/api/teams/teams%20team/grants", json: ["role": "TeamManage"], key: .some(teams)
+                ).status == .ok)
+            let minted = try await server.request(
+                .post, "/api/api-keys", json: ["name": "admin-key", "user": "administrator"], key: .some(keys))
+            #expect(minted.status == .forbidden, "\(minted.text)")
+            let reset = try await server.request(
+                .put, "/api/users/administrator/password", json: ["password": "taken over, at last"], key: .some(users))
+            #expect(reset.status == .forbidden, "\(reset.text)")
+            #expect(try await store.passwordHash(username: "administrator")?.hash == nil)
         }
     }
 }

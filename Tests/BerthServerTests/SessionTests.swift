@@ -30,6 +30,16 @@ struct SessionTests {
             #expect(
                 try await server.request(.put, "/api/users/dana/password", json: ["password": password], key: .some(dana))
                     .status == .noContent)
+            // Changing it again takes the current one: a key alone (a stolen session) is not enough.
+            let withoutCurrent = try await server.request(
+                .put, "/api/users/dana/password", json: ["password": "another long password"], key: .some(dana))
+            #expect(
+                withoutCurrent.status == .badRequest && withoutCurrent.text.contains("currentPassword"), "\(withoutCurrent.text)")
+            #expect(
+                try await server.request(
+                    .put, "/api/users/dana/password",
+                    json: ["password": password, "currentPassword": password], key: .some(dana)
+                ).status == .noContent)
             let stored = try #require(try await server.server.store.passwordHash(username: "dana")?.hash)
             #expect(stored.hasPrefix("$2b$12$") && !stored.contains(password))
 

@@ -11,20 +11,32 @@ struct UserCommand: AsyncParsableCommand {
     struct SetPassword: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set-password",
-            abstract: "Set a user's password (12 characters or more): your own, or another's with UserManage.")
+            abstract:
+                "Set a user's password (12 characters or more): your own (with your current one), or another's with UserManage.")
         @OptionGroup var options: ClientOptions
         @Argument(help: "The username or id.") var user: String
-        @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input instead of asking.")
+        @Flag(
+            name: .customLong("password-stdin"),
+            help: "Read the new password from standard input (for your own, two lines: the current one, then the new).")
         var passwordStdin = false
+        @Flag(name: .customLong("current"), help: "Ask for your current password too (changing your own).")
+        var askCurrent = false
 
         func run() async throws {
-            let password =
-                passwordStdin
-                ? try SecretPrompt.readFromStandardInput(name: "password")
-                : try SecretPrompt.prompt("new password for \(user)", flag: "--password-stdin")
+            var current: String?
+            var password: String
+            if passwordStdin {
+                let lines = try SecretPrompt.readFromStandardInput(name: "password").split(
+                    separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+                (current, password) = lines.count == 2 ? (String(lines[0]), String(lines[1])) : (nil, String(lines[0]))
+            } else {
+                if askCurrent { current = try SecretPrompt.prompt("current password", flag: "--password-stdin") }
+                password = try SecretPrompt.prompt("new password for \(user)", flag: "--password-stdin")
+            }
             let client = try options.connect()
             switch try await client.call({
-                try await $0.setUserPassword(path: .init(user: user), body: .json(.init(password: password)))
+                try await $0.setUserPassword(
+                    path: .init(user: user), body: .json(.init(password: password, currentPassword: current)))
             }) {
             case .noContent: print(options.output == .json ? "{}" : "Set the password of '\(user)'.")
             case .default(let status, let error): throw BerthClient.failure(status, error)

@@ -118,4 +118,9 @@ public struct AccessPolicy: Sendable, Hashable {
 
 extension AccessPolicy.Entry {
     var isLimited: Bool { !projectIDs.isEmpty || !environmentIDs.isEmpty }
+
+    /// Whether this entry is at least as wide as `other` for `other`'s permissions.
+    func covers(_ other: AccessPolicy.Entry) -> Bool {
+        other.permissions.isSubset(of: permissions) && spaceID == nil && projectIDs.isEmpty && environmentIDs.isEmpty
+    }
 }

@@ -77,6 +77,35 @@ public struct Caller: Sendable, Hashable {
         !user.isDisabled && access.allows(permission, at: scope) && (keyLimit?.allows(permission, at: scope) ?? true)
     }
 
+    /// Whether this caller holds `permission` at least as widely as `entry` gives it: in every
+    /// space when the entry is for every space, and for every project and environment it names
+    /// (or for all, when it names none). What a caller may give away — a role to a team, a place
+    /// in a team, a key or a password of another user — is what this says.
+    public func holds(_ permission: Permission, asWidelyAs entry: AccessPolicy.Entry) -> Bool {
+        if entry.spaceID == nil, permission.level != .server {
+            // Every space: only a grant for every space without limits is as wide.
+            let everywhere = AccessPolicy.Entry(permissions: [permission], spaceID: nil)
+            let unlimited = access.entries.contains {
+                $0.spaceID == nil && $0.projectIDs.isEmpty && $0.environmentIDs.isEmpty && $0.permissions.contains(permission)
+            }
+            return !user.isDisabled && unlimited && (keyLimit?.entries.contains { $0.covers(everywhere) } ?? true)
+        }
+        let projects: [String?] = entry.projectIDs.isEmpty ? [nil] : entry.projectIDs.sorted()
+        let environments: [String?] = entry.environmentIDs.isEmpty ? [nil] : entry.environmentIDs.sorted()
+        for project in projects {
+            for environment in environments
+            where !may(permission, at: AccessScope(spaceID: entry.spaceID, projectID: project, environmentID: environment)) {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Whether this caller holds everything `policy` gives (see ``holds(_:asWidelyAs:)``).
+    public func covers(_ policy: AccessPolicy) -> Bool {
+        policy.entries.allSatisfy { entry in entry.permissions.allSatisfy { holds($0, asWidelyAs: entry) } }
+    }
+
     /// The permissions held somewhere in `spaceID`, within the key's limit.
     public func permissions(inSpace spaceID: String?) -> Set<Permission> {
         let held = access.permissions(inSpace: spaceID)

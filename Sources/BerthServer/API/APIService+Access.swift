@@ -80,6 +80,16 @@ extension APIService {
     func addTeamMember(_ input: Operations.AddTeamMember.Input) async throws -> Operations.AddTeamMember.Output {
         guard case .json(let body) = input.body else { throw BerthError(.badRequest, "Send the member as JSON.") }
         let team = try await store.team(input.path.team)
+        // Joining a team gives its grants: only to someone by a caller who holds them all.
+        let grants = try await store.teamContents(teamID: team.id).grants
+        let policy = AccessPolicy(grants: grants, roles: Role.builtIn + (try await store.listRoles()))
+        let caller = try Access.caller()
+        guard caller.covers(policy) else {
+            throw BerthError(
+                .forbidden,
+                "The user '\(caller.user.username)' may not add members to the team '\(team.name)': its roles give more than their own."
+            )
+        }
         try await store.addTeamMember(teamID: team.id, userID: try await store.user(body.user).id)
         await apiKeys.forgetAll()
         return .ok(.init(body: .json(try await teamSchema(team))))
@@ -114,6 +124,16 @@ extension APIService {
             throw BerthError.invalid(
                 "grant", [.init(field: "space", message: "limits to projects or environments need the space they are in")])
         }
+        // A role is given only by a caller who holds it, as widely.
+        let caller = try Access.caller()
+        let entry = AccessPolicy.Entry(
+            permissions: role.permissions, spaceID: grant.spaceID, projectIDs: grant.projectIDs,
+            environmentIDs: grant.environmentIDs)
+        guard caller.covers(AccessPolicy(entries: [entry])) else {
+            throw BerthError(
+                .forbidden,
+                "The user '\(caller.user.username)' may not grant \(role.name) there: it gives more than they hold themselves.")
+        }
         try await store.grant(grant, at: now())
         await apiKeys.forgetAll()
         return .ok(.init(body: .json(try await teamSchema(team))))
@@ -140,6 +160,17 @@ extension APIService {
                 id: RecordID.make("role"), name: body.name, description: body.description ?? "",
                 permissions: Set(body.permissions.compactMap { Permission(rawValue: $0.rawValue) })), at: now())
         return .created(.init(body: .json(Self.roleSchema(role))))
+    }
+
+    /// - Throws: 403 unless `caller` holds everything `user` may do: what a key of theirs, or
+    ///   their password, would give.
+    func requireCovers(_ caller: Caller, _ user: User, _ what: String) async throws {
+        let policy = try await store.accessPolicy(userID: user.id)
+        guard caller.covers(policy) else {
+            throw BerthError(
+                .forbidden,
+                "The user '\(caller.user.username)' may not \(what) '\(user.username)', who may do more than they may.")
+        }
     }
 
     // MARK: - Answers

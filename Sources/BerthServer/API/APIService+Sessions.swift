@@ -20,8 +20,19 @@ extension APIService {
         guard case .json(let body) = input.body else { throw BerthError(.badRequest, "Send the password as JSON.") }
         let caller = try Access.caller()
         let user = try await store.user(input.path.user)
+        guard caller.keyLimit == nil else {
+            throw BerthError(.forbidden, "The key '\(caller.keyName)' is narrowed to a role: it cannot set passwords.")
+        }
         if user.id != caller.user.id {
             try Access.require(.userManage, at: .server, caller: caller, for: "another user's password")
+            try await requireCovers(caller, user, "set the password of")
+        } else if let current = try await store.passwordHash(username: user.username)?.hash {
+            // One's own: the current password too, so that a key (a stolen session) is not enough.
+            let given = body.currentPassword ?? ""
+            guard await Self.offThePool({ Bcrypt.verify(given, hash: current) }) else {
+                throw BerthError.invalid(
+                    "password", [.init(field: "currentPassword", message: "is not the current password")])
+            }
         }
         guard user.kind == .person else {
             throw BerthError(

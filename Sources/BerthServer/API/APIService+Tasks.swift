@@ -63,10 +63,18 @@ extension APIService {
         // A key of the caller's own, carrying their rights; of another user with ApiKeyManage.
         var (key, record) = APIKeyFactory.make(name: body.name, at: now())
         let caller = try Access.caller()
+        // A narrowed key would otherwise make a key without its narrowing.
+        guard caller.keyLimit == nil else {
+            throw BerthError(
+                .forbidden,
+                "The key '\(caller.keyName)' is narrowed to a role: it cannot make keys (make them with a key that is not).")
+        }
         record.userID = caller.user.id
         if let reference = body.user, reference != caller.user.id, reference != caller.user.username {
             try Access.require(.apiKeyManage, at: .server, caller: caller, for: "another user's keys")
-            record.userID = try await store.user(reference).id
+            let owner = try await store.user(reference)
+            try await requireCovers(caller, owner, "make a key")
+            record.userID = owner.id
         }
         if let days = body.expiresInDays { record.expiresAt = now().addingTimeInterval(Double(days) * 86_400) }
         if let reference = body.role?.nonBlank {
