@@ -144,6 +144,7 @@ extension BerthStore {
     /// that would leave no active System administrator.
     public func updateUser(_ user: User) async throws {
         try await database.transaction { db in
+            try await Self.lockAdministrators(db, database.dialect)
             try await db.raw(
                 """
                 UPDATE users SET display_name = \(bind: user.displayName), email = \(bind: user.email), \
@@ -203,6 +204,7 @@ extension BerthStore {
     /// - Throws: conflict when that would leave no active System administrator.
     public func removeTeamMember(teamID: String, userID: String) async throws {
         try await database.transaction { db in
+            try await Self.lockAdministrators(db, database.dialect)
             try await db.raw("DELETE FROM team_members WHERE team_id = \(bind: teamID) AND user_id = \(bind: userID)").run()
             try await Self.requireAnAdministrator(db, "taking this member out of the team")
         }
@@ -212,6 +214,7 @@ extension BerthStore {
     ///   System administrator.
     public func revokeGrant(id: String, teamID: String) async throws {
         try await database.transaction { db in
+            try await Self.lockAdministrators(db, database.dialect)
             let rows = try await db.raw(
                 "DELETE FROM access_grants WHERE id = \(bind: id) AND team_id = \(bind: teamID) RETURNING id"
             ).all()
@@ -230,6 +233,12 @@ extension BerthStore {
     /// Someone must always be able to manage users: at least one active user in a team granted
     /// System administrator for every space without limits. `berth server reset-admin-key` is the
     /// recovery when every key is lost; this keeps a change from locking everyone out.
+    /// PostgreSQL: changes that may take away an administrator wait for each other, so that two
+    /// at once cannot each leave the other as the last one and both go through.
+    static func lockAdministrators(_ db: any SQLDatabase, _ dialect: Database.Dialect) async throws {
+        if dialect == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(4242006)").run() }
+    }
+
     static func requireAnAdministrator(_ db: any SQLDatabase, _ change: String) async throws {
         let row = try await db.raw(
             """
@@ -273,31 +282,49 @@ extension BerthStore {
         }
     }
 
-    /// Records failed logins for each of `subjects` (a username, an address), and forgets those
-    /// older than `window`.
-    public func recordLoginFailure(subjects: [String], at time: Date, window: TimeInterval) async throws {
-        try await database.transaction { db in
-            for subject in subjects {
+    /// Starts a login attempt: counts it as failed for each subject (a username, an address) —
+    /// before the password is checked, so that guesses sent at once all count — unless a subject
+    /// has `limit` failures within `window` already. One transaction (PostgreSQL: attempts wait for
+    /// each other), so the count and the new failure cannot be overtaken.
+    /// - Returns: the attempt (to forget once it succeeds), or the subject refused and when its
+    ///   oldest failure ages out.
+    public func beginLoginAttempt(
+        subjects: [(subject: String, limit: Int)], at time: Date, window: TimeInterval
+    ) async throws -> Result<String, LoginRefusal> {
+        let dialect = database.dialect
+        return try await database.transaction { db in
+            if dialect == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(4242007)").run() }
+            let since = time.addingTimeInterval(-window).unixMilliseconds
+            try await db.raw("DELETE FROM login_failures WHERE failed_at < \(bind: since)").run()
+            for (subject, limit) in subjects {
+                let row = try await db.raw(
+                    """
+                    SELECT COUNT(*) AS count, MIN(failed_at) AS oldest FROM login_failures \
+                    WHERE subject = \(bind: subject) AND failed_at >= \(bind: since)
+                    """
+                ).first()
+                if try row?.int("count") ?? 0 >= limit {
+                    let oldest = try row?.optionalDate("oldest") ?? time
+                    return .failure(LoginRefusal(subject: subject, until: oldest.addingTimeInterval(window)))
+                }
+            }
+            let attempt = UUID().uuidString
+            for (subject, _) in subjects {
                 try await db.raw(
-                    "INSERT INTO login_failures (subject, failed_at) VALUES (\(bind: subject), \(bind: time.unixMilliseconds))"
+                    """
+                    INSERT INTO login_failures (attempt, subject, failed_at) \
+                    VALUES (\(bind: attempt), \(bind: subject), \(bind: time.unixMilliseconds))
+                    """
                 ).run()
             }
-            try await db.raw(
-                "DELETE FROM login_failures WHERE failed_at < \(bind: time.addingTimeInterval(-window).unixMilliseconds)"
-            ).run()
+            return .success(attempt)
         }
     }
 
-    /// How many logins failed for `subject` since `since`, and the oldest of them.
-    public func loginFailures(subject: String, since: Date) async throws -> (count: Int, oldest: Date?) {
-        try await database.withConnection { db in
-            let row = try await db.raw(
-                """
-                SELECT COUNT(*) AS count, MIN(failed_at) AS oldest FROM login_failures \
-                WHERE subject = \(bind: subject) AND failed_at >= \(bind: since.unixMilliseconds)
-                """
-            ).first()
-            return (try row?.int("count") ?? 0, try row?.optionalDate("oldest"))
+    /// Forgets an attempt that succeeded: it was counted as failed until the password was checked.
+    public func forgetLoginAttempt(_ attempt: String) async throws {
+        try await database.transaction { db in
+            try await db.raw("DELETE FROM login_failures WHERE attempt = \(bind: attempt)").run()
         }
     }
 
@@ -324,4 +351,10 @@ extension BerthStore {
     /// Ids as stored in one column: comma-separated (ids never hold a comma), sorted.
     static func idList(_ ids: Set<String>) -> String { ids.sorted().joined(separator: ",") }
     static func idSet(_ text: String) -> Set<String> { Set(text.split(separator: ",").map(String.init)) }
+}
+
+/// Logins refused for a while: too many failed for `subject` until `until`.
+public struct LoginRefusal: Error, Sendable {
+    public var subject: String
+    public var until: Date
 }

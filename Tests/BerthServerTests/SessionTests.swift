@@ -75,4 +75,24 @@ struct SessionTests {
             #expect(disabled.status == .unauthorized)
         }
     }
+
+    @Test("Guesses sent all at once are counted before any is checked: of ten, five are tried and five refused")
+    func parallelGuesses() async throws {
+        try await TestServer.with { server in
+            _ = try await server.request(.post, "/api/users", json: ["username": "erin"])
+            _ = try await server.request(.put, "/api/users/erin/password", json: ["password": "a long enough password"])
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for index in 0..<10 {
+                    group.addTask {
+                        try await server.request(
+                            .post, "/api/sessions", json: ["username": "erin", "password": "guess \(index)"], key: .some(nil)
+                        ).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .unauthorized }.count == 5, "\(statuses)")
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 5, "\(statuses)")
+        }
+    }
 }

@@ -2,6 +2,7 @@ import BerthDomain
 import BerthStore
 import Crypto
 import Foundation
+import SQLKit
 import Testing
 
 /// Users, teams, roles and grants as the store keeps them, and the policy they resolve to.
@@ -78,6 +79,11 @@ struct AuditStoreTests {
             let verified = try await stores[0].verifyAudit(key: key)
             #expect(verified.checked == 20 && verified.broken == nil)
             #expect(try await stores[0].verifyAudit(key: SymmetricKey(size: .bits256)).broken?.sequence == 1)
+            // Deleting the oldest events does not hide them: the chain no longer starts at 1.
+            try await stores[0].database.transaction { db in
+                try await db.raw("DELETE FROM audit_events WHERE sequence <= 2").run()
+            }
+            #expect(try await stores[0].verifyAudit(key: key).broken?.sequence == 3)
         }
     }
 }

@@ -49,18 +49,22 @@ extension APIService {
     func createSession(_ input: Operations.CreateSession.Input) async throws -> Operations.CreateSession.Output {
         guard case .json(let body) = input.body else { throw BerthError(.badRequest, "Send the username and password as JSON.") }
         let now = now()
-        let since = now.addingTimeInterval(-Self.failureWindow)
-        let subjects = ["user:\(body.username)"] + (RequestCaller.address.map { ["address:\($0)"] } ?? [])
-        for subject in subjects {
-            let limit = subject.hasPrefix("user:") ? Self.failuresPerUser : Self.failuresPerAddress
-            let (count, oldest) = try await store.loginFailures(subject: subject, since: since)
-            if count >= limit {
-                let again = (oldest ?? now).addingTimeInterval(Self.failureWindow)
-                throw BerthError(
-                    .tooManyRequests,
-                    "Too many failed logins \(subject.hasPrefix("user:") ? "for this user" : "from this address"); try again after \(ISO8601DateFormatter().string(from: again))."
-                )
-            }
+        var subjects = [(subject: "user:\(body.username)", limit: Self.failuresPerUser)]
+        if let address = RequestCaller.address {
+            subjects.append((subject: "address:\(address)", limit: Self.failuresPerAddress))
+        }
+        let attempt: String
+        // The attempt's event is written once its outcome is known, not with this first write.
+        let begun = try await AuditTrail.$pending.withValue(nil) {
+            try await store.beginLoginAttempt(subjects: subjects, at: now, window: Self.failureWindow)
+        }
+        switch begun {
+        case .success(let started): attempt = started
+        case .failure(let refusal):
+            throw BerthError(
+                .tooManyRequests,
+                "Too many failed logins \(refusal.subject.hasPrefix("user:") ? "for this user" : "from this address"); try again after \(ISO8601DateFormatter().string(from: refusal.until))."
+            )
         }
         let found = try await store.passwordHash(username: body.username)
         let password = body.password
@@ -69,11 +73,13 @@ extension APIService {
             Bcrypt.verify(password, hash: found?.hash ?? Self.decoyHash)
         }
         guard let found, found.hash != nil, verified, !found.user.isDisabled else {
+            // The attempt stays counted as failed (it was written as one); its event says so.
             AuditTrail.pending?.note("outcome", "failed")
-            try await store.recordLoginFailure(subjects: subjects, at: now, window: Self.failureWindow)
+            try await store.writePendingAuditEvent()
             throw BerthError(.unauthorized, "The username or password is wrong (or the user is disabled).")
         }
         AuditTrail.pending?.note("outcome", "succeeded")
+        try await store.forgetLoginAttempt(attempt)
         var (key, record) = APIKeyFactory.make(name: "session-\(RecordID.make("s").suffix(8))", at: now)
         record.userID = found.user.id
         record.expiresAt = now.addingTimeInterval(Self.sessionLifetime)

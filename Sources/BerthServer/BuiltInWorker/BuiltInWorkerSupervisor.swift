@@ -42,14 +42,24 @@ struct BuiltInWorkerSupervisor: Service {
         defer { try? FileManager.default.removeItem(at: launch.home) }
         if let owner = launch.owner { try ScriptUIDLocks.prepareShared(owner: owner.uid, group: owner.gid) }
         var failures = 0
+        var first = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = ContinuousClock.now
-            let status = try await runOnce(server: server)
+            let ended: String
+            do {
+                ended = "ended by itself (exit status \(try await runOnce(server: server)))"
+            } catch {
+                // The first start failing says the worker cannot run here: the server stops with why.
+                // Later, a passing failure (the database, a fork) is worth another try.
+                if first || Task.isCancelled { throw error }
+                ended = "could not be started again (\(error))"
+            }
+            first = false
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             failures = ContinuousClock.now - started > .seconds(60) ? 0 : failures + 1
             let delay = Self.restartDelay(after: failures)
             logger.error(
-                "The built-in worker ended by itself (exit status \(status)); starting it again in \(delay.components.seconds) s",
+                "The built-in worker \(ended); starting it again in \(delay.components.seconds) s",
                 metadata: ["worker.name": "\(Worker.builtInName(node: node))"])
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
         }

@@ -107,6 +107,12 @@ extension BerthStore {
         }
     }
 
+    /// Writes the request's audit event on its own, for an action that changed nothing else but
+    /// must be recorded (a failed login).
+    public func writePendingAuditEvent() async throws {
+        try await database.transaction { _ in }
+    }
+
     /// Events, newest first.
     public func auditEvents(_ filter: AuditFilter) async throws -> [AuditEvent] {
         try await database.withConnection { db in
@@ -121,8 +127,10 @@ extension BerthStore {
         }
     }
 
-    /// Checks the chain from its first event (or the first kept after a retention cut) to its
-    /// last. - Returns: how many events were checked, and the first whose tag does not match.
+    /// Checks the chain from its first event to its last: sequences from 1 without a gap, each tag
+    /// following from the one before. - Returns: how many events were checked, and the first that
+    /// does not match. (Events deleted from the end leave no trace in the chain itself: keep the
+    /// newest sequence and tag elsewhere to see that.)
     public func verifyAudit(key: SymmetricKey) async throws -> (checked: Int, broken: AuditEvent?) {
         try await database.withConnection { db in
             var previous: String?
@@ -134,13 +142,10 @@ extension BerthStore {
                 ).all().map(Self.auditEvent)
                 guard let last = page.last else { return (checked, nil) }
                 for event in page {
-                    // The first event kept chains to a tag no longer stored: it is taken as given,
-                    // and everything after it must follow from it.
-                    if let previous {
-                        guard AuditTrail.tag(of: event, after: previous, key: key) == event.tag else { return (checked, event) }
-                    } else if event.sequence == 1, AuditTrail.tag(of: event, after: "", key: key) != event.tag {
-                        return (checked, event)
-                    }
+                    // The chain starts at 1 and has no gap: a deleted event breaks it where it was.
+                    guard event.sequence == checked + 1,
+                        AuditTrail.tag(of: event, after: previous ?? "", key: key) == event.tag
+                    else { return (checked, event) }
                     previous = event.tag
                     checked += 1
                 }

@@ -270,7 +270,7 @@ public enum Migrations {
         Migration(
             version: 14, name: "failed logins, counted per user and per address to slow guessing",
             statements: [
-                "CREATE TABLE login_failures (subject TEXT NOT NULL, failed_at BIGINT NOT NULL)",
+                "CREATE TABLE login_failures (attempt TEXT NOT NULL, subject TEXT NOT NULL, failed_at BIGINT NOT NULL)",
                 "CREATE INDEX login_failures_subject ON login_failures (subject, failed_at)",
             ]),
         Migration(

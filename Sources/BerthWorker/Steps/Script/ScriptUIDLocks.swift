@@ -26,11 +26,18 @@ public struct ScriptUIDLocks: Sendable {
         try prepareDirectory(scriptUser: scriptUser)
         // Read-only and readable by all: `flock` needs no more, and a built-in worker (which runs as
         // the script user) can then claim uids whose files root made. The folder keeps others out.
-        let descriptor = open("\(directory)/\(uid)", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        let descriptor = open("\(directory)/\(uid)", O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw BerthError(
                 .internalError,
                 "The claim on script uid \(uid) in \(directory) cannot be made: \(String(cString: strerror(errno))).")
+        }
+        // A claim is a regular file: anything else planted under its name is refused, not waited on.
+        var entry = stat()
+        guard fstat(descriptor, &entry) == 0, entry.st_mode & S_IFMT == S_IFREG else {
+            close(descriptor)
+            throw BerthError(
+                .internalError, "\(directory)/\(uid) is not a regular file; remove it so that script uid \(uid) can be claimed.")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
@@ -50,12 +57,18 @@ public struct ScriptUIDLocks: Sendable {
                 .internalError,
                 "\(shared.directory) cannot be given to the built-in worker's user: \(String(cString: strerror(errno))).")
         }
-        // Claims made before, by root, with files only root could open.
+        // Claims made before, by root, with files only root could open. Opened without following a
+        // link and without blocking (the folder is the script user's: what is in it may be planted),
+        // changed through the descriptor only if it is a regular file.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: shared.directory)) ?? [] {
-            let path = "\(shared.directory)/\(name)"
+            let descriptor = open("\(shared.directory)/\(name)", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }
+            defer { close(descriptor) }
             var entry = stat()
-            guard lstat(path, &entry) == 0, entry.st_mode & S_IFMT == S_IFREG, entry.st_mode & 0o777 != 0o644 else { continue }
-            chmod(path, 0o644)
+            guard fstat(descriptor, &entry) == 0, entry.st_mode & S_IFMT == S_IFREG, entry.st_mode & 0o777 != 0o644 else {
+                continue
+            }
+            fchmod(descriptor, 0o644)
         }
     }
 
