@@ -22,9 +22,16 @@ public struct BerthStore: Sendable {
     public static func open(_ configuration: DatabaseConfiguration, logger: Logger, now: Date = Date()) async throws
         -> BerthStore
     {
-        let database = try Database(configuration, logger: logger)
+        var database = try Database(configuration, logger: logger)
         do {
-            try await Migrations.migrate(database)
+            let applied = try await Migrations.migrate(database)
+            if !applied.isEmpty, database.dialect == .sqlite {
+                // A connection that read the schema before the migrations prepares against it, and
+                // SQLiteNIO takes a statement's columns from that preparation — a `SELECT *` then
+                // lacks the new columns once SQLite prepares it again on the new schema. Start afresh.
+                await database.shutdown()
+                database = try Database(configuration, logger: logger)
+            }
             let store = BerthStore(database: database)
             if try await store.findSpace(Space.defaultName) == nil {
                 _ = try await store.createSpace(Space(name: Space.defaultName, createdAt: now))
