@@ -35,7 +35,7 @@ struct BuiltInWorkerSupervisor: Service {
     func run() async throws {
         // Not before this process holds its node name: a second process started by mistake with a
         // live node's name must not take that node's built-in worker from it.
-        let started = (try? await cancelWhenGracefulShutdown { await nodeStarted.wait() }) ?? false
+        let started = await cancelWhenGracefulShutdown { await nodeStarted.wait() }
         guard started, let server = await address.url() else { return }
         BuiltInWorkerLaunch.removeAbandonedHomes(in: launch.home.deletingLastPathComponent())
         try launch.createHome()
