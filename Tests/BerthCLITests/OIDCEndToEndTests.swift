@@ -102,7 +102,8 @@ struct OIDCEndToEndTests {
         // A revoked key is refused by the verifier; the replacement signs at once and works.
         let keys = try ServerEndToEndTests.array(try await berth(["oidc", "keys", "list", "--output", "json"]))
         let active = try #require(keys.first { $0["state"] as? String == "active" }?["kid"] as? String)
-        let revoked = try await berth(["oidc", "keys", "revoke", active])
+        // After "--": a kid (base64url) may start with "-", which would read as an option.
+        let revoked = try await berth(["oidc", "keys", "revoke", "--", active])
         #expect(revoked.status == 0, "\(revoked.standardError)")
         let afterRevoke = try await berth(["account", "test", "prod-oidc"])
         #expect(afterRevoke.status == 0, "\(afterRevoke.standardOutput)")

@@ -93,7 +93,7 @@ struct OIDCCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a signing key: it leaves the JWKS and stops signing at once.")
         @OptionGroup var options: ClientOptions
-        @Argument(help: "The key's id or kid.") var key: String
+        @Argument(help: "The key's id or kid (a kid starting with '-' goes after '--': keys revoke -- -AbC…).") var key: String
 
         func run() async throws {
             let client = try options.connect()
