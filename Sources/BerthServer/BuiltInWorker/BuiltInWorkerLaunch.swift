@@ -86,14 +86,26 @@ struct BuiltInWorkerLaunch: Sendable {
 
     /// Removes the homes that workers of servers no longer running left in `folder` (a server
     /// killed with its worker removes nothing; a script's files may still be there).
-    static func removeAbandonedHomes(in folder: URL) {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    /// - Returns: what could not be removed, and why, for the log.
+    static func removeAbandonedHomes(in folder: URL) -> [String] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        } catch {
+            return ["\(folder.path) cannot be listed: \(error)"]
+        }
+        var failures: [String] = []
         for name in names where name.hasPrefix(homePrefix) {
             guard let pid = Int32(name.dropFirst(homePrefix.count).prefix { $0 != "-" }), pid != getpid(),
                 Glibc.kill(pid, 0) != 0 && errno == ESRCH
             else { continue }
-            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+            do {
+                try FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+            } catch {
+                failures.append("\(folder.appendingPathComponent(name).path): \(error)")
+            }
         }
+        return failures
     }
 
     /// Creates the worker's home: its owner's, searchable but not listable by others (each

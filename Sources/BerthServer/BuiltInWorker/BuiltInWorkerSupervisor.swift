@@ -37,9 +37,17 @@ struct BuiltInWorkerSupervisor: Service {
         // live node's name must not take that node's built-in worker from it.
         let started = await cancelWhenGracefulShutdown { await nodeStarted.wait() }
         guard started, let server = await address.url() else { return }
-        BuiltInWorkerLaunch.removeAbandonedHomes(in: launch.home.deletingLastPathComponent())
+        for failure in BuiltInWorkerLaunch.removeAbandonedHomes(in: launch.home.deletingLastPathComponent()) {
+            logger.warning("A home that an earlier built-in worker left could not be removed: \(failure)")
+        }
         try launch.createHome()
-        defer { try? FileManager.default.removeItem(at: launch.home) }
+        defer {
+            do {
+                try FileManager.default.removeItem(at: launch.home)
+            } catch {
+                logger.warning("The built-in worker's home \(launch.home.path) could not be removed: \(error)")
+            }
+        }
         if let owner = launch.owner { try ScriptUIDLocks.prepareShared(owner: owner.uid, group: owner.gid) }
         var failures = 0
         var first = true
