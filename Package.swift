@@ -148,13 +148,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "BerthUseCases",
+            dependencies: [
+                "BerthDomain", "BerthStore", "BerthEngine", "BerthOIDC", "BerthWorker",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "CMallocTuning"),
         .target(name: "CBerthSandbox"),
         .target(
             name: "BerthServer",
             dependencies: [
-                "BerthDomain", "BerthStore", "BerthEngine", "BerthWorker", "BerthOIDC", "BerthAPI", "AWSCore", "AWSSigV4",
-                "CMallocTuning", "CBerthSandbox",
+                "BerthDomain", "BerthStore", "BerthEngine", "BerthWorker", "BerthOIDC", "BerthAPI", "BerthUseCases", "AWSCore",
+                "AWSSigV4", "CMallocTuning", "CBerthSandbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -200,7 +209,7 @@ let package = Package(
         .target(
             name: "BerthDev",
             dependencies: [
-                "AWSCore", "AWSSigV4", "BerthDomain", "BerthStore", "BerthEngine", "BerthServer",
+                "AWSCore", "AWSSigV4", "BerthDomain", "BerthStore", "BerthEngine", "BerthServer", "BerthUseCases",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -297,7 +306,7 @@ let package = Package(
             name: "BerthServerTests",
             dependencies: [
                 "BerthServer", "BerthEngine", "BerthWorker", "BerthOIDC", "BerthStore", "BerthDomain", "BerthAPI", "BerthDev",
-                "BerthTestSupport", "AWSCore",
+                "BerthUseCases", "BerthTestSupport", "AWSCore",
                 "AWSECS",
                 "AWSSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -3,44 +3,38 @@ import BerthDomain
 import BerthEngine
 import BerthServer
 import BerthStore
+import BerthUseCases
 import Foundation
 import Logging
 
 /// The demo records of `berth server --dev`: an environment, an access key account in the emulator,
 /// an ECS cluster target and a project with a first release.
 extension DevEnvironment {
-    /// Registers the demo records and queues a first health check.
+    /// Registers the demo records and queues a first health check, through the same use cases as
+    /// the API (so the audit log shows them), as the administrator.
     public func seed(server: BerthServer, logger: Logger) async throws {
         guard let moto else { return }
         let credentials = try await moto.createAdministrator(named: "berth-demo")
-        let store = server.store
-        let space = try await store.space(Space.defaultName)
-        let now = Date()
-        let development = try await store.createEnvironment(
-            Environment(spaceID: space.id, name: "Development", sortOrder: 0, createdAt: now), position: nil)
-        var account = Account(
-            spaceID: space.id, kind: .awsAccessKey, name: "demo-aws", description: "Keys of an IAM user in the local emulator",
-            region: "us-east-1", accessKeyID: credentials.accessKeyID, createdAt: now)
-        account.secretKey = try server.secrets.seal(credentials.secretAccessKey, for: .accountSecretKey(accountID: account.id))
-        account = try await store.createAccount(account)
-        let pool = try await store.defaultWorkerPool(spaceID: space.id)
-        let target = try await store.createTarget(
-            ECSClusterTarget(
-                spaceID: space.id, name: "demo-cluster", environmentIDs: [development.id], roles: ["web"],
-                authentication: .account(account.id), assumeRole: nil, region: "us-east-1", clusterName: "berth-demo",
-                workerPoolID: pool.id, createdAt: now))
-        _ = try await server.engine.checkHealth(of: [target])
-        let project = try await store.createProject(
-            Project(
-                spaceID: space.id, name: "Demo", description: "A web service and a report", steps: Self.demoSteps, createdAt: now)
-        )
-        _ = try await store.setVariable(ProjectVariable(projectID: project.id, name: "Replicas", kind: .text, value: "2"))
-        _ = try await store.createRelease(
-            Release(
-                spaceID: space.id, projectID: project.id, version: "1.0.0",
-                snapshot: try ReleaseSnapshot.freeze(
-                    project: project, variables: try await store.variables(projectID: project.id), chosen: [:]),
-                createdAt: now))
+        let actions = server.useCases
+        let administrator = try await actions.requester(actingAs: User.administratorName, keyName: "berth server --dev")
+        let space = Space.defaultName
+        _ = try await actions.createEnvironment(name: "Development", sortOrder: nil, space: space, by: administrator)
+        _ = try await actions.createAccount(
+            AccountDraft(
+                kind: .awsAccessKey, name: "demo-aws", description: "Keys of an IAM user in the local emulator",
+                region: "us-east-1", accessKeyID: credentials.accessKeyID, secretKey: credentials.secretAccessKey),
+            environments: [], space: space, by: administrator)
+        _ = try await actions.createTarget(
+            UseCases.TargetInput(
+                name: "demo-cluster", environments: ["Development"], roles: ["web"], account: "demo-aws", region: "us-east-1",
+                clusterName: "berth-demo"),
+            space: space, by: administrator)
+        _ = try await actions.checkTargetHealth("demo-cluster", space: space, by: administrator)
+        _ = try await actions.createProject(
+            name: "Demo", description: "A web service and a report", steps: Self.demoSteps, space: space, by: administrator)
+        _ = try await actions.setVariable(
+            UseCases.VariableInput(name: "Replicas", value: "2"), project: "Demo", space: space, by: administrator)
+        _ = try await actions.createRelease(version: "1.0.0", images: [:], project: "Demo", space: space, by: administrator)
         announce(
             """
             Demo data: the environment 'Development', the account 'demo-aws', the target 'demo-cluster' (ECS cluster \

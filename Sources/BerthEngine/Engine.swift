@@ -57,11 +57,14 @@ public struct Engine: Sendable {
                 DeploymentExecutor(
                     store: store, credentials: credentials,
                     variables: DeploymentVariables(store: store, secrets: secrets, issuer: issuer), services: deploymentServices),
-            ], configuration: configuration, running: running, started: engine.nodeStarted)
+            ], configuration: configuration, running: running, started: engine.nodeStarted, auditKey: secrets.auditChainKey)
         // Services shut down in reverse order: the runner (and the deployments it runs) before the pollers.
         var services: [any Service] = [watchers, runner]
         if let interval = configuration.healthCheckInterval {
             services.append(HealthCheckSchedule(engine: engine, interval: interval))
+        }
+        if let retention = configuration.auditRetention {
+            services.append(AuditRetentionSchedule(engine: engine, retention: retention, key: secrets.auditChainKey))
         }
         return (engine, services)
     }

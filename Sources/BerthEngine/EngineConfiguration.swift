@@ -29,6 +29,8 @@ public struct EngineConfiguration: Sendable {
     public var claimPollInterval: Duration = .seconds(1)
     /// How often every target is health-checked; nil turns the schedule off.
     public var healthCheckInterval: Duration?
+    /// How long audit events are kept (`--audit-retention-days`); nil keeps them for ever.
+    public var auditRetention: Duration?
     /// How often a deployment asks ECS how its services and tasks are doing (one DescribeServices
     /// per cluster and identity for all of them).
     public var deploymentPollInterval: Duration

@@ -2,6 +2,7 @@ import AWSCore
 import BerthDomain
 import BerthStore
 import BerthWorker
+import Crypto
 import Foundation
 import Logging
 import Metrics
@@ -33,12 +34,15 @@ public struct TaskRunner: Service {
     let running: RunningTasks
     let logSink: LogSink
     let started: NodeStarted
+    /// The audit chain's key: the outcome of a task someone queued is an audit event.
+    let auditKey: SymmetricKey?
 
     init(
         store: BerthStore, queue: TaskQueue, executors: [any TaskExecutor], configuration: EngineConfiguration,
-        running: RunningTasks = RunningTasks(), started: NodeStarted = NodeStarted()
+        running: RunningTasks = RunningTasks(), started: NodeStarted = NodeStarted(), auditKey: SymmetricKey? = nil
     ) {
         self.started = started
+        self.auditKey = auditKey
         self.store = store
         self.queue = queue
         self.executors = Dictionary(executors.map { ($0.kind, $0) }, uniquingKeysWith: { first, _ in first })
@@ -399,13 +403,15 @@ public struct TaskRunner: Service {
                 outcome.state == .succeeded ? .info : .error,
                 "Task \(outcome.state.phrase)" + (outcome.errorMessage.map { ": \($0)" } ?? "."))
             running.finishing(taskID)
-            let finished = try await configuration.databaseRetry.run(
-                "finish the task", logger: logger, metadata: ["task.id": "\(taskID)"]
-            ) {
-                try await store.finishTask(
-                    id: taskID, outcome: outcome, at: clock.now(), owner: owner,
-                    lastLines: (dropped.map { [$0] } ?? []) + [closing],
-                    targetHealth: result.targetHealth.flatMap { health in task.targetID.map { ($0, health) } })
+            let finished = try await AuditTrail.$pending.withValue(outcomeEvent(task, outcome)) {
+                try await configuration.databaseRetry.run(
+                    "finish the task", logger: logger, metadata: ["task.id": "\(taskID)"]
+                ) {
+                    try await store.finishTask(
+                        id: taskID, outcome: outcome, at: clock.now(), owner: owner,
+                        lastLines: (dropped.map { [$0] } ?? []) + [closing],
+                        targetHealth: result.targetHealth.flatMap { health in task.targetID.map { ($0, health) } })
+                }
             }
             guard finished else {
                 logger.warning(
@@ -422,6 +428,21 @@ public struct TaskRunner: Service {
 }
 
 extension TaskRunner {
+    /// The audit event of a task's outcome, written with it: for tasks someone queued (a
+    /// deployment, a health check or test asked for), not the schedule's own health checks.
+    func outcomeEvent(_ task: ServerTask, _ outcome: TaskOutcome) -> AuditTrail.Pending? {
+        guard let auditKey, let queuedBy = task.queuedBy else { return nil }
+        var details: [(String, JSONValue)] = [
+            ("name", .string(task.description)), ("state", .string(outcome.state.rawValue)),
+            ("queuedBy", .string(queuedBy)), ("node", .string(owner.node)),
+        ]
+        if let message = outcome.errorMessage { details.append(("errorMessage", .string(message))) }
+        let event = AuditEvent(
+            sequence: 0, occurredAt: configuration.clock.now(), actor: nil, keyName: nil, address: nil, action: "finishTask",
+            record: "tasks/\(task.id)", details: .object(details))
+        return AuditTrail.Pending(draft: event, key: auditKey)
+    }
+
     /// Gives a task back to the cluster as this node shuts down: its lease ends now, with a line in
     /// its log, and any node (or this one's next start) adopts it at its next look.
     func handOver(_ taskID: String, log: TaskLogWriter) async {

@@ -1,5 +1,6 @@
 import BerthDomain
 import BerthStore
+import BerthUseCases
 import Foundation
 import Logging
 
@@ -27,7 +28,7 @@ public enum AdministratorKeyReset {
                 "\(dataDirectory.path) is not a Berth data directory: it has no \(MasterKey.fileName) (and \(MasterKey.environmentVariable) is not set)."
             )
         }
-        _ = try MasterKey.loadOrCreate(dataDirectory: dataDirectory, environment: environment)
+        let secrets = SecretBox(masterKey: try MasterKey.loadOrCreate(dataDirectory: dataDirectory, environment: environment).key)
         let configuration = database ?? .sqlite(path: dataDirectory.appendingPathComponent("berth.sqlite").path)
         if case .sqlite(let path) = configuration, !FileManager.default.fileExists(atPath: path) {
             throw BerthError(
@@ -37,7 +38,16 @@ public enum AdministratorKeyReset {
         let store = try await BerthStore.open(configuration, logger: logger)
         do {
             let (key, record) = APIKeyFactory.make(name: "administrator (reset \(now.formatted(.iso8601)))", at: now)
-            let stored = try await store.createAPIKey(record)
+            // Audited like any change; its actor is the server's machine, not a user.
+            let event = AuditEvent(
+                sequence: 0, occurredAt: now, actor: nil, keyName: nil, address: nil, action: "resetAdminKey",
+                record: record.auditReference,
+                details: .object([
+                    ("name", .string(record.name)), ("by", .string("berth server reset-admin-key, on the server's machine")),
+                ]))
+            let stored = try await AuditTrail.$pending.withValue(AuditTrail.Pending(draft: event, key: secrets.auditChainKey)) {
+                try await store.createAPIKey(record)
+            }
             await store.close()
             return (key, stored)
         } catch {

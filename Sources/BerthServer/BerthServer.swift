@@ -3,6 +3,7 @@ import BerthDomain
 import BerthEngine
 import BerthOIDC
 import BerthStore
+import BerthUseCases
 import Foundation
 import Hummingbird
 import HummingbirdAuth
@@ -26,6 +27,8 @@ public struct BerthServer: Sendable {
     public let issuer: OIDCIssuer
     /// Seals secrets under this server's master key.
     public let secrets: SecretBox
+    /// Every action, as the API calls it (and the dev seeding, and the web UI).
+    public let useCases: UseCases
     /// The administrator API key made on the first start; shown once, never stored in clear.
     public let administratorKey: String?
     /// Whether this start created the data directory's master key.
@@ -89,7 +92,8 @@ public struct BerthServer: Sendable {
         OIDCRoutes(issuer: issuer).register(on: router)
         let jobs = StepJobService(
             store: store, secrets: secrets, issuer: issuer, bell: engine.jobBell, configuration: engineConfiguration)
-        WorkerRoutes(jobs: jobs, maximumBodyBytes: configuration.http.maximumBodySize).register(on: router)
+        WorkerRoutes(jobs: jobs, maximumBodyBytes: configuration.http.maximumBodySize, auditKey: secrets.auditChainKey)
+            .register(on: router)
         let builtInWorker = builtInLaunch.map { launch in
             let address = BoundAddress()
             let supervisor = BuiltInWorkerSupervisor(
@@ -99,20 +103,20 @@ public struct BerthServer: Sendable {
             return (supervisor: supervisor, address: address)
         }
 
+        let useCases = UseCases(
+            store: store, engine: engine, secrets: secrets, issuer: issuer, accessChanged: { await apiKeys.forgetAll() })
         let description = try APIDescription.load()
         let spaces = SpaceIDs(store: store)
         let api = router.group().add(middleware: APIKeyAuthenticator(keys: apiKeys)).add(middleware: CallerMiddleware())
             .add(middleware: AuthorizationMiddleware(description: description, spaces: spaces))
             .add(middleware: APIValidationMiddleware(description: description))
-            .add(middleware: AuditMiddleware(description: description, key: secrets.auditChainKey))
         api.get("/api/openapi.yaml") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "application/yaml"
             return Response(
                 status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try BerthAPIDocument.yaml())))
         }
-        let service = APIService(
-            store: store, engine: engine, secrets: secrets, apiKeys: apiKeys, issuer: issuer, now: { Date() })
+        let service = APIService(useCases: useCases, apiKeys: apiKeys)
         // Compact JSON: sorting keys and pretty-printing cost a third of a large list's time; dates
         // written without the runtime's shared, locked formatter. Target listings, the busiest
         // read, are cached, and written by `TargetListJSON` when they are not.
@@ -140,7 +144,7 @@ public struct BerthServer: Sendable {
             },
             logger: configuration.logger)
         return BerthServer(
-            application: application, store: store, engine: engine, issuer: issuer, secrets: secrets,
+            application: application, store: store, engine: engine, issuer: issuer, secrets: secrets, useCases: useCases,
             administratorKey: administratorKey,
             createdMasterKey: createdMasterKey)
     }

@@ -1,6 +1,8 @@
 import BerthDomain
 import BerthEngine
+import BerthStore
 import BerthWorker
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -13,12 +15,23 @@ import NIOCore
 struct WorkerRoutes {
     let jobs: StepJobService
     let maximumBodyBytes: Int
+    /// The audit chain's key: a worker's registration is an audit event.
+    let auditKey: SymmetricKey
 
     func register(on router: Router<BerthRequestContext>) {
         let base = JobProtocol.basePath
-        router.post("\(base)/register") { request, _ -> Response in
+        router.post("\(base)/register") { request, context -> Response in
             let body = try await decode(JobProtocol.RegisterRequest.self, from: request)
-            return try json(try await jobs.register(body), status: .created)
+            // Its actor is the worker: no user, the name it registers under (never the token).
+            let event = AuditEvent(
+                sequence: 0, occurredAt: Date(), actor: nil, keyName: nil, address: context.clientAddress,
+                action: "registerWorker", record: "workers",
+                details: .object([("name", .string(body.name)), ("pool", .string(body.pool)), ("version", .string(body.version))])
+            )
+            let registered = try await AuditTrail.$pending.withValue(AuditTrail.Pending(draft: event, key: auditKey)) {
+                try await jobs.register(body)
+            }
+            return try json(registered, status: .created)
         }
         router.post("\(base)/jobs/claim") { request, _ -> Response in
             let worker = try await authenticate(request)

@@ -33,31 +33,36 @@ extension BerthStore {
         }
     }
 
-    /// Revokes the active key with this id or name — unless it is the last active key: every key
-    /// is an administrator's, and without one nobody could ever call the API again.
+    /// Revokes the active key with this id or name — unless that would leave no active System
+    /// administrator with a way in (a key that neither expires nor is narrowed, or a password):
+    /// without one nobody could manage users, teams or keys again.
     public func revokeAPIKey(_ reference: String, at time: Date) async throws -> APIKey {
-        let dialect = database.dialect
-        return try await database.transaction { db in
-            // PostgreSQL: two revocations of the last two keys must not both see the other one.
-            if dialect == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(4242004)").run() }
+        try await database.transaction { db in
+            try await Self.lockAdministrators(db, database.dialect)
             guard
                 let row = try await db.raw(
                     "SELECT * FROM api_keys WHERE (id = \(bind: reference) OR name = \(bind: reference)) AND revoked_at IS NULL"
                 ).first()
             else { throw BerthError.notFound("active API key", reference) }
             var key = try Self.apiKey(row)
-            let others =
-                try await db.raw(
-                    "SELECT COUNT(*) AS active FROM api_keys WHERE revoked_at IS NULL AND id <> \(bind: key.id)"
-                ).first()?.int("active") ?? 0
-            guard others > 0 else {
+            try await db.raw("UPDATE api_keys SET revoked_at = \(bind: time.unixMilliseconds) WHERE id = \(bind: key.id)").run()
+            let ways = try await db.raw(
+                """
+                SELECT COUNT(*) AS count FROM users JOIN team_members ON team_members.user_id = users.id \
+                JOIN access_grants ON access_grants.team_id = team_members.team_id \
+                WHERE users.disabled = 0 AND access_grants.role_id = \(bind: Role.systemAdministrator.id) \
+                AND access_grants.space_id IS NULL AND access_grants.project_ids = '' AND access_grants.environment_ids = '' \
+                AND (users.password_hash IS NOT NULL OR EXISTS (SELECT 1 FROM api_keys WHERE api_keys.user_id = users.id \
+                AND api_keys.revoked_at IS NULL AND api_keys.expires_at IS NULL AND api_keys.limit_role_id IS NULL))
+                """
+            ).first()
+            guard try ways?.int("count") ?? 0 > 0 else {
                 throw BerthError(
                     .conflict,
-                    "The API key '\(key.name)' is the last active administrator key; revoking it would lock everyone out. "
-                        + "Create another key first (berth apikey create), or make a new one on the server's machine "
-                        + "with: berth server reset-admin-key --data-dir DIR")
+                    "The API key '\(key.name)' is the last active administrator key: without it no active System administrator "
+                        + "has a way in (a key that does not expire, or a password). Create another key first (berth apikey "
+                        + "create), or make a new one on the server's machine with: berth server reset-admin-key --data-dir DIR")
             }
-            try await db.raw("UPDATE api_keys SET revoked_at = \(bind: time.unixMilliseconds) WHERE id = \(bind: key.id)").run()
             key.revokedAt = time
             return key
         }

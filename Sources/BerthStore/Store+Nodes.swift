@@ -73,15 +73,18 @@ extension BerthStore {
 
     /// Whether this node runs the cluster-wide job `name` now: true for exactly one caller per
     /// `interval`, whichever node asks first once the interval has passed since the last run. The
-    /// first ask ever only starts the clock (a new cluster runs its first round one interval later).
-    public func claimDueRun(of name: String, every interval: Duration, node: String, at now: Date) async throws -> Bool {
+    /// first ask ever only starts the clock (a new cluster runs its first round one interval later),
+    /// unless `firstRunDue`: then the first ask runs it.
+    public func claimDueRun(
+        of name: String, every interval: Duration, node: String, at now: Date, firstRunDue: Bool = false
+    ) async throws -> Bool {
         let (seconds, attoseconds) = interval.components
         let due = now.addingTimeInterval(-(Double(seconds) + Double(attoseconds) / 1e18))
         return try await database.transaction { db in
             try await db.raw(
                 """
                 INSERT INTO cluster_jobs (name, last_run_at, node) VALUES \
-                (\(bind: name), \(bind: now.unixMilliseconds), \(bind: node)) ON CONFLICT (name) DO NOTHING
+                (\(bind: name), \(bind: firstRunDue ? 0 : now.unixMilliseconds), \(bind: node)) ON CONFLICT (name) DO NOTHING
                 """
             ).run()
             return try await db.raw(

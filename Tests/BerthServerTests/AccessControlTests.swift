@@ -1,5 +1,6 @@
 import BerthDomain
 import BerthStore
+import BerthUseCases
 import Foundation
 import HTTPTypes
 import Testing

@@ -16,52 +16,183 @@ struct AuditTests {
         try await server.request(.get, "/api/audit?limit=1000").items.reversed()
     }
 
+    /// Walks every write operation of `openapi.yaml` (the test fails when one is missing): each
+    /// leaves exactly one event, by the administrator's key, of its operation, on its record.
+    /// Task outcomes (the server's own events, written when a task ends) are left out of the count.
+    final class Walk: @unchecked Sendable {
+        let server: TestServer
+        var covered: Set<String> = []
+        var events: [[String: Any]] = []
+
+        init(_ server: TestServer) { self.server = server }
+
+        /// The one event `method path` left; fails the test unless there is exactly one, of `action`.
+        @discardableResult
+        func change(
+            _ action: String, _ method: HTTPRequest.Method, _ path: String, _ body: [String: Any]? = nil,
+            key: String?? = .none, record: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
+        ) async throws -> (reply: TestServer.Reply, event: [String: Any]) {
+            let before = try await AuditTests.events(server).last?["sequence"] as? Int ?? 0
+            let reply = try await server.request(method, path, json: body, key: key)
+            #expect(reply.status.code < 300, "\(action): \(reply.text)", sourceLocation: sourceLocation)
+            let new = try await AuditTests.events(server).filter {
+                ($0["sequence"] as? Int ?? 0) > before && $0["action"] as? String != "finishTask"
+            }
+            #expect(new.count == 1, "\(action) left \(new.count) events: \(new)", sourceLocation: sourceLocation)
+            let event = new.first ?? [:]
+            #expect(event["action"] as? String == action, "\(event)", sourceLocation: sourceLocation)
+            if key == .none {
+                #expect(
+                    event["actor"] as? String == "administrator" && event["keyName"] as? String == "administrator",
+                    "\(event)", sourceLocation: sourceLocation)
+            }
+            if let record {
+                #expect(
+                    (event["record"] as? String)?.hasPrefix(record) == true, "\(action): \(event)",
+                    sourceLocation: sourceLocation)
+            }
+            covered.insert(action)
+            events.append(event)
+            return (reply, event)
+        }
+    }
+
+    static func changes(_ event: [String: Any]) -> [String: Any] {
+        (event["details"] as? [String: Any])?["changes"] as? [String: Any] ?? [:]
+    }
+
     @Test(
-        "Each change through the API leaves exactly one event naming who, the operation and the record; reads and refusals leave none; secrets never appear"
+        "Every write operation of openapi.yaml leaves exactly one event naming who, the operation, the record and the fields changed (before and after); secrets only as changed; reads and refusals leave none"
     )
     func everyChangeOneEvent() async throws {
         try await TestServer.with { server in
+            let walk = Walk(server)
             let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY-\(UUID().uuidString)"
+            let newSecret = "zZalrXUtnFEMI/K7MDENG/bPxRfiCY-\(UUID().uuidString)"
             let sensitive = "hunter2-\(UUID().uuidString)"
-            let changes: [(HTTPRequest.Method, String, [String: Any]?, String)] = [
-                (.post, "/api/spaces/default/environments", ["name": "Production"], "createEnvironment"),
-                (.patch, "/api/spaces/default/environments/production", ["sortOrder": 3], "updateEnvironment"),
-                (
-                    .post, "/api/spaces/default/accounts",
-                    [
-                        "type": "aws-access-key", "name": "prod", "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretKey": secret,
-                        "region": "eu-west-1",
-                    ], "createAccount"
-                ),
-                (.put, "/api/spaces/default/projects/web", ["steps": []], "applyProject"),
-                (
-                    .post, "/api/spaces/default/projects/web/variables",
-                    ["name": "Password", "value": sensitive, "type": "sensitive"], "setVariable"
-                ),
-                (.post, "/api/users", ["username": "dana"], "createUser"),
-                (.post, "/api/teams", ["name": "developers"], "createTeam"),
+            let password = "correct horse battery \(UUID().uuidString)"
+            let space = "/api/spaces/default"
+
+            try await walk.change("createSpace", .post, "/api/spaces", ["name": "Platform"], record: "spaces/")
+            try await walk.change(
+                "createEnvironment", .post, "\(space)/environments", ["name": "Staging"], record: "environments/")
+            try await walk.change("createEnvironment", .post, "\(space)/environments", ["name": "Production"])
+            let moved = try await walk.change(
+                "updateEnvironment", .patch, "\(space)/environments/production", ["sortOrder": 0], record: "environments/")
+            let sortOrder = try #require(Self.changes(moved.event)["sortOrder"] as? [String: Any], "\(moved.event)")
+            #expect(sortOrder["before"] as? Int == 1 && sortOrder["after"] as? Int == 0, "\(sortOrder)")
+            #expect(Self.changes(moved.event)["name"] == nil, "unchanged fields are not listed")
+
+            let account: [String: Any] = [
+                "type": "aws-access-key", "name": "prod", "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "secretKey": secret,
+                "region": "eu-west-1",
             ]
-            for (method, path, body, action) in changes {
-                let before = try await Self.events(server).count
-                let reply = try await server.request(method, path, json: body)
-                #expect(reply.status.code < 300, "\(action): \(reply.text)")
-                let after = try await Self.events(server)
-                #expect(after.count == before + 1, "\(action) left \(after.count - before) events")
-                let event = try #require(after.last)
-                #expect(event["action"] as? String == action && event["actor"] as? String == "administrator", "\(event)")
-                #expect(event["keyName"] as? String == "administrator" && event["record"] as? String == String(path.dropFirst(4)))
-            }
+            let created = try await walk.change("createAccount", .post, "\(space)/accounts", account, record: "accounts/")
+            #expect(Self.changes(created.event)["secretKey"] as? String == "(set)", "\(created.event)")
+            let renamed = try await walk.change(
+                "updateAccount", .patch, "\(space)/accounts/prod", ["description": "Production", "secretKey": newSecret])
+            #expect(Self.changes(renamed.event)["secretKey"] as? String == "(changed)", "\(renamed.event)")
+            let description = try #require(Self.changes(renamed.event)["description"] as? [String: Any])
+            #expect(description["before"] as? String == "" && description["after"] as? String == "Production")
+            try await walk.change("testAccount", .post, "\(space)/accounts/prod/test", record: "accounts/")
+
+            let target: [String: Any] = [
+                "name": "web-cluster", "environments": ["Staging"], "roles": ["web"], "account": "prod",
+                "region": "eu-west-1", "clusterName": "web",
+            ]
+            try await walk.change("createTarget", .post, "\(space)/targets", target, record: "targets/")
+            let retargeted = try await walk.change(
+                "updateTarget", .patch, "\(space)/targets/web-cluster", ["clusterName": "web-2"], record: "targets/")
+            let cluster = try #require(Self.changes(retargeted.event)["clusterName"] as? [String: Any])
+            #expect(cluster["before"] as? String == "web" && cluster["after"] as? String == "web-2")
+            try await walk.change("checkTargetHealth", .post, "\(space)/targets/web-cluster/health-check")
+            try await walk.change("checkAllTargetsHealth", .post, "\(space)/targets/health-checks")
+
+            try await walk.change("createWorkerPool", .post, "\(space)/worker-pools", ["name": "fleet"], record: "worker-pools/")
+            let token = try await walk.change("createRegistrationToken", .post, "\(space)/worker-pools/fleet/registration-token")
+            let registration = try #require(token.reply.json["token"] as? String)
+            let registered = try await server.request(
+                .post, "/api/worker/register",
+                json: ["pool": "fleet", "name": "runner-1", "token": registration, "version": "test"], key: .some(nil))
+            #expect(registered.status == .created, "\(registered.text)")
+            try await walk.change("revokeRegistrationToken", .delete, "\(space)/worker-pools/fleet/registration-token")
+            try await walk.change("deleteWorker", .delete, "\(space)/workers/runner-1", record: "workers/")
+
+            let script: [String: Any] = ["name": "Hello", "type": "run-aws-cli-script", "properties": ["script": "echo hi"]]
+            try await walk.change(
+                "createProject", .post, "\(space)/projects", ["name": "Shop", "steps": [script]], record: "projects/")
+            let applied = try await walk.change(
+                "applyProject", .put, "\(space)/projects/web",
+                ["steps": [script], "variables": [["name": "Token", "value": sensitive, "type": "sensitive"]]],
+                record: "projects/")
+            let variables = (applied.event["details"] as? [String: Any])?["variables"] as? [String: Any]
+            #expect(((variables?["token"] as? [String: Any])?["value"] as? String) == "(set)", "\(applied.event)")
+            try await walk.change(
+                "setVariable", .post, "\(space)/projects/web/variables",
+                ["name": "Password", "value": sensitive, "type": "sensitive"], record: "variables/")
+            try await walk.change(
+                "createRelease", .post, "\(space)/projects/web/releases", ["version": "1.0.0"], record: "releases/")
+            let deployment = try await walk.change(
+                "createDeployment", .post, "\(space)/deployments",
+                ["project": "web", "release": "1.0.0", "environment": "Staging"])
+            let taskID = try #require(deployment.reply.json["taskId"] as? String)
+            _ = try await server.finishedTask(taskID)
+            try await walk.change("cancelTask", .post, "/api/tasks/\(taskID)/cancel", record: "tasks/\(taskID)")
+            try await walk.change("deleteProject", .delete, "\(space)/projects/shop", record: "projects/")
+
+            let node = try #require(try await server.request(.get, "/api/nodes").items.first?["name"] as? String)
+            try await walk.change("drainNode", .post, "/api/nodes/\(node)/drain", record: "nodes/")
+            try await walk.change("undrainNode", .post, "/api/nodes/\(node)/undrain", record: "nodes/")
+
+            try await walk.change("createApiKey", .post, "/api/api-keys", ["name": "ci"], record: "api-keys/")
+            try await walk.change("revokeApiKey", .delete, "/api/api-keys/ci", record: "api-keys/")
+            try await walk.change("createUser", .post, "/api/users", ["username": "dana"], record: "users/")
+            let disabled = try await walk.change("updateUser", .patch, "/api/users/dana", ["displayName": "Dana S."])
+            #expect((Self.changes(disabled.event)["displayName"] as? [String: Any])?["after"] as? String == "Dana S.")
+            let set = try await walk.change("setUserPassword", .put, "/api/users/dana/password", ["password": password])
+            #expect(Self.changes(set.event)["password"] as? String == "(changed)", "\(set.event)")
+            let login = try await walk.change(
+                "createSession", .post, "/api/sessions", ["username": "dana", "password": password], key: .some(nil))
+            #expect(login.event["actor"] == nil || login.event["actor"] is NSNull, "a login has no caller yet")
+            try await walk.change("createTeam", .post, "/api/teams", ["name": "developers"], record: "teams/")
+            try await walk.change("addTeamMember", .post, "/api/teams/developers/members", ["user": "dana"], record: "teams/")
+            let granted = try await walk.change(
+                "grantRole", .post, "/api/teams/developers/grants",
+                ["role": "Deployer", "space": "default", "environments": ["Staging"]], record: "grants/")
+            let grantID = try #require((granted.reply.json["grants"] as? [[String: Any]])?.first?["id"] as? String)
+            try await walk.change("revokeGrant", .delete, "/api/teams/developers/grants/\(grantID)", record: "grants/")
+            try await walk.change("removeTeamMember", .delete, "/api/teams/developers/members/dana", record: "teams/")
+            try await walk.change(
+                "createRole", .post, "/api/roles", ["name": "Auditor", "permissions": ["AuditView"]], record: "roles/")
+            let rotated = try await walk.change("rotateOidcKey", .post, "/api/oidc/keys/rotate", [String: Any]())
+            let keyID = try #require(rotated.reply.json["id"] as? String)
+            try await walk.change("revokeOidcKey", .post, "/api/oidc/keys/\(keyID)/revoke", record: "oidc-keys/")
+            try await walk.change("deleteTarget", .delete, "\(space)/targets/web-cluster", record: "targets/")
+            try await walk.change("deleteAccount", .delete, "\(space)/accounts/prod", record: "accounts/")
+            try await walk.change("deleteWorkerPool", .delete, "\(space)/worker-pools/fleet", record: "worker-pools/")
+            try await walk.change("deleteEnvironment", .delete, "\(space)/environments/production", record: "environments/")
+
+            // Every write operation of the document was walked.
+            let writes = Set(
+                try APIDescription.load().operations.filter { [.post, .put, .patch, .delete].contains($0.method) }
+                    .map(\.operationID))
+            #expect(writes.subtracting(walk.covered).isEmpty, "not walked: \(writes.subtracting(walk.covered).sorted())")
+
             // Reading, and a refused change, leave nothing.
-            let count = try await Self.events(server).count
-            _ = try await server.request(.get, "/api/spaces/default/environments")
-            _ = try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Production"])
-            #expect(try await Self.events(server).count == count)
+            let count = try await Self.events(server).filter { $0["action"] as? String != "finishTask" }.count
+            _ = try await server.request(.get, "\(space)/environments")
+            _ = try await server.request(.post, "\(space)/environments", json: ["name": "Staging"])
+            _ = try await server.request(.post, "\(space)/environments", json: ["name": ""])
+            #expect(try await Self.events(server).filter { $0["action"] as? String != "finishTask" }.count == count)
             // No secret in any event, in the API or in the database.
             let all = try await server.request(.get, "/api/audit?limit=1000").text
-            #expect(!all.contains(secret) && !all.contains(sensitive))
-            #expect(all.contains("(changed)"))
+            for value in [secret, newSecret, sensitive, password, registration] {
+                #expect(!all.contains(value), "a secret is in the audit log")
+            }
             let rows = try await server.server.store.auditEvents(.init(limit: 1000))
-            #expect(!rows.contains { $0.details.rendered().contains(secret) || $0.details.rendered().contains(sensitive) })
+            #expect(
+                !rows.contains { row in [secret, newSecret, sensitive, password].contains { row.details.rendered().contains($0) }
+                })
             #expect(try await server.request(.get, "/api/audit/verify").json["intact"] as? Bool == true)
         }
     }

@@ -122,9 +122,7 @@ import Testing
         try await TestServer.with { server in
             try await Self.seed(server.server.store)
             let berth = server.server
-            let service = APIService(
-                store: berth.store, engine: berth.engine, secrets: berth.secrets, apiKeys: APIKeyCache(store: berth.store),
-                issuer: berth.issuer, now: { Date() })
+            let service = APIService(useCases: berth.useCases, apiKeys: APIKeyCache(store: berth.store))
             let responder = TargetListResponder(service: service, spaces: SpaceIDs(store: berth.store))
             let cases: [(space: String, query: String, accept: String?, answered: Bool)] = [
                 ("default", "", nil, true), ("default", "?limit=2&after=t1", nil, true),

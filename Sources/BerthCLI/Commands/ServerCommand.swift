@@ -101,9 +101,18 @@ struct ServerCommand: AsyncParsableCommand {
     @OptionGroup(title: "HTTP") var http: ServerHTTPOptions
     @Option(name: .customLong("max-task-log-lines"), help: "The most lines one task's log keeps (default 100000).")
     var maxTaskLogLines = 100_000
+    @Option(
+        name: .customLong("audit-retention-days"),
+        help: ArgumentHelp(
+            "Remove audit events older than this many days (checked hourly; the chain stays verifiable from the cut). 0 keeps them for ever (the default).",
+            valueName: "days"))
+    var auditRetentionDays = 0
 
     func validate() throws {
         guard healthCheckInterval >= 0 else { throw ValidationError("--health-check-interval must be 0 or more seconds.") }
+        guard (0...36500).contains(auditRetentionDays) else {
+            throw ValidationError("--audit-retention-days must be 0 (keep for ever) to 36500 days; got \(auditRetentionDays).")
+        }
         guard (0.05...300).contains(deploymentPollInterval) else {
             throw ValidationError("--deployment-poll-interval must be 0.05 to 300 seconds.")
         }
@@ -184,6 +193,7 @@ struct ServerCommand: AsyncParsableCommand {
             oidcAlgorithm: oidcAlgorithm == .ES256 ? .es256 : .rs256, logger: logger)
         settings.http = try http.settings
         settings.engine.maximumLogLines = maxTaskLogLines
+        settings.engine.auditRetention = auditRetentionDays == 0 ? nil : .seconds(auditRetentionDays * 86_400)
         settings.engine.taskLease = .milliseconds(Int(taskLease * 1000))
         settings.engine.leaseRenewal = .milliseconds(Int(taskLease * 1000 / 3))
         settings.builtInWorker = BuiltInWorkerSettings(

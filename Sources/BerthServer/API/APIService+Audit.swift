@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthDomain
 import BerthStore
+import BerthUseCases
 import Foundation
 import OpenAPIRuntime
 
@@ -8,10 +9,11 @@ import OpenAPIRuntime
 extension APIService {
     func listAuditEvents(_ input: Operations.ListAuditEvents.Input) async throws -> Operations.ListAuditEvents.Output {
         let limit = try Paging.limit(input.query.limit, default: 100)
-        let events = try await store.auditEvents(
+        let events = try await useCases.auditEvents(
             BerthStore.AuditFilter(
                 since: input.query.since, actor: input.query.actor, action: input.query.action, record: input.query.record,
-                before: input.query.before, limit: limit + 1))
+                before: input.query.before, limit: limit + 1),
+            by: try requester())
         let page = Array(events.prefix(limit))
         return .ok(
             .init(
@@ -22,13 +24,23 @@ extension APIService {
     }
 
     func verifyAudit(_ input: Operations.VerifyAudit.Input) async throws -> Operations.VerifyAudit.Output {
-        let (checked, broken) = try await store.verifyAudit(key: secrets.auditChainKey)
+        let result = try await useCases.verifyAudit(by: try requester())
+        let start = result.startsAfter > 0 ? " since the retention cut after event \(result.startsAfter)" : ""
         let message =
-            broken.map {
-                "The audit log was changed: event \($0.sequence) (\($0.action) \($0.record)) does not match its chain; the \(checked) events before it do."
-            } ?? "The audit log is intact: \(checked) events, each following from the one before."
+            if result.brokenAnchor {
+                "The audit log was changed: its retention anchor (the start of the chain, after event \(result.startsAfter)) does not match its seal."
+            } else if let broken = result.broken {
+                "The audit log was changed: event \(broken.sequence) (\(broken.action) \(broken.record)) does not match its chain; the \(result.checked) events before it\(start) do."
+            } else {
+                "The audit log is intact: \(result.checked) events\(start), each following from the one before."
+            }
         return .ok(
-            .init(body: .json(.init(checked: checked, intact: broken == nil, brokenAt: broken?.sequence, message: message))))
+            .init(
+                body: .json(
+                    .init(
+                        checked: result.checked, intact: result.isIntact,
+                        brokenAt: result.broken?.sequence ?? (result.brokenAnchor ? result.startsAfter : nil),
+                        message: message))))
     }
 
     static func auditSchema(_ event: AuditEvent) throws -> Components.Schemas.AuditEvent {

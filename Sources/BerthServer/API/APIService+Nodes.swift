@@ -4,21 +4,22 @@ import BerthAPI
 import BerthDomain
 import BerthEngine
 import BerthStore
+import BerthUseCases
 import Foundation
 
 extension APIService {
     func listNodes(_ input: Operations.ListNodes.Input) async throws -> Operations.ListNodes.Output {
-        let nodes = try await store.listNodes()
+        let nodes = try await useCases.listNodes(by: try requester())
         return .ok(.init(body: .json(.init(items: nodes.map { .init($0, engine.configuration) }))))
     }
 
     func drainNode(_ input: Operations.DrainNode.Input) async throws -> Operations.DrainNode.Output {
-        let node = try await store.setDraining(node: input.path.node, true)
+        let node = try await useCases.setDraining(node: input.path.node, true, by: try requester())
         return .ok(.init(body: .json(.init(node, engine.configuration))))
     }
 
     func undrainNode(_ input: Operations.UndrainNode.Input) async throws -> Operations.UndrainNode.Output {
-        let node = try await store.setDraining(node: input.path.node, false)
+        let node = try await useCases.setDraining(node: input.path.node, false, by: try requester())
         return .ok(.init(body: .json(.init(node, engine.configuration))))
     }
 }

@@ -2,6 +2,7 @@ import BerthAPI
 import BerthDomain
 import BerthOIDC
 import BerthStore
+import BerthUseCases
 import Foundation
 
 extension APIService {
@@ -28,8 +29,8 @@ extension APIService {
 
     func listOidcKeys(_ input: Operations.ListOidcKeys.Input) async throws -> Operations.ListOidcKeys.Output {
         let page = try Paging.page(
-            try await issuer.keyStatuses(), limit: try Paging.limit(input.query.limit, default: 1000), after: input.query.after,
-            id: \.key.id)
+            try await useCases.oidcKeys(by: try requester()), limit: try Paging.limit(input.query.limit, default: 1000),
+            after: input.query.after, id: \.key.id)
         return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.OidcKey.init), nextCursor: page.nextCursor))))
     }
 
@@ -41,26 +42,21 @@ extension APIService {
                 "request", [.init(field: "activateAfterSeconds", message: "must be 0 to 2592000 (30 days); got \(seconds)")])
         }
         let algorithm = body?.algorithm.flatMap { SigningAlgorithm(rawValue: $0.rawValue) }
-        let key = try await issuer.rotate(algorithm: algorithm, lead: body?.activateAfterSeconds.map { .seconds($0) })
-        guard let status = try await issuer.keyStatuses().first(where: { $0.key.id == key.id }) else {
-            throw BerthError(.internalError, "The new key is missing.")
-        }
+        let status = try await useCases.rotateOIDCKey(
+            algorithm: algorithm, lead: body?.activateAfterSeconds.map { .seconds($0) }, by: try requester())
         return .created(.init(body: .json(.init(status))))
     }
 
     func revokeOidcKey(_ input: Operations.RevokeOidcKey.Input) async throws -> Operations.RevokeOidcKey.Output {
-        let (key, actions) = try await issuer.revoke(input.path.key)
-        guard let status = try await issuer.keyStatuses().first(where: { $0.key.id == key.id }) else {
-            throw BerthError(.internalError, "The revoked key is missing.")
-        }
+        let (status, actions) = try await useCases.revokeOIDCKey(input.path.key, by: try requester())
         return .ok(.init(body: .json(.init(key: .init(status), actions: actions))))
     }
 
     func getAccountTrustPolicy(_ input: Operations.GetAccountTrustPolicy.Input) async throws
         -> Operations.GetAccountTrustPolicy.Output
     {
-        let space = try await space(input.path.space)
-        let account = try await store.account(input.path.account, spaceID: space.id)
+        let account = try await useCases.account(input.path.account, space: input.path.space, by: try requester())
+        let space = try await store.space(input.path.space)
         guard account.kind == .awsOIDC, let roleARN = account.roleARN else {
             throw BerthError(
                 .badRequest,
@@ -69,7 +65,8 @@ extension APIService {
         let scope = TrustPolicy.Scope(rawValue: input.query._for?.rawValue ?? "all") ?? .all
         var environmentSlug: String?
         if let reference = input.query.environment {
-            environmentSlug = try await resolveEnvironments([reference], spaceID: space.id, field: "environment").first?.slug
+            environmentSlug = try await useCases.resolveEnvironments([reference], spaceID: space.id, field: "environment").first?
+                .slug
         }
         var projectSlug: String?
         if let project = input.query.project {

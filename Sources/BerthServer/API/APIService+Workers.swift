@@ -2,25 +2,16 @@ import BerthAPI
 import BerthDomain
 import BerthEngine
 import BerthStore
+import BerthUseCases
 import Foundation
 
 /// External workers and their pools' registration tokens.
 extension APIService {
-    var jobs: StepJobService {
-        StepJobService(store: store, secrets: secrets, issuer: issuer, bell: engine.jobBell, configuration: engine.configuration)
-    }
-
-    func pool(_ reference: String, space: Space) async throws -> WorkerPool {
-        guard let pool = try await store.findWorkerPool(reference, spaceID: space.id) else {
-            throw BerthError.notFound("worker pool", reference)
-        }
-        return pool
-    }
-
     func getWorkerPool(_ input: Operations.GetWorkerPool.Input) async throws -> Operations.GetWorkerPool.Output {
-        let space = try await space(input.path.space)
-        let pool = try await pool(input.path.pool, space: space)
-        let workers = try await workers(space: space).filter { $0.poolId == pool.id }
+        let requester = try requester()
+        let space = try await useCases.space(input.path.space, needing: .spaceView, by: requester)
+        let pool = try await useCases.workerPool(input.path.pool, space: space)
+        let workers = try await workers(space: space, by: requester).filter { $0.poolId == pool.id }
         let token = try await store.registrationToken(poolID: pool.id)
         return .ok(
             .init(
@@ -34,9 +25,8 @@ extension APIService {
     func createRegistrationToken(
         _ input: Operations.CreateRegistrationToken.Input
     ) async throws -> Operations.CreateRegistrationToken.Output {
-        let space = try await space(input.path.space)
-        let pool = try await pool(input.path.pool, space: space)
-        let (token, record) = try await jobs.makeRegistrationToken(for: pool)
+        let (token, record, pool) = try await useCases.createRegistrationToken(
+            pool: input.path.pool, space: input.path.space, by: try requester())
         return .created(
             .init(body: .json(.init(token: token, prefix: record.prefix, pool: pool.name, createdAt: record.createdAt))))
     }
@@ -44,53 +34,44 @@ extension APIService {
     func revokeRegistrationToken(
         _ input: Operations.RevokeRegistrationToken.Input
     ) async throws -> Operations.RevokeRegistrationToken.Output {
-        let space = try await space(input.path.space)
-        let pool = try await pool(input.path.pool, space: space)
-        guard try await store.revokeRegistrationToken(poolID: pool.id, at: now()) else {
-            throw BerthError(.notFound, "The worker pool '\(pool.name)' has no active registration token.")
-        }
+        try await useCases.revokeRegistrationToken(pool: input.path.pool, space: input.path.space, by: try requester())
         return .noContent(.init())
     }
 
     func listWorkers(_ input: Operations.ListWorkers.Input) async throws -> Operations.ListWorkers.Output {
-        let space = try await space(input.path.space)
-        return .ok(.init(body: .json(.init(items: try await workers(space: space)))))
+        let requester = try requester()
+        let space = try await useCases.space(input.path.space, needing: .spaceView, by: requester)
+        return .ok(.init(body: .json(.init(items: try await workers(space: space, by: requester)))))
     }
 
     func getWorker(_ input: Operations.GetWorker.Input) async throws -> Operations.GetWorker.Output {
-        let space = try await space(input.path.space)
-        return .ok(.init(body: .json(try await worker(input.path.worker, space: space))))
+        let found = try await useCases.worker(input.path.worker, space: input.path.space, by: try requester())
+        let pools = try await poolNames(spaceID: try await store.space(input.path.space).id)
+        return .ok(.init(body: .json(Self.schema(found, pools: pools, at: useCases.now()))))
     }
 
     func deleteWorker(_ input: Operations.DeleteWorker.Input) async throws -> Operations.DeleteWorker.Output {
-        let space = try await space(input.path.space)
-        try await store.deleteWorker(id: try await worker(input.path.worker, space: space).id, at: now())
+        try await useCases.deleteWorker(input.path.worker, space: input.path.space, by: try requester())
         return .noContent(.init())
     }
 
-    /// A worker by id or name (a name that two pools share must be given by id).
-    func worker(_ reference: String, space: Space) async throws -> Components.Schemas.Worker {
-        let matches = try await workers(space: space).filter { $0.id == reference || $0.slug == Slug.make(reference) }
-        guard let worker = matches.first else { throw BerthError.notFound("worker", reference) }
-        guard matches.count == 1 else {
-            throw BerthError(
-                .conflict,
-                "Several workers are named '\(reference)' (in the pools \(matches.map { "'\($0.pool)'" }.joined(separator: ", "))); give the worker's id."
-            )
-        }
-        return worker
+    func workers(space: Space, by requester: Requester) async throws -> [Components.Schemas.Worker] {
+        let pools = try await poolNames(spaceID: space.id)
+        let time = useCases.now()
+        return try await useCases.listWorkers(space: space.id, by: requester).map { Self.schema($0, pools: pools, at: time) }
     }
 
-    func workers(space: Space) async throws -> [Components.Schemas.Worker] {
-        let pools = Dictionary(uniqueKeysWithValues: try await store.listWorkerPools(spaceID: space.id).map { ($0.id, $0) })
-        let time = now()
-        return try await store.listWorkers(spaceID: space.id).map { worker, running in
-            Components.Schemas.Worker(
-                id: worker.id, name: worker.name, slug: worker.slug, pool: pools[worker.poolID]?.name ?? worker.poolID,
-                poolId: worker.poolID, builtIn: worker.builtInNode != nil, builtInNode: worker.builtInNode,
-                version: worker.version, registeredAt: worker.registeredAt,
-                lastContactAt: worker.lastContactAt, status: worker.status(at: time) == .healthy ? .healthy : .unreachable,
-                runningJobs: running)
-        }
+    func poolNames(spaceID: String) async throws -> [String: String] {
+        Dictionary(uniqueKeysWithValues: try await store.listWorkerPools(spaceID: spaceID).map { ($0.id, $0.name) })
+    }
+
+    static func schema(_ status: UseCases.WorkerStatus, pools: [String: String], at time: Date) -> Components.Schemas.Worker {
+        let worker = status.worker
+        return Components.Schemas.Worker(
+            id: worker.id, name: worker.name, slug: worker.slug, pool: pools[worker.poolID] ?? worker.poolID,
+            poolId: worker.poolID, builtIn: worker.builtInNode != nil, builtInNode: worker.builtInNode,
+            version: worker.version, registeredAt: worker.registeredAt,
+            lastContactAt: worker.lastContactAt, status: worker.status(at: time) == .healthy ? .healthy : .unreachable,
+            runningJobs: status.runningJobs)
     }
 }

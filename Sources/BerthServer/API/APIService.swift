@@ -3,44 +3,29 @@ import BerthDomain
 import BerthEngine
 import BerthOIDC
 import BerthStore
+import BerthUseCases
 import Foundation
 
-/// The REST API of `openapi.yaml`: each operation checks its input through the domain, changes the
-/// store, and answers with the generated types. Errors are thrown as `BerthError` and rendered by
+/// The REST API of `openapi.yaml`: each operation turns its input into domain values, calls the
+/// use case of its action (``UseCases``: where permissions are checked and changes audited), and
+/// answers with the generated types. Errors are thrown as `BerthError` and rendered by
 /// `ErrorMiddleware`.
 struct APIService: APIProtocol {
-    let store: BerthStore
-    let engine: Engine
-    let secrets: SecretBox
+    let useCases: UseCases
     let apiKeys: APIKeyCache
-    let issuer: OIDCIssuer
-    let now: @Sendable () -> Date
 
-    /// The space named in the path.
-    func space(_ reference: String) async throws -> Space {
-        try await store.space(reference)
+    var store: BerthStore { useCases.store }
+    var engine: Engine { useCases.engine }
+    var issuer: OIDCIssuer { useCases.issuer }
+
+    /// The request's caller and address, as use cases take them. - Throws: 401 without a caller.
+    func requester() throws -> Requester {
+        Requester(caller: try Access.caller(), address: RequestCaller.address)
     }
 
-    /// Environment id → name for a space, to answer with names.
-    func environmentNames(_ spaceID: String) async throws -> [String: String] {
+    /// Environment id → name for a space, to answer with names (of records already read).
+    func environmentNames(spaceID: String) async throws -> [String: String] {
         Dictionary(uniqueKeysWithValues: try await store.listEnvironments(spaceID: spaceID).map { ($0.id, $0.name) })
-    }
-
-    /// Resolves environment names or ids; unknown ones are all named in one error.
-    func resolveEnvironments(_ references: [String], spaceID: String, field: String) async throws -> [Environment] {
-        let all = try await store.listEnvironments(spaceID: spaceID)
-        var found: [Environment] = []
-        var errors = ValidationErrors()
-        for reference in references {
-            if let environment = all.first(where: { $0.id == reference || $0.slug == Slug.make(reference) }) {
-                if !found.contains(environment) { found.append(environment) }
-            } else {
-                let known = all.map(\.name).joined(separator: ", ")
-                errors.add(field, "there is no environment '\(reference)' (known: \(known.isEmpty ? "none yet" : known))")
-            }
-        }
-        try errors.throwIfAny("request")
-        return found
     }
 }
 

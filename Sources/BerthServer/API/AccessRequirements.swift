@@ -1,12 +1,15 @@
 import BerthDomain
+import BerthUseCases
 import HTTPTypes
 import Hummingbird
 
-/// What each operation of `openapi.yaml` needs of its caller — the one table, checked for every
-/// request by ``AuthorizationMiddleware`` before its handler runs. An operation missing from the
-/// table is refused (deny by default), and a test walks the document to keep the two together.
-/// Operations that act on one project or environment check that narrower scope in their handler
-/// too, and listings leave out what the caller may not view.
+/// What each operation of `openapi.yaml` needs of its caller at least — the route's floor,
+/// checked for every request by ``AuthorizationMiddleware`` before its body is even read (so that
+/// a caller without the permission learns nothing from validation errors, and the target-list
+/// fast path, which reads no caller, is covered). An operation missing from the table is refused
+/// (deny by default), and a test walks the document to keep the two together. The decision for
+/// the record acted on — this project, this environment, what a listing shows — is the use case's
+/// (``UseCases``), which every handler calls.
 enum AccessRequirement: Sendable, Hashable {
     /// Anyone, without a key: logging in.
     case anonymous
@@ -126,7 +129,7 @@ struct AuthorizationMiddleware: RouterMiddleware {
         case .caller:
             break
         case .server(let permission):
-            try Access.require(permission, at: .server, caller: caller, for: "the server")
+            try Requester(caller: caller).requireServer(permission)
         case .space(let permission):
             let reference = operation.pathValues(parts).first { $0.name == "space" }?.value ?? ""
             // An unknown space is the handler's 404 to give, to those who may see spaces at all.
@@ -136,68 +139,21 @@ struct AuthorizationMiddleware: RouterMiddleware {
                 case .project, .environment: caller.permissions(inSpace: spaceID).contains(permission)
                 case .server, .space: caller.may(permission, at: AccessScope(spaceID: spaceID))
                 }
-            guard held, !caller.user.isDisabled else { throw Access.forbidden(caller, permission, "the space '\(reference)'") }
+            guard held, !caller.user.isDisabled else {
+                throw Requester(caller: caller).forbidden(permission, "the space '\(reference)'")
+            }
         }
         return try await next(request, context)
     }
 }
 
-/// The checks handlers make for the narrower scopes, with the same messages.
+/// The request's caller, for the generated handlers (which see only their input).
 enum Access {
-    /// The request's caller. - Throws: 401 when there is none (a route outside authentication).
+    /// - Throws: 401 when there is none (a route outside authentication).
     static func caller() throws -> Caller {
         guard let caller = RequestCaller.current else {
             throw BerthError(.unauthorized, "This route needs an API key.")
         }
         return caller
-    }
-
-    /// - Throws: 403 naming the caller, the permission and `place` unless the caller holds it.
-    static func require(_ permission: Permission, at scope: AccessScope, caller: Caller? = nil, for place: String) throws {
-        let caller = try caller ?? Self.caller()
-        guard caller.may(permission, at: scope) else { throw forbidden(caller, permission, place) }
-    }
-
-    static func forbidden(_ caller: Caller, _ permission: Permission, _ place: String) -> BerthError {
-        BerthError(
-            .forbidden,
-            "The user '\(caller.user.username)' (key '\(caller.keyName)') may not do this: it needs \(permission.rawValue) for \(place), which none of their teams' roles gives."
-        )
-    }
-
-    /// Whether the caller may view the space's records (for listings that span spaces).
-    static func mayView(spaceID: String) -> Bool {
-        RequestCaller.current?.may(.spaceView, at: AccessScope(spaceID: spaceID)) == true
-    }
-}
-
-extension APIService {
-    /// - Throws: 403 unless the caller holds `permission` for `project`.
-    static func require(_ permission: Permission, _ project: Project) throws {
-        try Access.require(
-            permission, at: AccessScope(spaceID: project.spaceID, projectID: project.id), for: "the project '\(project.name)'")
-    }
-
-    static func may(_ permission: Permission, _ project: Project) -> Bool {
-        may(permission, spaceID: project.spaceID, projectID: project.id)
-    }
-
-    static func may(_ permission: Permission, spaceID: String, projectID: String) -> Bool {
-        RequestCaller.current?.may(permission, at: AccessScope(spaceID: spaceID, projectID: projectID)) == true
-    }
-
-    /// Editing a project needs ProjectEdit for it (for a new one: for every project of the space);
-    /// adding or changing a Run AWS CLI script step needs ScriptStepEdit too: it is the power to run
-    /// code with the project's credentials.
-    static func requireProjectEdit(space: Space, project: Project?, steps: [DeploymentStep], earlier: [DeploymentStep])
-        throws
-    {
-        let scope = AccessScope(spaceID: space.id, projectID: project?.id)
-        let place = project.map { "the project '\($0.name)'" } ?? "new projects in the space '\(space.name)'"
-        try Access.require(.projectEdit, at: scope, for: place)
-        let scripts = Set(earlier.filter { $0.kind == .awsCLIScript })
-        if steps.contains(where: { $0.kind == .awsCLIScript && !scripts.contains($0) }) {
-            try Access.require(.scriptStepEdit, at: scope, for: "script steps of \(place)")
-        }
     }
 }

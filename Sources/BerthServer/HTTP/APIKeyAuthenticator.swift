@@ -1,6 +1,7 @@
 import AWSSigV4
 import BerthDomain
 import BerthStore
+import BerthUseCases
 import Crypto
 import Foundation
 import HTTPTypes
@@ -56,7 +57,7 @@ actor APIKeyCache {
     }
 
     static func hash(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).hexString
+        APIKeyFactory.hash(key)
     }
 
     func verify(_ presented: String) async throws -> Caller? {

@@ -58,7 +58,9 @@ public enum AuditTrail {
     /// each other (an advisory lock), so that two never chain to the same predecessor.
     static func append(_ event: AuditEvent, key: SymmetricKey, _ db: any SQLDatabase, dialect: SQLDialectKind) async throws {
         if dialect == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(4242005)").run() }
-        let last = try await db.raw("SELECT sequence, tag FROM audit_events ORDER BY sequence DESC LIMIT 1").first()
+        // After a retention cut that left nothing, the chain goes on from its anchor.
+        var last = try await db.raw("SELECT sequence, tag FROM audit_events ORDER BY sequence DESC LIMIT 1").first()
+        if last == nil { last = try await db.raw("SELECT sequence, tag FROM audit_anchor WHERE id = 1").first() }
         var event = event
         event.sequence = (try last?.int("sequence") ?? 0) + 1
         event.tag = tag(of: event, after: try last?.string("tag") ?? "", key: key)
@@ -70,6 +72,13 @@ public enum AuditTrail {
             \(bind: event.details.sortedKeys.rendered()), \(bind: event.tag))
             """
         ).run()
+    }
+
+    /// The seal of a retention anchor: that the chain starts after `sequence`, whose tag is `tag`.
+    static func seal(sequence: Int, tag: String, key: SymmetricKey) -> String {
+        var mac = HMAC<SHA256>(key: key)
+        mac.update(data: Data("anchor:\(sequence):\(tag)".utf8))
+        return Data(mac.finalize()).map { String(format: "%02x", $0) }.joined()
     }
 
     static func tag(of event: AuditEvent, after previous: String, key: SymmetricKey) -> String {
@@ -127,29 +136,98 @@ extension BerthStore {
         }
     }
 
-    /// Checks the chain from its first event to its last: sequences from 1 without a gap, each tag
-    /// following from the one before. - Returns: how many events were checked, and the first that
-    /// does not match. (Events deleted from the end leave no trace in the chain itself: keep the
-    /// newest sequence and tag elsewhere to see that.)
-    public func verifyAudit(key: SymmetricKey) async throws -> (checked: Int, broken: AuditEvent?) {
+    /// What ``verifyAudit(key:)`` found.
+    public struct AuditVerification: Sendable {
+        /// How many events follow from the one before.
+        public var checked: Int
+        /// The first event that does not.
+        public var broken: AuditEvent?
+        /// The chain starts after this sequence: the last event a retention cut removed (0: none).
+        public var startsAfter: Int
+        /// The retention anchor was changed by hand: its seal does not match.
+        public var brokenAnchor: Bool
+
+        public var isIntact: Bool { broken == nil && !brokenAnchor }
+    }
+
+    /// Checks the chain from its start (the first event, or the retention anchor after a cut) to
+    /// its last event: sequences without a gap, each tag following from the one before. (Events
+    /// deleted from the end leave no trace in the chain itself: keep the newest sequence and tag
+    /// elsewhere to see that.)
+    public func verifyAudit(key: SymmetricKey) async throws -> AuditVerification {
         try await database.withConnection { db in
-            var previous: String?
+            var previous = ""
+            var start = 0
+            if let anchor = try await db.raw("SELECT * FROM audit_anchor WHERE id = 1").first() {
+                start = try anchor.int("sequence")
+                previous = try anchor.string("tag")
+                guard AuditTrail.seal(sequence: start, tag: previous, key: key) == (try anchor.string("seal")) else {
+                    return AuditVerification(checked: 0, broken: nil, startsAfter: start, brokenAnchor: true)
+                }
+            }
             var checked = 0
-            var after = 0
+            var after = start
             while true {
                 let page = try await db.raw(
                     "SELECT * FROM audit_events WHERE sequence > \(bind: after) ORDER BY sequence LIMIT 1000"
                 ).all().map(Self.auditEvent)
-                guard let last = page.last else { return (checked, nil) }
+                guard let last = page.last else {
+                    return AuditVerification(checked: checked, broken: nil, startsAfter: start, brokenAnchor: false)
+                }
                 for event in page {
-                    // The chain starts at 1 and has no gap: a deleted event breaks it where it was.
-                    guard event.sequence == checked + 1,
-                        AuditTrail.tag(of: event, after: previous ?? "", key: key) == event.tag
-                    else { return (checked, event) }
+                    // The chain has no gap: a deleted event breaks it where it was.
+                    guard event.sequence == start + checked + 1,
+                        AuditTrail.tag(of: event, after: previous, key: key) == event.tag
+                    else { return AuditVerification(checked: checked, broken: event, startsAfter: start, brokenAnchor: false) }
                     previous = event.tag
                     checked += 1
                 }
                 after = last.sequence
+            }
+        }
+    }
+
+    /// Removes the events older than `cutoff`, in one transaction with an event that says so
+    /// (actor: the server) and the new start of the chain: the sequence and tag of the last event
+    /// removed, sealed with the chain's key, so that the chain stays verifiable from the cut on
+    /// and a hand-made anchor does not pass. - Returns: how many events were removed.
+    @discardableResult
+    public func cutAudit(olderThan cutoff: Date, key: SymmetricKey, at time: Date) async throws -> Int {
+        let dialect: SQLDialectKind = database.dialect == .postgres ? .postgres : .sqlite
+        return try await AuditTrail.$pending.withValue(nil) {
+            try await database.transaction { db in
+                if dialect == .postgres { try await db.raw("SELECT pg_advisory_xact_lock(4242005)").run() }
+                guard
+                    let last = try await db.raw(
+                        """
+                        SELECT sequence, tag FROM audit_events WHERE occurred_at < \(bind: cutoff.unixMilliseconds) \
+                        ORDER BY sequence DESC LIMIT 1
+                        """
+                    ).first()
+                else { return 0 }
+                let sequence = try last.int("sequence")
+                let tag = try last.string("tag")
+                let removed =
+                    try await db.raw("SELECT COUNT(*) AS count FROM audit_events WHERE sequence <= \(bind: sequence)").first()?
+                    .int("count") ?? 0
+                let event = AuditEvent(
+                    sequence: 0, occurredAt: time, actor: nil, keyName: nil, address: nil, action: "cutAuditLog",
+                    record: "audit",
+                    details: .object([
+                        ("removed", .number(Double(removed))), ("through", .number(Double(sequence))),
+                        ("olderThan", .string(cutoff.formatted(.iso8601))),
+                    ]))
+                // Appended first: the log is never empty after a cut.
+                try await AuditTrail.append(event, key: key, db, dialect: dialect)
+                try await db.raw("DELETE FROM audit_events WHERE sequence <= \(bind: sequence)").run()
+                try await db.raw("DELETE FROM audit_anchor").run()
+                try await db.raw(
+                    """
+                    INSERT INTO audit_anchor (id, sequence, tag, seal, cut_at) VALUES (1, \(bind: sequence), \(bind: tag), \
+                    \(bind: AuditTrail.seal(sequence: sequence, tag: tag, key: key)), \(bind: time.unixMilliseconds))
+                    """
+                ).run()
+                return removed
             }
         }
     }

@@ -283,6 +283,15 @@ public enum Migrations {
                 """,
                 "CREATE INDEX audit_events_time ON audit_events (occurred_at)",
             ]),
+        Migration(
+            version: 16, name: "the audit log's retention cut: where its chain now starts",
+            statements: [
+                """
+                CREATE TABLE audit_anchor (
+                    id INTEGER PRIMARY KEY CHECK (id = 1), sequence BIGINT NOT NULL, tag TEXT NOT NULL, seal TEXT NOT NULL,
+                    cut_at BIGINT NOT NULL)
+                """
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two
