@@ -1,4 +1,5 @@
 import BerthDomain
+import BerthEngine
 import BerthStore
 import Foundation
 import HTTPTypes
@@ -194,6 +195,37 @@ struct AuditTests {
                 !rows.contains { row in [secret, newSecret, sensitive, password].contains { row.details.rendered().contains($0) }
                 })
             #expect(try await server.request(.get, "/api/audit/verify").json["intact"] as? Bool == true)
+        }
+    }
+
+    @Test("A task someone queued leaves its outcome as an event, by the server; the schedule's own health checks leave none")
+    func taskOutcomes() async throws {
+        try await TestServer.with { server in
+            let space = "/api/spaces/default"
+            _ = try await server.request(.post, "\(space)/environments", json: ["name": "Staging"])
+            let script: [String: Any] = ["name": "Fail", "type": "run-aws-cli-script", "properties": ["script": "exit 3"]]
+            _ = try await server.request(.put, "\(space)/projects/web", json: ["steps": [script]])
+            _ = try await server.request(.post, "\(space)/projects/web/releases", json: ["version": "1"])
+            let deployment = try await server.request(
+                .post, "\(space)/deployments", json: ["project": "web", "release": "1", "environment": "Staging"])
+            let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
+            #expect(try await server.finishedTask(taskID).state == .failed)
+            let finished = try await Self.events(server).filter { $0["action"] as? String == "finishTask" }
+            #expect(finished.count == 1, "\(finished)")
+            let event = try #require(finished.first)
+            #expect(event["record"] as? String == "tasks/\(taskID)" && (event["actor"] == nil || event["actor"] is NSNull))
+            let details = event["details"] as? [String: Any] ?? [:]
+            #expect(details["state"] as? String == "failed" && details["queuedBy"] as? String == "administrator", "\(event)")
+            // A health check queued by the schedule (nobody) is no one's action.
+            let target: [String: Any] = [
+                "name": "web-cluster", "environments": ["Staging"], "roles": ["web"], "useWorkerCredentials": true,
+                "region": "eu-west-1", "clusterName": "web",
+            ]
+            _ = try await server.request(.post, "\(space)/targets", json: target)
+            let targets = try await server.server.store.allTargets(spaceID: try await server.server.store.space("default").id)
+            let scheduled = try await server.server.engine.checkHealth(of: targets)
+            _ = try await server.finishedTask(try #require(scheduled.first?.id))
+            #expect(try await Self.events(server).filter { $0["action"] as? String == "finishTask" }.count == 1)
         }
     }
 

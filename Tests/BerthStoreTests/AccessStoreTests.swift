@@ -86,4 +86,66 @@ struct AuditStoreTests {
             #expect(try await stores[0].verifyAudit(key: key).broken?.sequence == 3)
         }
     }
+
+    /// Writes one event per day, the first `days` days ago.
+    static func eventsOverDays(_ days: Int, _ store: BerthStore, key: SymmetricKey, now: Date, names: String = "team")
+        async throws
+    {
+        for day in 0..<days {
+            let draft = AuditEvent(
+                sequence: 0, occurredAt: now.addingTimeInterval(Double(day - days) * 86_400), actor: "administrator",
+                keyName: "k", address: nil, action: "createTeam", record: "teams/\(day)",
+                details: .object([("name", .string("\(names)\(day)"))]))
+            try await AuditTrail.$pending.withValue(AuditTrail.Pending(draft: draft, key: key)) {
+                _ = try await store.createTeam(Team(name: "\(names)\(day)", createdAt: now))
+            }
+        }
+    }
+
+    @Test(
+        "A retention cut removes the old events with an event that says so; the chain verifies from the cut; a forged anchor or a later gap is found",
+        arguments: TestDatabase.available)
+    func retention(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            let key = SymmetricKey(size: .bits256)
+            let now = Date()
+            try await Self.eventsOverDays(10, store, key: key, now: now)
+            // Older than 4 days: the events of days -10 … -5, sequences 1 … 6.
+            let removed = try await store.cutAudit(olderThan: now.addingTimeInterval(-4 * 86_400), key: key, at: now)
+            #expect(removed == 6)
+            let events = try await store.auditEvents(.init(limit: 100))
+            #expect(events.map(\.sequence) == Array((7...11).reversed()))
+            let cut = try #require(events.first)
+            #expect(cut.action == "cutAuditLog" && cut.actor == nil, "\(cut)")
+            #expect(cut.details.rendered().contains("\"removed\":6"), "\(cut.details.rendered())")
+            let verified = try await store.verifyAudit(key: key)
+            #expect(verified.isIntact && verified.checked == 5 && verified.startsAfter == 6, "\(verified)")
+            // Nothing older than the retention: a second cut removes nothing and writes nothing.
+            #expect(try await store.cutAudit(olderThan: now.addingTimeInterval(-4 * 86_400), key: key, at: now) == 0)
+            #expect(try await store.auditEvents(.init(limit: 100)).count == 5)
+            // Someone with the database hides more history by moving the anchor: its seal does not match.
+            try await store.database.transaction { db in
+                try await db.raw("UPDATE audit_anchor SET sequence = 8").run()
+                try await db.raw("DELETE FROM audit_events WHERE sequence <= 8").run()
+            }
+            let forged = try await store.verifyAudit(key: key)
+            #expect(!forged.isIntact && forged.brokenAnchor, "\(forged)")
+        }
+    }
+
+    @Test("Cut after cut: the chain goes on from the newest anchor", arguments: TestDatabase.available)
+    func chainGoesOnFromTheAnchor(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            let key = SymmetricKey(size: .bits256)
+            let now = Date()
+            try await Self.eventsOverDays(3, store, key: key, now: now)
+            #expect(try await store.cutAudit(olderThan: now, key: key, at: now) == 3)
+            // Only the cut's own event is left; remove it too, as a later cut would.
+            #expect(try await store.cutAudit(olderThan: now.addingTimeInterval(1), key: key, at: now.addingTimeInterval(2)) == 1)
+            try await Self.eventsOverDays(1, store, key: key, now: now.addingTimeInterval(86_400 * 2), names: "later")
+            let verified = try await store.verifyAudit(key: key)
+            #expect(verified.isIntact && verified.startsAfter == 4 && verified.checked == 2, "\(verified)")
+            #expect(try await store.auditEvents(.init(limit: 10)).map(\.sequence) == [6, 5])
+        }
+    }
 }

@@ -191,6 +191,37 @@ struct IntegrityStoreTests {
             #expect(try await store.apiKey(hash: second.hash)?.revokedAt == nil)
         }
     }
+
+    @Test(
+        "The administrator's last key is kept even when other users have keys; with a password they have another way in",
+        arguments: TestDatabase.available)
+    func administratorsLastWayIn(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            let admin = try await store.createAPIKey(
+                APIKey(name: "administrator", prefix: "berth_aaaaaa", hash: String(repeating: "a", count: 64), createdAt: now))
+            let developer = try await store.createUser(User(username: "dev", displayName: "Dev", createdAt: now))
+            var theirs = APIKey(name: "dev-key", prefix: "berth_bbbbbb", hash: String(repeating: "b", count: 64), createdAt: now)
+            theirs.userID = developer.id
+            _ = try await store.createAPIKey(theirs)
+            // An expiring key of the administrator's is no lasting way in either.
+            var expiring = APIKey(
+                name: "admin-for-a-day", prefix: "berth_cccccc", hash: String(repeating: "c", count: 64), createdAt: now)
+            expiring.expiresAt = now.addingTimeInterval(86_400)
+            _ = try await store.createAPIKey(expiring)
+            do {
+                _ = try await store.revokeAPIKey(admin.name, at: now)
+                Issue.record("the administrator's last lasting key was revoked because another user has a key")
+            } catch let error as BerthError {
+                #expect(error.code == .conflict, "\(error)")
+            }
+            #expect(try await store.apiKey(hash: admin.hash)?.revokedAt == nil)
+            // The developer's only key goes: they are no administrator.
+            #expect(try await store.revokeAPIKey("dev-key", at: now).revokedAt == now)
+            // With a password the administrator can still log in: the key may go.
+            try await store.setPasswordHash(userID: User.administratorID, "$2b$12$notarealhashbutnotnulleither")
+            #expect(try await store.revokeAPIKey(admin.name, at: now).revokedAt == now)
+        }
+    }
 }
 
 @Suite("Store: transient failures are retried (SQLite locked by another process)")
