@@ -179,6 +179,15 @@ struct AuditTests {
                     .map(\.operationID))
             #expect(writes.subtracting(walk.covered).isEmpty, "not walked: \(writes.subtracting(walk.covered).sorted())")
 
+            // Events on a record, by its name or its kind.
+            let byName = try await server.request(.get, "/api/audit?record=web-cluster&limit=1000").items
+            #expect(
+                byName.compactMap { $0["action"] as? String }.sorted() == [
+                    "checkTargetHealth", "createTarget", "deleteTarget", "updateTarget",
+                ])
+            let byKind = try await server.request(.get, "/api/audit?record=environments/&limit=1000").items
+            #expect(byKind.count == 4, "\(byKind)")
+
             // Reading, and a refused change, leave nothing.
             let count = try await Self.events(server).filter { $0["action"] as? String != "finishTask" }.count
             _ = try await server.request(.get, "\(space)/environments")

@@ -14,7 +14,10 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "Events at or after this time (ISO 8601, e.g. 2026-11-30T09:00:00Z).") var since: String?
         @Option(help: "Events of this username.") var user: String?
         @Option(help: "Events of this operation, e.g. createDeployment.") var action: String?
-        @Option(help: "Events whose record path contains this, e.g. projects/web.") var record: String?
+        @Option(
+            help:
+                "Events on this record: its name (e.g. web), or its kind and id or part of them (e.g. projects/, accounts/acc-k3q9)."
+        ) var record: String?
         @Option(help: "At most this many events (1-1000).") var limit = 100
 
         func validate() throws {

@@ -11,11 +11,13 @@ public struct AuditEvent: Sendable, Hashable, Codable {
     public var actor: String?
     public var keyName: String?
     public var address: String?
-    /// The operation, as `openapi.yaml` names it (`createEnvironment`, `createSession`…).
+    /// The action: the operation as `openapi.yaml` names it (`createEnvironment`, `createSession`…),
+    /// or what the server did on its own (`finishTask`, `cutAuditLog`…).
     public var action: String
-    /// The request's path below `/api`: the record acted on.
+    /// The record acted on, by kind and id (`environments/env-…`; see ``AuditedRecord``).
     public var record: String
-    /// What was sent, secrets replaced by "(changed)".
+    /// The record's name, the fields changed (before and after; secrets only as "(changed)"), and
+    /// what else the action tells (a login's outcome, a task's state).
     public var details: JSONValue
     public var tag: String
 
@@ -41,20 +43,5 @@ public struct AuditEvent: Sendable, Hashable, Codable {
             address ?? "", action, record, details.sortedKeys.rendered(),
         ]
         return Data(fields.map { "\($0.utf8.count):\($0)" }.joined().utf8)
-    }
-
-    /// Field names whose values are never written into an event.
-    public static let secretFields: Set<String> = ["secretKey", "password", "value", "values", "token", "key", "credential"]
-
-    /// `value` with every secret field's value replaced by "(changed)", at any depth.
-    public static func redacted(_ value: JSONValue) -> JSONValue {
-        switch value {
-        case .object(let members):
-            return .object(members.map { ($0.0, secretFields.contains($0.0) ? .string("(changed)") : redacted($0.1)) })
-        case .array(let items):
-            return .array(items.map(redacted))
-        default:
-            return value
-        }
     }
 }

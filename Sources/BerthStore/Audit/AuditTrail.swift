@@ -129,7 +129,11 @@ extension BerthStore {
             if let since = filter.since { query += " AND occurred_at >= \(bind: since.unixMilliseconds)" }
             if let actor = filter.actor { query += " AND actor = \(bind: actor)" }
             if let action = filter.action { query += " AND action = \(bind: action)" }
-            if let record = filter.record { query += " AND record LIKE \(bind: "%" + record + "%")" }
+            if let record = filter.record {
+                // Its kind and id (or part of them), or its name (details are stored with sorted keys).
+                let name = JSONValue.object([("name", .string(record))]).rendered().dropFirst().dropLast()
+                query += " AND (record LIKE \(bind: "%" + record + "%") OR details LIKE \(bind: "%" + name + "%"))"
+            }
             if let before = filter.before { query += " AND sequence < \(bind: before)" }
             query += " ORDER BY sequence DESC LIMIT \(bind: filter.limit)"
             return try await db.raw(query).all().map(Self.auditEvent)
