@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: dev build test test-swift format format-check venv vectors models bench clean
+.PHONY: dev build test test-swift format format-check venv browser vectors models bench clean
 
 ## Build Berth and try it: a throwaway server (temporary data, printed API key) with a local AWS emulator
 ## and a demo cluster, account and target already registered. Ctrl-C stops it and deletes everything.
@@ -16,7 +16,7 @@ build:
 
 ## Everything CI checks: formatting, the Python test tools, every Swift test (the store suite also on a
 ## throwaway PostgreSQL, installed from Debian's packages when missing).
-test: venv format-check
+test: venv browser format-check
 	@echo "Building Berth and its tests (the first build of the dependencies takes a few minutes)…"
 	@swift build --build-tests $(SWIFT_BUILD_FLAGS) > .build-log.txt 2>&1 || { cat .build-log.txt; exit 1; }
 	@if grep -E "^/.*/(Sources|Tests|Benchmarks)/.*: (warning|error):" .build-log.txt | grep -v "/.build/"; then \
@@ -30,6 +30,12 @@ $(VENV)/.installed: requirements-test.txt
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $@
+
+## Headless Chromium and its driver for the web UI's browser tests, from Debian's packages when missing.
+browser:
+	@command -v chromedriver > /dev/null && command -v chromium > /dev/null || { sudo=""; [[ $$(id -u) -ne 0 ]] && sudo="sudo"; \
+		echo "Installing Chromium and chromium-driver from Debian's packages for the browser tests…"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver > /dev/null; }
 
 format:
 	swift format format --in-place --recursive Package.swift Sources Tests Benchmarks

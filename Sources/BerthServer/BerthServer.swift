@@ -107,7 +107,9 @@ public struct BerthServer: Sendable {
             store: store, engine: engine, secrets: secrets, issuer: issuer, accessChanged: { await apiKeys.forgetAll() })
         let description = try APIDescription.load()
         let spaces = SpaceIDs(store: store)
-        let api = router.group().add(middleware: APIKeyAuthenticator(keys: apiKeys)).add(middleware: CallerMiddleware())
+        let api = router.group()
+            .add(middleware: APIKeyAuthenticator(keys: apiKeys, browserSessions: useCases.browserRequester))
+            .add(middleware: CallerMiddleware())
             .add(middleware: AuthorizationMiddleware(description: description, spaces: spaces))
             .add(middleware: APIValidationMiddleware(description: description))
         api.get("/api/openapi.yaml") { _, _ -> Response in
@@ -127,6 +129,8 @@ public struct BerthServer: Sendable {
                 TargetListCache(store: store, spaces: spaces),
                 TargetListResponder(service: service, spaces: spaces),
             ])
+        try await WebUI.load(useCases: useCases, secrets: secrets, secure: configuration.http.tls != nil)
+            .register(on: router)
         routes.record(router.routes.map { (path: $0.path.description, method: $0.method) })
 
         if let warning = configuration.plaintextWarning { configuration.logger.warning("\(warning)") }

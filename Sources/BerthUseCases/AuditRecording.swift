@@ -9,6 +9,7 @@ import Foundation
 extension UseCases {
     /// Runs `write` with the event of `action` on the record `reference` pending (`address`: where
     /// a request without a requester, a login, came from).
+    @discardableResult
     func audited<T: Sendable>(
         _ action: String, record reference: String, name: String?, details: [(String, JSONValue)] = [],
         by requester: Requester?, address: String? = nil, _ write: () async throws -> T
@@ -27,6 +28,7 @@ extension UseCases {
     /// Runs `write` with the event of `action` pending: the record's name and the fields that
     /// differ between `before` and `after` (nil: it did not exist, or no longer does), secrets
     /// only as "(changed)", and `also`.
+    @discardableResult
     func audited<R: AuditedRecord, T: Sendable>(
         _ action: String, before: R?, after: R?, also: [(String, JSONValue)] = [], by requester: Requester,
         _ write: () async throws -> T

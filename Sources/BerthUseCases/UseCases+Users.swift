@@ -108,6 +108,53 @@ extension UseCases {
     /// that guessing gets nowhere. Every attempt is audited, with its outcome and never the
     /// password. - Returns: a session: a key of the user's that expires in 12 hours.
     public func logIn(username: String, password: String, address: String?) async throws -> (key: String, record: APIKey) {
+        try await logIn(username: username, password: password, address: address) { user, now in
+            var (key, record) = APIKeyFactory.make(name: "session-\(RecordID.make("s").suffix(8))", at: now)
+            record.userID = user.id
+            record.expiresAt = now.addingTimeInterval(Self.sessionLifetime)
+            return (key, try await store.createAPIKey(record))
+        }
+    }
+
+    /// Logs in to the web UI, as ``logIn(username:password:address:)`` does. - Returns: the token of
+    /// the session cookie (stored only as its hash) and the session.
+    public func logInToBrowser(username: String, password: String, address: String?) async throws
+        -> (token: String, session: BrowserSession)
+    {
+        try await logIn(username: username, password: password, address: address) { user, now in
+            let token = BrowserSession.tokenPrefix + Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
+            let session = BrowserSession(userID: user.id, tokenHash: APIKeyFactory.hash(token), createdAt: now)
+            try await store.createBrowserSession(session)
+            return (token, session)
+        }
+    }
+
+    /// The requester of a web UI session's token, with the idle clock started again; nil when the
+    /// token is unknown, the session has ended, or its user is disabled.
+    public func browserRequester(token: String, address: String?) async throws -> Requester? {
+        let now = now()
+        guard let session = try await store.browserSession(tokenHash: APIKeyFactory.hash(token)), session.isLive(at: now),
+            let user = try await store.user(id: session.userID), !user.isDisabled
+        else { return nil }
+        if now.timeIntervalSince(session.lastSeenAt) > 30 { try await store.touchBrowserSession(id: session.id, at: now) }
+        let caller = Caller(
+            user: user, keyID: session.id, keyName: "browser session", access: try await store.accessPolicy(userID: user.id))
+        return Requester(caller: caller, address: address)
+    }
+
+    /// Ends a web UI session.
+    public func logOut(token: String, by requester: Requester) async throws {
+        try await audited("deleteSession", record: "users/\(requester.user.id)", name: requester.user.username, by: requester) {
+            try await store.deleteBrowserSession(tokenHash: APIKeyFactory.hash(token))
+        }
+    }
+
+    /// The login both kinds of session share: rate limits, the password check, the audit event;
+    /// `start` makes the session once the password is right.
+    func logIn<Session: Sendable>(
+        username: String, password: String, address: String?,
+        start: (User, Date) async throws -> Session
+    ) async throws -> Session {
         let now = now()
         var subjects = [(subject: "user:\(username)", limit: Self.failuresPerUser)]
         if let address { subjects.append((subject: "address:\(address)", limit: Self.failuresPerAddress)) }
@@ -141,10 +188,7 @@ extension UseCases {
             }
             AuditTrail.pending?.note("outcome", "succeeded")
             try await AuditTrail.$pending.withValue(nil) { try await store.forgetLoginAttempt(attempt) }
-            var (key, record) = APIKeyFactory.make(name: "session-\(RecordID.make("s").suffix(8))", at: now)
-            record.userID = found.user.id
-            record.expiresAt = now.addingTimeInterval(Self.sessionLifetime)
-            return (key, try await store.createAPIKey(record))
+            return try await start(found.user, now)
         }
     }
 

@@ -3,6 +3,7 @@ import BerthDomain
 import BerthStore
 import BerthUseCases
 import Foundation
+import OpenAPIRuntime
 
 extension APIService {
     func listTasks(_ input: Operations.ListTasks.Input) async throws -> Operations.ListTasks.Output {
@@ -40,5 +41,18 @@ extension APIService {
                     .init(
                         taskId: task.id, state: .init(task.state), lines: page.lines.map(Components.Schemas.TaskLogLine.init),
                         hasMore: page.hasMore))))
+    }
+}
+
+extension APIService {
+    func streamTaskLog(_ input: Operations.StreamTaskLog.Input) async throws -> Operations.StreamTaskLog.Output {
+        let task = try await useCases.task(input.path.task, by: try requester())
+        if let after = input.query.after, after < 0 {
+            throw BerthError.invalid("request", [.init(field: "after", message: "must be 0 or more")])
+        }
+        // A reconnecting EventSource says where it was.
+        let resumed = input.headers.lastEventID.flatMap { Int($0) }.map { max($0, 0) }
+        let events = TaskLogEvents(store: store, taskID: task.id, after: resumed ?? input.query.after ?? 0)
+        return .ok(.init(body: .textEventStream(HTTPBody(events, length: .unknown, iterationBehavior: .single))))
     }
 }

@@ -73,6 +73,7 @@ enum AccessRequirement: Sendable, Hashable {
         "listTasks": .caller,
         "getTask": .caller,
         "getTaskLog": .caller,
+        "streamTaskLog": .caller,
         "cancelTask": .caller,
         // One's own keys; others' need ApiKeyManage (checked in the handlers).
         "listApiKeys": .caller,

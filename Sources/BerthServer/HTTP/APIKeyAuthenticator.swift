@@ -15,11 +15,21 @@ struct APIKeyAuthenticator: AuthenticatorMiddleware {
     typealias Context = BerthRequestContext
     static let loginPath = "/api/sessions"
     let keys: APIKeyCache
+    /// The web UI's sessions: a browser reads the API (the task log's event stream) with its cookie.
+    let browserSessions: @Sendable (_ token: String, _ address: String?) async throws -> Requester?
 
     func authenticate(request: Request, context: Context) async throws -> Caller? {
         // Logging in is how a key is had: it needs none.
         if request.method == .post, request.uri.path == Self.loginPath { return nil }
-        guard let presented = request.headers.bearer?.token ?? request.headers[.berthAPIKey] else {
+        let presented = request.headers.bearer?.token ?? request.headers[.berthAPIKey]
+        // A session cookie only reads: a change needs a key, which no other site's page can send.
+        if presented == nil, [.get, .head].contains(request.method),
+            let token = request.cookies[WebSessions.sessionCookie]?.value,
+            let requester = try await browserSessions(token, context.clientAddress)
+        {
+            return requester.caller
+        }
+        guard let presented else {
             throw BerthError(
                 .unauthorized,
                 "This route needs an API key: send 'Authorization: Bearer <key>' or 'X-Berth-ApiKey: <key>'. Create one with `berth apikey create`."

@@ -249,8 +249,10 @@ extension BerthStore {
 
 extension SecretBox {
     /// The key of the audit chain: derived from the master key, for this purpose only.
-    public var auditChainKey: SymmetricKey {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("berth audit chain v1".utf8), using: masterKey.key)
-        return SymmetricKey(data: Data(mac))
+    public var auditChainKey: SymmetricKey { derivedKey("berth audit chain v1") }
+
+    /// A key derived from the master key for one `purpose` only (a name with a version).
+    public func derivedKey(_ purpose: String) -> SymmetricKey {
+        SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(purpose.utf8), using: masterKey.key)))
     }
 }

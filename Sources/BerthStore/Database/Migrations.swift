@@ -292,6 +292,16 @@ public enum Migrations {
                     cut_at BIGINT NOT NULL)
                 """
             ]),
+        Migration(
+            version: 17, name: "sessions of the web UI, by the hash of their token",
+            statements: [
+                """
+                CREATE TABLE browser_sessions (
+                    id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    token_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL)
+                """
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two

@@ -1,0 +1,106 @@
+import BerthDomain
+import BerthUseCases
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension WebUI {
+    func register(on router: Router<Context>) {
+        router.get("/assets/:file") { _, context -> Response in
+            guard let name = context.parameters.get("file"), let asset = assets[name] else {
+                throw HTTPError(.notFound)
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = asset.type
+            headers[.cacheControl] = "no-cache"
+            for (name, value) in Self.securityHeaders { headers[name] = value }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: asset.bytes))
+        }
+        router.get("/login") { request, _ in loginPage(request: request, error: nil) }
+        router.post("/login") { request, context in try await logIn(request, context) }
+        router.post("/logout", use: action { visit, _ in try await logOut(visit) })
+
+        router.get("/", use: page { visit in try await home(visit) })
+        router.get("/spaces/:space", use: page { visit in try await dashboard(visit) })
+        router.get("/spaces/:space/projects/:project", use: page { visit in try await projectPage(visit) })
+        router.post("/spaces/:space/projects/:project/releases", use: action { try await createRelease($0, $1) })
+        router.post("/spaces/:space/projects/:project/variables", use: action { try await setVariable($0, $1) })
+        router.post("/spaces/:space/deployments", use: action { try await deploy($0, $1) })
+        router.get("/spaces/:space/infrastructure", use: page { visit in try await infrastructure(visit) })
+        router.post("/spaces/:space/environments", use: action { try await createEnvironment($0, $1) })
+        router.post("/spaces/:space/accounts", use: action { try await createAccount($0, $1) })
+        router.post("/spaces/:space/accounts/:account/test", use: action { try await testAccount($0, $1) })
+        router.post("/spaces/:space/targets", use: action { try await createTarget($0, $1) })
+        router.post("/spaces/:space/targets/:target/health-check", use: action { try await checkHealth($0, $1) })
+        router.get("/tasks", use: page { visit in try await tasksPage(visit) })
+        router.get("/tasks/:task", use: page { visit in try await taskPage(visit) })
+        router.post("/tasks/:task/cancel", use: action { try await cancelTask($0, $1) })
+        router.get("/audit", use: page { visit in try await auditPage(visit) })
+        router.get("/api-keys", use: page { visit in try await apiKeysPage(visit, created: nil) })
+        router.post("/api-keys", use: action { try await createAPIKey($0, $1) })
+        router.post("/api-keys/:key/revoke", use: action { try await revokeAPIKey($0, $1) })
+    }
+
+    // MARK: - Logging in and out
+
+    func loginPage(request: Request, error: String?, status: HTTPResponse.Status = .ok) -> Response {
+        // The login form is bound to a cookie of its own: a form posted from elsewhere has no token for it.
+        let binding =
+            request.cookies[WebSessions.loginCookie]?.value
+            ?? Base64URL.encode(
+                (0..<24).map { _ in UInt8.random(in: .min ... .max) })
+        let next = request.uri.queryParameters.get("next").map(Self.localPath) ?? "/"
+        let html =
+            (try? render(
+                "login", ["csrf": sessions.csrf(for: binding), "next": next, "error": error as Any],
+                title: "Log in", visit: nil, status: status)) ?? Self.html("Log in", status: status)
+        var response = html
+        response.setCookie(sessions.cookie(WebSessions.loginCookie, binding, maxAge: 3600, sameSite: .strict))
+        return response
+    }
+
+    func logIn(_ request: Request, _ context: Context) async throws -> Response {
+        let form = try await WebForm.read(request, limit: 16 << 10)
+        guard let binding = request.cookies[WebSessions.loginCookie]?.value,
+            sessions.check(form.fields.first(where: { $0.name == "csrf" })?.value, for: binding)
+        else {
+            return loginPage(
+                request: request, error: "The login form expired or did not come from this server; try again.",
+                status: .forbidden)
+        }
+        do {
+            let (token, _) = try await useCases.logInToBrowser(
+                username: form["username"] ?? "", password: form.fields.first { $0.name == "password" }?.value ?? "",
+                address: context.clientAddress)
+            return Self.redirect(
+                Self.localPath(form["next"] ?? "/"),
+                cookies: [
+                    sessions.cookie(WebSessions.sessionCookie, token, maxAge: Int(BrowserSession.lifetime)),
+                    sessions.expired(WebSessions.loginCookie),
+                ])
+        } catch let error as BerthError {
+            return loginPage(request: request, error: error.message, status: ErrorMiddleware<Context>.status(for: error.code))
+        }
+    }
+
+    func logOut(_ visit: Visit) async throws -> Response {
+        try await useCases.logOut(token: visit.token, by: visit.requester)
+        return Self.redirect("/login", cookies: [sessions.expired(WebSessions.sessionCookie)])
+    }
+
+    /// `path` when it is a path of this server, "/" otherwise (never another site).
+    static func localPath(_ path: String) -> String {
+        path.hasPrefix("/") && !path.hasPrefix("//") && !path.hasPrefix("/\\") ? path : "/"
+    }
+
+    /// The first space the user may view.
+    func home(_ visit: Visit) async throws -> Response {
+        guard let space = try await useCases.listSpaces(by: visit.requester).first else {
+            return try render(
+                "error", ["message": "Your teams give you no space to view. Ask an administrator for a role."],
+                title: "Nothing to see yet", visit: visit)
+        }
+        return Self.redirect("/spaces/\(Self.segment(space.slug))")
+    }
+}

@@ -1,0 +1,56 @@
+import BerthDomain
+import Foundation
+import SQLKit
+
+/// Sessions of the web UI, by the hash of their cookie's token.
+extension BerthStore {
+    /// Stores a new session, and forgets the sessions that have ended (theirs and everyone's).
+    public func createBrowserSession(_ session: BrowserSession) async throws {
+        try await database.transaction { db in
+            let idle = session.createdAt.addingTimeInterval(-BrowserSession.idleTimeout).unixMilliseconds
+            try await db.raw(
+                """
+                DELETE FROM browser_sessions WHERE expires_at <= \(bind: session.createdAt.unixMilliseconds) \
+                OR last_seen_at <= \(bind: idle)
+                """
+            ).run()
+            try await db.raw(
+                """
+                INSERT INTO browser_sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at) VALUES \
+                (\(bind: session.id), \(bind: session.userID), \(bind: session.tokenHash), \
+                \(bind: session.createdAt.unixMilliseconds), \(bind: session.lastSeenAt.unixMilliseconds), \
+                \(bind: session.expiresAt.unixMilliseconds))
+                """
+            ).run()
+        }
+    }
+
+    public func browserSession(tokenHash: String) async throws -> BrowserSession? {
+        try await database.withConnection { db in
+            guard
+                let row = try await db.raw("SELECT * FROM browser_sessions WHERE token_hash = \(bind: tokenHash)").first()
+            else { return nil }
+            return BrowserSession(
+                id: try row.string("id"), userID: try row.string("user_id"), tokenHash: try row.string("token_hash"),
+                createdAt: try row.date("created_at"), lastSeenAt: try row.date("last_seen_at"),
+                expiresAt: try row.date("expires_at"))
+        }
+    }
+
+    /// Records a request of the session (the idle clock starts again).
+    public func touchBrowserSession(id: String, at time: Date) async throws {
+        try await database.transaction { db in
+            try await db.raw(
+                "UPDATE browser_sessions SET last_seen_at = \(bind: time.unixMilliseconds) WHERE id = \(bind: id)"
+            ).run()
+        }
+    }
+
+    /// Ends a session (logout). - Returns: whether there was one.
+    @discardableResult
+    public func deleteBrowserSession(tokenHash: String) async throws -> Bool {
+        try await database.transaction { db in
+            !(try await db.raw("DELETE FROM browser_sessions WHERE token_hash = \(bind: tokenHash) RETURNING id").all()).isEmpty
+        }
+    }
+}
