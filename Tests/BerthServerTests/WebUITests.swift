@@ -1,0 +1,240 @@
+import BerthDomain
+import BerthStore
+import BerthUseCases
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import SQLKit
+import Testing
+
+@testable import BerthServer
+
+/// The web UI tried as an attacker would, over HTTP: no page without a session, no form without
+/// its CSRF token, no script in a name, no change through the API with a cookie alone, no session
+/// past its idle or absolute end or its logout.
+@Suite("Web UI: sessions, CSRF, escaping")
+struct WebUITests {
+    struct Page {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var text: String
+
+        func cookie(_ name: String) -> String? {
+            headers[values: .setCookie].first { $0.hasPrefix("\(name)=") }
+        }
+
+        /// The value of the first hidden `csrf` field.
+        var csrf: String? {
+            text.firstMatch(of: /name="csrf" value="([^"]+)"/).map { String($0.output.1) }
+        }
+    }
+
+    static func get(_ server: TestServer, _ path: String, cookies: String? = nil) async throws -> Page {
+        var headers: HTTPFields = [:]
+        if let cookies { headers[.cookie] = cookies }
+        return try await server.client.execute(uri: path, method: .get, headers: headers, body: nil) {
+            Page(status: $0.status, headers: $0.headers, text: String(buffer: $0.body))
+        }
+    }
+
+    static func post(_ server: TestServer, _ path: String, _ form: [String: String], cookies: String?) async throws -> Page {
+        var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        if let cookies { headers[.cookie] = cookies }
+        let body = form.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
+            .joined(separator: "&")
+        return try await server.client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body)) {
+            Page(status: $0.status, headers: $0.headers, text: String(buffer: $0.body))
+        }
+    }
+
+    static let password = "correct horse battery staple"
+
+    /// Logs `username` in through the login form. - Returns: the session cookie (`name=value`).
+    static func logIn(_ server: TestServer, _ username: String = "administrator") async throws -> String {
+        let form = try await get(server, "/login")
+        let binding = try #require(form.cookie(WebSessions.loginCookie)?.split(separator: ";").first.map(String.init))
+        let answer = try await post(
+            server, "/login", ["csrf": try #require(form.csrf), "username": username, "password": password, "next": "/tasks"],
+            cookies: binding)
+        #expect(answer.status == .seeOther && answer.headers[.location] == "/tasks", "\(answer.status) \(answer.text)")
+        let cookie = try #require(answer.cookie(WebSessions.sessionCookie), "\(answer.headers)")
+        #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "\(cookie)")
+        #expect(!cookie.contains("Secure"), "plain HTTP: no Secure attribute (a browser would drop the cookie)")
+        return try #require(cookie.split(separator: ";").first.map(String.init))
+    }
+
+    static func withAdministrator(_ body: @Sendable (TestServer, String) async throws -> Void) async throws {
+        try await TestServer.with { server in
+            _ = try await server.request(.put, "/api/users/administrator/password", json: ["password": password])
+            try await body(server, try await logIn(server))
+        }
+    }
+
+    @Test("Without a session every page goes to the login page, which comes back to it; a wrong password stays there")
+    func loginRequired() async throws {
+        try await TestServer.with { server in
+            for path in ["/", "/spaces/default", "/tasks", "/audit", "/api-keys", "/spaces/default/infrastructure"] {
+                let page = try await Self.get(server, path)
+                #expect(page.status == .seeOther, "\(path): \(page.status)")
+                #expect(page.headers[.location]?.hasPrefix("/login?next=") == true, "\(path): \(page.headers)")
+            }
+            _ = try await server.request(.put, "/api/users/administrator/password", json: ["password": Self.password])
+            let form = try await Self.get(server, "/login")
+            let binding = form.cookie(WebSessions.loginCookie)?.split(separator: ";").first.map(String.init)
+            let wrong = try await Self.post(
+                server, "/login", ["csrf": form.csrf ?? "", "username": "administrator", "password": "not it"],
+                cookies: binding)
+            #expect(wrong.status == .unauthorized && wrong.cookie(WebSessions.sessionCookie) == nil)
+            #expect(wrong.text.contains("The username or password is wrong"))
+            // The login form without its token (a login forced from another site) is refused.
+            let forged = try await Self.post(
+                server, "/login", ["username": "administrator", "password": Self.password], cookies: binding)
+            #expect(forged.status == .forbidden && forged.cookie(WebSessions.sessionCookie) == nil)
+            // Somewhere else after login: never another site.
+            #expect(WebUI.localPath("https://evil.example/") == "/" && WebUI.localPath("//evil.example") == "/")
+            #expect(WebUI.localPath("/tasks?state=failed") == "/tasks?state=failed")
+        }
+    }
+
+    @Test("Every page has a CSP without inline script, and no inline script; a name with a script tag is text")
+    func escapingAndHeaders() async throws {
+        try await Self.withAdministrator { server, session in
+            let evil = "<script>alert(1)</script>"
+            _ = try await server.request(.post, "/api/spaces/default/environments", json: ["name": evil])
+            _ = try await server.request(
+                .put, "/api/spaces/default/projects/web",
+                json: ["description": "\"><img src=x onerror=alert(2)>", "steps": [[String: Any]]()])
+            for path in [
+                "/spaces/default", "/spaces/default/projects/web", "/spaces/default/infrastructure", "/tasks", "/audit",
+                "/api-keys",
+            ] {
+                let page = try await Self.get(server, path, cookies: session)
+                #expect(page.status == .ok, "\(path): \(page.status) \(page.text.prefix(300))")
+                let policy = page.headers[.contentSecurityPolicy] ?? ""
+                #expect(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "\(path): \(policy)")
+                #expect(page.headers[.xFrameOptions] == "DENY")
+                #expect(!page.text.contains(evil) && !page.text.contains("<img src=x"), "\(path) carries the raw markup")
+                // The one script is our file: no inline script element, no handler attribute.
+                let scripts = page.text.matches(of: /<script[^>]*>/).map { String($0.output) }
+                #expect(scripts == ["<script src=\"/assets/berth.js\" defer>"], "\(path): \(scripts)")
+            }
+            let dashboard = try await Self.get(server, "/spaces/default", cookies: session)
+            #expect(dashboard.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the name is shown, escaped")
+        }
+    }
+
+    @Test("A form post without this session's CSRF token is refused and changes nothing; with it, it goes through")
+    func csrf() async throws {
+        try await Self.withAdministrator { server, session in
+            let page = try await Self.get(server, "/spaces/default/infrastructure", cookies: session)
+            let token = try #require(page.csrf)
+            let missing = try await Self.post(server, "/spaces/default/environments", ["name": "Forged"], cookies: session)
+            #expect(missing.status == .forbidden, "\(missing.status)")
+            // Another session's token does not fit this one.
+            let other = try await Self.logIn(server)
+            let otherToken = try #require(try await Self.get(server, "/tasks", cookies: other).csrf)
+            #expect(otherToken != token)
+            let foreign = try await Self.post(
+                server, "/spaces/default/environments", ["name": "Forged", "csrf": otherToken], cookies: session)
+            #expect(foreign.status == .forbidden)
+            #expect(try await server.request(.get, "/api/spaces/default/environments").items.isEmpty)
+            let made = try await Self.post(
+                server, "/spaces/default/environments", ["name": "Staging", "csrf": token], cookies: session)
+            #expect(made.status == .seeOther, "\(made.status) \(made.text)")
+            #expect(try await server.request(.get, "/api/spaces/default/environments").items.count == 1)
+        }
+    }
+
+    @Test("The session cookie reads the API but cannot change anything through it")
+    func cookieOnlyReadsTheAPI() async throws {
+        try await Self.withAdministrator { server, session in
+            let read = try await server.client.execute(
+                uri: "/api/spaces/default/environments", method: .get, headers: [.cookie: session], body: nil
+            ) { $0.status }
+            #expect(read == .ok)
+            let change = try await server.client.execute(
+                uri: "/api/spaces/default/environments", method: .post,
+                headers: [.cookie: session, .contentType: "application/json"], body: ByteBuffer(string: #"{"name":"X"}"#)
+            ) { $0.status }
+            #expect(change == .unauthorized)
+            #expect(try await server.request(.get, "/api/spaces/default/environments").items.isEmpty)
+        }
+    }
+
+    @Test("A session ends at logout, after two idle hours, and after twelve hours in any case")
+    func sessionEnds() async throws {
+        try await Self.withAdministrator { server, session in
+            let store = server.server.store
+            // Idle: its last request was three hours ago.
+            let idle = try await Self.logIn(server)
+            let idleHash = APIKeyFactory.hash(String(idle.split(separator: "=", maxSplits: 1)[1]))
+            try await store.database.transaction { db in
+                try await db.raw(
+                    "UPDATE browser_sessions SET last_seen_at = \(bind: Int64(Date().addingTimeInterval(-3 * 3600).timeIntervalSince1970 * 1000)) WHERE token_hash = \(bind: idleHash)"
+                ).run()
+            }
+            #expect(try await Self.get(server, "/tasks", cookies: idle).status == .seeOther)
+            // Past its absolute end, however busy.
+            let old = try await Self.logIn(server)
+            let oldHash = APIKeyFactory.hash(String(old.split(separator: "=", maxSplits: 1)[1]))
+            try await store.database.transaction { db in
+                try await db.raw(
+                    "UPDATE browser_sessions SET expires_at = \(bind: Int64(Date().addingTimeInterval(-1).timeIntervalSince1970 * 1000)) WHERE token_hash = \(bind: oldHash)"
+                ).run()
+            }
+            #expect(try await Self.get(server, "/tasks", cookies: old).status == .seeOther)
+            // Logout: the cookie stops working at once, and the database keeps no trace of it.
+            let page = try await Self.get(server, "/tasks", cookies: session)
+            #expect(page.status == .ok)
+            let out = try await Self.post(server, "/logout", ["csrf": try #require(page.csrf)], cookies: session)
+            #expect(out.status == .seeOther && out.headers[.location] == "/login")
+            #expect(try await Self.get(server, "/tasks", cookies: session).status == .seeOther)
+            let token = String(session.split(separator: "=", maxSplits: 1)[1])
+            #expect(try await store.browserSession(tokenHash: APIKeyFactory.hash(token)) == nil)
+            // The database holds hashes only: no row carries the token.
+            let rows = try await store.database.withConnection { db in
+                try await db.raw("SELECT token_hash FROM browser_sessions").all().map { try $0.decode(column: "token_hash", as: String.self) }
+            }
+            #expect(!rows.contains(token) && !rows.contains(String(idle.split(separator: "=")[1])))
+        }
+    }
+
+    @Test("The task log streams as server-sent events: every line, then the end with the task's outcome")
+    func logStream() async throws {
+        try await TestServer.with { server in
+            _ = try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Staging"])
+            let script: [String: Any] = [
+                "name": "Count", "type": "run-aws-cli-script", "properties": ["script": "for i in 1 2 3; do echo line $i; done"],
+            ]
+            _ = try await server.request(.put, "/api/spaces/default/projects/web", json: ["steps": [script]])
+            _ = try await server.request(.post, "/api/spaces/default/projects/web/releases", json: ["version": "1"])
+            let deployment = try await server.request(
+                .post, "/api/spaces/default/deployments", json: ["project": "web", "release": "1", "environment": "Staging"])
+            let taskID = try #require(deployment.json["taskId"] as? String)
+            // Asked at once: the stream follows the task until it ends.
+            let text = try await server.client.execute(
+                uri: "/api/tasks/\(taskID)/log/stream", method: .get, headers: [.authorization: "Bearer \(server.key)"],
+                body: nil
+            ) { response in
+                #expect(response.headers[.contentType]?.hasPrefix("text/event-stream") == true)
+                return String(buffer: response.body)
+            }
+            let lines = try await server.server.store.taskLog(taskID: taskID)
+            #expect(lines.count > 3)
+            let ids = text.matches(of: /id: (\d+)\nevent: line\n/).map { Int($0.output.1)! }
+            #expect(ids == lines.map(\.sequence), "every line once, in order")
+            #expect(text.contains("line 3"))
+            let end = try #require(text.firstMatch(of: /event: end\ndata: (.+)\n\n$/), "\(text.suffix(300))")
+            #expect(end.output.1.contains("\"state\":\"succeeded\""), "\(end.output.1)")
+            // From a point on (as a reconnecting EventSource asks): only what follows.
+            let rest = try await server.client.execute(
+                uri: "/api/tasks/\(taskID)/log/stream", method: .get,
+                headers: [.authorization: "Bearer \(server.key)", HTTPField.Name("Last-Event-ID")!: "\(lines[1].sequence)"],
+                body: nil
+            ) { String(buffer: $0.body) }
+            #expect(rest.matches(of: /event: line/).count == lines.count - 2)
+        }
+    }
+}
