@@ -190,7 +190,7 @@ let package = Package(
             dependencies: [
                 "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCredentials", "BerthAPI", "BerthServer", "BerthDomain",
                 "BerthEngine", "BerthWorker",
-                "BerthStore", "BerthDev", "CBerthSandbox",
+                "BerthStore", "BerthUseCases", "BerthDev", "CBerthSandbox",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

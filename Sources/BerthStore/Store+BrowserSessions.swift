@@ -53,4 +53,48 @@ extension BerthStore {
             !(try await db.raw("DELETE FROM browser_sessions WHERE token_hash = \(bind: tokenHash) RETURNING id").all()).isEmpty
         }
     }
+
+    /// Stores a one-time login link of `userID`, by its token's hash.
+    public func createLoginLink(tokenHash: String, userID: String, at time: Date, expiresAt: Date) async throws {
+        try await database.transaction { db in
+            try await db.raw("DELETE FROM login_links WHERE expires_at <= \(bind: time.unixMilliseconds)").run()
+            try await db.raw(
+                """
+                INSERT INTO login_links (token_hash, user_id, created_at, expires_at) VALUES \
+                (\(bind: tokenHash), \(bind: userID), \(bind: time.unixMilliseconds), \(bind: expiresAt.unixMilliseconds))
+                """
+            ).run()
+        }
+    }
+
+    /// Uses up a login link and starts `session` for its user, in one transaction: of two
+    /// redemptions, on any nodes, exactly one succeeds. - Returns: the session. - Throws: 401 when
+    /// the link is unknown, used or expired (and nothing is written).
+    public func redeemLoginLink(
+        tokenHash: String, session: @escaping @Sendable (String) -> BrowserSession, at time: Date
+    ) async throws -> BrowserSession {
+        try await database.transaction { db in
+            guard
+                let row = try await db.raw(
+                    """
+                    DELETE FROM login_links WHERE token_hash = \(bind: tokenHash) \
+                    AND expires_at > \(bind: time.unixMilliseconds) RETURNING user_id
+                    """
+                ).first()
+            else {
+                throw BerthError(
+                    .unauthorized, "This login link is not valid: it was used already, has expired, or never existed.")
+            }
+            let started = session(try row.string("user_id"))
+            try await db.raw(
+                """
+                INSERT INTO browser_sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at) VALUES \
+                (\(bind: started.id), \(bind: started.userID), \(bind: started.tokenHash), \
+                \(bind: started.createdAt.unixMilliseconds), \(bind: started.lastSeenAt.unixMilliseconds), \
+                \(bind: started.expiresAt.unixMilliseconds))
+                """
+            ).run()
+            return started
+        }
+    }
 }

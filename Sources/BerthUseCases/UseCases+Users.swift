@@ -142,6 +142,75 @@ extension UseCases {
         return Requester(caller: caller, address: address)
     }
 
+    /// How long a one-time login link works.
+    public static let loginLinkLifetime: TimeInterval = 24 * 3600
+
+    /// A one-time login link for `reference`: whoever follows it within 24 hours is logged in to
+    /// the web UI as that user (once), and can set their password there. Made by a user manager who
+    /// may do all the user may (it is as good as their password), or by the user for themselves.
+    /// - Returns: the link's token (shown once; stored as its hash) and when it stops working.
+    public func createLoginLink(for reference: String, by requester: Requester) async throws
+        -> (token: String, user: User, expiresAt: Date)
+    {
+        let user = try await store.user(reference)
+        guard requester.caller.keyLimit == nil else {
+            throw BerthError(
+                .forbidden,
+                "The key '\(requester.caller.keyName)' is narrowed to a role: it cannot make login links (a session would shed its narrowing)."
+            )
+        }
+        if user.id != requester.user.id {
+            try requester.requireServer(.userManage, for: "another user's login link")
+            try await requireCovers(requester, user, "make a login link for")
+        }
+        guard !user.isDisabled else {
+            throw BerthError(.conflict, "The user '\(user.username)' is disabled: enable them before sending a login link.")
+        }
+        guard user.kind == .person else {
+            throw BerthError(.validationFailed, "'\(user.username)' is a service account: it has API keys only, no login.")
+        }
+        let now = now()
+        let token = BrowserSession.linkPrefix + Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
+        let expiresAt = now.addingTimeInterval(Self.loginLinkLifetime)
+        try await audited(
+            "createLoginLink", record: user.auditReference, name: user.username,
+            details: [("expiresAt", .string(expiresAt.formatted(.iso8601)))], by: requester
+        ) {
+            try await store.createLoginLink(tokenHash: APIKeyFactory.hash(token), userID: user.id, at: now, expiresAt: expiresAt)
+        }
+        return (token, user, expiresAt)
+    }
+
+    /// Follows a one-time login link: it is used up, and a web UI session of its user starts.
+    /// - Returns: the session cookie's token and the session. - Throws: 401 for a link that is
+    ///   unknown, used or expired (without saying which), or of a user disabled since.
+    public func logInWithLink(_ token: String, address: String?) async throws -> (token: String, session: BrowserSession) {
+        let now = now()
+        let sessionToken = BrowserSession.tokenPrefix + Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
+        let session: BrowserSession
+        do {
+            session = try await audited(
+                "createSession", record: "sessions", name: nil, details: [("outcome", .string("succeeded: login link"))],
+                by: nil, address: address
+            ) {
+                try await store.redeemLoginLink(
+                    tokenHash: APIKeyFactory.hash(token),
+                    session: { BrowserSession(userID: $0, tokenHash: APIKeyFactory.hash(sessionToken), createdAt: now) }, at: now)
+            }
+        } catch let error as BerthError where error.code == .unauthorized {
+            try await audited(
+                "createSession", record: "sessions", name: nil, details: [("outcome", .string("failed: login link not valid"))],
+                by: nil, address: address
+            ) { try await store.writePendingAuditEvent() }
+            throw error
+        }
+        guard let user = try await store.user(id: session.userID), !user.isDisabled else {
+            try await store.deleteBrowserSession(tokenHash: session.tokenHash)
+            throw BerthError(.unauthorized, "This login link's user is disabled.")
+        }
+        return (sessionToken, session)
+    }
+
     /// Ends a web UI session.
     public func logOut(token: String, by requester: Requester) async throws {
         try await audited("deleteSession", record: "users/\(requester.user.id)", name: requester.user.username, by: requester) {

@@ -36,8 +36,10 @@ struct WebUIEndToEndTests {
         for _ in 0..<300 where !server.log.contains("Demo data:") { try await Task.sleep(for: .milliseconds(100)) }
         try #require(server.log.contains("Demo data:"), "the demo was not seeded: \(server.log)")
 
+        let link = try #require(
+            server.log.firstMatch(of: /log in once with (\S+\/login\/link\/\S+)/).map { String($0.output.1) }, "\(server.log)")
         let run = try await BerthProcess.run(
-            [PythonTools.script("browser_ui.py"), server.url, server.apiKey, Self.screenshots.path],
+            [PythonTools.script("browser_ui.py"), server.url, server.apiKey, Self.screenshots.path, link],
             environment: ProcessInfo.processInfo.environment, binary: try PythonTools.python(), timeLimit: .seconds(600))
         #expect(run.status == 0, "\(run.standardOutput)\(run.standardError)")
         #expect(run.standardOutput.contains("all browser checks held"), "\(run.standardOutput)")

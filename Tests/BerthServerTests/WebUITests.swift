@@ -195,7 +195,9 @@ struct WebUITests {
             #expect(try await store.browserSession(tokenHash: APIKeyFactory.hash(token)) == nil)
             // The database holds hashes only: no row carries the token.
             let rows = try await store.database.withConnection { db in
-                try await db.raw("SELECT token_hash FROM browser_sessions").all().map { try $0.decode(column: "token_hash", as: String.self) }
+                try await db.raw("SELECT token_hash FROM browser_sessions").all().map {
+                    try $0.decode(column: "token_hash", as: String.self)
+                }
             }
             #expect(!rows.contains(token) && !rows.contains(String(idle.split(separator: "=")[1])))
         }
@@ -235,6 +237,77 @@ struct WebUITests {
                 body: nil
             ) { String(buffer: $0.body) }
             #expect(rest.matches(of: /event: line/).count == lines.count - 2)
+        }
+    }
+}
+
+@Suite("Web UI: one-time login links")
+struct LoginLinkTests {
+    static func follow(_ server: TestServer, _ url: String) async throws -> WebUITests.Page {
+        let path = String(url[url.range(of: "/login/link/")!.lowerBound...])
+        let page = try await WebUITests.get(server, path)
+        let binding = page.cookie(WebSessions.loginCookie)?.split(separator: ";").first.map(String.init)
+        let token = String(path.dropFirst("/login/link/".count))
+        return try await WebUITests.post(
+            server, "/login/link", ["csrf": page.csrf ?? "", "token": token], cookies: binding)
+    }
+
+    @Test("A login link logs its user in once, to their profile; a second use, a made-up link and an expired one do not")
+    func once() async throws {
+        try await TestServer.with { server in
+            _ = try await server.request(.post, "/api/users", json: ["username": "dana"])
+            let made = try await server.request(.post, "/api/users/dana/login-link")
+            #expect(made.status == .created, "\(made.text)")
+            let url = try #require(made.json["url"] as? String)
+            #expect(url.hasPrefix("http") && url.contains("/login/link/berthl_"), "\(url)")
+            let first = try await Self.follow(server, url)
+            #expect(first.status == .seeOther && first.headers[.location] == "/profile", "\(first.status) \(first.text)")
+            let session = try #require(first.cookie(WebSessions.sessionCookie)?.split(separator: ";").first.map(String.init))
+            let profile = try await WebUITests.get(server, "/profile", cookies: session)
+            #expect(profile.status == .ok && profile.text.contains("Set your password"), "\(profile.text.prefix(400))")
+            // Its user sets a password there.
+            let saved = try await WebUITests.post(
+                server, "/profile/password",
+                ["csrf": try #require(profile.csrf), "password": WebUITests.password, "repeat": WebUITests.password],
+                cookies: session)
+            #expect(saved.status == .ok && saved.text.contains("Your password is set."), "\(saved.text.prefix(400))")
+            #expect(try await WebUITests.logIn(server, "dana").hasPrefix(WebSessions.sessionCookie))
+            let again = try await Self.follow(server, url)
+            #expect(again.status == .unauthorized && again.cookie(WebSessions.sessionCookie) == nil)
+            let madeUp = try await Self.follow(server, "/login/link/berthl_\(UUID().uuidString)")
+            #expect(madeUp.status == .unauthorized)
+            // Expired: the database's clock says so.
+            let late = try #require(try await server.request(.post, "/api/users/dana/login-link").json["url"] as? String)
+            try await server.server.store.database.transaction { db in
+                try await db.raw("UPDATE login_links SET expires_at = 1").run()
+            }
+            #expect(try await Self.follow(server, late).status == .unauthorized)
+            // Every use and misuse is in the audit log, and no token is.
+            let audit = try await server.request(.get, "/api/audit?action=createSession&limit=100").text
+            #expect(audit.contains("succeeded: login link") && audit.contains("failed: login link not valid"))
+            #expect(!audit.contains("berthl_") && !audit.contains("berths_"))
+        }
+    }
+
+    @Test("Only a user manager who may do all the user may makes a link for them; a narrowed key makes none")
+    func whoMakesLinks() async throws {
+        try await TestServer.with { server in
+            _ = try await server.request(.post, "/api/users", json: ["username": "mallory"])
+            _ = try await server.request(.post, "/api/teams", json: ["name": "people"])
+            _ = try await server.request(.post, "/api/teams/people/members", json: ["user": "mallory"])
+            _ = try await server.request(.post, "/api/teams/people/grants", json: ["role": "Viewer", "space": "default"])
+            let key = try #require(
+                try await server.request(.post, "/api/api-keys", json: ["name": "m", "user": "mallory"]).json["key"] as? String)
+            // Mallory, a Viewer, asks for the administrator's link: it would log her in as them.
+            let refused = try await server.request(.post, "/api/users/administrator/login-link", key: .some(key))
+            #expect(refused.status == .forbidden, "\(refused.text)")
+            #expect(try await server.request(.post, "/api/users/mallory/login-link", key: .some(key)).status == .created)
+            let narrowed = try #require(
+                try await server.request(
+                    .post, "/api/api-keys", json: ["name": "narrow", "role": "Viewer", "space": "default"]
+                ).json["key"] as? String)
+            let shed = try await server.request(.post, "/api/users/administrator/login-link", key: .some(narrowed))
+            #expect(shed.status == .forbidden && shed.errorMessage.contains("narrowed"), "\(shed.text)")
         }
     }
 }

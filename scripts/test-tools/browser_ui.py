@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Drives Berth's web UI in headless Chromium, as a person would, against a running `berth server --dev`.
 
-Usage: browser_ui.py URL ADMIN_API_KEY SCREENSHOT_DIR
+Usage: browser_ui.py URL ADMIN_API_KEY SCREENSHOT_DIR LOGIN_LINK
 
-Sets up two users over the API (the administrator's password; a Viewer), then through the browser:
-logs in, creates an environment, an account and a target, creates a release and deploys it to the
+Sets up a Viewer over the API, then through the browser: follows the dev server's one-time login
+link, sets the administrator's password on the profile page (the link then no longer works), logs
+out and in with it, creates an environment, an account and a target, creates a release and deploys it to the
 simulated ECS, watches the task page's log reach "succeeded" without reloading, sees the dashboard
 cell change, deploys an unhealthy image and sees "rolled back"; as the Viewer sees no Deploy form and
 gets 403 posting it by hand; a form without its CSRF token is refused; a name with a script tag shows
@@ -24,7 +25,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-URL, KEY, SHOTS = sys.argv[1], sys.argv[2], sys.argv[3]
+URL, KEY, SHOTS, LINK = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 ADMIN_PASSWORD = "correct horse battery staple"
 VIEWER_PASSWORD = "viewer password that is long"
 XSS = "<script>alert(1)</script>"
@@ -112,7 +113,6 @@ def deploy_and_watch(browser, version, image, outcome):
 
 def main():
     os.makedirs(SHOTS, exist_ok=True)
-    api("PUT", "/api/users/administrator/password", {"password": ADMIN_PASSWORD})
     api("POST", "/api/users", {"username": "vera", "displayName": "Vera Viewer"})
     api("PUT", "/api/users/vera/password", {"password": VIEWER_PASSWORD})
     api("POST", "/api/teams", {"name": "viewers"})
@@ -131,8 +131,22 @@ def main():
         browser.get(URL + "/spaces/default")
         check("/login" in browser.current_url, "a page without a session goes to the login page")
         shot(browser, "01-login")
+        # The one-time link: logged in once, straight to the profile to set a password.
+        browser.get(LINK)
+        browser.find_element(By.CSS_SELECTOR, "form[action='/login/link'] button").click()
+        wait(browser, 10, ec.presence_of_element_located((By.ID, "password")), "the profile page after the login link")
+        submit(browser, "form#password", {"password": ADMIN_PASSWORD, "repeat": ADMIN_PASSWORD})
+        wait(browser, 10, lambda b: "Your password is set." in b.page_source, "the password to be set")
+        shot(browser, "01-profile")
+        browser.find_element(By.CSS_SELECTOR, "form.logout button").click()
+        wait(browser, 10, lambda b: "/login" in b.current_url, "the login page after logging out")
+        browser.get(LINK)
+        browser.find_element(By.CSS_SELECTOR, "form[action='/login/link'] button").click()
+        wait(browser, 10, lambda b: "not valid" in b.page_source, "the used link to be refused")
+        check(not browser.find_elements(By.CSS_SELECTOR, "form.logout"), "a login link works only once")
         log_in(browser, "administrator", ADMIN_PASSWORD)
-        check("/spaces/default" in browser.current_url, "after logging in the browser is back where it started")
+        browser.get(URL + "/spaces/default")
+        check("/spaces/default" in browser.current_url, "the administrator logs in with the password they set")
 
         # Infrastructure: an environment (named like a script), an account, a target.
         browser.get(URL + "/spaces/default/infrastructure")

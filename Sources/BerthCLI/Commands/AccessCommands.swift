@@ -6,7 +6,28 @@ import Foundation
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Create, list, show, disable and enable users and service accounts (UserManage).",
-        subcommands: [Create.self, List.self, Show.self, Disable.self, Enable.self, SetPassword.self])
+        subcommands: [Create.self, List.self, Show.self, Disable.self, Enable.self, SetPassword.self, LoginLink.self])
+
+    struct LoginLink: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "login-link",
+            abstract:
+                "A one-time link to the web UI for a user: it logs them in once within 24 hours, to set their password (your own, or another's with UserManage)."
+        )
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The username or id.") var user: String
+
+        func run() async throws {
+            let client = try options.connect()
+            switch try await client.call({ try await $0.createLoginLink(path: .init(user: user)) }) {
+            case .created(let created):
+                let link = try created.body.json
+                if options.output == .json { return print(try Output.json(link)) }
+                print("A login link for \(link.user) (works once, until \(Output.time(link.expiresAt))):\n  \(link.url)")
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+        }
+    }
 
     struct SetPassword: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

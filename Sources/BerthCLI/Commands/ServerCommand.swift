@@ -5,6 +5,7 @@ import BerthDomain
 import BerthEngine
 import BerthServer
 import BerthStore
+import BerthUseCases
 import BerthWorker
 import CBerthSandbox
 import Foundation
@@ -225,8 +226,20 @@ struct ServerCommand: AsyncParsableCommand {
                 "Log in with: berth login --server \(configuration.http.tls == nil ? "http" : "https")://\(host):\(port) --api-key \(key)"
             )
         }
+        let address = "\(configuration.http.tls == nil ? "http" : "https")://\(host):\(port)"
         if let devEnvironment {
             try await devEnvironment.seed(server: server, logger: logger)
+            // The demo's administrator has no password: a one-time link logs the browser in.
+            let administrator = try await server.useCases.requester(
+                actingAs: User.administratorName, keyName: "berth server --dev")
+            let link = try await server.useCases.createLoginLink(for: User.administratorName, by: administrator)
+            Console.line(
+                "Web UI: \(address)/ — log in once with \(address)/login/link/\(link.token) (then set a password on your profile page)."
+            )
+        } else if server.administratorKey != nil {
+            Console.line(
+                "Web UI: \(address)/ — users log in with a password; `berth user login-link administrator` makes a one-time link to set one."
+            )
         }
         try await server.application.runService()
     }

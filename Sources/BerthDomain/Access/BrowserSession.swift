@@ -15,6 +15,8 @@ public struct BrowserSession: Sendable, Hashable {
     public static let idleTimeout: TimeInterval = 2 * 3600
     /// What a session token starts with (its cookie holds nothing else).
     public static let tokenPrefix = "berths_"
+    /// What a one-time login link's token starts with.
+    public static let linkPrefix = "berthl_"
     public static let lifetime: TimeInterval = 12 * 3600
 
     public init(

@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthDomain
+import BerthOIDC
 import BerthUseCases
 import Foundation
 
@@ -18,5 +19,19 @@ extension APIService {
         let (key, stored) = try await useCases.logIn(
             username: body.username, password: body.password, address: RequestCaller.address)
         return .created(.init(body: .json(.init(apiKey: .init(stored), key: key))))
+    }
+
+    func createLoginLink(_ input: Operations.CreateLoginLink.Input) async throws -> Operations.CreateLoginLink.Output {
+        let (token, user, expiresAt) = try await useCases.createLoginLink(for: input.path.user, by: try requester())
+        return .created(
+            .init(
+                body: .json(
+                    .init(url: Self.loginLinkURL(issuer.configuration.issuer, token), user: user.username, expiresAt: expiresAt)))
+        )
+    }
+
+    /// The page of a login link, on the server's public address.
+    static func loginLinkURL(_ base: String, _ token: String) -> String {
+        (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/login/link/" + token
     }
 }

@@ -85,6 +85,8 @@ enum AccessRequirement: Sendable, Hashable {
         "createSession": .anonymous,
         // One's own password; another's with UserManage (checked in the handler).
         "setUserPassword": .caller,
+        // One's own link; another's with UserManage (checked in the use case).
+        "createLoginLink": .caller,
         "listUsers": .server(.userManage),
         "createUser": .server(.userManage),
         "getUser": .server(.userManage),

@@ -20,6 +20,10 @@ extension WebUI {
         router.get("/login") { request, _ in loginPage(request: request, error: nil) }
         router.post("/login") { request, context in try await logIn(request, context) }
         router.post("/logout", use: action { visit, _ in try await logOut(visit) })
+        router.get("/login/link/:token") { request, context in loginLinkPage(request, context) }
+        router.post("/login/link") { request, context in try await followLoginLink(request, context) }
+        router.get("/profile", use: page { visit in try await profile(visit, saved: false) })
+        router.post("/profile/password", use: action { try await setOwnPassword($0, $1) })
 
         router.get("/", use: page { visit in try await home(visit) })
         router.get("/spaces/:space", use: page { visit in try await dashboard(visit) })
@@ -40,58 +44,6 @@ extension WebUI {
         router.get("/api-keys", use: page { visit in try await apiKeysPage(visit, created: nil) })
         router.post("/api-keys", use: action { try await createAPIKey($0, $1) })
         router.post("/api-keys/:key/revoke", use: action { try await revokeAPIKey($0, $1) })
-    }
-
-    // MARK: - Logging in and out
-
-    func loginPage(request: Request, error: String?, status: HTTPResponse.Status = .ok) -> Response {
-        // The login form is bound to a cookie of its own: a form posted from elsewhere has no token for it.
-        let binding =
-            request.cookies[WebSessions.loginCookie]?.value
-            ?? Base64URL.encode(
-                (0..<24).map { _ in UInt8.random(in: .min ... .max) })
-        let next = request.uri.queryParameters.get("next").map(Self.localPath) ?? "/"
-        let html =
-            (try? render(
-                "login", ["csrf": sessions.csrf(for: binding), "next": next, "error": error as Any],
-                title: "Log in", visit: nil, status: status)) ?? Self.html("Log in", status: status)
-        var response = html
-        response.setCookie(sessions.cookie(WebSessions.loginCookie, binding, maxAge: 3600, sameSite: .strict))
-        return response
-    }
-
-    func logIn(_ request: Request, _ context: Context) async throws -> Response {
-        let form = try await WebForm.read(request, limit: 16 << 10)
-        guard let binding = request.cookies[WebSessions.loginCookie]?.value,
-            sessions.check(form.fields.first(where: { $0.name == "csrf" })?.value, for: binding)
-        else {
-            return loginPage(
-                request: request, error: "The login form expired or did not come from this server; try again.",
-                status: .forbidden)
-        }
-        do {
-            let (token, _) = try await useCases.logInToBrowser(
-                username: form["username"] ?? "", password: form.fields.first { $0.name == "password" }?.value ?? "",
-                address: context.clientAddress)
-            return Self.redirect(
-                Self.localPath(form["next"] ?? "/"),
-                cookies: [
-                    sessions.cookie(WebSessions.sessionCookie, token, maxAge: Int(BrowserSession.lifetime)),
-                    sessions.expired(WebSessions.loginCookie),
-                ])
-        } catch let error as BerthError {
-            return loginPage(request: request, error: error.message, status: ErrorMiddleware<Context>.status(for: error.code))
-        }
-    }
-
-    func logOut(_ visit: Visit) async throws -> Response {
-        try await useCases.logOut(token: visit.token, by: visit.requester)
-        return Self.redirect("/login", cookies: [sessions.expired(WebSessions.sessionCookie)])
-    }
-
-    /// `path` when it is a path of this server, "/" otherwise (never another site).
-    static func localPath(_ path: String) -> String {
-        path.hasPrefix("/") && !path.hasPrefix("//") && !path.hasPrefix("/\\") ? path : "/"
     }
 
     /// The first space the user may view.

@@ -293,14 +293,19 @@ public enum Migrations {
                 """
             ]),
         Migration(
-            version: 17, name: "sessions of the web UI, by the hash of their token",
+            version: 17, name: "sessions of the web UI and one-time login links, by the hash of their token",
             statements: [
                 """
                 CREATE TABLE browser_sessions (
                     id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
                     token_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL,
                     expires_at BIGINT NOT NULL)
+                """,
                 """
+                CREATE TABLE login_links (
+                    token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                    created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+                """,
             ]),
     ]
 

@@ -1,0 +1,101 @@
+import BerthDomain
+import BerthStore
+import BerthUseCases
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Logging in (a password, or a one-time link) and out.
+extension WebUI {
+    func loginPage(request: Request, error: String?, status: HTTPResponse.Status = .ok) -> Response {
+        // The login form is bound to a cookie of its own: a form posted from elsewhere has no token for it.
+        let binding =
+            request.cookies[WebSessions.loginCookie]?.value
+            ?? Base64URL.encode(
+                (0..<24).map { _ in UInt8.random(in: .min ... .max) })
+        let next = request.uri.queryParameters.get("next").map(Self.localPath) ?? "/"
+        let html =
+            (try? render(
+                "login", ["csrf": sessions.csrf(for: binding), "next": next, "error": error as Any],
+                title: "Log in", visit: nil, status: status)) ?? Self.html("Log in", status: status)
+        var response = html
+        response.setCookie(sessions.cookie(WebSessions.loginCookie, binding, maxAge: 3600, sameSite: .strict))
+        return response
+    }
+
+    func logIn(_ request: Request, _ context: Context) async throws -> Response {
+        let form = try await WebForm.read(request, limit: 16 << 10)
+        guard let binding = request.cookies[WebSessions.loginCookie]?.value,
+            sessions.check(form.fields.first(where: { $0.name == "csrf" })?.value, for: binding)
+        else {
+            return loginPage(
+                request: request, error: "The login form expired or did not come from this server; try again.",
+                status: .forbidden)
+        }
+        do {
+            let (token, _) = try await useCases.logInToBrowser(
+                username: form["username"] ?? "", password: form.fields.first { $0.name == "password" }?.value ?? "",
+                address: context.clientAddress)
+            return Self.redirect(
+                Self.localPath(form["next"] ?? "/"),
+                cookies: [
+                    sessions.cookie(WebSessions.sessionCookie, token, maxAge: Int(BrowserSession.lifetime)),
+                    sessions.expired(WebSessions.loginCookie),
+                ])
+        } catch let error as BerthError {
+            return loginPage(request: request, error: error.message, status: ErrorMiddleware<Context>.status(for: error.code))
+        }
+    }
+
+    func logOut(_ visit: Visit) async throws -> Response {
+        try await useCases.logOut(token: visit.token, by: visit.requester)
+        return Self.redirect("/login", cookies: [sessions.expired(WebSessions.sessionCookie)])
+    }
+
+    /// A login link's page: a button, not the login itself, so that a mail scanner or a link preview
+    /// that opens the link does not use it up.
+    func loginLinkPage(_ request: Request, _ context: Context, error: String? = nil, status: HTTPResponse.Status = .ok)
+        -> Response
+    {
+        let binding =
+            request.cookies[WebSessions.loginCookie]?.value
+            ?? Base64URL.encode(
+                (0..<24).map { _ in UInt8.random(in: .min ... .max) })
+        let token = context.parameters.get("token") ?? ""
+        var response =
+            (try? render(
+                "login-link", ["csrf": sessions.csrf(for: binding), "token": token, "error": error as Any],
+                title: "Log in with a link", visit: nil, status: status)) ?? Self.html("Log in with a link", status: status)
+        response.setCookie(sessions.cookie(WebSessions.loginCookie, binding, maxAge: 3600, sameSite: .strict))
+        return response
+    }
+
+    func followLoginLink(_ request: Request, _ context: Context) async throws -> Response {
+        let form = try await WebForm.read(request, limit: 16 << 10)
+        guard let binding = request.cookies[WebSessions.loginCookie]?.value,
+            sessions.check(form.fields.first(where: { $0.name == "csrf" })?.value, for: binding)
+        else {
+            return loginPage(
+                request: request, error: "The login form expired or did not come from this server; open the link again.",
+                status: .forbidden)
+        }
+        do {
+            let (token, _) = try await useCases.logInWithLink(form["token"] ?? "", address: context.clientAddress)
+            return Self.redirect(
+                "/profile",
+                cookies: [
+                    sessions.cookie(WebSessions.sessionCookie, token, maxAge: Int(BrowserSession.lifetime)),
+                    sessions.expired(WebSessions.loginCookie),
+                ])
+        } catch let error as BerthError {
+            return loginPage(request: request, error: error.message, status: ErrorMiddleware<Context>.status(for: error.code))
+        }
+    }
+
+    /// `path` when it is a path of this server, "/" otherwise (never another site).
+    static func localPath(_ path: String) -> String {
+        path.hasPrefix("/") && !path.hasPrefix("//") && !path.hasPrefix("/\\") ? path : "/"
+    }
+
+}
