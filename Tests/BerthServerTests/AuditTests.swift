@@ -152,6 +152,8 @@ struct AuditTests {
             #expect((Self.changes(disabled.event)["displayName"] as? [String: Any])?["after"] as? String == "Dana S.")
             let set = try await walk.change("setUserPassword", .put, "/api/users/dana/password", ["password": password])
             #expect(Self.changes(set.event)["password"] as? String == "(changed)", "\(set.event)")
+            let link = try await walk.change("createLoginLink", .post, "/api/users/dana/login-link", record: "users/")
+            #expect(!"\(link.event)".contains("berthl_"), "the link's token is not in the event")
             let login = try await walk.change(
                 "createSession", .post, "/api/sessions", ["username": "dana", "password": password], key: .some(nil))
             #expect(login.event["actor"] == nil || login.event["actor"] is NSNull, "a login has no caller yet")
