@@ -311,3 +311,55 @@ struct LoginLinkTests {
         }
     }
 }
+
+@Suite("Web UI: the project editor")
+struct ProjectEditorTests {
+    @Test("The editor shows the project as its apply document; a bad edit is refused at its field and kept; a good one is applied")
+    func editor() async throws {
+        try await WebUITests.withAdministrator { server, session in
+            _ = try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Staging"])
+            let step: [String: Any] = [
+                "name": "Hello", "type": "run-aws-cli-script", "properties": ["script": "echo 'true' #{Greeting}"],
+            ]
+            _ = try await server.request(
+                .put, "/api/spaces/default/projects/web",
+                json: [
+                    "description": "The shop", "steps": [step],
+                    "variables": [
+                        ["name": "Greeting", "value": "true", "scope": ["environments": ["Staging"]]],
+                        ["name": "Token", "value": "s3cret-\(UUID().uuidString)", "type": "sensitive"],
+                    ],
+                ])
+            let page = try await WebUITests.get(server, "/spaces/default/projects/web/edit", cookies: session)
+            #expect(page.status == .ok, "\(page.text.prefix(300))")
+            let document = try #require(
+                page.text.firstMatch(of: /<textarea[^>]*>([\s\S]*?)<\/textarea>/).map { String($0.output.1) })
+            let yaml = document.replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(of: "&quot;", with: "\"")
+                .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+                .replacingOccurrences(of: "&amp;", with: "&")
+            #expect(yaml.contains("name: web") && yaml.contains("type: run-aws-cli-script"), "\(yaml)")
+            #expect(yaml.contains("value: \"true\""), "a string that reads as a boolean is quoted: \(yaml)")
+            #expect(!yaml.contains("s3cret"), "sensitive values are not in the document")
+            // A bad step type: refused at its field, with the text as it was typed.
+            let token = try #require(page.csrf)
+            let broken = yaml.replacingOccurrences(of: "type: run-aws-cli-script", with: "type: run-everything")
+            let refused = try await WebUITests.post(
+                server, "/spaces/default/projects/web/edit", ["csrf": token, "document": broken], cookies: session)
+            #expect(refused.status.code == 422, "\(refused.status)")
+            #expect(refused.text.contains("steps[0].type") && refused.text.contains("run-everything"), "\(refused.text.suffix(900))")
+            // Read back as typed: the document round-trips, and a changed description is applied.
+            let edited = yaml.replacingOccurrences(of: "description: The shop", with: "description: The new shop")
+            let saved = try await WebUITests.post(
+                server, "/spaces/default/projects/web/edit", ["csrf": token, "document": edited], cookies: session)
+            #expect(saved.status == .seeOther, "\(saved.status) \(saved.text.suffix(600))")
+            let project = try await server.request(.get, "/api/spaces/default/projects/web").json
+            #expect(project["description"] as? String == "The new shop")
+            let variables = try await server.request(.get, "/api/spaces/default/projects/web/variables").items
+            #expect(variables.count == 2, "the sensitive variable kept its value: \(variables)")
+            #expect(variables.first { $0["name"] as? String == "Greeting" }?["value"] as? String == "true")
+            #expect((variables.first { $0["name"] as? String == "Token" }?["secret"] as? [String: Any])?["hasValue"] as? Bool == true)
+            let steps = project["steps"] as? [[String: Any]] ?? []
+            #expect((steps.first?["properties"] as? [String: Any])?["script"] as? String == "echo 'true' #{Greeting}")
+        }
+    }
+}

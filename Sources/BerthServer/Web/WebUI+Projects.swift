@@ -91,6 +91,7 @@ extension WebUI {
                     ] as [String: Any]
                 },
                 "mayRelease": requester.may(.releaseCreate, at: scope(nil)),
+                "mayEdit": requester.may(.projectEdit, at: scope(nil)), "editURL": "\(base)/edit",
                 "mayEditVariables": requester.may(.variableEdit, at: scope(nil)),
                 "mayDeploy": !deployable.isEmpty && !releases.isEmpty,
                 "deployEnvironments": deployable.map { ["name": $0.name] },

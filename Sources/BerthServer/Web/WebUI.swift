@@ -128,6 +128,8 @@ struct WebUI: Sendable {
             layout["user"] = ["username": caller.user.username, "displayName": caller.user.displayName]
             layout["csrf"] = visit.csrf
             layout["mayAudit"] = caller.may(.auditView, at: .server)
+            layout["mayManageUsers"] = caller.may(.userManage, at: .server)
+            layout["mayManageTeams"] = caller.may(.teamManage, at: .server)
         }
         guard let html = templates.render(layout, withTemplate: "layout") else {
             throw BerthError(.internalError, "The page layout is missing.")
