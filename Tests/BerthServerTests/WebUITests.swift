@@ -314,7 +314,8 @@ struct LoginLinkTests {
 
 @Suite("Web UI: the project editor")
 struct ProjectEditorTests {
-    @Test("The editor shows the project as its apply document; a bad edit is refused at its field and kept; a good one is applied")
+    @Test(
+        "The editor shows the project as its apply document; a bad edit is refused at its field and kept; a good one is applied")
     func editor() async throws {
         try await WebUITests.withAdministrator { server, session in
             _ = try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Staging"])
@@ -346,7 +347,8 @@ struct ProjectEditorTests {
             let refused = try await WebUITests.post(
                 server, "/spaces/default/projects/web/edit", ["csrf": token, "document": broken], cookies: session)
             #expect(refused.status.code == 422, "\(refused.status)")
-            #expect(refused.text.contains("steps[0].type") && refused.text.contains("run-everything"), "\(refused.text.suffix(900))")
+            #expect(
+                refused.text.contains("steps[0].type") && refused.text.contains("run-everything"), "\(refused.text.suffix(900))")
             // Read back as typed: the document round-trips, and a changed description is applied.
             let edited = yaml.replacingOccurrences(of: "description: The shop", with: "description: The new shop")
             let saved = try await WebUITests.post(
@@ -357,7 +359,8 @@ struct ProjectEditorTests {
             let variables = try await server.request(.get, "/api/spaces/default/projects/web/variables").items
             #expect(variables.count == 2, "the sensitive variable kept its value: \(variables)")
             #expect(variables.first { $0["name"] as? String == "Greeting" }?["value"] as? String == "true")
-            #expect((variables.first { $0["name"] as? String == "Token" }?["secret"] as? [String: Any])?["hasValue"] as? Bool == true)
+            #expect(
+                (variables.first { $0["name"] as? String == "Token" }?["secret"] as? [String: Any])?["hasValue"] as? Bool == true)
             let steps = project["steps"] as? [[String: Any]] ?? []
             #expect((steps.first?["properties"] as? [String: Any])?["script"] as? String == "echo 'true' #{Greeting}")
         }

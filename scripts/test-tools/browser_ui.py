@@ -108,6 +108,12 @@ def deploy_and_watch(browser, version, image, outcome):
     check(browser.execute_script("return window.berthPageMark;") == page_id, "the task page was not reloaded")
     lines = browser.find_elements(By.CSS_SELECTOR, "#log .line")
     check(len(lines) > loaded_lines, f"the log grew live ({loaded_lines} lines at load, {len(lines)} at the end)")
+    ending = "completed" if outcome == "succeeded" else "rolled-back"
+    wait(browser, 10, lambda b: b.find_elements(By.CSS_SELECTOR, f"figure.chart svg line.ending.{ending}"),
+         f"the rollout chart to mark the rollout {ending}")
+    revisions = browser.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline.running")
+    check(len(revisions) >= (1 if outcome == "succeeded" else 2),
+          f"the rollout chart draws the running tasks of {len(revisions)} revision(s)")
     return browser.current_url
 
 

@@ -19,40 +19,47 @@ struct ProjectDocument {
     ) throws -> String {
         var top: [(String, JSONValue)] = [("name", .string(project.name))]
         if !project.description.isEmpty { top.append(("description", .string(project.description))) }
-        top.append((
-            "steps",
-            .array(
-                project.steps.map { step in
-                    var members: [(String, JSONValue)] = [("name", .string(step.name)), ("type", .string(step.kind.rawValue))]
-                    if !step.targetRoles.isEmpty { members.append(("targetRoles", .array(step.targetRoles.map(JSONValue.string)))) }
-                    members.append(("properties", step.properties))
-                    return .object(members)
-                })
-        ))
-        top.append((
-            "variables",
-            .array(
-                variables.map { variable in
-                    var members: [(String, JSONValue)] = [("name", .string(variable.name))]
-                    if variable.kind != .text { members.append(("type", .string(variable.kind.rawValue))) }
-                    switch variable.kind {
-                    case .text: members.append(("value", .string(variable.value ?? "")))
-                    case .awsAccount: members.append(("value", .string(accounts[variable.value ?? ""] ?? variable.value ?? "")))
-                    case .sensitive: break
-                    }
-                    var scope: [(String, JSONValue)] = []
-                    let scoped = variable.scope
-                    if !scoped.environmentIDs.isEmpty {
-                        scope.append(("environments", .array(scoped.environmentIDs.map { .string(environments[$0] ?? $0) })))
-                    }
-                    if !scoped.roles.isEmpty { scope.append(("roles", .array(scoped.roles.map(JSONValue.string)))) }
-                    if !scoped.targetIDs.isEmpty {
-                        scope.append(("targets", .array(scoped.targetIDs.map { .string(targets[$0] ?? $0) })))
-                    }
-                    if !scope.isEmpty { members.append(("scope", .object(scope))) }
-                    return .object(members)
-                })
-        ))
+        top.append(
+            (
+                "steps",
+                .array(
+                    project.steps.map { step in
+                        var members: [(String, JSONValue)] = [
+                            ("name", .string(step.name)), ("type", .string(step.kind.rawValue)),
+                        ]
+                        if !step.targetRoles.isEmpty {
+                            members.append(("targetRoles", .array(step.targetRoles.map(JSONValue.string))))
+                        }
+                        members.append(("properties", step.properties))
+                        return .object(members)
+                    })
+            ))
+        top.append(
+            (
+                "variables",
+                .array(
+                    variables.map { variable in
+                        var members: [(String, JSONValue)] = [("name", .string(variable.name))]
+                        if variable.kind != .text { members.append(("type", .string(variable.kind.rawValue))) }
+                        switch variable.kind {
+                        case .text: members.append(("value", .string(variable.value ?? "")))
+                        case .awsAccount:
+                            members.append(("value", .string(accounts[variable.value ?? ""] ?? variable.value ?? "")))
+                        case .sensitive: break
+                        }
+                        var scope: [(String, JSONValue)] = []
+                        let scoped = variable.scope
+                        if !scoped.environmentIDs.isEmpty {
+                            scope.append(("environments", .array(scoped.environmentIDs.map { .string(environments[$0] ?? $0) })))
+                        }
+                        if !scoped.roles.isEmpty { scope.append(("roles", .array(scoped.roles.map(JSONValue.string)))) }
+                        if !scoped.targetIDs.isEmpty {
+                            scope.append(("targets", .array(scoped.targetIDs.map { .string(targets[$0] ?? $0) })))
+                        }
+                        if !scope.isEmpty { members.append(("scope", .object(scope))) }
+                        return .object(members)
+                    })
+            ))
         return try Yams.serialize(node: node(.object(top)), indent: 2, width: -1, allowUnicode: true)
     }
 
@@ -152,9 +159,11 @@ struct ProjectDocument {
         switch value {
         case .string(let text):
             let plain = Node(text)
-            let readsBack = (try? Yams.compose(yaml: text))??.string == text && plain.int == nil && plain.float == nil
+            let readsBack =
+                (try? Yams.compose(yaml: text))??.string == text && plain.int == nil && plain.float == nil
                 && plain.bool == nil && plain.null == nil
-            return readsBack && !text.contains("\n") ? plain : Node(text, .implicit, text.contains("\n") ? .literal : .doubleQuoted)
+            return readsBack && !text.contains("\n")
+                ? plain : Node(text, .implicit, text.contains("\n") ? .literal : .doubleQuoted)
         case .number(let number):
             return Node(number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number))
         case .bool(let flag): return Node(flag ? "true" : "false")

@@ -61,7 +61,8 @@ extension WebUI {
                 }
                 grantRows.append([
                     "role": roles.first { $0.id == grant.roleID }?.name ?? grant.roleID,
-                    "space": grant.spaceID.map { spaceNames[$0] ?? $0 } ?? "every space", "limits": limits.joined(separator: ", "),
+                    "space": grant.spaceID.map { spaceNames[$0] ?? $0 } ?? "every space",
+                    "limits": limits.joined(separator: ", "),
                     "revokeURL": "/teams/\(Self.segment(team.name))/grants/\(Self.segment(grant.id))/revoke",
                 ])
             }

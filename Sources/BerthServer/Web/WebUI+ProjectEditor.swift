@@ -17,7 +17,8 @@ extension WebUI {
             project, variables: variables,
             environments: Dictionary(
                 uniqueKeysWithValues: try await store.listEnvironments(spaceID: project.spaceID).map { ($0.id, $0.name) }),
-            targets: Dictionary(uniqueKeysWithValues: try await store.allTargets(spaceID: project.spaceID).map { ($0.id, $0.name) }),
+            targets: Dictionary(
+                uniqueKeysWithValues: try await store.allTargets(spaceID: project.spaceID).map { ($0.id, $0.name) }),
             accounts: Dictionary(
                 uniqueKeysWithValues: try await store.listAccounts(spaceID: project.spaceID).map { ($0.id, $0.name) }))
         return try editor(visit, project: project, text: document, errors: [])

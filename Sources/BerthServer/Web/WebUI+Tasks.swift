@@ -52,12 +52,21 @@ extension WebUI {
         // The log, in its sections (a deployment's step on a target), each foldable.
         let log = try await useCases.store.taskLog(taskID: task.id, after: 0, limit: 10_000)
         var sections: [(title: String, lines: [[String: Any]])] = []
+        var sectionLines: [String: [TaskLogLine]] = [:]
+        var sectionOrder: [String] = []
         for line in log.lines {
             let title = line.section ?? ""
             if sections.last?.title != title { sections.append((title, [])) }
             sections[sections.count - 1].lines.append([
                 "sequence": line.sequence, "time": Self.time(line.time), "level": line.level.rawValue, "message": line.message,
             ])
+            if sectionLines[title] == nil { sectionOrder.append(title) }
+            sectionLines[title, default: []].append(line)
+        }
+        // A rollout chart per service step and target; redrawn while the task runs.
+        values["charts"] = sectionOrder.enumerated().compactMap { index, title -> [String: Any]? in
+            guard let chart = RolloutChart(lines: sectionLines[title] ?? []) else { return nil }
+            return ["id": "chart-\(index)", "title": title, "svg": chart.svg]
         }
         values["sections"] = sections.map { ["title": $0.title.isEmpty ? "Task" : $0.title, "lines": $0.lines] as [String: Any] }
         values["after"] = log.lines.last?.sequence ?? 0

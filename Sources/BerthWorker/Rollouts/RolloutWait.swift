@@ -35,13 +35,21 @@ struct RolloutWait {
         let key = ServiceWatchHub.Key(region: run.region, cluster: cluster, identity: credentials.identity)
         let updates = run.worker.watchers.watch(service, key: key, ecs: ecs)
         var lastProgress = ""
+        var lastSnapshot: RolloutSnapshot?
         var notice = ThrottleNotice()
         // Stopped tasks still to look at: set when ECS counts new failed tasks, cleared once looked at.
         var stoppedTasksToCheck = false
         for await update in updates {
             switch update {
             case .service(let described):
-                let verdict = tracker.observe(ServiceObservation(described), at: clock.now())
+                let observation = ServiceObservation(described)
+                let snapshot = RolloutSnapshot(observation)
+                if snapshot != lastSnapshot, !snapshot.revisions.isEmpty {
+                    // What the task page's rollout chart is drawn from.
+                    await run.log.verbose(snapshot.line)
+                    lastSnapshot = snapshot
+                }
+                let verdict = tracker.observe(observation, at: clock.now())
                 if case .inProgress(let progress) = verdict, progress != lastProgress {
                     await run.log.info(progress)
                     lastProgress = progress
