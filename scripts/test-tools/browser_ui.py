@@ -158,9 +158,19 @@ def main():
         browser.get(URL + "/spaces/default/infrastructure")
         submit(browser, "form[action='/spaces/default/environments']", {"name": XSS})
         wait(browser, 10, lambda b: XSS in b.find_element(By.CSS_SELECTOR, "ol.environments").text, "the new environment")
+        # The used login link's 401 above is meant; anything else severe is not.
+        console = [entry for entry in browser.get_log("browser")
+                   if entry.get("level") == "SEVERE" and "/login/link - " not in entry.get("message", "")]
+        check(not console, f"no errors in the browser's console (the CSP blocks nothing of ours): {console}")
         check(not browser.find_elements(By.XPATH, "//ol[@class='environments']//script"),
               "a name with a script tag is shown as text, not run")
         submit(browser, "form[action='/spaces/default/environments']", {"name": "Staging"})
+        # Reorder: Staging one place up, before the script-named one.
+        staging = [item for item in browser.find_elements(By.CSS_SELECTOR, "ol.environments li") if "Staging" in item.text][0]
+        staging.find_element(By.CSS_SELECTOR, "button[value=up]").click()
+        wait(browser, 10, lambda b: [i.find_element(By.CSS_SELECTOR, ".name").text
+                                      for i in b.find_elements(By.CSS_SELECTOR, "ol.environments li")][:3] ==
+             ["Development", "Staging", XSS], "Staging to move up")
         submit(browser, "form[action='/spaces/default/accounts']",
                {"name": "staging-keys", "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
                 "secretKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "region": "us-east-1"})
@@ -200,7 +210,9 @@ def main():
              "the open dashboard to show the Staging deployment")
         check(browser.execute_script("return window.berthPageMark;") == mark, "the dashboard changed without a reload")
         for name, path in (("06-project", "/spaces/default/projects/demo"), ("07-tasks", "/tasks"),
-                           ("08-audit", "/audit"), ("09-api-keys", "/api-keys")):
+                           ("08-audit", "/audit"), ("09-api-keys", "/api-keys"), ("11-users", "/users"),
+                           ("12-teams", "/teams"), ("13-oidc", "/oidc"),
+                           ("14-project-editor", "/spaces/default/projects/demo/edit")):
             browser.get(URL + path)
             shot(browser, name)
         browser.get(task_url)
@@ -225,6 +237,9 @@ def main():
                               {"csrf": token, "project": "Demo", "release": "2.0.0", "environment": "Development"})
         check(status == 403, f"the Viewer's hand-made deploy is refused (got {status})")
         shot(browser, "10-viewer-project")
+        console = [entry for entry in browser.get_log("browser")
+                   if entry.get("level") == "SEVERE" and "status of 403" not in entry.get("message", "")]
+        check(not console, f"no other errors in the browser's console: {console}")
         print("all browser checks held", flush=True)
     finally:
         browser.quit()

@@ -82,12 +82,9 @@ extension APIService {
                 "request",
                 [.init(field: "for", message: "project and environment narrow deployment subjects; use for=deployments or all")])
         }
-        let policy = TrustPolicy(
-            providerHost: issuer.configuration.providerHost, roleARN: roleARN,
-            audience: account.audience ?? issuer.configuration.defaultAudience,
-            subjects: TrustPolicy.subjects(
-                for: scope, account: account, spaceSlug: space.slug, projectSlug: projectSlug,
-                environmentSlug: environmentSlug))
+        let policy = Self.trustPolicy(
+            for: account, roleARN: roleARN, in: space, issuer: issuer.configuration, scope: scope, projectSlug: projectSlug,
+            environmentSlug: environmentSlug)
         return .ok(
             .init(
                 body: .json(
@@ -95,6 +92,18 @@ extension APIService {
                         accountId: account.id, roleArn: roleARN, providerArn: try policy.providerARN, audience: policy.audience,
                         subjects: policy.subjects, _operator: policy.usesWildcards ? "StringLike" : "StringEquals",
                         policy: try policy.document.rendered(pretty: true)))))
+    }
+
+    /// The trust policy an OIDC account's role needs for Berth's tokens (`scope`: which of them).
+    static func trustPolicy(
+        for account: Account, roleARN: String, in space: Space, issuer: OIDCIssuerConfiguration,
+        scope: TrustPolicy.Scope = .all, projectSlug: String? = nil, environmentSlug: String? = nil
+    ) -> TrustPolicy {
+        TrustPolicy(
+            providerHost: issuer.providerHost, roleARN: roleARN, audience: account.audience ?? issuer.defaultAudience,
+            subjects: TrustPolicy.subjects(
+                for: scope, account: account, spaceSlug: space.slug, projectSlug: projectSlug,
+                environmentSlug: environmentSlug))
     }
 
     static func shellQuoted(_ value: String) -> String {

@@ -26,7 +26,12 @@ extension WebUI {
             "infrastructure",
             [
                 "csrf": visit.csrf, "space": space.name, "base": base,
-                "environments": environments.map { ["name": $0.name, "order": $0.sortOrder] as [String: Any] },
+                "environments": environments.enumerated().map { index, environment in
+                    [
+                        "name": environment.name, "moveURL": "\(base)/environments/\(Self.segment(environment.slug))/move",
+                        "up": index > 0, "down": index < environments.count - 1,
+                    ] as [String: Any]
+                },
                 "targets": targets.map { target in
                     let account: String =
                         switch target.authentication {
@@ -75,6 +80,22 @@ extension WebUI {
     func createEnvironment(_ visit: Visit, _ form: WebForm) async throws -> Response {
         _ = try await useCases.createEnvironment(
             name: form["name"] ?? "", sortOrder: nil, space: try visit.parameter("space"), by: visit.requester)
+        return Self.redirect(try infrastructureURL(visit))
+    }
+
+    /// Moves an environment one place up or down the order (the dashboard's columns, the promotion order).
+    func moveEnvironment(_ visit: Visit, _ form: WebForm) async throws -> Response {
+        let space = try visit.parameter("space")
+        let environments = try await useCases.listEnvironments(space: space, by: visit.requester)
+        let reference = try visit.parameter("environment")
+        guard let index = environments.firstIndex(where: { $0.slug == Slug.make(reference) || $0.id == reference }) else {
+            throw BerthError.notFound("environment", reference)
+        }
+        let target = form["direction"] == "up" ? index - 1 : index + 1
+        if environments.indices.contains(target) {
+            _ = try await useCases.updateEnvironment(
+                environments[index].id, name: nil, sortOrder: target, space: space, by: visit.requester)
+        }
         return Self.redirect(try infrastructureURL(visit))
     }
 

@@ -78,7 +78,27 @@ function refresh(element) {
   }, every);
 }
 
+// "Copy" buttons: the text of the element they name, to the clipboard.
+function copyButton(button) {
+  button.addEventListener("click", async () => {
+    const source = document.getElementById(button.dataset.copy);
+    if (!source) return;
+    try {
+      await navigator.clipboard.writeText(source.textContent);
+      button.textContent = "Copied";
+    } catch (_) {
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      button.textContent = "Selected: press Ctrl+C";
+    }
+    setTimeout(() => { button.textContent = "Copy"; }, 2000);
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("button[data-copy]").forEach(copyButton);
   const log = document.getElementById("log");
   if (log && log.dataset.finished !== "true") followLog(log);
   document.querySelectorAll("[data-refresh][id]").forEach(refresh);
