@@ -98,6 +98,11 @@ if arguments.contains("--workers-only") {
     exit(0)
 }
 
+if arguments.contains("--web-only") {
+    printWebUIResults(try await WebUIBenchmark(berth: berthBinary).run())
+    exit(0)
+}
+
 if arguments.contains("--deployments-only") {
     printYoungRolloutResults(try await YoungRolloutBenchmark(berth: berthBinary).run())
     printDeploymentResults(try await DeploymentBenchmark(berth: berthBinary).run())
@@ -217,6 +222,8 @@ if let cli = times.awsCLI {
 }
 
 printServerResults(try await ServerBenchmarks(berth: berthBinary).run())
+
+printWebUIResults(try await WebUIBenchmark(berth: berthBinary).run())
 
 try await printClusterResults()
 
