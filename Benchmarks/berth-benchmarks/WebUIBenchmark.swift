@@ -18,7 +18,9 @@ struct WebUIBenchmark {
     }
 
     let berth: String
-    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    /// Redirects not followed: the session cookie comes with the login's 303.
+    let http = HTTPClient(
+        eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
     static let password = "benchmark password 1234"
 
     func run() async throws -> Results {
@@ -62,7 +64,8 @@ struct WebUIBenchmark {
         for index in 0..<50 {
             let project = String(format: "service-%02d", index)
             try await server.call(.PUT, "/api/spaces/default/projects/\(project)", ["steps": [step]], using: http)
-            try await server.call(.POST, "/api/spaces/default/projects/\(project)/releases", ["version": "1.0.\(index)"], using: http)
+            try await server.call(
+                .POST, "/api/spaces/default/projects/\(project)/releases", ["version": "1.0.\(index)"], using: http)
             for environment in environments {
                 try await server.call(
                     .POST, "/api/spaces/default/deployments",
@@ -122,7 +125,9 @@ struct WebUIBenchmark {
         let password = Self.password.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         request.body = .bytes(ByteBuffer(string: "csrf=\(csrf)&username=administrator&password=\(password)&next=/"))
         let answer = try await http.execute(request, timeout: .seconds(10))
-        guard let session = answer.headers["Set-Cookie"].first(where: { $0.hasPrefix("berth_session=") })?.split(separator: ";").first
+        guard
+            let session = answer.headers["Set-Cookie"].first(where: { $0.hasPrefix("berth_session=") })?.split(separator: ";")
+                .first
         else { throw TestSupportError("logging in gave no session (\(answer.status))") }
         return String(session)
     }

@@ -132,12 +132,13 @@ actor LogSink {
         }
     }
 
-    /// Flushes a tenth of a second after each wake-up, until cancelled (the lines still pending
-    /// then belong to tasks that flush before they close).
+    /// Flushes 50 ms after each wake-up (lines come in bursts; an open task page should see them
+    /// at once), until cancelled (the lines still pending then belong to tasks that flush before
+    /// they close).
     func run() async {
         for await _ in wakes {
             do {
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(50))
             } catch {
                 return
             }

@@ -34,6 +34,9 @@ struct AccessEndToEndTests {
         _ = try await admin(["team", "add-member", "developers", "dev"])
         let granted = try await admin(["team", "grant", "developers", "Deployer", "--environment", "Development"])
         #expect(granted.standardOutput.contains("Deployer in default, environments Development"), "\(granted.standardOutput)")
+        let link = try await admin(["user", "login-link", "dev"])
+        #expect(link.standardOutput.contains("A login link for dev (works once, until "), "\(link.standardOutput)")
+        #expect(link.standardOutput.contains("\(server.url)/login/link/berthl_"), "\(link.standardOutput)")
         let created = try await admin(["apikey", "create", "dev-laptop", "--user", "dev"])
         let key = try #require(created.standardOutput.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("berth_") })
         func dev(_ arguments: [String]) async throws -> BerthProcess.Result {

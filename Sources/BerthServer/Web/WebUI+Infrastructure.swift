@@ -15,8 +15,11 @@ extension WebUI {
         let names = Dictionary(uniqueKeysWithValues: environments.map { ($0.id, $0.name) })
         let mayViewAccounts = requester.may(.accountView, at: AccessScope(spaceID: space.id))
         let accounts = mayViewAccounts ? try await useCases.listAccounts(space: reference, by: requester) : []
-        let accountNames = Dictionary(uniqueKeysWithValues: accounts.map { ($0.id, $0.name) })
-        let targets = try await useCases.store.allTargets(spaceID: space.id)
+        // Targets a page at a time (a space may have thousands), optionally of one environment.
+        let environmentFilter = visit.query("environment").flatMap { name in environments.first { $0.slug == Slug.make(name) } }
+        let listing = try await useCases.store.targetListing(
+            spaceID: space.id, environmentID: environmentFilter?.id, role: nil, limit: Self.targetsPerPage,
+            after: visit.query("after"))
         let workers = try await useCases.listWorkers(space: reference, by: requester)
         let pools = try await useCases.listWorkerPools(space: reference, by: requester)
         let base = "/spaces/\(Self.segment(space.slug))"
@@ -32,10 +35,11 @@ extension WebUI {
                         "up": index > 0, "down": index < environments.count - 1,
                     ] as [String: Any]
                 },
-                "targets": targets.map { target in
+                "targets": listing.entries.map { entry in
+                    let target = entry.target
                     let account: String =
                         switch target.authentication {
-                        case .account(let id): accountNames[id] ?? "an account"
+                        case .account: entry.accountName ?? "an account"
                         case .workerCredentials: "the worker's credentials"
                         }
                     return [
@@ -67,11 +71,20 @@ extension WebUI {
                         },
                     ] as [String: Any]
                 },
+                "nextTargets": listing.nextCursor.map {
+                    "\(base)/infrastructure?after=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)"
+                        + (environmentFilter.map { "&environment=\(Self.segment($0.slug))" } ?? "")
+                } as Any,
+                "filters": environments.map {
+                    ["name": $0.name, "value": $0.slug, "selected": $0.id == environmentFilter?.id] as [String: Any]
+                },
                 "mayViewAccounts": mayViewAccounts, "mayEditEnvironments": may(.environmentEdit),
                 "mayEditTargets": may(.targetEdit), "mayCheckHealth": may(.targetHealthCheck),
                 "mayEditAccounts": may(.accountEdit),
             ], title: "Infrastructure · \(space.name)", visit: visit)
     }
+
+    static let targetsPerPage = 100
 
     var infrastructureURL: @Sendable (Visit) throws -> String {
         { visit in "/spaces/\(Self.segment(try visit.parameter("space")))/infrastructure" }

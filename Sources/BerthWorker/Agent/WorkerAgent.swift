@@ -18,8 +18,9 @@ public struct WorkerAgent: Service {
 
     /// How long a failed claim waits before the next (the server may be restarting).
     static let retryAfterFailure: Duration = .seconds(2)
-    /// How often a running job's lines are sent (and its lease renewed when it has none).
-    static let flushInterval: Duration = .milliseconds(250)
+    /// How often a running job's new lines are sent (a job with none sends nothing until its
+    /// heartbeat): short enough that a line reaches an open task page well within 250 ms.
+    static let flushInterval: Duration = .milliseconds(100)
     /// A job with nothing to say still renews its lease this often, or three times per lease
     /// when the server's lease is shorter than 15 s.
     static func heartbeat(lease seconds: Int) -> Duration { min(.seconds(5), .milliseconds(seconds * 1000 / 3)) }
