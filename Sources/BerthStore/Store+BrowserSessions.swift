@@ -85,7 +85,15 @@ extension BerthStore {
                 throw BerthError(
                     .unauthorized, "This login link is not valid: it was used already, has expired, or never existed.")
             }
-            let started = session(try row.string("user_id"))
+            let userID = try row.string("user_id")
+            guard let user = try await db.raw("SELECT username, disabled FROM users WHERE id = \(bind: userID)").first(),
+                try user.decode(column: "disabled", as: Int64.self) == 0
+            else {
+                // Refused with the link left as it was: enabling the user makes it work again.
+                throw BerthError(.unauthorized, "This login link's user is disabled.")
+            }
+            AuditTrail.pending?.note("username", try user.string("username"))
+            let started = session(userID)
             try await db.raw(
                 """
                 INSERT INTO browser_sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at) VALUES \
@@ -95,6 +103,18 @@ extension BerthStore {
                 """
             ).run()
             return started
+        }
+    }
+
+    /// The username a login link logs in as, while it works (for its page to say so).
+    public func loginLinkUsername(tokenHash: String, at time: Date) async throws -> String? {
+        try await database.withConnection { db in
+            try await db.raw(
+                """
+                SELECT users.username FROM login_links JOIN users ON users.id = login_links.user_id \
+                WHERE login_links.token_hash = \(bind: tokenHash) AND login_links.expires_at > \(bind: time.unixMilliseconds)
+                """
+            ).first()?.string("username")
         }
     }
 }

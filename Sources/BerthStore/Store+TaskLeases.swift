@@ -156,6 +156,8 @@ extension BerthStore {
             guard let row = try await db.raw("SELECT state FROM tasks WHERE id = \(bind: taskID)").first(),
                 let state = ServerTask.State(rawValue: try row.string("state"))
             else { throw BerthError.notFound("task", taskID) }
+            // Nothing changed: no event.
+            AuditTrail.pending?.discard()
             return .alreadyFinished(state)
         }
     }

@@ -187,7 +187,10 @@ extension BerthStore {
             if let owner { statement += " AND owner_instance = \(bind: owner.instance)" }
             statement += " RETURNING id"
             let finished = try await db.raw(statement).first()
-            guard finished != nil else { return false }
+            guard finished != nil else {
+                AuditTrail.pending?.discard()
+                return false
+            }
             // A line whose number was taken (by a node's note when it adopted the task) gives way:
             // the outcome itself must be recorded.
             for line in lastLines { try await Self.insert(line, taskID: id, db) }

@@ -199,16 +199,17 @@ extension UseCases {
             }
         } catch let error as BerthError where error.code == .unauthorized {
             try await audited(
-                "createSession", record: "sessions", name: nil, details: [("outcome", .string("failed: login link not valid"))],
+                "createSession", record: "sessions", name: nil, details: [("outcome", .string("failed: \(error.message)"))],
                 by: nil, address: address
             ) { try await store.writePendingAuditEvent() }
             throw error
         }
-        guard let user = try await store.user(id: session.userID), !user.isDisabled else {
-            try await store.deleteBrowserSession(tokenHash: session.tokenHash)
-            throw BerthError(.unauthorized, "This login link's user is disabled.")
-        }
         return (sessionToken, session)
+    }
+
+    /// Who a login link logs in as, while it works; nil for a link that does not.
+    public func loginLinkUsername(_ token: String) async throws -> String? {
+        try await store.loginLinkUsername(tokenHash: APIKeyFactory.hash(token), at: now())
     }
 
     /// Ends a web UI session.

@@ -243,13 +243,22 @@ struct WebUITests {
 
 @Suite("Web UI: one-time login links")
 struct LoginLinkTests {
-    static func follow(_ server: TestServer, _ url: String) async throws -> WebUITests.Page {
+    /// Opens the link's page (which says whom it logs in as, or that it does not work), then
+    /// sends the link's form as a browser would.
+    static func follow(_ server: TestServer, _ url: String, as username: String? = nil) async throws -> WebUITests.Page {
         let path = String(url[url.range(of: "/login/link/")!.lowerBound...])
         let page = try await WebUITests.get(server, path)
-        let binding = page.cookie(WebSessions.loginCookie)?.split(separator: ";").first.map(String.init)
+        if let username {
+            #expect(page.text.contains("logs you in once as <strong id=\"link-user\">\(username)</strong>"), "\(page.text)")
+        } else {
+            #expect(page.text.contains("not valid") && !page.text.contains("action=\"/login/link\""), "\(page.text)")
+        }
+        // The form's token, bound to the login cookie (the login page gives both when the link page shows no form).
+        let form = username == nil ? try await WebUITests.get(server, "/login") : page
+        let binding = form.cookie(WebSessions.loginCookie)?.split(separator: ";").first.map(String.init)
         let token = String(path.dropFirst("/login/link/".count))
         return try await WebUITests.post(
-            server, "/login/link", ["csrf": page.csrf ?? "", "token": token], cookies: binding)
+            server, "/login/link", ["csrf": form.csrf ?? "", "token": token], cookies: binding)
     }
 
     @Test("A login link logs its user in once, to their profile; a second use, a made-up link and an expired one do not")
@@ -260,7 +269,7 @@ struct LoginLinkTests {
             #expect(made.status == .created, "\(made.text)")
             let url = try #require(made.json["url"] as? String)
             #expect(url.hasPrefix("http") && url.contains("/login/link/berthl_"), "\(url)")
-            let first = try await Self.follow(server, url)
+            let first = try await Self.follow(server, url, as: "dana")
             #expect(first.status == .seeOther && first.headers[.location] == "/profile", "\(first.status) \(first.text)")
             let session = try #require(first.cookie(WebSessions.sessionCookie)?.split(separator: ";").first.map(String.init))
             let profile = try await WebUITests.get(server, "/profile", cookies: session)
@@ -284,7 +293,24 @@ struct LoginLinkTests {
             #expect(try await Self.follow(server, late).status == .unauthorized)
             // Every use and misuse is in the audit log, and no token is.
             let audit = try await server.request(.get, "/api/audit?action=createSession&limit=100").text
-            #expect(audit.contains("succeeded: login link") && audit.contains("failed: login link not valid"))
+            #expect(audit.contains("succeeded: login link") && audit.contains("failed: This login link is not valid"))
+            let logins = try await server.request(.get, "/api/audit?action=createSession&limit=100").items
+            #expect(
+                logins.contains {
+                    ($0["details"] as? [String: Any])?["outcome"] as? String == "succeeded: login link"
+                        && ($0["details"] as? [String: Any])?["username"] as? String == "dana"
+                }, "a login through a link names its user: \(logins)")
+            // A disabled user's link does not log in (and stays unused: enabling them makes it work).
+            let kept = try #require(try await server.request(.post, "/api/users/dana/login-link").json["url"] as? String)
+            _ = try await server.request(.patch, "/api/users/dana", json: ["disabled": true])
+            let disabled = try await WebUITests.get(server, "/login")
+            let binding = disabled.cookie(WebSessions.loginCookie)?.split(separator: ";").first.map(String.init)
+            let refused = try await WebUITests.post(
+                server, "/login/link",
+                ["csrf": disabled.csrf ?? "", "token": String(kept[kept.range(of: "berthl_")!.lowerBound...])], cookies: binding)
+            #expect(refused.status == .unauthorized && refused.cookie(WebSessions.sessionCookie) == nil, "\(refused.status)")
+            _ = try await server.request(.patch, "/api/users/dana", json: ["disabled": false])
+            #expect(try await Self.follow(server, kept, as: "dana").status == .seeOther)
             #expect(!audit.contains("berthl_") && !audit.contains("berths_"))
         }
     }
@@ -363,6 +389,33 @@ struct ProjectEditorTests {
                 (variables.first { $0["name"] as? String == "Token" }?["secret"] as? [String: Any])?["hasValue"] as? Bool == true)
             let steps = project["steps"] as? [[String: Any]] ?? []
             #expect((steps.first?["properties"] as? [String: Any])?["script"] as? String == "echo 'true' #{Greeting}")
+        }
+    }
+}
+
+@Suite("Web UI: templates")
+struct TemplateTests {
+    @Test("Absent values render as nothing, never as 'nil'; present ones are escaped; nested lists keep their items")
+    func absentValues() throws {
+        let values: [String: Any] = [
+            "error": String?.none as Any, "next": "/tasks",
+            "rows": [["name": "<b>web</b>", "roles": String?.none as Any], ["name": "api", "roles": String?("web") as Any]],
+        ]
+        let present = WebUI.present(values)
+        #expect(present["error"] == nil && present["next"] as? String == "/tasks")
+        let rows = try #require(present["rows"] as? [[String: Any]])
+        #expect(rows.count == 2 && rows[0]["roles"] == nil && rows[1]["roles"] as? String == "web")
+    }
+
+    @Test("The login page shows no error when there is none, and the error when there is one")
+    func loginPage() async throws {
+        try await TestServer.with { server in
+            let page = try await WebUITests.get(server, "/login")
+            #expect(!page.text.contains("nil") && !page.text.contains("class=\"error\""), "\(page.text)")
+            let wrong = try await WebUITests.post(
+                server, "/login", ["csrf": page.csrf ?? "", "username": "nobody", "password": "nothing at all"],
+                cookies: page.cookie(WebSessions.loginCookie)?.split(separator: ";").first.map(String.init))
+            #expect(wrong.text.contains("class=\"error\" role=\"alert\">The username or password is wrong"), "\(wrong.text)")
         }
     }
 }

@@ -139,6 +139,7 @@ def main():
         shot(browser, "01-login")
         # The one-time link: logged in once, straight to the profile to set a password.
         browser.get(LINK)
+        check(browser.find_element(By.ID, "link-user").text == "administrator", "the link's page says whom it logs in as")
         browser.find_element(By.CSS_SELECTOR, "form[action='/login/link'] button").click()
         wait(browser, 10, ec.presence_of_element_located((By.ID, "password")), "the profile page after the login link")
         submit(browser, "form#password", {"password": ADMIN_PASSWORD, "repeat": ADMIN_PASSWORD})
@@ -147,8 +148,8 @@ def main():
         browser.find_element(By.CSS_SELECTOR, "form.logout button").click()
         wait(browser, 10, lambda b: "/login" in b.current_url, "the login page after logging out")
         browser.get(LINK)
-        browser.find_element(By.CSS_SELECTOR, "form[action='/login/link'] button").click()
         wait(browser, 10, lambda b: "not valid" in b.page_source, "the used link to be refused")
+        check(not browser.find_elements(By.CSS_SELECTOR, "form[action='/login/link']"), "a used link offers no login")
         check(not browser.find_elements(By.CSS_SELECTOR, "form.logout"), "a login link works only once")
         log_in(browser, "administrator", ADMIN_PASSWORD)
         browser.get(URL + "/spaces/default")
@@ -214,6 +215,8 @@ def main():
                            ("12-teams", "/teams"), ("13-oidc", "/oidc"),
                            ("14-project-editor", "/spaces/default/projects/demo/edit")):
             browser.get(URL + path)
+            check(">nil<" not in browser.page_source and "nil</" not in browser.page_source,
+                  f"{path} shows no 'nil' where a value is absent")
             shot(browser, name)
         browser.get(task_url)
         check(browser.find_element(By.ID, "task-state").text == "succeeded", "a finished task's page shows its outcome")

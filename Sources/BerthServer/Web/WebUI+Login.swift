@@ -56,8 +56,10 @@ extension WebUI {
     /// A login link's page: a button, not the login itself, so that a mail scanner or a link preview
     /// that opens the link does not use it up.
     func loginLinkPage(_ request: Request, _ context: Context, error: String? = nil, status: HTTPResponse.Status = .ok)
-        -> Response
+        async throws -> Response
     {
+        // Who it logs in as: a link someone else sent must not log you in as them unawares.
+        let username = try await useCases.loginLinkUsername(context.parameters.get("token") ?? "")
         let binding =
             request.cookies[WebSessions.loginCookie]?.value
             ?? Base64URL.encode(
@@ -65,7 +67,10 @@ extension WebUI {
         let token = context.parameters.get("token") ?? ""
         var response =
             (try? render(
-                "login-link", ["csrf": sessions.csrf(for: binding), "token": token, "error": error as Any],
+                "login-link",
+                ["csrf": sessions.csrf(for: binding), "token": token].merging(
+                    [("error", error), ("username", username)].compactMap { key, value in value.map { (key, $0) } }
+                ) { first, _ in first },
                 title: "Log in with a link", visit: nil, status: status)) ?? Self.html("Log in with a link", status: status)
         response.setCookie(sessions.cookie(WebSessions.loginCookie, binding, maxAge: 3600, sameSite: .strict))
         return response
@@ -93,9 +98,16 @@ extension WebUI {
         }
     }
 
-    /// `path` when it is a path of this server, "/" otherwise (never another site).
+    /// `path` when it is a path of this server, "/" otherwise (never another site): one leading
+    /// slash, no scheme, no host, and none of what browsers drop or turn into a slash (control
+    /// characters, backslashes).
     static func localPath(_ path: String) -> String {
-        path.hasPrefix("/") && !path.hasPrefix("//") && !path.hasPrefix("/\\") ? path : "/"
+        guard path.hasPrefix("/"), !path.hasPrefix("//"),
+            !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f || $0 == "\\" }),
+            !path.lowercased().contains("%5c"), let parsed = URLComponents(string: path), parsed.scheme == nil,
+            parsed.host == nil
+        else { return "/" }
+        return path
     }
 
 }

@@ -20,7 +20,7 @@ extension WebUI {
         router.get("/login") { request, _ in loginPage(request: request, error: nil) }
         router.post("/login") { request, context in try await logIn(request, context) }
         router.post("/logout", use: action { visit, _ in try await logOut(visit) })
-        router.get("/login/link/:token") { request, context in loginLinkPage(request, context) }
+        router.get("/login/link/:token") { request, context in try await loginLinkPage(request, context) }
         router.post("/login/link") { request, context in try await followLoginLink(request, context) }
         router.get("/profile", use: page { visit in try await profile(visit, saved: false) })
         router.post("/profile/password", use: action { try await setOwnPassword($0, $1) })

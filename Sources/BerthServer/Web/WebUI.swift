@@ -119,7 +119,7 @@ struct WebUI: Sendable {
     func render(
         _ template: String, _ values: [String: Any], title: String, visit: Visit?, status: HTTPResponse.Status = .ok
     ) throws -> Response {
-        guard let content = templates.render(values, withTemplate: template) else {
+        guard let content = templates.render(Self.present(values), withTemplate: template) else {
             throw BerthError(.internalError, "The page template '\(template)' is missing.")
         }
         var layout: [String: Any] = ["title": title, "content": content]
@@ -135,6 +135,23 @@ struct WebUI: Sendable {
             throw BerthError(.internalError, "The page layout is missing.")
         }
         return Self.html(html, status: status)
+    }
+
+    /// `values` without its absent optionals, at any depth: a template's `{{#error}}` must see
+    /// nothing where Swift has nil (an `Optional.none` inside `Any` would render as "nil").
+    static func present(_ values: [String: Any]) -> [String: Any] {
+        values.compactMapValues(present)
+    }
+
+    static func present(_ value: Any) -> Any? {
+        let mirror = Mirror(reflecting: value)
+        if mirror.displayStyle == .optional {
+            guard let wrapped = mirror.children.first?.value else { return nil }
+            return present(wrapped)
+        }
+        if let dictionary = value as? [String: Any] { return present(dictionary) }
+        if let array = value as? [[String: Any]] { return array.map(present) }
+        return value
     }
 
     static func html(_ html: String, status: HTTPResponse.Status = .ok) -> Response {

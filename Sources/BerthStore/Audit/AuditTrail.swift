@@ -50,6 +50,11 @@ public enum AuditTrail {
 
         /// Gives the event back when the transaction that took it rolled back.
         func giveBack() { state.withLock { $0.written = false } }
+
+        /// Drops the event: the write it belongs to found nothing to change (a task already
+        /// finished by another node, a cancel of a finished task), and a log of changes must not
+        /// record one that did not happen.
+        public func discard() { state.withLock { $0.written = true } }
     }
 
     @TaskLocal public static var pending: Pending?
