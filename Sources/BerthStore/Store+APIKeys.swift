@@ -46,17 +46,7 @@ extension BerthStore {
             else { throw BerthError.notFound("active API key", reference) }
             var key = try Self.apiKey(row)
             try await db.raw("UPDATE api_keys SET revoked_at = \(bind: time.unixMilliseconds) WHERE id = \(bind: key.id)").run()
-            let ways = try await db.raw(
-                """
-                SELECT COUNT(*) AS count FROM users JOIN team_members ON team_members.user_id = users.id \
-                JOIN access_grants ON access_grants.team_id = team_members.team_id \
-                WHERE users.disabled = 0 AND access_grants.role_id = \(bind: Role.systemAdministrator.id) \
-                AND access_grants.space_id IS NULL AND access_grants.project_ids = '' AND access_grants.environment_ids = '' \
-                AND (users.password_hash IS NOT NULL OR EXISTS (SELECT 1 FROM api_keys WHERE api_keys.user_id = users.id \
-                AND api_keys.revoked_at IS NULL AND api_keys.expires_at IS NULL AND api_keys.limit_role_id IS NULL))
-                """
-            ).first()
-            guard try ways?.int("count") ?? 0 > 0 else {
+            guard try await Self.administratorsWithAWayIn(db) > 0 else {
                 throw BerthError(
                     .conflict,
                     "The API key '\(key.name)' is the last active administrator key: without it no active System administrator "

@@ -240,20 +240,27 @@ extension BerthStore {
     }
 
     static func requireAnAdministrator(_ db: any SQLDatabase, _ change: String) async throws {
-        let row = try await db.raw(
+        guard try await administratorsWithAWayIn(db) > 0 else {
+            throw BerthError(
+                .conflict,
+                "Refused \(change): it would leave no active System administrator with a way in (a key that does not expire, or a password), and nobody could manage users, teams or keys again."
+            )
+        }
+    }
+
+    /// Active System administrators (in every space, without limits) who can still get in: with
+    /// a password, or a key that neither expires nor is narrowed.
+    static func administratorsWithAWayIn(_ db: any SQLDatabase) async throws -> Int {
+        try await db.raw(
             """
             SELECT COUNT(*) AS count FROM users JOIN team_members ON team_members.user_id = users.id \
             JOIN access_grants ON access_grants.team_id = team_members.team_id \
             WHERE users.disabled = 0 AND access_grants.role_id = \(bind: Role.systemAdministrator.id) \
-            AND access_grants.space_id IS NULL AND access_grants.project_ids = '' AND access_grants.environment_ids = ''
+            AND access_grants.space_id IS NULL AND access_grants.project_ids = '' AND access_grants.environment_ids = '' \
+            AND (users.password_hash IS NOT NULL OR EXISTS (SELECT 1 FROM api_keys WHERE api_keys.user_id = users.id \
+            AND api_keys.revoked_at IS NULL AND api_keys.expires_at IS NULL AND api_keys.limit_role_id IS NULL))
             """
-        ).first()
-        guard try row?.int("count") ?? 0 > 0 else {
-            throw BerthError(
-                .conflict,
-                "Refused \(change): it would leave no active System administrator, and nobody could manage users, teams or keys again."
-            )
-        }
+        ).first()?.int("count") ?? 0
     }
 
     static func team(_ row: any SQLRow) throws -> Team {

@@ -138,7 +138,19 @@ struct AuditTests {
                 ["project": "web", "release": "1.0.0", "environment": "Staging"])
             let taskID = try #require(deployment.reply.json["taskId"] as? String)
             _ = try await server.finishedTask(taskID)
-            try await walk.change("cancelTask", .post, "/api/tasks/\(taskID)/cancel", record: "tasks/\(taskID)")
+            // A cancel of a finished task changes nothing, and leaves nothing.
+            let unchanged = try await Self.events(server).count
+            #expect(try await server.request(.post, "/api/tasks/\(taskID)/cancel").status == .ok)
+            #expect(try await Self.events(server).count == unchanged, "a cancel that changed nothing left an event")
+            // A running one is cancelled: one event.
+            let slow: [String: Any] = ["name": "Wait", "type": "run-aws-cli-script", "properties": ["script": "sleep 60"]]
+            _ = try await server.request(.put, "\(space)/projects/slow", json: ["steps": [slow]])
+            _ = try await server.request(.post, "\(space)/projects/slow/releases", json: ["version": "1"])
+            let running = try await server.request(
+                .post, "\(space)/deployments", json: ["project": "slow", "release": "1", "environment": "Staging"])
+            let runningID = try #require(running.json["taskId"] as? String)
+            try await walk.change("cancelTask", .post, "/api/tasks/\(runningID)/cancel", record: "tasks/\(runningID)")
+            _ = try await server.finishedTask(runningID)
             try await walk.change("deleteProject", .delete, "\(space)/projects/shop", record: "projects/")
 
             let node = try #require(try await server.request(.get, "/api/nodes").items.first?["name"] as? String)

@@ -133,6 +133,50 @@ struct AuditStoreTests {
         }
     }
 
+    @Test("A write that finds nothing to change (a task another node finished) leaves no event", arguments: TestDatabase.available)
+    func noChangeNoEvent(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            let key = SymmetricKey(size: .bits256)
+            let space = try await store.space(Space.defaultName)
+            let task = ServerTask(spaceID: space.id, kind: .healthCheck, description: "Check", createdAt: Date())
+            try await store.createTasks([task])
+            let draft = AuditEvent(
+                sequence: 0, occurredAt: Date(), actor: nil, keyName: nil, address: nil, action: "finishTask",
+                record: "tasks/\(task.id)", details: .object([]))
+            // Never started (another node's, say): finishing it changes nothing.
+            let finished = try await AuditTrail.$pending.withValue(AuditTrail.Pending(draft: draft, key: key)) {
+                try await store.finishTask(id: task.id, outcome: TaskOutcome(state: .succeeded), at: Date())
+            }
+            #expect(finished == false)
+            #expect(try await store.auditEvents(.init()).isEmpty, "an event for a finish that did not happen")
+            // A cancel of a cancelled task: nothing either.
+            _ = try await store.requestCancel(taskID: task.id, at: Date())
+            let cancel = AuditEvent(
+                sequence: 0, occurredAt: Date(), actor: "someone", keyName: "k", address: nil, action: "cancelTask",
+                record: "tasks/\(task.id)", details: .object([]))
+            let again = try await AuditTrail.$pending.withValue(AuditTrail.Pending(draft: cancel, key: key)) {
+                try await store.requestCancel(taskID: task.id, at: Date())
+            }
+            #expect(again == .alreadyFinished(.cancelled))
+            #expect(try await store.auditEvents(.init()).isEmpty)
+        }
+    }
+
+    @Test("An event deleted after the retention cut breaks the chain where it was", arguments: TestDatabase.available)
+    func gapAfterTheCut(database: TestDatabase) async throws {
+        try await database.withStore { store in
+            let key = SymmetricKey(size: .bits256)
+            let now = Date()
+            try await Self.eventsOverDays(6, store, key: key, now: now)
+            #expect(try await store.cutAudit(olderThan: now.addingTimeInterval(-3 * 86_400), key: key, at: now) == 3)
+            try await store.database.transaction { db in
+                try await db.raw("DELETE FROM audit_events WHERE sequence = 5").run()
+            }
+            let verified = try await store.verifyAudit(key: key)
+            #expect(!verified.isIntact && verified.broken?.sequence == 6 && verified.checked == 1, "\(verified)")
+        }
+    }
+
     @Test("Cut after cut: the chain goes on from the newest anchor", arguments: TestDatabase.available)
     func chainGoesOnFromTheAnchor(database: TestDatabase) async throws {
         try await database.withStore { store in

@@ -217,6 +217,18 @@ struct IntegrityStoreTests {
             #expect(try await store.apiKey(hash: admin.hash)?.revokedAt == nil)
             // The developer's only key goes: they are no administrator.
             #expect(try await store.revokeAPIKey("dev-key", at: now).revokedAt == now)
+            // Another administrator who has no way in does not count: the one who has cannot be disabled.
+            let other = try await store.createUser(User(username: "other-admin", displayName: "Other", createdAt: now))
+            try await store.addTeamMember(teamID: Team.administratorsID, userID: other.id)
+            var administrator = try await store.user(User.administratorName)
+            administrator.isDisabled = true
+            do {
+                try await store.updateUser(administrator)
+                Issue.record("the only administrator with a way in was disabled")
+            } catch let error as BerthError {
+                #expect(error.code == .conflict && error.message.contains("a way in"), "\(error)")
+            }
+            #expect(try await store.user(User.administratorName).isDisabled == false)
             // With a password the administrator can still log in: the key may go.
             try await store.setPasswordHash(userID: User.administratorID, "$2b$12$notarealhashbutnotnulleither")
             #expect(try await store.revokeAPIKey(admin.name, at: now).revokedAt == now)
