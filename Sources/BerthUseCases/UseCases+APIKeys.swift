@@ -69,10 +69,13 @@ extension UseCases {
     /// Revokes a key of the requester's, or with ApiKeyManage anyone's. - Returns: the revoked key.
     @discardableResult
     public func revokeAPIKey(_ reference: String, by requester: Requester) async throws -> APIKey {
+        // By id; or by name, the requester's own key first (names are unique among active keys,
+        // but a manager's request names one of theirs before another user's).
+        let active = try await store.listAPIKeys().filter { $0.revokedAt == nil }
         guard
-            let key = try await store.listAPIKeys().first(where: {
-                $0.revokedAt == nil && ($0.id == reference || $0.name == reference)
-            })
+            let key = active.first(where: { $0.id == reference })
+                ?? active.first(where: { $0.name == reference && $0.userID == requester.user.id })
+                ?? active.first(where: { $0.name == reference })
         else { throw BerthError.notFound("active API key", reference) }
         if key.userID != requester.user.id {
             try requester.requireServer(.apiKeyManage, for: "another user's key")

@@ -123,15 +123,14 @@ extension UseCases {
         _ input: VariableInput, project reference: String, space spaceReference: String, by requester: Requester
     ) async throws -> ProjectVariable {
         let project = try await project(reference, space: spaceReference, needing: .variableEdit, by: requester)
-        let stored = try await store.variables(projectID: project.id)
-        let made = try await variable(from: input, project: project, existing: [])
-        guard made.kind != .sensitive || made.sealedValue != nil else {
+        guard input.kind != .sensitive || input.value != nil else {
             throw BerthError.invalid("variable", [.init(field: "value", message: "a sensitive variable needs a value")])
         }
-        let before = stored.first { $0.name.lowercased() == made.name.lowercased() && $0.scope == made.scope }
-        var after = made
-        after.id = before?.id ?? made.id
-        return try await audited("setVariable", before: before, after: after, by: requester) {
+        let stored = try await store.variables(projectID: project.id)
+        // The variable it replaces keeps its id: a sensitive value is sealed for that id.
+        let made = try await variable(from: input, project: project, existing: stored)
+        let before = stored.first { $0.id == made.id }
+        return try await audited("setVariable", before: before, after: made, by: requester) {
             try await store.setVariable(made)
         }
     }
@@ -172,6 +171,10 @@ extension UseCases {
             }
         }
         var variable = ProjectVariable(projectID: project.id, name: input.name, kind: input.kind, value: nil, scope: scope)
+        // The same name and scope is the same variable: it keeps its id (a sensitive value is sealed for it).
+        if let same = existing.first(where: { $0.name.lowercased() == input.name.lowercased() && $0.scope == scope }) {
+            variable.id = same.id
+        }
         switch input.kind {
         case .text:
             variable.value = input.value ?? ""
@@ -184,10 +187,7 @@ extension UseCases {
         case .sensitive:
             if let value = input.value {
                 variable.sealedValue = try secrets.seal(value, for: .projectVariable(variableID: variable.id))
-            } else if let kept = existing.first(where: {
-                $0.kind == .sensitive && $0.name.lowercased() == input.name.lowercased() && $0.scope == scope
-            }) {
-                variable.id = kept.id
+            } else if let kept = existing.first(where: { $0.id == variable.id && $0.kind == .sensitive }) {
                 variable.sealedValue = kept.sealedValue
             } else {
                 errors.add("value", "the sensitive variable '\(input.name)' has no stored value to keep; give one")

@@ -129,14 +129,17 @@ extension UseCases {
         }
     }
 
-    /// The requester of a web UI session's token, with the idle clock started again; nil when the
+    /// The requester of a web UI session's token, with the idle clock started again (unless
+    /// `active` is false: a page refreshing itself is not the person at work); nil when the
     /// token is unknown, the session has ended, or its user is disabled.
-    public func browserRequester(token: String, address: String?) async throws -> Requester? {
+    public func browserRequester(token: String, address: String?, active: Bool = true) async throws -> Requester? {
         let now = now()
         guard let session = try await store.browserSession(tokenHash: APIKeyFactory.hash(token)), session.isLive(at: now),
             let user = try await store.user(id: session.userID), !user.isDisabled
         else { return nil }
-        if now.timeIntervalSince(session.lastSeenAt) > 30 { try await store.touchBrowserSession(id: session.id, at: now) }
+        if active, now.timeIntervalSince(session.lastSeenAt) > 30 {
+            try await store.touchBrowserSession(id: session.id, at: now)
+        }
         let caller = Caller(
             user: user, keyID: session.id, keyName: "browser session", access: try await store.accessPolicy(userID: user.id))
         return Requester(caller: caller, address: address)

@@ -30,5 +30,7 @@ struct RolloutChartTests {
             RolloutChart(lines: Array(lines.prefix(3)) + [Self.line(4, 7, "Rolled back: the circuit breaker…", .error)]))
         #expect(rolledBack.svg.contains(#"class="ending rolled-back""#) && rolledBack.svg.contains(">rolled back</text>"))
         #expect(RolloutChart(lines: [lines[0], lines[3]]) == nil, "no snapshots, no chart")
+        // A script's output saying the same words is not the worker's snapshot.
+        #expect(RolloutChart(lines: [Self.line(1, 0, "Rollout: web:9 PRIMARY 5/5 running")]) == nil)
     }
 }

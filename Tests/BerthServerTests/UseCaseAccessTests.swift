@@ -169,4 +169,48 @@ struct UseCaseAccessTests {
             #expect(try await store.teamContents(teamID: grantTeam.id).grants.count == 1)
         }
     }
+
+    @Test("Limited grants hold only where they are: Staging, not Production; one project, not another; no one's login link")
+    func limitedGrants() async throws {
+        try await TestServer.with { server in
+            let actions = server.server.useCases
+            let store = server.server.store
+            let admin = try await actions.requester(actingAs: User.administratorName, keyName: "test")
+            let space = Space.defaultName
+            for name in ["Staging", "Production"] {
+                _ = try await actions.createEnvironment(name: name, sortOrder: nil, space: space, by: admin)
+            }
+            let script = DeploymentStep(
+                name: "Hello", kind: .awsCLIScript, targetRoles: [], properties: .object([("script", .string("true"))]))
+            for name in ["web", "api"] {
+                _ = try await actions.createProject(name: name, description: "", steps: [script], space: space, by: admin)
+                _ = try await actions.createRelease(version: "1", images: [:], project: name, space: space, by: admin)
+            }
+            _ = try await actions.createUser(username: "dana", displayName: nil, email: nil, serviceAccount: false, by: admin)
+            _ = try await actions.createTeam(name: "deployers", description: "", by: admin)
+            _ = try await actions.addTeamMember("dana", team: "deployers", by: admin)
+            _ = try await actions.grantRole(
+                UseCases.GrantInput(role: "Deployer", space: space, environments: ["Staging"]), team: "deployers", by: admin)
+            _ = try await actions.grantRole(
+                UseCases.GrantInput(role: "Project lead", space: space, projects: ["web"], environments: ["Staging"]),
+                team: "deployers", by: admin)
+            let dana = try await actions.requester(actingAs: "dana", keyName: "dana-key")
+            let staged = try await actions.deploy(project: "web", release: "1", environment: "Staging", space: space, by: dana)
+            #expect(staged.environment.name == "Staging")
+            await Self.refused("deploy to Production") {
+                _ = try await actions.deploy(project: "web", release: "1", environment: "Production", space: space, by: dana)
+            }
+            await Self.refused("edit a project outside the grant") {
+                _ = try await actions.applyProject(
+                    "api", description: "x", steps: [script], variables: nil, space: space, by: dana)
+            }
+            _ = try await actions.applyProject(
+                "web", description: "theirs", steps: [script], variables: nil, space: space, by: dana)
+            await Self.refused("the administrator's login link") {
+                _ = try await actions.createLoginLink(for: User.administratorName, by: dana)
+            }
+            #expect(try await store.findProject("api", spaceID: try await store.space(space).id)?.description == "")
+            _ = try await server.finishedTask(staged.task.id)
+        }
+    }
 }

@@ -94,6 +94,12 @@ struct WebUITests {
             #expect(forged.status == .forbidden && forged.cookie(WebSessions.sessionCookie) == nil)
             // Somewhere else after login: never another site.
             #expect(WebUI.localPath("https://evil.example/") == "/" && WebUI.localPath("//evil.example") == "/")
+            // What browsers drop (tabs, newlines) or read as a slash (backslashes) does not make another site.
+            for sneaky in ["/\t/evil.example", "/\n/evil.example", "/\\evil.example", "/%5Cevil.example", "/%5c/evil"] {
+                #expect(WebUI.localPath(sneaky) == "/", "\(sneaky.debugDescription)")
+            }
+            let tabbed = try await Self.get(server, "/login?next=/%09/evil.example")
+            #expect(tabbed.text.contains("name=\"next\" value=\"/\""), "the login form carries '/' instead")
             #expect(WebUI.localPath("/tasks?state=failed") == "/tasks?state=failed")
         }
     }
@@ -389,6 +395,31 @@ struct ProjectEditorTests {
                 (variables.first { $0["name"] as? String == "Token" }?["secret"] as? [String: Any])?["hasValue"] as? Bool == true)
             let steps = project["steps"] as? [[String: Any]] ?? []
             #expect((steps.first?["properties"] as? [String: Any])?["script"] as? String == "echo 'true' #{Greeting}")
+            // The kept sensitive value still opens for its variable.
+            let stored = try await server.server.store.variables(
+                projectID: try await server.server.store.project(
+                    "web", spaceID: try await server.server.store.space("default").id
+                ).id)
+            let sensitive = try #require(stored.first { $0.name == "Token" })
+            #expect(
+                try server.server.secrets.open(
+                    try #require(sensitive.sealedValue), for: .projectVariable(variableID: sensitive.id)
+                ).hasPrefix("s3cret-"))
+            // Nested aliases that would expand to millions of values are refused, not expanded.
+            let laughs = """
+                name: web
+                steps: []
+                a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]
+                b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+                c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+                d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+                e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+                f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]
+                g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
+                """
+            let bomb = try await WebUITests.post(
+                server, "/spaces/default/projects/web/edit", ["csrf": token, "document": laughs], cookies: session)
+            #expect(bomb.status.code == 422 && bomb.text.contains("more than 100000 values"), "\(bomb.status)")
         }
     }
 }
@@ -416,6 +447,30 @@ struct TemplateTests {
                 server, "/login", ["csrf": page.csrf ?? "", "username": "nobody", "password": "nothing at all"],
                 cookies: page.cookie(WebSessions.loginCookie)?.split(separator: ";").first.map(String.init))
             #expect(wrong.text.contains("class=\"error\" role=\"alert\">The username or password is wrong"), "\(wrong.text)")
+        }
+    }
+}
+
+@Suite("Variables set again")
+struct VariableReplaceTests {
+    @Test("A sensitive variable set again (the API, the web form) is replaced in place and its new value opens")
+    func sensitiveAgain() async throws {
+        try await TestServer.with { server in
+            _ = try await server.request(.put, "/api/spaces/default/projects/web", json: ["steps": [[String: Any]]()])
+            for value in ["first-\(UUID().uuidString)", "second-\(UUID().uuidString)"] {
+                let set = try await server.request(
+                    .post, "/api/spaces/default/projects/web/variables",
+                    json: ["name": "Token", "value": value, "type": "sensitive"])
+                #expect(set.status == .ok, "\(set.text)")
+                let store = server.server.store
+                let project = try await store.project("web", spaceID: try await store.space("default").id)
+                let stored = try await store.variables(projectID: project.id)
+                #expect(stored.count == 1)
+                let variable = try #require(stored.first)
+                #expect(
+                    try server.server.secrets.open(
+                        try #require(variable.sealedValue), for: .projectVariable(variableID: variable.id)) == value)
+            }
         }
     }
 }

@@ -133,7 +133,8 @@ struct AuditStoreTests {
         }
     }
 
-    @Test("A write that finds nothing to change (a task another node finished) leaves no event", arguments: TestDatabase.available)
+    @Test(
+        "A write that finds nothing to change (a task another node finished) leaves no event", arguments: TestDatabase.available)
     func noChangeNoEvent(database: TestDatabase) async throws {
         try await database.withStore { store in
             let key = SymmetricKey(size: .bits256)

@@ -16,7 +16,7 @@ struct APIKeyAuthenticator: AuthenticatorMiddleware {
     static let loginPath = "/api/sessions"
     let keys: APIKeyCache
     /// The web UI's sessions: a browser reads the API (the task log's event stream) with its cookie.
-    let browserSessions: @Sendable (_ token: String, _ address: String?) async throws -> Requester?
+    let browserSessions: @Sendable (_ token: String, _ address: String?, _ active: Bool) async throws -> Requester?
 
     func authenticate(request: Request, context: Context) async throws -> Caller? {
         // Logging in is how a key is had: it needs none.
@@ -25,7 +25,8 @@ struct APIKeyAuthenticator: AuthenticatorMiddleware {
         // A session cookie only reads: a change needs a key, which no other site's page can send.
         if presented == nil, [.get, .head].contains(request.method),
             let token = request.cookies[WebSessions.sessionCookie]?.value,
-            let requester = try await browserSessions(token, context.clientAddress)
+            // A page following a task's log is not the person at work: the idle clock keeps running.
+            let requester = try await browserSessions(token, context.clientAddress, false)
         {
             return requester.caller
         }

@@ -71,7 +71,8 @@ struct ProjectDocument {
         } catch {
             throw BerthError.invalid("project", [.init(field: "document", message: "is not valid YAML: \(error)")])
         }
-        guard case .object(let top) = try value(of: root ?? Node([(Node, Node)]())) else {
+        var budget = Self.maximumNodes
+        guard case .object(let top) = try value(of: root ?? Node([(Node, Node)]()), budget: &budget) else {
             throw BerthError.invalid("project", [.init(field: "document", message: "must be a mapping with steps and variables")])
         }
         var errors = ValidationErrors()
@@ -173,8 +174,18 @@ struct ProjectDocument {
         }
     }
 
-    /// The JSON value of a YAML node, keys in their order.
-    static func value(of node: Node) throws -> JSONValue {
+    /// The most nodes a document may have once its aliases are expanded: a few kilobytes of
+    /// nested aliases (a "billion laughs") must not take a node's memory.
+    static let maximumNodes = 100_000
+
+    /// The JSON value of a YAML node, keys in their order, with at most `budget` nodes.
+    static func value(of node: Node, budget: inout Int) throws -> JSONValue {
+        budget -= 1
+        guard budget >= 0 else {
+            throw BerthError.invalid(
+                "project",
+                [.init(field: "document", message: "has more than \(maximumNodes) values once its aliases are expanded")])
+        }
         switch node {
         case .scalar(let scalar):
             if scalar.style == .plain || scalar.style == .any {
@@ -184,15 +195,19 @@ struct ProjectDocument {
                 if let number = node.float { return .number(number) }
             }
             return .string(scalar.string)
-        case .sequence(let items): return .array(try items.map(value(of:)))
+        case .sequence(let items):
+            var values: [JSONValue] = []
+            for item in items { values.append(try value(of: item, budget: &budget)) }
+            return .array(values)
         case .mapping(let pairs):
-            return .object(
-                try pairs.map { pair in
-                    guard let key = pair.key.string else {
-                        throw BerthError.invalid("project", [.init(field: "document", message: "a key is not text")])
-                    }
-                    return (key, try value(of: pair.value))
-                })
+            var members: [(String, JSONValue)] = []
+            for pair in pairs {
+                guard let key = pair.key.string else {
+                    throw BerthError.invalid("project", [.init(field: "document", message: "a key is not text")])
+                }
+                members.append((key, try value(of: pair.value, budget: &budget)))
+            }
+            return .object(members)
         case .alias:
             throw BerthError.invalid("project", [.init(field: "document", message: "aliases are not supported")])
         }

@@ -20,7 +20,10 @@ struct RolloutChart {
 
     /// The chart of one log section, when it has rollout snapshots.
     init?(lines: [TaskLogLine]) {
-        samples = lines.compactMap { line in RolloutSnapshot.parse(line.message).map { Sample(time: line.time, snapshot: $0) } }
+        // Only the worker's own verbose lines: a script printing "Rollout: …" draws nothing.
+        samples = lines.compactMap { line in
+            line.level == .verbose ? RolloutSnapshot.parse(line.message).map { Sample(time: line.time, snapshot: $0) } : nil
+        }
         guard !samples.isEmpty else { return nil }
         let last = samples[samples.count - 1].time
         for line in lines where line.time >= last {

@@ -21,7 +21,7 @@ extension WebUI {
                 uniqueKeysWithValues: try await store.allTargets(spaceID: project.spaceID).map { ($0.id, $0.name) }),
             accounts: Dictionary(
                 uniqueKeysWithValues: try await store.listAccounts(spaceID: project.spaceID).map { ($0.id, $0.name) }))
-        return try editor(visit, project: project, text: document, errors: [])
+        return try await editor(visit, project: project, text: document, errors: [])
     }
 
     func saveProject(_ visit: Visit, _ form: WebForm) async throws -> Response {
@@ -31,26 +31,37 @@ extension WebUI {
         let text = form.fields.first { $0.name == "document" }?.value ?? ""
         do {
             let document = try ProjectDocument.read(text)
+            // Without VariableEdit the variables are shown, not changed: the process alone is applied.
+            let mayEditVariables = visit.requester.may(
+                .variableEdit, at: AccessScope(spaceID: project.spaceID, projectID: project.id))
             _ = try await useCases.applyProject(
-                project.name, description: document.description, steps: document.steps, variables: document.variables,
-                space: spaceReference, by: visit.requester)
+                project.name, description: document.description, steps: document.steps,
+                variables: mayEditVariables ? document.variables : nil, space: spaceReference, by: visit.requester)
         } catch let error as BerthError where error.code == .validationFailed || error.code == .badRequest {
             let errors = error.details.isEmpty ? [BerthError.FieldError(field: "", message: error.message)] : error.details
-            return try editor(visit, project: project, text: text, errors: errors, status: .init(code: 422))
+            return try await editor(visit, project: project, text: text, errors: errors, status: .init(code: 422))
         }
-        return Self.redirect(visit.request.uri.path.replacingOccurrences(of: "/edit", with: ""))
+        return Self.redirect(try await projectURL(visit, project))
     }
 
     func editor(
         _ visit: Visit, project: Project, text: String, errors: [BerthError.FieldError], status: HTTPResponse.Status = .ok
-    ) throws -> Response {
+    ) async throws -> Response {
         try render(
             "project-edit",
             [
                 "csrf": visit.csrf, "name": project.name, "document": text,
-                "projectURL": visit.request.uri.path.replacingOccurrences(of: "/edit", with: ""),
+                "projectURL": try await projectURL(visit, project),
+                "variablesReadOnly": !visit.requester.may(
+                    .variableEdit, at: AccessScope(spaceID: project.spaceID, projectID: project.id)),
                 "hasErrors": !errors.isEmpty,
                 "errors": errors.map { ["field": $0.field.isEmpty ? "project" : $0.field, "message": $0.message] },
             ], title: "Edit \(project.name)", visit: visit, status: status)
+    }
+
+    /// The project's page, from the slugs (never from the path of the request).
+    func projectURL(_ visit: Visit, _ project: Project) async throws -> String {
+        let space = try await useCases.store.space(try visit.parameter("space"))
+        return "/spaces/\(Self.segment(space.slug))/projects/\(Self.segment(project.slug))"
     }
 }

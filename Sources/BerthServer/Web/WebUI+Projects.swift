@@ -128,7 +128,7 @@ extension WebUI {
         let (project, _) = try await useCases.createRelease(
             version: form["version"] ?? "", images: images, project: try visit.parameter("project"),
             space: try visit.parameter("space"), by: visit.requester)
-        return Self.redirect("/spaces/\(Self.segment(try visit.parameter("space")))/projects/\(Self.segment(project.slug))")
+        return Self.redirect(try await projectURL(visit, project))
     }
 
     func setVariable(_ visit: Visit, _ form: WebForm) async throws -> Response {
@@ -138,8 +138,10 @@ extension WebUI {
                 name: form["name"] ?? "", kind: kind, value: form.fields.first { $0.name == "value" }?.value,
                 environments: form.list("environments"), roles: form.list("roles")),
             project: try visit.parameter("project"), space: try visit.parameter("space"), by: visit.requester)
-        _ = variable
-        return Self.redirect(visit.request.uri.path.replacingOccurrences(of: "/variables", with: ""))
+        guard let project = try await useCases.store.project(id: variable.projectID) else {
+            throw BerthError.notFound("project", try visit.parameter("project"))
+        }
+        return Self.redirect(try await projectURL(visit, project))
     }
 
     func deploy(_ visit: Visit, _ form: WebForm) async throws -> Response {

@@ -75,7 +75,8 @@ struct WebUI: Sendable {
     {
         { request, context in
             guard let token = request.cookies[WebSessions.sessionCookie]?.value,
-                let requester = try await useCases.browserRequester(token: token, address: context.clientAddress)
+                let requester = try await useCases.browserRequester(
+                    token: token, address: context.clientAddress, active: request.headers[.berthRefresh] == nil)
             else {
                 let next = request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
                 return Self.redirect("/login?next=\(next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")")
@@ -193,6 +194,8 @@ struct WebUI: Sendable {
 }
 
 extension HTTPField.Name {
+    /// Sent by the page's script when it refreshes part of the page by itself.
+    static let berthRefresh = Self("X-Berth-Refresh")!
     static let xContentTypeOptions = Self("X-Content-Type-Options")!
     static let referrerPolicy = Self("Referrer-Policy")!
     static let xFrameOptions = Self("X-Frame-Options")!

@@ -63,15 +63,24 @@ function followLog(log) {
 function refresh(element) {
   const every = Number(element.dataset.refresh) || 5000;
   const id = element.id;
-  setInterval(async () => {
+  const timer = setInterval(async () => {
     if (document.hidden) return;
     try {
-      const response = await fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
-      if (!response.ok) return;
+      // Marked as the page's own refresh: it does not count as the person's activity (their
+      // session still ends after its idle time).
+      const response = await fetch(window.location.href, {
+        headers: { Accept: "text/html", "X-Berth-Refresh": "1" }, credentials: "same-origin", redirect: "manual",
+      });
+      if (!response.ok) {
+        if (response.type === "opaqueredirect" || response.status === 401) clearInterval(timer);
+        return;
+      }
       const page = new DOMParser().parseFromString(await response.text(), "text/html");
       const fresh = page.getElementById(id);
       const current = document.getElementById(id);
       if (fresh && current && fresh.innerHTML !== current.innerHTML) current.innerHTML = fresh.innerHTML;
+      // A part that no longer changes (a finished task's chart) stops being fetched.
+      if (!fresh || !fresh.hasAttribute("data-refresh")) clearInterval(timer);
     } catch (_) {
       // The next round tries again.
     }
