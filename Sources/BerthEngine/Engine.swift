@@ -81,14 +81,15 @@ public struct Engine: Sendable {
 
     /// Records a deployment of `release` to `environment` and queues its task, on behalf of
     /// `queuedBy` (a username).
-    public func deploy(project: Project, release: Release, environment: Environment, queuedBy: String? = nil) async throws
-        -> (Deployment, ServerTask)
-    {
+    /// `note` says why, in the task's description (a rollback: "back to 1.4.0, …").
+    public func deploy(
+        project: Project, release: Release, environment: Environment, queuedBy: String? = nil, note: String? = nil
+    ) async throws -> (Deployment, ServerTask) {
         let now = configuration.clock.now()
         let task = ServerTask(
             spaceID: project.spaceID, kind: .deployment,
-            description: "Deploy \(project.name) \(release.version) to \(environment.name)", createdAt: now,
-            queuedBy: queuedBy)
+            description: "Deploy \(project.name) \(release.version) to \(environment.name)" + (note.map { " (\($0))" } ?? ""),
+            createdAt: now, queuedBy: queuedBy)
         let deployment = Deployment(
             spaceID: project.spaceID, projectID: project.id, releaseID: release.id, environmentID: environment.id,
             taskID: task.id,

@@ -48,15 +48,19 @@ extension UseCases {
         public var task: ServerTask
     }
 
+    /// The release name that means "the last release that succeeded here before the one deployed
+    /// here last": what to deploy to go back.
+    public static let previousRelease = "previous"
+
     /// Queues a deployment of the project's release to the environment: needs DeploymentCreate
-    /// for that project in that environment.
+    /// for that project in that environment. `release` may be ``previousRelease``: it is resolved
+    /// here, and the task's description says so.
     public func deploy(
         project projectReference: String, release releaseReference: String, environment environmentReference: String,
         space spaceReference: String, by requester: Requester
     ) async throws -> DeploymentDetails {
         let space = try await space(spaceReference, needing: .deploymentCreate, by: requester)
         let project = try await store.project(projectReference, spaceID: space.id)
-        let release = try await store.release(releaseReference, projectID: project.id)
         guard let environment = try await store.findEnvironment(environmentReference, spaceID: space.id) else {
             throw BerthError.invalid(
                 "deployment", [.init(field: "environment", message: "there is no environment '\(environmentReference)'")])
@@ -64,16 +68,69 @@ extension UseCases {
         try requester.require(
             .deploymentCreate, at: AccessScope(spaceID: space.id, projectID: project.id, environmentID: environment.id),
             for: "\(environment.name) (project '\(project.name)')")
-        let details: [(String, JSONValue)] = [
+        if releaseReference.lowercased() == Self.previousRelease {
+            let (release, replaced) = try await previousRelease(of: project, in: environment)
+            return try await queue(
+                project: project, release: release, environment: environment, action: "createDeployment",
+                note: "back to \(release.version), the last release that succeeded here before \(replaced)", by: requester)
+        }
+        let release = try await store.release(releaseReference, projectID: project.id)
+        return try await queue(
+            project: project, release: release, environment: environment, action: "createDeployment", note: nil, by: requester)
+    }
+
+    /// Deploys a deployment's release to its environment again.
+    public func redeploy(_ id: String, space spaceReference: String, by requester: Requester) async throws
+        -> DeploymentDetails
+    {
+        let earlier = try await deployment(id, space: spaceReference, by: requester)
+        try requester.require(
+            .deploymentCreate,
+            at: AccessScope(
+                spaceID: earlier.project.spaceID, projectID: earlier.project.id, environmentID: earlier.environment.id),
+            for: "\(earlier.environment.name) (project '\(earlier.project.name)')")
+        return try await queue(
+            project: earlier.project, release: earlier.release, environment: earlier.environment, action: "redeployDeployment",
+            note: "again, as the deployment \(earlier.deployment.id)", by: requester)
+    }
+
+    /// The release to go back to in `environment`: the newest that succeeded there whose version is
+    /// not that of the newest deployment there (which failed, or is the one to leave).
+    /// - Returns: the release, and the version it replaces. - Throws: 409 when there is none.
+    func previousRelease(of project: Project, in environment: Environment) async throws -> (Release, replaced: String) {
+        let history = try await store.deployments(
+            spaceID: project.spaceID,
+            BerthStore.DeploymentFilter(projectID: project.id, environmentID: environment.id, limit: 1000))
+        guard let latest = history.first else {
+            throw BerthError(
+                .conflict,
+                "The project '\(project.name)' was never deployed to \(environment.name): there is no previous release.")
+        }
+        guard let previous = history.first(where: { $0.state == .succeeded && $0.releaseVersion != latest.releaseVersion }),
+            let release = try await store.release(id: previous.deployment.releaseID)
+        else {
+            throw BerthError(
+                .conflict,
+                "No release of '\(project.name)' other than \(latest.releaseVersion) ever succeeded in \(environment.name): there is no previous release to go back to."
+            )
+        }
+        return (release, latest.releaseVersion)
+    }
+
+    func queue(
+        project: Project, release: Release, environment: Environment, action: String, note: String?, by requester: Requester
+    ) async throws -> DeploymentDetails {
+        var details: [(String, JSONValue)] = [
             ("project", .string(project.name)), ("release", .string(release.version)),
             ("environment", .string(environment.name)),
         ]
+        if let note { details.append(("note", .string(note))) }
         let (deployment, task) = try await audited(
-            "createDeployment", record: release.auditReference, name: "\(project.name) \(release.version)", details: details,
+            action, record: release.auditReference, name: "\(project.name) \(release.version)", details: details,
             by: requester
         ) {
             try await engine.deploy(
-                project: project, release: release, environment: environment, queuedBy: requester.user.username)
+                project: project, release: release, environment: environment, queuedBy: requester.user.username, note: note)
         }
         return DeploymentDetails(deployment: deployment, project: project, release: release, environment: environment, task: task)
     }

@@ -426,6 +426,12 @@ struct DeploymentEndToEndTests {
         ])
         #expect(rolledBack.status == 4, "\(rolledBack.standardOutput)\(rolledBack.standardError)")
         #expect(rolledBack.standardError.contains("circuit breaker rolled back to demo-web:1"))
+        // One command back to the last good release.
+        let back = try await server.cli([
+            "deploy", "--project", "Demo", "--release", "previous", "--environment", "Development", "--wait",
+        ])
+        #expect(back.status == 0, "\(back.standardOutput)\(back.standardError)")
+        #expect(back.standardOutput.contains("Deploying Demo 1.0.0 to Development"), "\(back.standardOutput)")
         #expect(try await server.cli(["target", "health-check", "demo-cluster"]).status == 0)
 
         let dataDirectory = try #require(server.log.firstMatch(of: /sqlite:(\S+)\/berth\.sqlite/).map { String($0.output.1) })

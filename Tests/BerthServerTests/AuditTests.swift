@@ -138,6 +138,10 @@ struct AuditTests {
                 ["project": "web", "release": "1.0.0", "environment": "Staging"])
             let taskID = try #require(deployment.reply.json["taskId"] as? String)
             _ = try await server.finishedTask(taskID)
+            let deploymentID = try #require(deployment.reply.json["id"] as? String)
+            let again = try await walk.change(
+                "redeployDeployment", .post, "\(space)/deployments/\(deploymentID)/redeploy", record: "releases/")
+            _ = try await server.finishedTask(try #require(again.reply.json["taskId"] as? String))
             // A cancel of a finished task changes nothing, and leaves nothing.
             let unchanged = try await Self.events(server).count
             #expect(try await server.request(.post, "/api/tasks/\(taskID)/cancel").status == .ok)

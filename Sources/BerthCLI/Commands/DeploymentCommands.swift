@@ -14,7 +14,10 @@ struct DeployCommand: AsyncParsableCommand {
             """)
     @OptionGroup var options: ClientOptions
     @Option(help: "The project.") var project: String
-    @Option(help: "The release's version.") var release: String
+    @Option(
+        help:
+            "The release's version; or 'previous': the last release that succeeded in the environment before the one deployed there last (to go back)."
+    ) var release: String
     @Option(help: "The environment to deploy to.") var environment: String
     @Flag(help: "Follow the log until the deployment ends; the exit code says how.") var wait = false
 
@@ -45,7 +48,33 @@ struct DeployCommand: AsyncParsableCommand {
 struct DeploymentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deployment", abstract: "Deployments: which release went where, and how it ended.",
-        subcommands: [List.self])
+        subcommands: [List.self, Redeploy.self])
+
+    struct Redeploy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deploy a deployment's release to its environment again.",
+            discussion: "With --wait the exit code says how it ended, as for berth deploy.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The deployment's id (berth deployment list).") var deployment: String
+        @Flag(help: "Follow the log until the deployment ends; the exit code says how.") var wait = false
+
+        func run() async throws {
+            let client = try options.connect()
+            let queued: Components.Schemas.Deployment
+            switch try await client.call({
+                try await $0.redeployDeployment(path: .init(space: options.space, deployment: deployment))
+            }) {
+            case .accepted(let accepted): queued = try accepted.body.json
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+            if options.output == .json, !wait { return print(try Output.json(queued)) }
+            if options.output == .table {
+                Console.line(
+                    "Deploying \(queued.project) \(queued.release) to \(queued.environment) again (task \(queued.taskId)).")
+            }
+            if wait { try await TaskFollower(client: client, format: options.output).follow(queued.taskId) }
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

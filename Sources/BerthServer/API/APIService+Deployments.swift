@@ -42,6 +42,13 @@ extension APIService {
         return .accepted(.init(body: .json(.init(queued))))
     }
 
+    func redeployDeployment(_ input: Operations.RedeployDeployment.Input) async throws
+        -> Operations.RedeployDeployment.Output
+    {
+        let queued = try await useCases.redeploy(input.path.deployment, space: input.path.space, by: try requester())
+        return .accepted(.init(body: .json(.init(queued))))
+    }
+
     func listDeployments(_ input: Operations.ListDeployments.Input) async throws -> Operations.ListDeployments.Output {
         let limit = try Paging.limit(input.query.limit, default: 50)
         var filter = BerthStore.DeploymentFilter(latestOnly: input.query.latest ?? false, limit: limit + 1)

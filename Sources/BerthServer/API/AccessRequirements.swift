@@ -65,6 +65,7 @@ enum AccessRequirement: Sendable, Hashable {
         "getRelease": .space(.projectView),
         "listDeployments": .space(.projectView),
         "createDeployment": .space(.deploymentCreate),
+        "redeployDeployment": .space(.deploymentCreate),
         "getDeployment": .space(.projectView),
         "listNodes": .server(.serverConfigure),
         "drainNode": .server(.serverConfigure),
