@@ -11,7 +11,8 @@ public struct BerthCommand: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             ServerCommand.self, LoginCommand.self, EnvironmentCommand.self, AccountCommand.self, TargetCommand.self,
-            ProjectCommand.self, VariableCommand.self, ReleaseCommand.self, DeployCommand.self, DeploymentCommand.self,
+            ProjectCommand.self, VariableCommand.self, LifecycleCommand.self, ReleaseCommand.self, DeployCommand.self,
+            DeploymentCommand.self,
             TaskCommand.self, NodeCommand.self, WorkerPoolCommand.self, WorkerCommand.self,
             APIKeyCommand.self, UserCommand.self, TeamCommand.self, RoleCommand.self, BerthWhoAmICommand.self,
             AuditCommand.self,

@@ -42,7 +42,8 @@ extension BerthStore {
                 try await db.raw(
                     """
                     UPDATE projects SET description = \(bind: project.description), steps = \(bind: jsonText(project.steps)), \
-                    updated_at = \(bind: project.updatedAt.unixMilliseconds) WHERE id = \(bind: project.id)
+                    lifecycle_id = \(bind: project.lifecycleID), updated_at = \(bind: project.updatedAt.unixMilliseconds) \
+                    WHERE id = \(bind: project.id)
                     """
                 ).run()
             } else {
@@ -137,7 +138,8 @@ extension BerthStore {
         Project(
             id: try row.string("id"), spaceID: try row.string("space_id"), name: try row.string("name"),
             description: try row.string("description"), steps: try row.json("steps", as: [DeploymentStep].self),
-            createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
+            lifecycleID: try row.optionalString("lifecycle_id"), createdAt: try row.date("created_at"),
+            updatedAt: try row.date("updated_at"))
     }
 
     static func variable(_ row: any SQLRow) throws -> ProjectVariable {
@@ -156,10 +158,10 @@ extension BerthStore {
         try await ensureNameIsFree("projects", kind: "a project", name: project.name, spaceID: project.spaceID, db)
         try await db.raw(
             """
-            INSERT INTO projects (id, space_id, name, slug, description, steps, created_at, updated_at) VALUES \
+            INSERT INTO projects (id, space_id, name, slug, description, steps, lifecycle_id, created_at, updated_at) VALUES \
             (\(bind: project.id), \(bind: project.spaceID), \(bind: project.name), \(bind: project.slug), \
-            \(bind: project.description), \(bind: jsonText(project.steps)), \(bind: project.createdAt.unixMilliseconds), \
-            \(bind: project.updatedAt.unixMilliseconds))
+            \(bind: project.description), \(bind: jsonText(project.steps)), \(bind: project.lifecycleID), \
+            \(bind: project.createdAt.unixMilliseconds), \(bind: project.updatedAt.unixMilliseconds))
             """
         ).run()
     }

@@ -63,9 +63,10 @@ extension UseCases {
 
     /// Creates the project named `reference` or replaces its process and description, and — when
     /// `variables` is not nil — all its variables, in one change.
+    /// `lifecycle`: a lifecycle's name or id, "" for none, nil to leave it as it is.
     public func applyProject(
         _ reference: String, description: String?, steps: [DeploymentStep], variables inputs: [VariableInput]?,
-        space spaceReference: String, by requester: Requester
+        lifecycle: String? = nil, space spaceReference: String, by requester: Requester
     ) async throws -> Project {
         let space = try await space(spaceReference, needing: .projectEdit, by: requester)
         let existing = try await store.findProject(reference, spaceID: space.id)
@@ -77,6 +78,22 @@ extension UseCases {
         }
         project.steps = steps
         project.description = description ?? project.description
+        if let lifecycle {
+            if lifecycle.trimmingCharacters(in: .whitespaces).isEmpty {
+                project.lifecycleID = nil
+            } else if let found = try await store.findLifecycle(lifecycle, spaceID: space.id) {
+                project.lifecycleID = found.id
+            } else {
+                let known = try await store.listLifecycles(spaceID: space.id).map(\.name).joined(separator: ", ")
+                throw BerthError.invalid(
+                    "project",
+                    [
+                        .init(
+                            field: "lifecycle",
+                            message: "there is no lifecycle '\(lifecycle)' (known: \(known.isEmpty ? "none yet" : known))")
+                    ])
+            }
+        }
         project.updatedAt = now()
         try project.validate()
         try StepValidation.validate(steps)

@@ -125,6 +125,7 @@ extension UseCases {
             ("environment", .string(environment.name)),
         ]
         if let note { details.append(("note", .string(note))) }
+        try await requireLifecycleAllows(project, release, to: environment)
         let (deployment, task) = try await audited(
             action, record: release.auditReference, name: "\(project.name) \(release.version)", details: details,
             by: requester

@@ -119,6 +119,14 @@ struct AuditTests {
             try await walk.change("revokeRegistrationToken", .delete, "\(space)/worker-pools/fleet/registration-token")
             try await walk.change("deleteWorker", .delete, "\(space)/workers/runner-1", record: "workers/")
 
+            try await walk.change(
+                "createLifecycle", .post, "\(space)/lifecycles",
+                ["name": "Standard", "phases": [["name": "Test", "environments": ["Staging"]]]], record: "lifecycles/")
+            let phases = try await walk.change(
+                "updateLifecycle", .put, "\(space)/lifecycles/standard",
+                ["name": "Standard", "phases": [["name": "Test", "environments": ["Staging"], "optional": true]]],
+                record: "lifecycles/")
+            #expect(Self.changes(phases.event)["phases"] != nil, "\(phases.event)")
             let script: [String: Any] = ["name": "Hello", "type": "run-aws-cli-script", "properties": ["script": "echo hi"]]
             try await walk.change(
                 "createProject", .post, "\(space)/projects", ["name": "Shop", "steps": [script]], record: "projects/")

@@ -35,6 +35,7 @@ struct RoleMatrixTests {
         "listWorkers": "SA SM PL D V", "getWorker": "SA SM PL D V",
         // Changing the space.
         "createEnvironment": "SA SM", "updateEnvironment": "SA SM", "deleteEnvironment": "SA SM",
+        "listLifecycles": "SA SM PL D V", "getLifecycle": "SA SM PL D V", "createLifecycle": "SA SM", "updateLifecycle": "SA SM",
         "createTarget": "SA SM", "updateTarget": "SA SM", "deleteTarget": "SA SM", "checkTargetHealth": "SA SM",
         "checkAllTargetsHealth": "SA SM", "createWorkerPool": "SA SM", "deleteWorkerPool": "SA SM",
         "createRegistrationToken": "SA SM", "revokeRegistrationToken": "SA SM", "deleteWorker": "SA SM",

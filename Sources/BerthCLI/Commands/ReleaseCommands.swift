@@ -65,13 +65,13 @@ enum ReleasePrinter {
     static func render(_ releases: [Components.Schemas.Release], _ format: OutputFormat) throws -> String {
         if format == .json { return try Output.json(releases) }
         return Output.table(
-            ["VERSION", "IMAGES", "STEPS", "CREATED"],
+            ["VERSION", "IMAGES", "STEPS", "MAY GO TO", "CREATED"],
             releases.map {
                 [
                     $0.version,
                     $0.images.additionalProperties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
                         separator: " "),
-                    "\($0.steps.count)", Output.time($0.createdAt),
+                    "\($0.steps.count)", ($0.mayGoTo ?? []).joined(separator: ", "), Output.time($0.createdAt),
                 ]
             })
     }

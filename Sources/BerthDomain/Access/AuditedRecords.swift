@@ -60,7 +60,7 @@ extension Project: AuditedRecord {
     public var auditName: String { name }
     public var auditFields: [(String, AuditField)] {
         [
-            ("name", .text(name)), ("description", .text(description)),
+            ("name", .text(name)), ("description", .text(description)), ("lifecycle", .text(lifecycleID)),
             (
                 "steps",
                 .value(

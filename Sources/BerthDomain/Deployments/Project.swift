@@ -9,14 +9,17 @@ public struct Project: Sendable, Hashable {
     public var slug: String { Slug.make(name) }
     public var description: String
     public var steps: [DeploymentStep]
+    /// The lifecycle its releases pass (nil: any environment, in any order).
+    public var lifecycleID: String?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String = RecordID.make("prj"), spaceID: String, name: String, description: String = "",
-        steps: [DeploymentStep] = [], createdAt: Date, updatedAt: Date? = nil
+        steps: [DeploymentStep] = [], lifecycleID: String? = nil, createdAt: Date, updatedAt: Date? = nil
     ) {
         self.id = id
+        self.lifecycleID = lifecycleID
         self.spaceID = spaceID
         self.name = name
         self.description = description

@@ -12,18 +12,15 @@ extension APIService {
             project: input.path.project, space: input.path.space, limit: limit + 1, after: input.query.after,
             by: try requester())
         let page = Array(releases.prefix(limit))
-        return .ok(
-            .init(
-                body: .json(
-                    .init(
-                        items: page.map { .init($0, project: project) },
-                        nextCursor: releases.count > limit ? page.last?.id : nil))))
+        var items: [Components.Schemas.Release] = []
+        for release in page { items.append(try await releaseSchema(release, project: project)) }
+        return .ok(.init(body: .json(.init(items: items, nextCursor: releases.count > limit ? page.last?.id : nil))))
     }
 
     func getRelease(_ input: Operations.GetRelease.Input) async throws -> Operations.GetRelease.Output {
         let (project, release) = try await useCases.release(
             input.path.release, project: input.path.project, space: input.path.space, by: try requester())
-        return .ok(.init(body: .json(.init(release, project: project))))
+        return .ok(.init(body: .json(try await releaseSchema(release, project: project))))
     }
 
     func createRelease(_ input: Operations.CreateRelease.Input) async throws -> Operations.CreateRelease.Output {
@@ -31,7 +28,12 @@ extension APIService {
         let (project, release) = try await useCases.createRelease(
             version: body.version, images: body.images?.additionalProperties ?? [:], project: input.path.project,
             space: input.path.space, by: try requester())
-        return .created(.init(body: .json(.init(release, project: project))))
+        return .created(.init(body: .json(try await releaseSchema(release, project: project))))
+    }
+
+    /// A release as the API answers it, with where its project's lifecycle lets it go now.
+    func releaseSchema(_ release: Release, project: Project) async throws -> Components.Schemas.Release {
+        .init(release, project: project, mayGoTo: try await useCases.nextEnvironments(of: release, project: project).map(\.name))
     }
 
     func createDeployment(_ input: Operations.CreateDeployment.Input) async throws -> Operations.CreateDeployment.Output {
@@ -80,11 +82,11 @@ extension APIService {
 }
 
 extension Components.Schemas.Release {
-    init(_ release: Release, project: Project) {
+    init(_ release: Release, project: Project, mayGoTo: [String]? = nil) {
         self.init(
             id: release.id, project: project.name, version: release.version,
             images: .init(additionalProperties: release.snapshot.images), steps: release.snapshot.steps.map(\.name),
-            createdAt: release.createdAt)
+            mayGoTo: mayGoTo, createdAt: release.createdAt)
     }
 }
 

@@ -10,12 +10,14 @@ extension APIService {
         let page = try Paging.page(
             try await useCases.listProjects(space: input.path.space, by: try requester()),
             limit: try Paging.limit(input.query.limit, default: 1000), after: input.query.after, id: \.id)
-        return .ok(.init(body: .json(.init(items: try page.items.map { try .init($0) }, nextCursor: page.nextCursor))))
+        var items: [Components.Schemas.Project] = []
+        for project in page.items { items.append(try await projectSchema(project)) }
+        return .ok(.init(body: .json(.init(items: items, nextCursor: page.nextCursor))))
     }
 
     func getProject(_ input: Operations.GetProject.Input) async throws -> Operations.GetProject.Output {
         let project = try await useCases.project(input.path.project, space: input.path.space, by: try requester())
-        return .ok(.init(body: .json(try .init(project))))
+        return .ok(.init(body: .json(try await projectSchema(project))))
     }
 
     func createProject(_ input: Operations.CreateProject.Input) async throws -> Operations.CreateProject.Output {
@@ -23,15 +25,16 @@ extension APIService {
         let project = try await useCases.createProject(
             name: body.name, description: body.description ?? "", steps: try (body.steps ?? []).map(DeploymentStep.init),
             space: input.path.space, by: try requester())
-        return .created(.init(body: .json(try .init(project))))
+        return .created(.init(body: .json(try await projectSchema(project))))
     }
 
     func applyProject(_ input: Operations.ApplyProject.Input) async throws -> Operations.ApplyProject.Output {
         guard case .json(let body) = input.body else { throw BerthError(.badRequest, "Send the process as JSON.") }
         let project = try await useCases.applyProject(
             input.path.project, description: body.description, steps: try body.steps.map(DeploymentStep.init),
-            variables: body.variables?.map(Self.variableInput), space: input.path.space, by: try requester())
-        return .ok(.init(body: .json(try .init(project))))
+            variables: body.variables?.map(Self.variableInput), lifecycle: body.lifecycle, space: input.path.space,
+            by: try requester())
+        return .ok(.init(body: .json(try await projectSchema(project))))
     }
 
     func deleteProject(_ input: Operations.DeleteProject.Input) async throws -> Operations.DeleteProject.Output {
@@ -55,6 +58,12 @@ extension APIService {
             Self.variableInput(body), project: input.path.project, space: input.path.space, by: try requester())
         let names = try await ScopeNames.load(store: store, spaceID: try await store.space(input.path.space).id)
         return .ok(.init(body: .json(.init(stored, names: names))))
+    }
+
+    /// A project as the API answers it, with its lifecycle's name.
+    func projectSchema(_ project: Project) async throws -> Components.Schemas.Project {
+        let lifecycle = try await project.lifecycleID.asyncFlatMap { try await store.lifecycle(id: $0) }
+        return try Components.Schemas.Project(project, lifecycleName: lifecycle?.name)
     }
 
     static func variableInput(_ input: Components.Schemas.VariableInput) -> UseCases.VariableInput {
@@ -105,11 +114,11 @@ extension Components.Schemas.Step {
 }
 
 extension Components.Schemas.Project {
-    init(_ project: Project) throws {
+    init(_ project: Project, lifecycleName: String?) throws {
         self.init(
             id: project.id, name: project.name, slug: project.slug, description: project.description,
-            steps: try project.steps.map(Components.Schemas.Step.init), createdAt: project.createdAt, updatedAt: project.updatedAt
-        )
+            steps: try project.steps.map(Components.Schemas.Step.init), lifecycle: lifecycleName, createdAt: project.createdAt,
+            updatedAt: project.updatedAt)
     }
 }
 
@@ -122,5 +131,12 @@ extension Components.Schemas.Variable {
             scope: .init(
                 environments: variable.scope.environmentIDs.map { names.environments[$0] ?? $0 }, roles: variable.scope.roles,
                 targets: variable.scope.targetIDs.map { names.targets[$0] ?? $0 }))
+    }
+}
+
+extension Optional {
+    func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }

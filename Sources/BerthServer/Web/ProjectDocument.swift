@@ -9,16 +9,19 @@ import Yams
 /// into the use case's input.
 struct ProjectDocument {
     var description: String?
+    /// The lifecycle's name ("" for none); nil when the document does not say.
+    var lifecycle: String?
     var steps: [DeploymentStep]
     var variables: [UseCases.VariableInput]?
 
     /// The document of `project` and its `variables` (environment and target ids named).
     static func yaml(
         _ project: Project, variables: [ProjectVariable], environments: [String: String], targets: [String: String],
-        accounts: [String: String]
+        accounts: [String: String], lifecycle: String? = nil
     ) throws -> String {
         var top: [(String, JSONValue)] = [("name", .string(project.name))]
         if !project.description.isEmpty { top.append(("description", .string(project.description))) }
+        if let lifecycle { top.append(("lifecycle", .string(lifecycle))) }
         top.append(
             (
                 "steps",
@@ -76,13 +79,15 @@ struct ProjectDocument {
             throw BerthError.invalid("project", [.init(field: "document", message: "must be a mapping with steps and variables")])
         }
         var errors = ValidationErrors()
-        for (key, _) in top where !["name", "description", "steps", "variables"].contains(key) {
-            errors.add(key, "is not a key of a project document (name, description, steps, variables)")
+        for (key, _) in top where !["name", "description", "lifecycle", "steps", "variables"].contains(key) {
+            errors.add(key, "is not a key of a project document (name, description, lifecycle, steps, variables)")
         }
-        var document = ProjectDocument(description: nil, steps: [], variables: nil)
+        var document = ProjectDocument(description: nil, lifecycle: nil, steps: [], variables: nil)
         for (key, value) in top {
             switch (key, value) {
             case ("description", .string(let text)): document.description = text
+            case ("lifecycle", .string(let name)): document.lifecycle = name
+            case ("lifecycle", .null): document.lifecycle = ""
             case ("steps", .array(let items)):
                 for (index, item) in items.enumerated() {
                     guard case .object(let members) = item, case .string(let name)? = members.first(where: { $0.0 == "name" })?.1,
@@ -136,8 +141,8 @@ struct ProjectDocument {
                 }
                 document.variables = variables
             case ("name", _): break
-            case ("description", _), ("steps", _), ("variables", _):
-                errors.add(key, key == "description" ? "must be text" : "must be a list")
+            case ("description", _), ("lifecycle", _), ("steps", _), ("variables", _):
+                errors.add(key, ["description", "lifecycle"].contains(key) ? "must be text" : "must be a list")
             default: break
             }
         }

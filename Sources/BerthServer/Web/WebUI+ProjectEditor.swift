@@ -20,7 +20,8 @@ extension WebUI {
             targets: Dictionary(
                 uniqueKeysWithValues: try await store.allTargets(spaceID: project.spaceID).map { ($0.id, $0.name) }),
             accounts: Dictionary(
-                uniqueKeysWithValues: try await store.listAccounts(spaceID: project.spaceID).map { ($0.id, $0.name) }))
+                uniqueKeysWithValues: try await store.listAccounts(spaceID: project.spaceID).map { ($0.id, $0.name) }),
+            lifecycle: try await project.lifecycleID.asyncFlatMap { try await store.lifecycle(id: $0) }?.name)
         return try await editor(visit, project: project, text: document, errors: [])
     }
 
@@ -36,7 +37,8 @@ extension WebUI {
                 .variableEdit, at: AccessScope(spaceID: project.spaceID, projectID: project.id))
             _ = try await useCases.applyProject(
                 project.name, description: document.description, steps: document.steps,
-                variables: mayEditVariables ? document.variables : nil, space: spaceReference, by: visit.requester)
+                variables: mayEditVariables ? document.variables : nil, lifecycle: document.lifecycle, space: spaceReference,
+                by: visit.requester)
         } catch let error as BerthError where error.code == .validationFailed || error.code == .badRequest {
             let errors = error.details.isEmpty ? [BerthError.FieldError(field: "", message: error.message)] : error.details
             return try await editor(visit, project: project, text: text, errors: errors, status: .init(code: 422))

@@ -307,6 +307,17 @@ public enum Migrations {
                     created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
                 """,
             ]),
+        Migration(
+            version: 18, name: "lifecycles: the phases a project's releases pass",
+            statements: [
+                """
+                CREATE TABLE lifecycles (
+                    id TEXT PRIMARY KEY, space_id TEXT NOT NULL REFERENCES spaces(id), name TEXT NOT NULL, slug TEXT NOT NULL,
+                    description TEXT NOT NULL, phases TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                    UNIQUE (space_id, slug))
+                """,
+                "ALTER TABLE projects ADD COLUMN lifecycle_id TEXT REFERENCES lifecycles(id)",
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two
