@@ -86,6 +86,32 @@ struct AccessEndToEndTests {
         #expect(last.status != 0)
         #expect(last.standardError.contains("it would leave no active System administrator"), "\(last.standardError)")
         #expect(try await server.cli(["whoami"]).status == 0)
+
+        // A lifecycle: release 2 goes to Production only after Development.
+        let lifecycle = try await admin(["lifecycle", "create", "Standard", "--phase", "Development", "--phase", "Production"])
+        #expect(
+            lifecycle.standardOutput.contains("Development (Development) → Production (Production)"),
+            "\(lifecycle.standardOutput)")
+        try """
+        name: web
+        lifecycle: Standard
+        steps:
+          - {name: Hello, type: run-aws-cli-script, properties: {script: "echo hello"}}
+        """.write(to: project, atomically: true, encoding: .utf8)
+        _ = try await admin(["project", "apply", "-f", project.path])
+        _ = try await admin(["release", "create", "--project", "web", "--version", "2"])
+        let early = try await server.cli(["deploy", "--project", "web", "--release", "2", "--environment", "Production"])
+        #expect(early.status != 0)
+        #expect(
+            early.standardError.contains(
+                "the phase 'Development' of the lifecycle 'Standard' needs 1 more successful deployment"),
+            "\(early.standardError)")
+        let releases = try await admin(["release", "list", "--project", "web"])
+        #expect(releases.standardOutput.contains("MAY GO TO"), "\(releases.standardOutput)")
+        let ordered = try await admin(["deploy", "--project", "web", "--release", "2", "--environment", "Development", "--wait"])
+        #expect(ordered.status == 0, "\(ordered.standardError)")
+        let after = try await admin(["deploy", "--project", "web", "--release", "2", "--environment", "Production", "--wait"])
+        #expect(after.status == 0, "\(after.standardError)")
         _ = try await server.terminate()
     }
 }
