@@ -56,6 +56,7 @@ extension UseCases {
         try requireProjectEdit(space: space, project: nil, steps: steps, earlier: [], by: requester)
         try project.validate()
         try StepValidation.validate(steps)
+        try await requireStepEnvironmentsExist(steps, spaceID: space.id)
         return try await audited("createProject", before: nil, after: project, by: requester) {
             try await store.createProject(project)
         }
@@ -97,6 +98,7 @@ extension UseCases {
         project.updatedAt = now()
         try project.validate()
         try StepValidation.validate(steps)
+        try await requireStepEnvironmentsExist(steps, spaceID: space.id)
         var variables: [ProjectVariable]?
         var also: [(String, JSONValue)] = []
         if let inputs {
@@ -150,6 +152,24 @@ extension UseCases {
         return try await audited("setVariable", before: before, after: made, by: requester) {
             try await store.setVariable(made)
         }
+    }
+
+    /// - Throws: a validation error naming every step condition's environment the space does not have.
+    func requireStepEnvironmentsExist(_ steps: [DeploymentStep], spaceID: String) async throws {
+        let known = try await store.listEnvironments(spaceID: spaceID)
+        var errors = ValidationErrors()
+        for (index, step) in steps.enumerated() {
+            for (field, names) in [
+                ("environments", step.environments ?? []), ("excludeEnvironments", step.excludeEnvironments ?? []),
+            ] {
+                for name in names where !known.contains(where: { $0.slug == Slug.make(name) }) {
+                    errors.add(
+                        "steps[\(index)].\(field)",
+                        "there is no environment '\(name)' (known: \(known.map(\.name).joined(separator: ", ")))")
+                }
+            }
+        }
+        try errors.throwIfAny("project")
     }
 
     /// Editing a project needs ProjectEdit for it (for a new one: for every project of the space);

@@ -1,4 +1,5 @@
 import BerthDomain
+import BerthStore
 import Foundation
 import HTTPTypes
 import Testing
@@ -85,6 +86,49 @@ struct LifecycleAPITests {
             let project = try await server.request(
                 .put, "/api/spaces/default/projects/web", json: ["steps": [[String: Any]](), "lifecycle": "Nope"])
             #expect(project.status == .badRequest && project.errorFields == ["lifecycle"], "\(project.text)")
+        }
+    }
+}
+
+@Suite("Step conditions on environments")
+struct StepConditionTests {
+    @Test("A step for Production only is skipped in Staging, with the log saying so; one excluded from Staging too")
+    func conditions() async throws {
+        try await TestServer.with { server in
+            for name in ["Staging", "Production"] {
+                _ = try await server.request(.post, "/api/spaces/default/environments", json: ["name": name])
+            }
+            func step(_ name: String, _ extra: [String: Any]) -> [String: Any] {
+                ["name": name, "type": "run-aws-cli-script", "properties": ["script": "echo ran \(name)"]].merging(extra) { $1 }
+            }
+            let applied = try await server.request(
+                .put, "/api/spaces/default/projects/web",
+                json: [
+                    "steps": [
+                        step("Approve", ["environments": ["Production"]]), step("Smoke", ["excludeEnvironments": ["Staging"]]),
+                        step("Always", [:]),
+                    ]
+                ])
+            #expect(applied.status == .ok, "\(applied.text)")
+            let steps = applied.json["steps"] as? [[String: Any]] ?? []
+            #expect(steps.first?["environments"] as? [String] == ["Production"], "\(steps)")
+            _ = try await server.request(.post, "/api/spaces/default/projects/web/releases", json: ["version": "1"])
+            let queued = try await server.request(
+                .post, "/api/spaces/default/deployments", json: ["project": "web", "release": "1", "environment": "Staging"])
+            let task = try await server.finishedTask(try #require(queued.json["taskId"] as? String))
+            #expect(task.state == .succeeded)
+            let log = try await server.server.store.taskLog(taskID: task.id).map(\.message).joined(separator: "\n")
+            #expect(log.contains("Step 1: Approve (run-aws-cli-script) is skipped: it runs only in Production."), "\(log)")
+            #expect(log.contains("Step 2: Smoke (run-aws-cli-script) is skipped: it is skipped in Staging."), "\(log)")
+            #expect(log.contains("ran Always") && !log.contains("ran Approve") && !log.contains("ran Smoke"), "\(log)")
+            // An environment the space does not have, or both lists: named at their field.
+            let unknown = try await server.request(
+                .put, "/api/spaces/default/projects/web", json: ["steps": [step("Approve", ["environments": ["Prod"]])]])
+            #expect(unknown.status == .badRequest && unknown.errorFields == ["steps[0].environments"], "\(unknown.text)")
+            let both = try await server.request(
+                .put, "/api/spaces/default/projects/web",
+                json: ["steps": [step("Approve", ["environments": ["Production"], "excludeEnvironments": ["Staging"]])]])
+            #expect(both.status == .badRequest && both.errorFields.contains("steps[0].excludeEnvironments"), "\(both.text)")
         }
     }
 }

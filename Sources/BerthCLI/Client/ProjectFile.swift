@@ -78,7 +78,7 @@ struct ProjectFile {
 
     /// The keys a project file may have, at the top and in each step and variable.
     static let documentKeys = ["name", "description", "lifecycle", "steps", "variables"]
-    static let stepKeys = ["name", "type", "targetRoles", "properties"]
+    static let stepKeys = ["name", "type", "targetRoles", "environments", "excludeEnvironments", "properties"]
     static let variableKeys = ["name", "type", "value", "scope"]
     static let scopeKeys = ["environments", "roles", "targets"]
 

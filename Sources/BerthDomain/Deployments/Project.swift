@@ -55,12 +55,32 @@ public struct DeploymentStep: Sendable, Hashable, Codable {
     public var kind: Kind
     public var targetRoles: [String]
     public var properties: JSONValue
+    /// The step runs only in these environments (names); nil or empty: in every one.
+    public var environments: [String]?
+    /// The step is skipped in these environments (names).
+    public var excludeEnvironments: [String]?
 
-    public init(name: String, kind: Kind, targetRoles: [String], properties: JSONValue = .object([])) {
+    public init(
+        name: String, kind: Kind, targetRoles: [String], properties: JSONValue = .object([]), environments: [String]? = nil,
+        excludeEnvironments: [String]? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.targetRoles = targetRoles
         self.properties = properties
+        self.environments = environments?.isEmpty == true ? nil : environments
+        self.excludeEnvironments = excludeEnvironments?.isEmpty == true ? nil : excludeEnvironments
+    }
+
+    /// Why the step does not run in `environment` (its conditions), or nil when it does.
+    public func skipReason(in environment: Environment) -> String? {
+        if let only = environments, !only.contains(where: { Slug.make($0) == environment.slug }) {
+            return "it runs only in \(only.joined(separator: ", "))"
+        }
+        if let excluded = excludeEnvironments, excluded.contains(where: { Slug.make($0) == environment.slug }) {
+            return "it is skipped in \(environment.name)"
+        }
+        return nil
     }
 
     static func validate(_ steps: [DeploymentStep], into errors: inout ValidationErrors) {
@@ -73,6 +93,9 @@ public struct DeploymentStep: Sendable, Hashable, Codable {
             }
             if step.kind.needsTargets, step.targetRoles.isEmpty {
                 errors.add("\(field).targetRoles", "a \(step.kind.rawValue) step needs at least one target role")
+            }
+            if step.environments != nil, step.excludeEnvironments != nil {
+                errors.add("\(field).excludeEnvironments", "give environments or excludeEnvironments, not both")
             }
             for role in step.targetRoles where !TargetDraft.isValidRole(role) {
                 errors.add("\(field).targetRoles", "'\(role)' is not a target role")

@@ -94,6 +94,10 @@ struct DeploymentExecutor: TaskExecutor {
         var identity: String?
         for (index, step) in plan.release.snapshot.steps.enumerated() {
             try Task.checkCancellation()
+            if let reason = step.skipReason(in: plan.environment) {
+                await log.info("Step \(index + 1): \(step.name) (\(step.kind.rawValue)) is skipped: \(reason).")
+                continue
+            }
             let targets = plan.targets.filter { !Set($0.roles).isDisjoint(with: step.targetRoles) }
             if targets.isEmpty, step.kind.needsTargets || !step.targetRoles.isEmpty {
                 let message =

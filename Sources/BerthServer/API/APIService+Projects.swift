@@ -99,7 +99,9 @@ extension DeploymentStep {
         guard let kind = DeploymentStep.Kind(rawValue: step._type.rawValue) else {
             throw BerthError.invalid("process", [.init(field: "type", message: "'\(step._type.rawValue)' is not a step type")])
         }
-        self.init(name: step.name, kind: kind, targetRoles: step.targetRoles ?? [], properties: properties)
+        self.init(
+            name: step.name, kind: kind, targetRoles: step.targetRoles ?? [], properties: properties,
+            environments: step.environments, excludeEnvironments: step.excludeEnvironments)
     }
 }
 
@@ -109,7 +111,7 @@ extension Components.Schemas.Step {
             Components.Schemas.Step.PropertiesPayload.self, from: Data(step.properties.rendered().utf8))
         self.init(
             name: step.name, _type: .init(rawValue: step.kind.rawValue) ?? .runAwsCliScript, targetRoles: step.targetRoles,
-            properties: properties)
+            environments: step.environments, excludeEnvironments: step.excludeEnvironments, properties: properties)
     }
 }
 

@@ -33,6 +33,10 @@ struct ProjectDocument {
                         if !step.targetRoles.isEmpty {
                             members.append(("targetRoles", .array(step.targetRoles.map(JSONValue.string))))
                         }
+                        if let only = step.environments { members.append(("environments", .array(only.map(JSONValue.string)))) }
+                        if let excluded = step.excludeEnvironments {
+                            members.append(("excludeEnvironments", .array(excluded.map(JSONValue.string))))
+                        }
                         members.append(("properties", step.properties))
                         return .object(members)
                     })
@@ -101,14 +105,15 @@ struct ProjectDocument {
                         errors.add("steps[\(index)].type", "'\(type)' is not a step type (\(known))")
                         continue
                     }
-                    var roles: [String] = []
-                    if case .array(let values)? = members.first(where: { $0.0 == "targetRoles" })?.1 {
-                        roles = values.compactMap { if case .string(let role) = $0 { role } else { nil } }
+                    let list = { (key: String) -> [String]? in
+                        guard case .array(let values)? = members.first(where: { $0.0 == key })?.1 else { return nil }
+                        return values.compactMap { if case .string(let text) = $0 { text } else { nil } }
                     }
                     document.steps.append(
                         DeploymentStep(
-                            name: name, kind: kind, targetRoles: roles,
-                            properties: members.first(where: { $0.0 == "properties" })?.1 ?? .object([])))
+                            name: name, kind: kind, targetRoles: list("targetRoles") ?? [],
+                            properties: members.first(where: { $0.0 == "properties" })?.1 ?? .object([]),
+                            environments: list("environments"), excludeEnvironments: list("excludeEnvironments")))
                 }
             case ("variables", .array(let items)):
                 var variables: [UseCases.VariableInput] = []
