@@ -37,4 +37,47 @@ extension UseCases {
         guard let task = try await store.task(id: id) else { throw BerthError.notFound("task", id) }
         return task
     }
+
+    /// Answers the manual intervention the task waits on: members of the step's teams may (without
+    /// teams, whoever may deploy the project to the environment). The answer and its note are
+    /// audited; a rejection fails the deployment.
+    public func answerIntervention(
+        task id: String, _ answer: Intervention.Answer, note: String?, by requester: Requester
+    ) async throws -> ServerTask {
+        let task = try await task(id, by: requester)
+        guard let pending = try await store.pendingIntervention(taskID: task.id) else {
+            throw BerthError(.conflict, "The task \(task.id) waits for no answer (\(task.state.phrase)).")
+        }
+        if pending.teams.isEmpty {
+            let deployment = try await store.deployment(taskID: task.id)
+            try requester.require(
+                .deploymentCreate,
+                at: AccessScope(
+                    spaceID: task.spaceID, projectID: deployment?.projectID, environmentID: deployment?.environmentID),
+                for: "answering the step '\(pending.stepName)' of the task \(task.id)")
+        } else {
+            let mine = Set(try await store.teamNames(userID: requester.user.id).map(Slug.make))
+            guard pending.teams.contains(where: { mine.contains(Slug.make($0)) }), !requester.user.isDisabled else {
+                throw BerthError(
+                    .forbidden,
+                    "The user '\(requester.user.username)' may not answer the step '\(pending.stepName)': only members of \(pending.teams.map { "'\($0)'" }.joined(separator: ", ")) may."
+                )
+            }
+        }
+        if let note, note.count > 2000 {
+            throw BerthError.invalid("answer", [.init(field: "note", message: "is longer than 2000 characters")])
+        }
+        var details: [(String, JSONValue)] = [("step", .string(pending.stepName))]
+        if let note { details.append(("note", .string(note))) }
+        let recorded = try await audited(
+            answer == .approved ? "approveTask" : "rejectTask", record: "tasks/\(task.id)", name: task.description,
+            details: details, by: requester
+        ) {
+            try await store.answerIntervention(id: pending.id, answer, by: requester.user.username, note: note, at: now())
+        }
+        guard recorded else {
+            throw BerthError(.conflict, "The step '\(pending.stepName)' of the task \(task.id) was answered already.")
+        }
+        return try await self.task(task.id, by: requester)
+    }
 }

@@ -60,6 +60,10 @@ public struct StepWorker: Sendable {
             case .updateService: outcome = try await UpdateServiceStep(run: run).execute()
             case .runTask: outcome = try await RunTaskStep(run: run).execute()
             case .awsCLIScript: outcome = try await ScriptStep(run: run).execute()
+            case .manualIntervention:
+                // The server answers these itself; a job of one is never planned.
+                outcome = StepOutcome(
+                    state: .failed, message: "A manual intervention is answered on the server, not by a worker.")
             }
             switch outcome.state {
             case .succeeded: await section.info("Succeeded.")

@@ -154,6 +154,21 @@ struct AuditTests {
             let unchanged = try await Self.events(server).count
             #expect(try await server.request(.post, "/api/tasks/\(taskID)/cancel").status == .ok)
             #expect(try await Self.events(server).count == unchanged, "a cancel that changed nothing left an event")
+            // A manual intervention answered: one event each (approve here, reject in InterventionTests).
+            let signOff: [String: Any] = [
+                "name": "Sign-off", "type": "manual-intervention", "properties": ["instructions": "Look first."],
+            ]
+            _ = try await server.request(.put, "\(space)/projects/gated", json: ["steps": [signOff]])
+            _ = try await server.request(.post, "\(space)/projects/gated/releases", json: ["version": "1"])
+            for action in ["approveTask", "rejectTask"] {
+                let gated = try await server.request(
+                    .post, "\(space)/deployments", json: ["project": "gated", "release": "1", "environment": "Staging"])
+                let gatedID = try #require(gated.json["taskId"] as? String)
+                try await InterventionTests.waitForQuestion(server, gatedID)
+                let path = action == "approveTask" ? "approve" : "reject"
+                try await walk.change(action, .post, "/api/tasks/\(gatedID)/\(path)", ["note": "ok"], record: "tasks/\(gatedID)")
+                _ = try await server.finishedTask(gatedID)
+            }
             // A running one is cancelled: one event.
             let slow: [String: Any] = ["name": "Wait", "type": "run-aws-cli-script", "properties": ["script": "sleep 60"]]
             _ = try await server.request(.put, "\(space)/projects/slow", json: ["steps": [slow]])

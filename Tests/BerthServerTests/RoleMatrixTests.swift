@@ -20,7 +20,8 @@ struct RoleMatrixTests {
         "listTasks": "SA SM PL D V", "getTask": "SA SM PL D V", "getTaskLog": "SA SM PL D V",
         "cancelTask": "SA SM PL D V", "listApiKeys": "SA SM PL D V", "createApiKey": "SA SM PL D V",
         "revokeApiKey": "SA SM PL D V", "getOidcProvider": "SA SM PL D V", "createSession": "SA SM PL D V",
-        "setUserPassword": "SA SM PL D V", "streamTaskLog": "SA SM PL D V",
+        "setUserPassword": "SA SM PL D V", "streamTaskLog": "SA SM PL D V", "approveTask": "SA SM PL D V",
+        "rejectTask": "SA SM PL D V",
         // On a user that does not exist: the 404 comes before the check of who the link is for.
         "createLoginLink": "SA SM PL D V",
         // The server: System administrators only.

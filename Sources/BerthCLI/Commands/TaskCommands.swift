@@ -6,7 +6,47 @@ import Foundation
 struct TaskCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "task", abstract: "Server tasks: deployments, account tests, health checks.",
-        subcommands: [Show.self, Log.self, List.self, Cancel.self])
+        subcommands: [Show.self, Log.self, List.self, Cancel.self, Approve.self, Reject.self])
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve the manual intervention a deployment waits on; it goes on.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The task's id.") var task: String
+        @Option(help: "Why (in the log and the audit event).") var note: String?
+
+        func run() async throws {
+            let client = try options.connect()
+            switch try await client.call({
+                try await $0.approveTask(path: .init(task: task), body: .json(.init(note: note)))
+            }) {
+            case .ok(let ok):
+                let answered = try ok.body.json
+                print(options.output == .json ? try Output.json(answered) : "Approved: \(answered.description) goes on.")
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+        }
+    }
+
+    struct Reject: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reject the manual intervention a deployment waits on; the deployment fails.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The task's id.") var task: String
+        @Option(help: "Why (in the log and the audit event).") var note: String?
+
+        func run() async throws {
+            let client = try options.connect()
+            switch try await client.call({
+                try await $0.rejectTask(path: .init(task: task), body: .json(.init(note: note)))
+            }) {
+            case .ok(let ok):
+                let answered = try ok.body.json
+                print(options.output == .json ? try Output.json(answered) : "Rejected: \(answered.description) fails.")
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+        }
+    }
 
     struct Log: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

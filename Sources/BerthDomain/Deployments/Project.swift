@@ -46,9 +46,11 @@ public struct DeploymentStep: Sendable, Hashable, Codable {
         case updateService = "update-ecs-service"
         case runTask = "run-ecs-task"
         case awsCLIScript = "run-aws-cli-script"
+        /// A person approves or rejects before the deployment goes on (on the server, no worker).
+        case manualIntervention = "manual-intervention"
 
         /// Steps that call ECS on a cluster target (a script may also run once on the worker).
-        public var needsTargets: Bool { self != .awsCLIScript }
+        public var needsTargets: Bool { self != .awsCLIScript && self != .manualIntervention }
     }
 
     public var name: String
@@ -93,6 +95,9 @@ public struct DeploymentStep: Sendable, Hashable, Codable {
             }
             if step.kind.needsTargets, step.targetRoles.isEmpty {
                 errors.add("\(field).targetRoles", "a \(step.kind.rawValue) step needs at least one target role")
+            }
+            if step.kind == .manualIntervention, !step.targetRoles.isEmpty {
+                errors.add("\(field).targetRoles", "a manual-intervention step is answered on the server: it has no target roles")
             }
             if step.environments != nil, step.excludeEnvironments != nil {
                 errors.add("\(field).excludeEnvironments", "give environments or excludeEnvironments, not both")

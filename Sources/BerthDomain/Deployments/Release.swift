@@ -108,7 +108,7 @@ public struct ContainerReference: Sendable, Hashable {
             case .updateService:
                 guard case .array(let items)? = step.properties["containers"] else { return [] }
                 containers = items
-            case .runTask, .awsCLIScript:
+            case .runTask, .awsCLIScript, .manualIntervention:
                 return []
             }
             return containers.compactMap { container in

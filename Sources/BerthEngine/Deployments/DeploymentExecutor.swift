@@ -98,6 +98,19 @@ struct DeploymentExecutor: TaskExecutor {
                 await log.info("Step \(index + 1): \(step.name) (\(step.kind.rawValue)) is skipped: \(reason).")
                 continue
             }
+            if step.kind == .manualIntervention {
+                await log.info("Step \(index + 1): \(step.name) (\(step.kind.rawValue)) on the server.")
+                let outcome = try await ManualIntervention(store: store, clock: configuration.clock).run(
+                    step: step, index: index, taskID: task.id, log: log)
+                guard outcome.state == .succeeded else {
+                    return ExecutionResult(
+                        outcome: TaskOutcome(
+                            state: outcome.state,
+                            errorMessage: "Step '\(step.name)': \(outcome.message ?? outcome.state.rawValue)",
+                            identityARN: identity))
+                }
+                continue
+            }
             let targets = plan.targets.filter { !Set($0.roles).isDisjoint(with: step.targetRoles) }
             if targets.isEmpty, step.kind.needsTargets || !step.targetRoles.isEmpty {
                 let message =

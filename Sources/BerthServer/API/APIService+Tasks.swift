@@ -56,3 +56,19 @@ extension APIService {
         return .ok(.init(body: .textEventStream(HTTPBody(events, length: .unknown, iterationBehavior: .single))))
     }
 }
+
+extension APIService {
+    func approveTask(_ input: Operations.ApproveTask.Input) async throws -> Operations.ApproveTask.Output {
+        var note: String?
+        if case .json(let body)? = input.body { note = body.note }
+        let task = try await useCases.answerIntervention(task: input.path.task, .approved, note: note, by: try requester())
+        return .ok(.init(body: .json(.init(task, spaceName: try await store.findSpace(task.spaceID)?.name))))
+    }
+
+    func rejectTask(_ input: Operations.RejectTask.Input) async throws -> Operations.RejectTask.Output {
+        var note: String?
+        if case .json(let body)? = input.body { note = body.note }
+        let task = try await useCases.answerIntervention(task: input.path.task, .rejected, note: note, by: try requester())
+        return .ok(.init(body: .json(.init(task, spaceName: try await store.findSpace(task.spaceID)?.name))))
+    }
+}

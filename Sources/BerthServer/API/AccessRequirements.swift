@@ -80,6 +80,9 @@ enum AccessRequirement: Sendable, Hashable {
         "getTaskLog": .caller,
         "streamTaskLog": .caller,
         "cancelTask": .caller,
+        // The step names who may answer (checked in the use case).
+        "approveTask": .caller,
+        "rejectTask": .caller,
         // One's own keys; others' need ApiKeyManage (checked in the handlers).
         "listApiKeys": .caller,
         "createApiKey": .caller,

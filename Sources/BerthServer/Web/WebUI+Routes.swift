@@ -43,6 +43,8 @@ extension WebUI {
         router.get("/tasks", use: page { visit in try await tasksPage(visit) })
         router.get("/tasks/:task", use: page { visit in try await taskPage(visit) })
         router.post("/tasks/:task/cancel", use: action { try await cancelTask($0, $1) })
+        router.post("/tasks/:task/approve", use: action { try await answerIntervention($0, $1, .approved) })
+        router.post("/tasks/:task/reject", use: action { try await answerIntervention($0, $1, .rejected) })
         router.get("/audit", use: page { visit in try await auditPage(visit) })
         router.get("/oidc", use: page { visit in try await oidcPage(visit) })
         router.get("/users", use: page { visit in try await usersPage(visit) })

@@ -49,6 +49,12 @@ extension WebUI {
             .taskCancel,
             at: AccessScope(spaceID: task.spaceID, projectID: deployment?.projectID, environmentID: deployment?.environmentID))
         values["mayCancel"] = mayCancel && !task.state.isFinished
+        if !task.state.isFinished, let pending = try await useCases.store.pendingIntervention(taskID: task.id) {
+            values["intervention"] = [
+                "step": pending.stepName, "instructions": pending.instructions,
+                "teams": pending.teams.isEmpty ? "who may deploy here" : pending.teams.joined(separator: ", "),
+            ]
+        }
         // The log, in its sections (a deployment's step on a target), each foldable.
         let log = try await useCases.store.taskLog(taskID: task.id, after: 0, limit: 10_000)
         var sections: [(title: String, lines: [[String: Any]])] = []
@@ -72,6 +78,12 @@ extension WebUI {
         values["after"] = log.lines.last?.sequence ?? 0
         values["more"] = log.hasMore
         return try render("task", values, title: task.description, visit: visit)
+    }
+
+    func answerIntervention(_ visit: Visit, _ form: WebForm, _ answer: Intervention.Answer) async throws -> Response {
+        let task = try await useCases.answerIntervention(
+            task: try visit.parameter("task"), answer, note: form["note"], by: visit.requester)
+        return Self.redirect("/tasks/\(task.id)")
     }
 
     func cancelTask(_ visit: Visit, _ form: WebForm) async throws -> Response {

@@ -318,6 +318,16 @@ public enum Migrations {
                 """,
                 "ALTER TABLE projects ADD COLUMN lifecycle_id TEXT REFERENCES lifecycles(id)",
             ]),
+        Migration(
+            version: 19, name: "manual interventions a deployment waits on",
+            statements: [
+                """
+                CREATE TABLE interventions (
+                    id TEXT PRIMARY KEY, task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE, step_index BIGINT NOT NULL,
+                    step_name TEXT NOT NULL, instructions TEXT NOT NULL, teams TEXT NOT NULL, created_at BIGINT NOT NULL,
+                    answer TEXT, answered_by TEXT, answered_at BIGINT, note TEXT, UNIQUE (task_id, step_index))
+                """
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two

@@ -45,6 +45,11 @@ public enum StepValidation {
                 require("serviceName", "the ECS service's name")
             case .runTask:
                 require("taskDefinition", "the task definition to run (family, family:revision or ARN)")
+            case .manualIntervention:
+                require("instructions", "instructions for whoever answers it")
+                if properties.has("timeoutMinutes") {
+                    errors.check("\(field).timeoutMinutes") { _ = try properties.int("timeoutMinutes", in: 1...43_200) }
+                }
             case .awsCLIScript:
                 require("script", "a bash script")
                 let named = ScriptCredentials.keys.filter(properties.has)
@@ -61,7 +66,9 @@ public enum StepValidation {
                     check { () throws(BerthError) in _ = try properties.int("timeoutSeconds", in: ScriptStep.timeoutRange) }
                 }
             }
-            if step.kind != .awsCLIScript { check { () throws(BerthError) in _ = try properties.tags() } }
+            if step.kind != .awsCLIScript, step.kind != .manualIntervention {
+                check { () throws(BerthError) in _ = try properties.tags() }
+            }
             for key in ["desiredCount", "minimumHealthyPercent", "maximumPercent", "timeoutSeconds", "count"] {
                 if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
                 errors.check("\(field).\(key)") { _ = try properties.int(key) }
@@ -82,6 +89,7 @@ public enum StepValidation {
     static let commonProperties: Set<String> = ["workerPool"]
 
     static let knownProperties: [DeploymentStep.Kind: Set<String>] = [
+        .manualIntervention: ["instructions", "responsibleTeams", "timeoutMinutes"],
         .deployService: [
             "serviceName", "taskDefinition", "desiredCount", "minimumHealthyPercent", "maximumPercent", "launchType",
             "capacityProviderStrategy", "networkConfiguration", "loadBalancers", "platformVersion",

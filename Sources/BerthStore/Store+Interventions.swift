@@ -1,0 +1,75 @@
+import BerthDomain
+import Foundation
+import SQLKit
+
+/// Manual interventions: asked once per step of a deployment, answered once.
+extension BerthStore {
+    /// The step's intervention, asked now unless it was asked before (by an earlier run of the
+    /// deployment, on this node or another).
+    public func askIntervention(_ intervention: Intervention) async throws -> Intervention {
+        try await database.transaction { db in
+            if let existing = try await db.raw(
+                """
+                SELECT * FROM interventions WHERE task_id = \(bind: intervention.taskID) \
+                AND step_index = \(bind: intervention.stepIndex)
+                """
+            ).first() {
+                return try Self.intervention(existing)
+            }
+            try await db.raw(
+                """
+                INSERT INTO interventions (id, task_id, step_index, step_name, instructions, teams, created_at) VALUES \
+                (\(bind: intervention.id), \(bind: intervention.taskID), \(bind: intervention.stepIndex), \
+                \(bind: intervention.stepName), \(bind: intervention.instructions), \(bind: jsonText(intervention.teams)), \
+                \(bind: intervention.createdAt.unixMilliseconds))
+                """
+            ).run()
+            return intervention
+        }
+    }
+
+    public func intervention(id: String) async throws -> Intervention? {
+        try await database.withConnection { db in
+            try await db.raw("SELECT * FROM interventions WHERE id = \(bind: id)").first().map(Self.intervention)
+        }
+    }
+
+    /// The task's intervention still waiting for an answer, if any.
+    public func pendingIntervention(taskID: String) async throws -> Intervention? {
+        try await database.withConnection { db in
+            try await db.raw(
+                "SELECT * FROM interventions WHERE task_id = \(bind: taskID) AND answer IS NULL ORDER BY step_index LIMIT 1"
+            ).first().map(Self.intervention)
+        }
+    }
+
+    /// Records the answer — once: of two answers, on any nodes, the first stands.
+    /// - Returns: whether this answer was recorded.
+    public func answerIntervention(
+        id: String, _ answer: Intervention.Answer, by username: String, note: String?, at time: Date
+    ) async throws -> Bool {
+        try await database.transaction { db in
+            let rows = try await db.raw(
+                """
+                UPDATE interventions SET answer = \(bind: answer.rawValue), answered_by = \(bind: username), \
+                answered_at = \(bind: time.unixMilliseconds), note = \(bind: note) \
+                WHERE id = \(bind: id) AND answer IS NULL RETURNING id
+                """
+            ).all()
+            if rows.isEmpty { AuditTrail.pending?.discard() }
+            return !rows.isEmpty
+        }
+    }
+
+    static func intervention(_ row: any SQLRow) throws -> Intervention {
+        var intervention = Intervention(
+            id: try row.string("id"), taskID: try row.string("task_id"), stepIndex: try row.int("step_index"),
+            stepName: try row.string("step_name"), instructions: try row.string("instructions"),
+            teams: try row.json("teams", as: [String].self), createdAt: try row.date("created_at"))
+        intervention.answer = try row.optionalString("answer").flatMap(Intervention.Answer.init(rawValue:))
+        intervention.answeredBy = try row.optionalString("answered_by")
+        intervention.answeredAt = try row.optionalDate("answered_at")
+        intervention.note = try row.optionalString("note")
+        return intervention
+    }
+}
