@@ -16,15 +16,7 @@ struct TaskCommand: AsyncParsableCommand {
         @Option(help: "Why (in the log and the audit event).") var note: String?
 
         func run() async throws {
-            let client = try options.connect()
-            switch try await client.call({
-                try await $0.approveTask(path: .init(task: task), body: .json(.init(note: note)))
-            }) {
-            case .ok(let ok):
-                let answered = try ok.body.json
-                print(options.output == .json ? try Output.json(answered) : "Approved: \(answered.description) goes on.")
-            case .default(let status, let error): throw BerthClient.failure(status, error)
-            }
+            try await TaskCommand.answer(task, approve: true, note: note, options: options)
         }
     }
 
@@ -36,16 +28,28 @@ struct TaskCommand: AsyncParsableCommand {
         @Option(help: "Why (in the log and the audit event).") var note: String?
 
         func run() async throws {
-            let client = try options.connect()
-            switch try await client.call({
-                try await $0.rejectTask(path: .init(task: task), body: .json(.init(note: note)))
-            }) {
-            case .ok(let ok):
-                let answered = try ok.body.json
-                print(options.output == .json ? try Output.json(answered) : "Rejected: \(answered.description) fails.")
+            try await TaskCommand.answer(task, approve: false, note: note, options: options)
+        }
+    }
+
+    /// Approves or rejects the manual intervention `task` waits on.
+    static func answer(_ task: String, approve: Bool, note: String?, options: ClientOptions) async throws {
+        let client = try options.connect()
+        let body = Components.Schemas.InterventionAnswer(note: note)
+        let answered: Components.Schemas.ServerTask
+        if approve {
+            switch try await client.call({ try await $0.approveTask(path: .init(task: task), body: .json(body)) }) {
+            case .ok(let ok): answered = try ok.body.json
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+        } else {
+            switch try await client.call({ try await $0.rejectTask(path: .init(task: task), body: .json(body)) }) {
+            case .ok(let ok): answered = try ok.body.json
             case .default(let status, let error): throw BerthClient.failure(status, error)
             }
         }
+        if options.output == .json { return print(try Output.json(answered)) }
+        print(approve ? "Approved: \(answered.description) goes on." : "Rejected: \(answered.description) fails.")
     }
 
     struct Log: AsyncParsableCommand {

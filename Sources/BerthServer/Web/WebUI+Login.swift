@@ -9,11 +9,7 @@ import NIOCore
 /// Logging in (a password, or a one-time link) and out.
 extension WebUI {
     func loginPage(request: Request, error: String?, status: HTTPResponse.Status = .ok) -> Response {
-        // The login form is bound to a cookie of its own: a form posted from elsewhere has no token for it.
-        let binding =
-            request.cookies[WebSessions.loginCookie]?.value
-            ?? Base64URL.encode(
-                (0..<24).map { _ in UInt8.random(in: .min ... .max) })
+        let binding = Self.loginBinding(request)
         let next = request.uri.queryParameters.get("next").map(Self.localPath) ?? "/"
         let html =
             (try? render(
@@ -60,10 +56,7 @@ extension WebUI {
     {
         // Who it logs in as: a link someone else sent must not log you in as them unawares.
         let username = try await useCases.loginLinkUsername(context.parameters.get("token") ?? "")
-        let binding =
-            request.cookies[WebSessions.loginCookie]?.value
-            ?? Base64URL.encode(
-                (0..<24).map { _ in UInt8.random(in: .min ... .max) })
+        let binding = Self.loginBinding(request)
         let token = context.parameters.get("token") ?? ""
         var response =
             (try? render(
@@ -74,6 +67,12 @@ extension WebUI {
                 title: "Log in with a link", visit: nil, status: status)) ?? Self.html("Log in with a link", status: status)
         response.setCookie(sessions.cookie(WebSessions.loginCookie, binding, maxAge: 3600, sameSite: .strict))
         return response
+    }
+
+    /// The value the login forms are bound to: a cookie of their own (kept while it lasts), so that a
+    /// form posted from another site has no token for it.
+    static func loginBinding(_ request: Request) -> String {
+        request.cookies[WebSessions.loginCookie]?.value ?? Base64URL.encode((0..<24).map { _ in UInt8.random(in: .min ... .max) })
     }
 
     func followLoginLink(_ request: Request, _ context: Context) async throws -> Response {
