@@ -112,6 +112,30 @@ struct AccessEndToEndTests {
         #expect(ordered.status == 0, "\(ordered.standardError)")
         let after = try await admin(["deploy", "--project", "web", "--release", "2", "--environment", "Production", "--wait"])
         #expect(after.status == 0, "\(after.standardError)")
+
+        // A manual intervention answered from the CLI.
+        let gate = root.appendingPathComponent("gate.yaml")
+        try """
+        name: gate
+        steps:
+          - {name: Sign-off, type: manual-intervention, properties: {instructions: "Look first.", responsibleTeams: [Administrators]}}
+        """.write(to: gate, atomically: true, encoding: .utf8)
+        _ = try await admin(["project", "apply", "-f", gate.path])
+        _ = try await admin(["release", "create", "--project", "gate", "--version", "1"])
+        let waiting = try await admin(["deploy", "--project", "gate", "--release", "1", "--environment", "Development"])
+        let gateTask = try #require(waiting.standardOutput.firstMatch(of: /task (task-[a-z0-9]+)/)?.output.1)
+        var asked = false
+        for _ in 0..<300 where !asked {
+            asked = try await admin(["task", "log", String(gateTask)]).standardOutput.contains("berth task approve \(gateTask)")
+            if !asked { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(asked, "the deployment did not ask within 30 s")
+        let approved = try await admin(["task", "approve", String(gateTask), "--note", "fine"])
+        #expect(approved.standardOutput.contains("Approved: Deploy gate 1 to Development goes on."), "\(approved.standardOutput)")
+        let followed = try await server.cli(["task", "log", String(gateTask), "--follow"])
+        #expect(
+            followed.status == 0 && followed.standardOutput.contains("Approved by administrator: fine"),
+            "\(followed.standardOutput)")
         _ = try await server.terminate()
     }
 }
