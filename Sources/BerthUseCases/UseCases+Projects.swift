@@ -154,11 +154,20 @@ extension UseCases {
         }
     }
 
-    /// - Throws: a validation error naming every step condition's environment the space does not have.
+    /// - Throws: a validation error naming every step condition's environment the space does not
+    ///   have, and every responsible team of a manual intervention that does not exist.
     func requireStepEnvironmentsExist(_ steps: [DeploymentStep], spaceID: String) async throws {
         let known = try await store.listEnvironments(spaceID: spaceID)
+        let teams = Set(try await store.listTeams().map(\.name).map(Slug.make))
         var errors = ValidationErrors()
         for (index, step) in steps.enumerated() {
+            if step.kind == .manualIntervention, case .array(let names)? = step.properties["responsibleTeams"] {
+                for case .string(let name) in names where !teams.contains(Slug.make(name)) {
+                    errors.add(
+                        "steps[\(index)].properties.responsibleTeams",
+                        "there is no team '\(name)': nobody could answer the step '\(step.name)'")
+                }
+            }
             for (field, names) in [
                 ("environments", step.environments ?? []), ("excludeEnvironments", step.excludeEnvironments ?? []),
             ] {

@@ -94,27 +94,31 @@ extension UseCases {
             note: "again, as the deployment \(earlier.deployment.id)", by: requester)
     }
 
-    /// The release to go back to in `environment`: the newest that succeeded there whose version is
-    /// not that of the newest deployment there (which failed, or is the one to leave).
+    /// The release to go back to in `environment`: the newest release created before the one
+    /// deployed there last that succeeded there. Asked again, it goes further back, never forward.
     /// - Returns: the release, and the version it replaces. - Throws: 409 when there is none.
     func previousRelease(of project: Project, in environment: Environment) async throws -> (Release, replaced: String) {
         let history = try await store.deployments(
             spaceID: project.spaceID,
             BerthStore.DeploymentFilter(projectID: project.id, environmentID: environment.id, limit: 1000))
-        guard let latest = history.first else {
+        guard let latest = history.first, let current = try await store.release(id: latest.deployment.releaseID) else {
             throw BerthError(
                 .conflict,
                 "The project '\(project.name)' was never deployed to \(environment.name): there is no previous release.")
         }
-        guard let previous = history.first(where: { $0.state == .succeeded && $0.releaseVersion != latest.releaseVersion }),
-            let release = try await store.release(id: previous.deployment.releaseID)
-        else {
+        var candidates: [Release] = []
+        for deployment in history where deployment.state == .succeeded && deployment.deployment.releaseID != current.id {
+            if let release = try await store.release(id: deployment.deployment.releaseID), release.createdAt < current.createdAt {
+                candidates.append(release)
+            }
+        }
+        guard let previous = candidates.max(by: { $0.createdAt < $1.createdAt }) else {
             throw BerthError(
                 .conflict,
-                "No release of '\(project.name)' other than \(latest.releaseVersion) ever succeeded in \(environment.name): there is no previous release to go back to."
+                "No release of '\(project.name)' older than \(current.version) ever succeeded in \(environment.name): there is no previous release to go back to."
             )
         }
-        return (release, latest.releaseVersion)
+        return (previous, current.version)
     }
 
     func queue(

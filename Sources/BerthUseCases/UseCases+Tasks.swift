@@ -45,17 +45,19 @@ extension UseCases {
         task id: String, _ answer: Intervention.Answer, note: String?, by requester: Requester
     ) async throws -> ServerTask {
         let task = try await task(id, by: requester)
-        guard let pending = try await store.pendingIntervention(taskID: task.id) else {
+        // Only a deployment still running waits: a cancelled or finished one takes no answer.
+        guard task.state == .executing, !task.cancelRequested,
+            let pending = try await store.pendingIntervention(taskID: task.id)
+        else {
             throw BerthError(.conflict, "The task \(task.id) waits for no answer (\(task.state.phrase)).")
         }
-        if pending.teams.isEmpty {
-            let deployment = try await store.deployment(taskID: task.id)
-            try requester.require(
-                .deploymentCreate,
-                at: AccessScope(
-                    spaceID: task.spaceID, projectID: deployment?.projectID, environmentID: deployment?.environmentID),
-                for: "answering the step '\(pending.stepName)' of the task \(task.id)")
-        } else {
+        // Whoever answers may deploy the project there — a key narrowed below that may not, team or no team.
+        let deployment = try await store.deployment(taskID: task.id)
+        try requester.require(
+            .deploymentCreate,
+            at: AccessScope(spaceID: task.spaceID, projectID: deployment?.projectID, environmentID: deployment?.environmentID),
+            for: "answering the step '\(pending.stepName)' of the task \(task.id)")
+        if !pending.teams.isEmpty {
             let mine = Set(try await store.teamNames(userID: requester.user.id).map(Slug.make))
             guard pending.teams.contains(where: { mine.contains(Slug.make($0)) }), !requester.user.isDisabled else {
                 throw BerthError(
@@ -64,6 +66,7 @@ extension UseCases {
                 )
             }
         }
+        let note = note?.trimmingCharacters(in: .whitespacesAndNewlines).nonBlank
         if let note, note.count > 2000 {
             throw BerthError.invalid("answer", [.init(field: "note", message: "is longer than 2000 characters")])
         }

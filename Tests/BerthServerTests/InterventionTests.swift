@@ -30,13 +30,13 @@ struct InterventionTests {
                 ],
                 ["name": "Ship", "type": "run-aws-cli-script", "properties": ["script": "echo shipped"]],
             ]
-            let applied = try await server.request(.put, "/api/spaces/default/projects/web", json: ["steps": steps])
-            #expect(applied.status == .ok, "\(applied.text)")
-            _ = try await server.request(.post, "/api/spaces/default/projects/web/releases", json: ["version": "1"])
             let rita = try await AccessControlTests.user(
                 server, "rita", grants: [AccessGrant(teamID: "", roleID: Role.deployer.id, spaceID: space.id)])
             _ = try await server.request(.post, "/api/teams", json: ["name": "release-managers"])
             _ = try await server.request(.post, "/api/teams/release-managers/members", json: ["user": "rita"])
+            let applied = try await server.request(.put, "/api/spaces/default/projects/web", json: ["steps": steps])
+            #expect(applied.status == .ok, "\(applied.text)")
+            _ = try await server.request(.post, "/api/spaces/default/projects/web/releases", json: ["version": "1"])
             func deploy() async throws -> String {
                 let queued = try await server.request(
                     .post, "/api/spaces/default/deployments",
@@ -59,6 +59,20 @@ struct InterventionTests {
             #expect(log.contains("Approved by rita: dashboards are green") && log.contains("shipped"), "\(log)")
             let again = try await server.request(.post, "/api/tasks/\(first)/approve", key: .some(rita))
             #expect(again.status == .conflict, "\(again.text)")
+            // A key of Rita's narrowed to Viewer does not answer for her.
+            let narrowed = try #require(
+                try await server.request(
+                    .post, "/api/api-keys", json: ["name": "rita-viewer", "role": "Viewer", "space": "default"], key: .some(rita)
+                ).json["key"] as? String)
+            let third = try await deploy()
+            try await Self.waitForQuestion(server, third)
+            let shed = try await server.request(.post, "/api/tasks/\(third)/approve", key: .some(narrowed))
+            #expect(shed.status == .forbidden && shed.errorMessage.contains("DeploymentCreate"), "\(shed.text)")
+            // Cancelled while it waits: no one answers it after.
+            _ = try await server.request(.post, "/api/tasks/\(third)/cancel")
+            #expect(try await server.finishedTask(third).state == .cancelled)
+            let late = try await server.request(.post, "/api/tasks/\(third)/approve", key: .some(rita))
+            #expect(late.status == .conflict && late.errorMessage.contains("waits for no answer"), "\(late.text)")
 
             let second = try await deploy()
             try await Self.waitForQuestion(server, second)
@@ -84,6 +98,28 @@ struct InterventionTests {
                 .put, "/api/spaces/default/projects/web",
                 json: ["steps": [["name": "Sign-off", "type": "manual-intervention", "targetRoles": ["web"]]]])
             #expect(bad.status == .badRequest && bad.errorFields == ["steps[0].targetRoles"], "\(bad.text)")
+            let typo = try await server.request(
+                .put, "/api/spaces/default/projects/web",
+                json: [
+                    "steps": [
+                        [
+                            "name": "Sign-off", "type": "manual-intervention",
+                            "properties": ["instructions": "x", "responsibleTeams": "ops"],
+                        ]
+                    ]
+                ])
+            #expect(typo.status == .badRequest && typo.errorFields == ["steps[0].properties.responsibleTeams"], "\(typo.text)")
+            let nobody = try await server.request(
+                .put, "/api/spaces/default/projects/web",
+                json: [
+                    "steps": [
+                        [
+                            "name": "Sign-off", "type": "manual-intervention",
+                            "properties": ["instructions": "x", "responsibleTeams": ["ops"]],
+                        ]
+                    ]
+                ])
+            #expect(nobody.status == .badRequest && nobody.errorMessage.contains("there is no team 'ops'"), "\(nobody.text)")
             let silent = try await server.request(
                 .put, "/api/spaces/default/projects/web", json: ["steps": [["name": "Sign-off", "type": "manual-intervention"]]])
             #expect(silent.status == .badRequest && silent.errorFields == ["steps[0].properties.instructions"], "\(silent.text)")

@@ -34,29 +34,35 @@ struct RollbackTests {
     func previous() async throws {
         try await TestServer.with { server in
             _ = try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Staging"])
-            let none = try await server.request(
-                .post, "/api/spaces/default/deployments",
-                json: ["project": "web", "release": "previous", "environment": "Staging"])
-            #expect(none.status == .notFound || none.status == .conflict, "\(none.text)")
             try await Self.release(server, "1", exits: 0)
             try await Self.release(server, "2", exits: 0)
             try await Self.release(server, "3", exits: 1)
+            func previous() async throws -> TestServer.Reply {
+                try await server.request(
+                    .post, "/api/spaces/default/deployments",
+                    json: ["project": "web", "release": "previous", "environment": "Staging"])
+            }
+            let none = try await previous()
+            #expect(none.status == .conflict && none.errorMessage.contains("was never deployed to Staging"), "\(none.text)")
             #expect(try await Self.deploy(server, "1").task.state == .succeeded)
-            let onlyOne = try await server.request(
-                .post, "/api/spaces/default/deployments",
-                json: ["project": "web", "release": "previous", "environment": "Staging"])
+            let onlyOne = try await previous()
             #expect(
-                onlyOne.status == .conflict && onlyOne.errorMessage.contains("other than 1 ever succeeded"), "\(onlyOne.text)")
+                onlyOne.status == .conflict && onlyOne.errorMessage.contains("older than 1 ever succeeded"), "\(onlyOne.text)")
             #expect(try await Self.deploy(server, "2").task.state == .succeeded)
-            // 2 is there and fine: previous goes back to 1.
-            let back = try await Self.deploy(server, "previous")
-            #expect(back.version == "1" && back.task.state == .succeeded)
-            #expect(
-                back.task.description.contains("back to 1, the last release that succeeded here before 2"),
-                "\(back.task.description)")
-            // 3 failed: previous is the last that succeeded other than 3 — 1, deployed last.
+            // 3 failed: previous is the newest older release that succeeded — 2, which runs there.
             #expect(try await Self.deploy(server, "3").task.state == .failed)
+            let back = try await Self.deploy(server, "previous")
+            #expect(back.version == "2" && back.task.state == .succeeded)
+            #expect(
+                back.task.description.contains("back to 2, the last release that succeeded here before 3"),
+                "\(back.task.description)")
+            // Asked again it goes further back, never forward again; below 1 there is nothing.
             #expect(try await Self.deploy(server, "previous").version == "1")
+            #expect(try await previous().status == .conflict)
+            // 'previous' is a keyword, not a version.
+            let named = try await server.request(
+                .post, "/api/spaces/default/projects/web/releases", json: ["version": "previous"])
+            #expect(named.status == .badRequest && named.errorFields == ["version"], "\(named.text)")
         }
     }
 

@@ -27,6 +27,8 @@ public struct Release: Sendable, Hashable {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: ".-+_"))
         if version.isEmpty || version.count > 100 || version.unicodeScalars.contains(where: { !allowed.contains($0) }) {
             errors.add("version", "'\(version)' is not a release version: use 1 to 100 letters, digits, '.', '-', '+' or '_'")
+        } else if version.lowercased() == "previous" {
+            errors.add("version", "'previous' is a keyword (berth deploy --release previous goes back): choose another version")
         }
     }
 }

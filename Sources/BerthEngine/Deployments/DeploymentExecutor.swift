@@ -100,7 +100,9 @@ struct DeploymentExecutor: TaskExecutor {
             }
             if step.kind == .manualIntervention {
                 await log.info("Step \(index + 1): \(step.name) (\(step.kind.rawValue)) on the server.")
-                let outcome = try await ManualIntervention(store: store, clock: configuration.clock).run(
+                let outcome = try await ManualIntervention(
+                    store: store, clock: configuration.clock, auditKey: variables.secrets.auditChainKey
+                ).run(
                     step: step, index: index, taskID: task.id, log: log)
                 guard outcome.state == .succeeded else {
                     return ExecutionResult(

@@ -2,6 +2,7 @@ import AWSCore
 import BerthDomain
 import BerthStore
 import BerthWorker
+import Crypto
 import Foundation
 
 /// A manual-intervention step: the deployment waits, on the server, for a person to approve or
@@ -11,6 +12,8 @@ import Foundation
 struct ManualIntervention {
     let store: BerthStore
     let clock: any AWSClock
+    /// The audit chain's key: a timeout's rejection is an event of the server's.
+    let auditKey: SymmetricKey?
     var pollInterval: Duration = .milliseconds(500)
 
     /// Waits for the answer. - Returns: the step's outcome: succeeded when approved, failed when
@@ -25,20 +28,23 @@ struct ManualIntervention {
         if case .array(let values)? = properties["responsibleTeams"] {
             teams = values.compactMap { if case .string(let team) = $0 { team } else { nil } }
         }
-        var timeout: TimeInterval?
-        if case .number(let minutes)? = properties["timeoutMinutes"] { timeout = minutes * 60 }
-        let asked = try await store.askIntervention(
-            Intervention(
-                taskID: taskID, stepIndex: index, stepName: step.name, instructions: instructions, teams: teams,
-                createdAt: clock.now()))
-        await section.info("Waiting for a person to approve or reject: \(instructions)")
-        await section.info(
-            "Who may answer: "
-                + (teams.isEmpty
-                    ? "anyone who may deploy this project to this environment"
-                    : "members of \(teams.map { "'\($0)'" }.joined(separator: ", "))")
-                + ". Answer with: berth task approve \(taskID) [--note …] or berth task reject \(taskID) [--note …]"
-                + (timeout.map { "; it is rejected after \(Int($0 / 60)) minutes without an answer." } ?? "."))
+        // As validated at apply: a whole number of minutes, written as a number or as text.
+        let timeout = try StepProperties(step: step.name, json: properties).int("timeoutMinutes").map { TimeInterval($0) * 60 }
+        let fresh = Intervention(
+            taskID: taskID, stepIndex: index, stepName: step.name, instructions: instructions, teams: teams,
+            createdAt: clock.now())
+        let asked = try await store.askIntervention(fresh)
+        // A node that adopted the deployment finds the question asked already: it says nothing twice.
+        if asked.id == fresh.id {
+            await section.info("Waiting for a person to approve or reject: \(instructions)")
+            await section.info(
+                "Who may answer: "
+                    + (teams.isEmpty
+                        ? "anyone who may deploy this project to this environment"
+                        : "members of \(teams.map { "'\($0)'" }.joined(separator: ", "))")
+                    + ". Answer with: berth task approve \(taskID) [--note …] or berth task reject \(taskID) [--note …]"
+                    + (timeout.map { "; it is rejected after \(Int($0 / 60)) minutes without an answer." } ?? "."))
+        }
         while true {
             try Task.checkCancellation()
             guard let current = try await store.intervention(id: asked.id) else {
@@ -57,10 +63,19 @@ struct ManualIntervention {
                 }
             }
             if let timeout, clock.now().timeIntervalSince(current.createdAt) >= timeout {
-                // Recorded as the answer, so that a late approval finds the question closed.
-                _ = try await store.answerIntervention(
-                    id: current.id, .rejected, by: "the server", note: "no answer within \(Int(timeout / 60)) minutes",
-                    at: clock.now())
+                // Recorded as the answer (and audited, by the server), so that a late approval finds the question closed.
+                let note = "no answer within \(Int(timeout / 60)) minutes"
+                let event = auditKey.map { key in
+                    AuditTrail.Pending(
+                        draft: AuditEvent(
+                            sequence: 0, occurredAt: clock.now(), actor: nil, keyName: nil, address: nil, action: "rejectTask",
+                            record: "tasks/\(taskID)",
+                            details: .object([("step", .string(step.name)), ("note", .string(note))])),
+                        key: key)
+                }
+                _ = try await AuditTrail.$pending.withValue(event) {
+                    try await store.answerIntervention(id: current.id, .rejected, by: "the server", note: note, at: clock.now())
+                }
                 continue
             }
             try await clock.sleep(for: pollInterval)

@@ -47,6 +47,15 @@ public enum StepValidation {
                 require("taskDefinition", "the task definition to run (family, family:revision or ARN)")
             case .manualIntervention:
                 require("instructions", "instructions for whoever answers it")
+                if let teams = step.properties["responsibleTeams"] {
+                    let names: Bool =
+                        if case .array(let items) = teams {
+                            items.allSatisfy { if case .string(let name) = $0 { !name.isEmpty } else { false } }
+                        } else { false }
+                    if !names {
+                        errors.add("\(field).responsibleTeams", "must be a list of team names, such as [release-managers]")
+                    }
+                }
                 if properties.has("timeoutMinutes") {
                     errors.check("\(field).timeoutMinutes") { _ = try properties.int("timeoutMinutes", in: 1...43_200) }
                 }
