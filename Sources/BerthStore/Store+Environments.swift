@@ -132,7 +132,12 @@ extension BerthStore {
             deployments.isEmpty
             ? nil
             : "deployments of the project\(deployments.count == 1 ? "" : "s") \(deployments.joined(separator: ", "))"
-        return [names("account", accounts), names("target", targets), history].compactMap { $0 }
+        // Lifecycles keep their phases as JSON: a phase naming the environment holds it.
+        let lifecycles = try await db.raw("SELECT name, phases FROM lifecycles ORDER BY name").all().compactMap { row in
+            try row.json("phases", as: [Lifecycle.Phase].self).contains { $0.environmentIDs.contains(id) }
+                ? try row.string("name") : nil
+        }
+        return [names("account", accounts), names("target", targets), history, names("lifecycle", lifecycles)].compactMap { $0 }
     }
 
     static func environmentExists(_ name: String) -> BerthError {

@@ -52,11 +52,11 @@ extension UseCases {
         name: String, description: String, steps: [DeploymentStep], space reference: String, by requester: Requester
     ) async throws -> Project {
         let space = try await space(reference, needing: .projectEdit, by: requester)
+        let steps = try await resolvingStepConditions(steps, spaceID: space.id)
         let project = Project(spaceID: space.id, name: name, description: description, steps: steps, createdAt: now())
         try requireProjectEdit(space: space, project: nil, steps: steps, earlier: [], by: requester)
         try project.validate()
         try StepValidation.validate(steps)
-        try await requireStepEnvironmentsExist(steps, spaceID: space.id)
         return try await audited("createProject", before: nil, after: project, by: requester) {
             try await store.createProject(project)
         }
@@ -70,6 +70,7 @@ extension UseCases {
         lifecycle: String? = nil, space spaceReference: String, by requester: Requester
     ) async throws -> Project {
         let space = try await space(spaceReference, needing: .projectEdit, by: requester)
+        let steps = try await resolvingStepConditions(steps, spaceID: space.id)
         let existing = try await store.findProject(reference, spaceID: space.id)
         var project = existing ?? Project(spaceID: space.id, name: reference, createdAt: now())
         try requireProjectEdit(space: space, project: existing, steps: steps, earlier: existing?.steps ?? [], by: requester)
@@ -98,7 +99,6 @@ extension UseCases {
         project.updatedAt = now()
         try project.validate()
         try StepValidation.validate(steps)
-        try await requireStepEnvironmentsExist(steps, spaceID: space.id)
         var variables: [ProjectVariable]?
         var also: [(String, JSONValue)] = []
         if let inputs {
@@ -154,8 +154,17 @@ extension UseCases {
         }
     }
 
-    /// - Throws: a validation error naming every step condition's environment the space does not
-    ///   have, and every responsible team of a manual intervention that does not exist.
+    /// `steps` with their conditions' environments as ids (stored so, a renamed environment keeps
+    /// its steps). - Throws: a validation error naming every environment the space does not have,
+    /// and every responsible team of a manual intervention that does not exist.
+    func resolvingStepConditions(_ steps: [DeploymentStep], spaceID: String) async throws -> [DeploymentStep] {
+        try await requireStepEnvironmentsExist(steps, spaceID: spaceID)
+        let known = try await store.listEnvironments(spaceID: spaceID)
+        return steps.map { step in
+            step.mappingEnvironments { entry in known.first { $0.id == entry || $0.slug == Slug.make(entry) }?.id ?? entry }
+        }
+    }
+
     func requireStepEnvironmentsExist(_ steps: [DeploymentStep], spaceID: String) async throws {
         let known = try await store.listEnvironments(spaceID: spaceID)
         let teams = Set(try await store.listTeams().map(\.name).map(Slug.make))
@@ -171,7 +180,7 @@ extension UseCases {
             for (field, names) in [
                 ("environments", step.environments ?? []), ("excludeEnvironments", step.excludeEnvironments ?? []),
             ] {
-                for name in names where !known.contains(where: { $0.slug == Slug.make(name) }) {
+                for name in names where !known.contains(where: { $0.id == name || $0.slug == Slug.make(name) }) {
                     errors.add(
                         "steps[\(index)].\(field)",
                         "there is no environment '\(name)' (known: \(known.map(\.name).joined(separator: ", ")))")

@@ -56,6 +56,9 @@ struct LifecycleAPITests {
             let production = try await Self.deploy(server, to: "Production")
             #expect(production.status == .accepted, "\(production.text)")
             _ = try await server.finishedTask(try #require(production.json["taskId"] as? String))
+            // An environment of a phase stays while the lifecycle names it.
+            let kept = try await server.request(.delete, "/api/spaces/default/environments/development")
+            #expect(kept.status == .conflict && kept.errorMessage.contains("lifecycle 'Standard'"), "\(kept.text)")
             // Without a lifecycle, anywhere again.
             _ = try await server.request(.put, "/api/spaces/default/projects/web", json: ["steps": [step], "lifecycle": ""])
             #expect(try await Self.deploy(server, to: "Sandbox").status == .accepted)
@@ -121,6 +124,16 @@ struct StepConditionTests {
             #expect(log.contains("Step 1: Approve (run-aws-cli-script) is skipped: it runs only in Production."), "\(log)")
             #expect(log.contains("Step 2: Smoke (run-aws-cli-script) is skipped: it is skipped in Staging."), "\(log)")
             #expect(log.contains("ran Always") && !log.contains("ran Approve") && !log.contains("ran Smoke"), "\(log)")
+            // Conditions hold environments by id: renamed, Production keeps its step, Staging stays excluded.
+            _ = try await server.request(.patch, "/api/spaces/default/environments/production", json: ["name": "Live"])
+            _ = try await server.request(.patch, "/api/spaces/default/environments/staging", json: ["name": "Stage"])
+            let renamed = try await server.request(
+                .post, "/api/spaces/default/deployments", json: ["project": "web", "release": "1", "environment": "Stage"])
+            let again = try await server.finishedTask(try #require(renamed.json["taskId"] as? String))
+            let after = try await server.server.store.taskLog(taskID: again.id).map(\.message).joined(separator: "\n")
+            #expect(after.contains("is skipped: it runs only in Live.") && !after.contains("ran Smoke"), "\(after)")
+            let shown = try await server.request(.get, "/api/spaces/default/projects/web").json["steps"] as? [[String: Any]]
+            #expect(shown?.first?["environments"] as? [String] == ["Live"], "\(shown ?? [])")
             // An environment the space does not have, or both lists: named at their field.
             let unknown = try await server.request(
                 .put, "/api/spaces/default/projects/web", json: ["steps": [step("Approve", ["environments": ["Prod"]])]])

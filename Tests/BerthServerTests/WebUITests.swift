@@ -381,6 +381,15 @@ struct ProjectEditorTests {
             #expect(refused.status.code == 422, "\(refused.status)")
             #expect(
                 refused.text.contains("steps[0].type") && refused.text.contains("run-everything"), "\(refused.text.suffix(900))")
+            // A typo in a step's key, or a condition that is not a list, is named, not dropped.
+            let typeLine = try #require(yaml.split(separator: "\n").first { $0.contains("type: run-aws-cli-script") })
+            let indent = String(typeLine.prefix { $0 == " " })
+            let typo = yaml.replacingOccurrences(
+                of: String(typeLine), with: "\(typeLine)\n\(indent)excludeEnvironment: [Staging]")
+            let typoed = try await WebUITests.post(
+                server, "/spaces/default/projects/web/edit", ["csrf": token, "document": typo], cookies: session)
+            #expect(
+                typoed.status.code == 422 && typoed.text.contains("steps[0].excludeEnvironment"), "\(typoed.text.suffix(600))")
             // Read back as typed: the document round-trips, and a changed description is applied.
             let edited = yaml.replacingOccurrences(of: "description: The shop", with: "description: The new shop")
             let saved = try await WebUITests.post(

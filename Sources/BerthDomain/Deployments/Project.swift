@@ -57,9 +57,10 @@ public struct DeploymentStep: Sendable, Hashable, Codable {
     public var kind: Kind
     public var targetRoles: [String]
     public var properties: JSONValue
-    /// The step runs only in these environments (names); nil or empty: in every one.
+    /// The step runs only in these environments (ids, as the use cases store them; names as sent);
+    /// nil or empty: in every one.
     public var environments: [String]?
-    /// The step is skipped in these environments (names).
+    /// The step is skipped in these environments (ids; names as sent).
     public var excludeEnvironments: [String]?
 
     public init(
@@ -74,15 +75,25 @@ public struct DeploymentStep: Sendable, Hashable, Codable {
         self.excludeEnvironments = excludeEnvironments?.isEmpty == true ? nil : excludeEnvironments
     }
 
-    /// Why the step does not run in `environment` (its conditions), or nil when it does.
-    public func skipReason(in environment: Environment) -> String? {
-        if let only = environments, !only.contains(where: { Slug.make($0) == environment.slug }) {
-            return "it runs only in \(only.joined(separator: ", "))"
+    /// Why the step does not run in `environment` (its conditions), or nil when it does;
+    /// `names` turns the conditions' ids into names for the message.
+    public func skipReason(in environment: Environment, names: [String: String] = [:]) -> String? {
+        func matches(_ entry: String) -> Bool { entry == environment.id || Slug.make(entry) == environment.slug }
+        if let only = environments, !only.contains(where: matches) {
+            return "it runs only in \(only.map { names[$0] ?? $0 }.joined(separator: ", "))"
         }
-        if let excluded = excludeEnvironments, excluded.contains(where: { Slug.make($0) == environment.slug }) {
+        if let excluded = excludeEnvironments, excluded.contains(where: matches) {
             return "it is skipped in \(environment.name)"
         }
         return nil
+    }
+
+    /// The step with its conditions' environments given by `id(of:)` (names to ids, or back).
+    public func mappingEnvironments(_ id: (String) -> String) -> DeploymentStep {
+        var step = self
+        step.environments = environments?.map(id)
+        step.excludeEnvironments = excludeEnvironments?.map(id)
+        return step
     }
 
     static func validate(_ steps: [DeploymentStep], into errors: inout ValidationErrors) {

@@ -92,9 +92,11 @@ struct DeploymentExecutor: TaskExecutor {
         }
         var outputs = VariableDictionary()
         var identity: String?
+        let environmentNames = Dictionary(
+            uniqueKeysWithValues: try await store.listEnvironments(spaceID: plan.space.id).map { ($0.id, $0.name) })
         for (index, step) in plan.release.snapshot.steps.enumerated() {
             try Task.checkCancellation()
-            if let reason = step.skipReason(in: plan.environment) {
+            if let reason = step.skipReason(in: plan.environment, names: environmentNames) {
                 await log.info("Step \(index + 1): \(step.name) (\(step.kind.rawValue)) is skipped: \(reason).")
                 continue
             }

@@ -63,7 +63,10 @@ extension APIService {
     /// A project as the API answers it, with its lifecycle's name.
     func projectSchema(_ project: Project) async throws -> Components.Schemas.Project {
         let lifecycle = try await project.lifecycleID.asyncFlatMap { try await store.lifecycle(id: $0) }
-        return try Components.Schemas.Project(project, lifecycleName: lifecycle?.name)
+        let names = try await environmentNames(spaceID: project.spaceID)
+        var named = project
+        named.steps = project.steps.map { $0.mappingEnvironments { names[$0] ?? $0 } }
+        return try Components.Schemas.Project(named, lifecycleName: lifecycle?.name)
     }
 
     static func variableInput(_ input: Components.Schemas.VariableInput) -> UseCases.VariableInput {

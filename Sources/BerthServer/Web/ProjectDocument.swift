@@ -33,9 +33,11 @@ struct ProjectDocument {
                         if !step.targetRoles.isEmpty {
                             members.append(("targetRoles", .array(step.targetRoles.map(JSONValue.string))))
                         }
-                        if let only = step.environments { members.append(("environments", .array(only.map(JSONValue.string)))) }
+                        if let only = step.environments {
+                            members.append(("environments", .array(only.map { .string(environments[$0] ?? $0) })))
+                        }
                         if let excluded = step.excludeEnvironments {
-                            members.append(("excludeEnvironments", .array(excluded.map(JSONValue.string))))
+                            members.append(("excludeEnvironments", .array(excluded.map { .string(environments[$0] ?? $0) })))
                         }
                         members.append(("properties", step.properties))
                         return .object(members)
@@ -105,6 +107,19 @@ struct ProjectDocument {
                         errors.add("steps[\(index)].type", "'\(type)' is not a step type (\(known))")
                         continue
                     }
+                    // As the CLI refuses them: an unknown key, or a list that is not one, is not dropped.
+                    for (key, value) in members {
+                        if !Self.stepKeys.contains(key) {
+                            errors.add(
+                                "steps[\(index)].\(key)", "is not a key of a step (\(Self.stepKeys.joined(separator: ", ")))")
+                        } else if ["targetRoles", "environments", "excludeEnvironments"].contains(key) {
+                            let strings: Bool =
+                                if case .array(let items) = value {
+                                    items.allSatisfy { if case .string = $0 { true } else { false } }
+                                } else { false }
+                            if !strings { errors.add("steps[\(index)].\(key)", "must be a list of names, such as [Production]") }
+                        }
+                    }
                     let list = { (key: String) -> [String]? in
                         guard case .array(let values)? = members.first(where: { $0.0 == key })?.1 else { return nil }
                         return values.compactMap { if case .string(let text) = $0 { text } else { nil } }
@@ -154,6 +169,9 @@ struct ProjectDocument {
         try errors.throwIfAny("project")
         return document
     }
+
+    /// The keys a step may have: those of `berth project apply`'s file.
+    static let stepKeys = ["name", "type", "targetRoles", "environments", "excludeEnvironments", "properties"]
 
     static func text(_ value: JSONValue) -> String? {
         switch value {
