@@ -125,11 +125,11 @@ struct AccessEndToEndTests {
         let waiting = try await admin(["deploy", "--project", "gate", "--release", "1", "--environment", "Development"])
         let gateTask = try #require(waiting.standardOutput.firstMatch(of: /task (task-[a-z0-9]+)/)?.output.1)
         var asked = false
-        for _ in 0..<300 where !asked {
+        for _ in 0..<1200 where !asked {
             asked = try await admin(["task", "log", String(gateTask)]).standardOutput.contains("berth task approve \(gateTask)")
             if !asked { try await Task.sleep(for: .milliseconds(100)) }
         }
-        #expect(asked, "the deployment did not ask within 30 s")
+        #expect(asked, "the deployment did not ask within 120 s")
         let approved = try await admin(["task", "approve", String(gateTask), "--note", "fine"])
         #expect(approved.standardOutput.contains("Approved: Deploy gate 1 to Development goes on."), "\(approved.standardOutput)")
         let followed = try await server.cli(["task", "log", String(gateTask), "--follow"])

@@ -10,12 +10,12 @@ import Testing
 @Suite("Manual intervention")
 struct InterventionTests {
     static func waitForQuestion(_ server: TestServer, _ taskID: String) async throws {
-        for _ in 0..<300 {
+        for _ in 0..<1200 {
             let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
             if log.contains(where: { $0.hasPrefix("Waiting for a person to approve or reject") }) { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw BerthError(.internalError, "the deployment did not ask within 30 s")
+        throw BerthError(.internalError, "the deployment did not ask within 120 s")
     }
 
     @Test("Approved by a member of the step's team it goes on; rejected it fails; others may not answer; every answer is audited")

@@ -31,7 +31,8 @@ struct LeaseLossTests {
                 .post, "/api/spaces/default/deployments", json: ["project": "long", "release": "1", "environment": "production"])
             let taskID = try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
             var pid: Int32?
-            for _ in 0..<600 where pid == nil {
+            // Generous: the whole suite (a browser among it) shares two cores.
+            for _ in 0..<2400 where pid == nil {
                 let lines = try await server.server.store.taskLog(taskID: taskID).map(\.message)
                 pid = lines.lazy.compactMap { $0.firstMatch(of: /^pid (\d+)$/).flatMap { Int32($0.output.1) } }.first
                 if pid == nil { try await Task.sleep(for: .milliseconds(50)) }

@@ -78,7 +78,7 @@ struct RefusalAPITests {
             for hint in ["did you mean description?", "did you mean targetRoles?", "did you mean environments?"] {
                 #expect(refused.errorMessage.contains(hint), "\(hint): \(refused.text)")
             }
-            #expect(refused.errorMessage.contains("known members: description, steps, variables"), "\(refused.text)")
+            #expect(refused.errorMessage.contains("known members: description, lifecycle, steps, variables"), "\(refused.text)")
             #expect(try await server.request(.get, "/api/spaces/default/projects/Shop").status == .notFound)
 
             let environment = try await server.request(

@@ -48,21 +48,22 @@ struct TestServer {
 
     /// Waits until the task `id` has finished; returns it.
     func finishedTask(_ id: String) async throws -> ServerTask {
-        for _ in 0..<600 {
+        // Generous: the whole suite (a browser among it) shares two cores.
+        for _ in 0..<2400 {
             if let task = try await server.store.task(id: id), task.state.isFinished { return task }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw BerthError(.internalError, "the task \(id) did not finish within 30 s")
+        throw BerthError(.internalError, "the task \(id) did not finish within 120 s")
     }
 
     /// Waits until `count` tasks exist and all have finished; returns them.
     func finishedTasks(count: Int) async throws -> [ServerTask] {
-        for _ in 0..<600 {
+        for _ in 0..<2400 {
             let tasks = try await server.store.listTasks(limit: 1000)
             if tasks.count >= count, tasks.allSatisfy(\.state.isFinished) { return tasks }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw BerthError(.internalError, "\(count) tasks did not finish within 30 s")
+        throw BerthError(.internalError, "\(count) tasks did not finish within 120 s")
     }
 
     struct Reply {
