@@ -101,6 +101,9 @@ struct WebUITests {
             let tabbed = try await Self.get(server, "/login?next=/%09/evil.example")
             #expect(tabbed.text.contains("name=\"next\" value=\"/\""), "the login form carries '/' instead")
             #expect(WebUI.localPath("/tasks?state=failed") == "/tasks?state=failed")
+            // A failed request's log line never carries a login link's token.
+            #expect(ErrorMiddleware<BerthRequestContext>.loggablePath("/login/link/berthl_secret") == "/login/link/…")
+            #expect(ErrorMiddleware<BerthRequestContext>.loggablePath("/api/tasks/x") == "/api/tasks/x")
         }
     }
 

@@ -34,10 +34,17 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let berthError = Self.berthError(for: error)
             if berthError.code == .internalError {
                 context.logger.error(
-                    "Request failed", metadata: ["http.path": "\(request.uri.path)", "error": "\(Self.safeDescription(error))"])
+                    "Request failed",
+                    metadata: ["http.path": "\(Self.loggablePath(request.uri.path))", "error": "\(Self.safeDescription(error))"])
             }
             return Self.response(for: berthError)
         }
+    }
+
+    /// A request's path as a log may carry it: a one-time login link's token is left out.
+    static func loggablePath(_ path: String) -> String {
+        guard let range = path.range(of: "/login/link/") else { return path }
+        return path[..<range.upperBound] + "…"
     }
 
     static func berthError(for error: any Error) -> BerthError {

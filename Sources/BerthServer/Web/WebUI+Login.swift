@@ -8,14 +8,13 @@ import NIOCore
 
 /// Logging in (a password, or a one-time link) and out.
 extension WebUI {
-    func loginPage(request: Request, error: String?, status: HTTPResponse.Status = .ok) -> Response {
+    func loginPage(request: Request, error: String?, status: HTTPResponse.Status = .ok) throws -> Response {
         let binding = Self.loginBinding(request)
         let next = request.uri.queryParameters.get("next").map(Self.localPath) ?? "/"
-        let html =
-            (try? render(
-                "login", ["csrf": sessions.csrf(for: binding), "next": next, "error": error as Any],
-                title: "Log in", visit: nil, status: status)) ?? Self.html("Log in", status: status)
-        var response = html
+        // A missing template is the build's fault: a 500 that the error middleware logs, not a blank page.
+        var response = try render(
+            "login", ["csrf": sessions.csrf(for: binding), "next": next, "error": error as Any], title: "Log in",
+            visit: nil, status: status)
         response.setCookie(sessions.cookie(WebSessions.loginCookie, binding, maxAge: 3600, sameSite: .strict))
         return response
     }
@@ -25,7 +24,7 @@ extension WebUI {
         guard let binding = request.cookies[WebSessions.loginCookie]?.value,
             sessions.check(form.fields.first(where: { $0.name == "csrf" })?.value, for: binding)
         else {
-            return loginPage(
+            return try loginPage(
                 request: request, error: "The login form expired or did not come from this server; try again.",
                 status: .forbidden)
         }
@@ -40,7 +39,7 @@ extension WebUI {
                     sessions.expired(WebSessions.loginCookie),
                 ])
         } catch let error as BerthError {
-            return loginPage(request: request, error: error.message, status: ErrorMiddleware<Context>.status(for: error.code))
+            return try loginPage(request: request, error: error.message, status: ErrorMiddleware<Context>.status(for: error.code))
         }
     }
 
@@ -58,13 +57,12 @@ extension WebUI {
         let username = try await useCases.loginLinkUsername(context.parameters.get("token") ?? "")
         let binding = Self.loginBinding(request)
         let token = context.parameters.get("token") ?? ""
-        var response =
-            (try? render(
-                "login-link",
-                ["csrf": sessions.csrf(for: binding), "token": token].merging(
-                    [("error", error), ("username", username)].compactMap { key, value in value.map { (key, $0) } }
-                ) { first, _ in first },
-                title: "Log in with a link", visit: nil, status: status)) ?? Self.html("Log in with a link", status: status)
+        var response = try render(
+            "login-link",
+            ["csrf": sessions.csrf(for: binding), "token": token].merging(
+                [("error", error), ("username", username)].compactMap { key, value in value.map { (key, $0) } }
+            ) { first, _ in first },
+            title: "Log in with a link", visit: nil, status: status)
         response.setCookie(sessions.cookie(WebSessions.loginCookie, binding, maxAge: 3600, sameSite: .strict))
         return response
     }
@@ -80,7 +78,7 @@ extension WebUI {
         guard let binding = request.cookies[WebSessions.loginCookie]?.value,
             sessions.check(form.fields.first(where: { $0.name == "csrf" })?.value, for: binding)
         else {
-            return loginPage(
+            return try loginPage(
                 request: request, error: "The login form expired or did not come from this server; open the link again.",
                 status: .forbidden)
         }
@@ -93,7 +91,7 @@ extension WebUI {
                     sessions.expired(WebSessions.loginCookie),
                 ])
         } catch let error as BerthError {
-            return loginPage(request: request, error: error.message, status: ErrorMiddleware<Context>.status(for: error.code))
+            return try loginPage(request: request, error: error.message, status: ErrorMiddleware<Context>.status(for: error.code))
         }
     }
 

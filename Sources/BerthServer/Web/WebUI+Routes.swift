@@ -17,7 +17,7 @@ extension WebUI {
             for (name, value) in Self.securityHeaders { headers[name] = value }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: asset.bytes))
         }
-        router.get("/login") { request, _ in loginPage(request: request, error: nil) }
+        router.get("/login") { request, _ in try loginPage(request: request, error: nil) }
         router.post("/login") { request, context in try await logIn(request, context) }
         router.post("/logout", use: action { visit, _ in try await logOut(visit) })
         router.get("/login/link/:token") { request, context in try await loginLinkPage(request, context) }
