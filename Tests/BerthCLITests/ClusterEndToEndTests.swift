@@ -281,12 +281,14 @@ struct ClusterEndToEndTests {
     func scheduleRunsOncePerInterval() async throws {
         try await Self.withCluster(arguments: ["--health-check-interval", "3"]) { cluster in
             // No credentials anywhere: each check ends at once (unavailable), which is all this counts.
+            // The window opens before the target exists: on a loaded machine the CLI may return
+            // seconds after the server created it, and the schedule checks it from then on.
+            let started = ContinuousClock.now
             #expect(
                 try await cluster.a.cli([
                     "target", "create", "ecs", "--name", "prod", "--environment", "Production", "--role", "web", "--region",
                     "eu-west-1", "--cluster", "prod", "--worker-credentials",
                 ]).status == 0)
-            let started = ContinuousClock.now
             try await Task.sleep(for: .seconds(10))
             let listed = try await cluster.b.cli(["task", "list", "--output", "json"])
             let checks = try ServerEndToEndTests.array(listed).filter { $0["kind"] as? String == "health-check" }
