@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Mustache
 import NIOCore
 import SQLKit
 import Testing
@@ -448,6 +449,31 @@ struct TemplateTests {
         #expect(present["error"] == nil && present["next"] as? String == "/tasks")
         let rows = try #require(present["rows"] as? [[String: Any]])
         #expect(rows.count == 2 && rows[0]["roles"] == nil && rows[1]["roles"] as? String == "web")
+    }
+
+    @Test("Text is escaped as HTML byte by byte, characters beyond ASCII kept whole; every template escapes its values")
+    func escaping() throws {
+        #expect(HTMLText.escape("plain text, ünïcödé ✓ 🚢") == "plain text, ünïcödé ✓ 🚢")
+        #expect(
+            HTMLText.escape(#"<script>alert("x" & 'y')</script> 🚢>"#)
+                == "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt; 🚢&gt;")
+        #expect(HTMLText.escape("") == "")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-templates-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "<p title=\"{{value}}\">{{value}}</p>{{{value}}}".write(
+            to: directory.appendingPathComponent("probe.mustache"), atomically: true, encoding: .utf8)
+        let library = try WebUI.loadTemplates(from: directory)
+        #expect(
+            library.render(["value": "<b>\"x\"</b>"], withTemplate: "probe")
+                == "<p title=\"&lt;b&gt;&quot;x&quot;&lt;/b&gt;\">&lt;b&gt;&quot;x&quot;&lt;/b&gt;</p><b>\"x\"</b>")
+    }
+
+    @Test("Times are shown in UTC as 'YYYY-MM-DD HH:MM:SS'")
+    func times() {
+        #expect(WebUI.time(Date(timeIntervalSince1970: 1_796_029_262.75)) == "2026-11-30 09:01:02")
+        #expect(WebUI.time(Date(timeIntervalSince1970: 0)) == "1970-01-01 00:00:00")
+        #expect(WebUI.time(nil) == "")
     }
 
     @Test("The login page shows no error when there is none, and the error when there is one")
