@@ -25,7 +25,9 @@ SERVICES = [
             "DescribeClusters", "ListClusters", "RegisterTaskDefinition", "DescribeTaskDefinition",
             "DeregisterTaskDefinition", "ListTaskDefinitions", "CreateService", "UpdateService",
             "DescribeServices", "DeleteService", "ListServices", "RunTask", "DescribeTasks", "ListTasks",
-            "StopTask", "TagResource", "CreateCluster", "DeleteCluster",
+            "StopTask", "TagResource", "CreateCluster", "DeleteCluster", "ListServiceDeployments",
+            "DescribeServiceDeployments", "StopServiceDeployment", "ContinueServiceDeployment",
+            "DescribeServiceRevisions",
         ],
     },
     {

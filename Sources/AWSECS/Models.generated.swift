@@ -3,6 +3,13 @@ import AWSCore
 import Foundation
 
 extension ECS {
+    public struct AccessType: AWSStringEnum {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let `public` = Self(rawValue: "PUBLIC")
+        public static let `private` = Self(rawValue: "PRIVATE")
+    }
+
     /// The advanced settings for a load balancer used in blue/green deployments.
     public struct AdvancedConfiguration: Codable, Sendable, Hashable {
         /// The Amazon Resource Name (ARN) of the alternate target group for Amazon ECS blue/green deployments.
@@ -657,6 +664,29 @@ extension ECS {
         }
     }
 
+    /// The details about the container image a service revision uses.
+    public struct ContainerImage: Codable, Sendable, Hashable {
+        /// The name of the container.
+        public var containerName: String?
+        /// The container image digest.
+        public var imageDigest: String?
+        /// The container image.
+        public var image: String?
+
+        public init(containerName: String? = nil, imageDigest: String? = nil, image: String? = nil) {
+            self.containerName = containerName
+            self.imageDigest = imageDigest
+            self.image = image
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.containerName = try container.decodeLenientStringIfPresent(forKey: .containerName)
+            self.imageDigest = try container.decodeLenientStringIfPresent(forKey: .imageDigest)
+            self.image = try container.decodeLenientStringIfPresent(forKey: .image)
+        }
+    }
+
     /// The overrides that are sent to a container.
     public struct ContainerOverride: Codable, Sendable, Hashable {
         /// The name of the container that receives the override.
@@ -717,6 +747,42 @@ extension ECS {
             self.enabled = enabled
             self.ignoredExitCodes = ignoredExitCodes
             self.restartAttemptPeriod = restartAttemptPeriod
+        }
+    }
+
+    public struct ContinueServiceDeploymentRequest: Codable, Sendable, Hashable {
+        /// The ARN of the service deployment to continue or roll back.
+        public var serviceDeploymentArn: String
+        /// The ID of the paused lifecycle hook to act on.
+        public var hookId: String
+        /// The action to take on the paused lifecycle hook.
+        public var action: DeploymentLifecycleHookAction?
+
+        public init(serviceDeploymentArn: String, hookId: String, action: DeploymentLifecycleHookAction? = nil) {
+            self.serviceDeploymentArn = serviceDeploymentArn
+            self.hookId = hookId
+            self.action = action
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.serviceDeploymentArn = try container.decodeLenientString(forKey: .serviceDeploymentArn)
+            self.hookId = try container.decodeLenientString(forKey: .hookId)
+            self.action = try container.decodeIfPresent(DeploymentLifecycleHookAction.self, forKey: .action)
+        }
+    }
+
+    public struct ContinueServiceDeploymentResponse: Codable, Sendable, Hashable {
+        /// The ARN of the service deployment that was continued or rolled back.
+        public var serviceDeploymentArn: String?
+
+        public init(serviceDeploymentArn: String? = nil) {
+            self.serviceDeploymentArn = serviceDeploymentArn
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.serviceDeploymentArn = try container.decodeLenientStringIfPresent(forKey: .serviceDeploymentArn)
         }
     }
 
@@ -912,6 +978,19 @@ extension ECS {
 
         public init(service: Service? = nil) {
             self.service = service
+        }
+    }
+
+    /// The optional filter to narrow the ListServiceDeployment results.
+    public struct CreatedAt: Codable, Sendable, Hashable {
+        /// Include service deployments in the result that were created before this time.
+        public var before: Date?
+        /// Include service deployments in the result that were created after this time.
+        public var after: Date?
+
+        public init(before: Date? = nil, after: Date? = nil) {
+            self.before = before
+            self.after = after
         }
     }
 
@@ -1228,6 +1307,45 @@ extension ECS {
         public static let `continue` = Self(rawValue: "CONTINUE")
     }
 
+    /// The details of a deployment lifecycle hook that is active during a service deployment.
+    public struct DeploymentLifecycleHookDetail: Codable, Sendable, Hashable {
+        /// The ID of the lifecycle hook.
+        public var hookId: String?
+        /// The type of action the lifecycle hook performs, such as AWS_LAMBDA or PAUSE .
+        public var targetType: DeploymentLifecycleHookTargetType?
+        /// The Amazon Resource Name (ARN) of the hook target.
+        public var targetArn: String?
+        /// The status of the lifecycle hook.
+        public var status: DeploymentLifecycleHookStatus?
+        /// The time when the lifecycle hook times out.
+        public var expiresAt: Date?
+        /// The action Amazon ECS takes when the lifecycle hook times out.
+        public var timeoutAction: DeploymentLifecycleHookAction?
+
+        public init(
+            hookId: String? = nil, targetType: DeploymentLifecycleHookTargetType? = nil, targetArn: String? = nil,
+            status: DeploymentLifecycleHookStatus? = nil, expiresAt: Date? = nil,
+            timeoutAction: DeploymentLifecycleHookAction? = nil
+        ) {
+            self.hookId = hookId
+            self.targetType = targetType
+            self.targetArn = targetArn
+            self.status = status
+            self.expiresAt = expiresAt
+            self.timeoutAction = timeoutAction
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.hookId = try container.decodeLenientStringIfPresent(forKey: .hookId)
+            self.targetType = try container.decodeIfPresent(DeploymentLifecycleHookTargetType.self, forKey: .targetType)
+            self.targetArn = try container.decodeLenientStringIfPresent(forKey: .targetArn)
+            self.status = try container.decodeIfPresent(DeploymentLifecycleHookStatus.self, forKey: .status)
+            self.expiresAt = try container.decodeIfPresent(Date.self, forKey: .expiresAt)
+            self.timeoutAction = try container.decodeIfPresent(DeploymentLifecycleHookAction.self, forKey: .timeoutAction)
+        }
+    }
+
     public struct DeploymentLifecycleHookStage: AWSStringEnum {
         public let rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
@@ -1239,6 +1357,16 @@ extension ECS {
         public static let preProductionTrafficShift = Self(rawValue: "PRE_PRODUCTION_TRAFFIC_SHIFT")
         public static let productionTrafficShift = Self(rawValue: "PRODUCTION_TRAFFIC_SHIFT")
         public static let postProductionTrafficShift = Self(rawValue: "POST_PRODUCTION_TRAFFIC_SHIFT")
+    }
+
+    public struct DeploymentLifecycleHookStatus: AWSStringEnum {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let awaitingAction = Self(rawValue: "AWAITING_ACTION")
+        public static let inProgress = Self(rawValue: "IN_PROGRESS")
+        public static let succeeded = Self(rawValue: "SUCCEEDED")
+        public static let failed = Self(rawValue: "FAILED")
+        public static let timedOut = Self(rawValue: "TIMED_OUT")
     }
 
     public struct DeploymentLifecycleHookTargetType: AWSStringEnum {
@@ -1321,6 +1449,48 @@ extension ECS {
 
         public init(clusters: [Cluster]? = nil, failures: [Failure]? = nil) {
             self.clusters = clusters
+            self.failures = failures
+        }
+    }
+
+    public struct DescribeServiceDeploymentsRequest: Codable, Sendable, Hashable {
+        /// The ARN of the service deployment.
+        public var serviceDeploymentArns: [String]
+
+        public init(serviceDeploymentArns: [String]) {
+            self.serviceDeploymentArns = serviceDeploymentArns
+        }
+    }
+
+    public struct DescribeServiceDeploymentsResponse: Codable, Sendable, Hashable {
+        /// The list of service deployments described.
+        public var serviceDeployments: [ServiceDeployment]?
+        /// Any failures associated with the call.
+        public var failures: [Failure]?
+
+        public init(serviceDeployments: [ServiceDeployment]? = nil, failures: [Failure]? = nil) {
+            self.serviceDeployments = serviceDeployments
+            self.failures = failures
+        }
+    }
+
+    public struct DescribeServiceRevisionsRequest: Codable, Sendable, Hashable {
+        /// The ARN of the service revision.
+        public var serviceRevisionArns: [String]
+
+        public init(serviceRevisionArns: [String]) {
+            self.serviceRevisionArns = serviceRevisionArns
+        }
+    }
+
+    public struct DescribeServiceRevisionsResponse: Codable, Sendable, Hashable {
+        /// The list of service revisions described.
+        public var serviceRevisions: [ServiceRevision]?
+        /// Any failures associated with the call.
+        public var failures: [Failure]?
+
+        public init(serviceRevisions: [ServiceRevision]? = nil, failures: [Failure]? = nil) {
+            self.serviceRevisions = serviceRevisions
             self.failures = failures
         }
     }
@@ -1515,6 +1685,32 @@ extension ECS {
             self.resourceType = resourceType
             self.tags = tags
             self.propagateTags = propagateTags
+        }
+    }
+
+    /// Represents the Amazon Web Services resources managed by Amazon ECS for an Express service, including ingress paths, auto-scaling policies, metric alarms, and security groups.
+    public struct ECSManagedResources: Codable, Sendable, Hashable {
+        /// The ingress paths and endpoints for the Express service.
+        public var ingressPaths: [ManagedIngressPath]?
+        /// The auto-scaling configuration and policies for the Express service.
+        public var autoScaling: ManagedAutoScaling?
+        /// The CloudWatch metric alarms associated with the Express service.
+        public var metricAlarms: [ManagedMetricAlarm]?
+        /// The security groups managed by the Express service.
+        public var serviceSecurityGroups: [ManagedSecurityGroup]?
+        /// The log groups managed by the Express service.
+        public var logGroups: [ManagedLogGroup]?
+
+        public init(
+            ingressPaths: [ManagedIngressPath]? = nil, autoScaling: ManagedAutoScaling? = nil,
+            metricAlarms: [ManagedMetricAlarm]? = nil, serviceSecurityGroups: [ManagedSecurityGroup]? = nil,
+            logGroups: [ManagedLogGroup]? = nil
+        ) {
+            self.ingressPaths = ingressPaths
+            self.autoScaling = autoScaling
+            self.metricAlarms = metricAlarms
+            self.serviceSecurityGroups = serviceSecurityGroups
+            self.logGroups = logGroups
         }
     }
 
@@ -2016,6 +2212,61 @@ extension ECS {
         }
     }
 
+    public struct ListServiceDeploymentsRequest: Codable, Sendable, Hashable {
+        /// The ARN or name of the service
+        public var service: String
+        /// The cluster that hosts the service.
+        public var cluster: String?
+        /// An optional filter you can use to narrow the results.
+        public var status: [ServiceDeploymentStatus]?
+        /// An optional filter you can use to narrow the results by the service creation date.
+        public var createdAt: CreatedAt?
+        /// The nextToken value returned from a ListServiceDeployments request indicating that more results are available to fulfill the request and further calls are needed.
+        public var nextToken: String?
+        /// The maximum number of service deployment results that ListServiceDeployments returned in paginated output.
+        public var maxResults: Int?
+
+        public init(
+            service: String, cluster: String? = nil, status: [ServiceDeploymentStatus]? = nil, createdAt: CreatedAt? = nil,
+            nextToken: String? = nil, maxResults: Int? = nil
+        ) {
+            self.service = service
+            self.cluster = cluster
+            self.status = status
+            self.createdAt = createdAt
+            self.nextToken = nextToken
+            self.maxResults = maxResults
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.service = try container.decodeLenientString(forKey: .service)
+            self.cluster = try container.decodeLenientStringIfPresent(forKey: .cluster)
+            self.status = try container.decodeIfPresent([ServiceDeploymentStatus].self, forKey: .status)
+            self.createdAt = try container.decodeIfPresent(CreatedAt.self, forKey: .createdAt)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
+            self.maxResults = try container.decodeIfPresent(Int.self, forKey: .maxResults)
+        }
+    }
+
+    public struct ListServiceDeploymentsResponse: Codable, Sendable, Hashable {
+        /// An overview of the service deployment, including the following properties: The ARN of the service deployment.
+        public var serviceDeployments: [ServiceDeploymentBrief]?
+        /// The nextToken value to include in a future ListServiceDeployments request.
+        public var nextToken: String?
+
+        public init(serviceDeployments: [ServiceDeploymentBrief]? = nil, nextToken: String? = nil) {
+            self.serviceDeployments = serviceDeployments
+            self.nextToken = nextToken
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.serviceDeployments = try container.decodeIfPresent([ServiceDeploymentBrief].self, forKey: .serviceDeployments)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
+        }
+    }
+
     public struct ListServicesRequest: Codable, Sendable, Hashable {
         /// The short name or full Amazon Resource Name (ARN) of the cluster to use when filtering the ListServices results.
         public var cluster: String?
@@ -2291,6 +2542,382 @@ extension ECS {
         public static let executeCommandAgent = Self(rawValue: "ExecuteCommandAgent")
     }
 
+    /// The Application Auto Scaling policy created by Amazon ECS when you create an Express service.
+    public struct ManagedApplicationAutoScalingPolicy: Codable, Sendable, Hashable {
+        /// The Amazon Resource Name (ARN) of the Application Auto Scaling policy associated with the Express service.
+        public var arn: String?
+        /// The status of Application Auto Scaling policy creation.
+        public var status: ManagedResourceStatus?
+        /// Information about why the Application Auto Scaling policy is in the current status.
+        public var statusReason: String?
+        /// The Unix timestamp for when the Application Auto Scaling policy was last updated.
+        public var updatedAt: Date?
+        /// The type of Application Auto Scaling policy associated with the Express service.
+        public var policyType: String?
+        /// The target value for the auto scaling metric.
+        public var targetValue: Double?
+        /// The metric used for auto scaling decisions.
+        public var metric: String?
+
+        public init(
+            arn: String? = nil, status: ManagedResourceStatus? = nil, statusReason: String? = nil, updatedAt: Date? = nil,
+            policyType: String? = nil, targetValue: Double? = nil, metric: String? = nil
+        ) {
+            self.arn = arn
+            self.status = status
+            self.statusReason = statusReason
+            self.updatedAt = updatedAt
+            self.policyType = policyType
+            self.targetValue = targetValue
+            self.metric = metric
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.status = try container.decodeIfPresent(ManagedResourceStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+            self.policyType = try container.decodeLenientStringIfPresent(forKey: .policyType)
+            self.targetValue = try container.decodeIfPresent(Double.self, forKey: .targetValue)
+            self.metric = try container.decodeLenientStringIfPresent(forKey: .metric)
+        }
+    }
+
+    /// The auto scaling configuration created by Amazon ECS for an Express service.
+    public struct ManagedAutoScaling: Codable, Sendable, Hashable {
+        /// Represents a scalable target.
+        public var scalableTarget: ManagedScalableTarget?
+        /// The policy used for auto scaling.
+        public var applicationAutoScalingPolicies: [ManagedApplicationAutoScalingPolicy]?
+
+        public init(
+            scalableTarget: ManagedScalableTarget? = nil,
+            applicationAutoScalingPolicies: [ManagedApplicationAutoScalingPolicy]? = nil
+        ) {
+            self.scalableTarget = scalableTarget
+            self.applicationAutoScalingPolicies = applicationAutoScalingPolicies
+        }
+    }
+
+    /// The ACM certificate associated with the HTTPS domain created for the Express service.
+    public struct ManagedCertificate: Codable, Sendable, Hashable {
+        /// The Amazon Resource Name (ARN) of the ACM certificate.
+        public var arn: String?
+        /// The status of the ACM; certificate.
+        public var status: ManagedResourceStatus?
+        /// Information about why the ACM certificate is in the current status.
+        public var statusReason: String?
+        /// The Unix timestamp for when the ACM certificate was last updated
+        public var updatedAt: Date?
+        /// The fully qualified domain name (FQDN) that is secured with this ACM certificate.
+        public var domainName: String?
+
+        public init(
+            arn: String? = nil, status: ManagedResourceStatus? = nil, statusReason: String? = nil, updatedAt: Date? = nil,
+            domainName: String? = nil
+        ) {
+            self.arn = arn
+            self.status = status
+            self.statusReason = statusReason
+            self.updatedAt = updatedAt
+            self.domainName = domainName
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.status = try container.decodeIfPresent(ManagedResourceStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+            self.domainName = try container.decodeLenientStringIfPresent(forKey: .domainName)
+        }
+    }
+
+    /// The entry point into the Express service.
+    public struct ManagedIngressPath: Codable, Sendable, Hashable {
+        /// The type of access to the endpoint for the Express service.
+        public var accessType: AccessType?
+        /// The endpoint for access to the Express service.
+        public var endpoint: String?
+        /// The Application Load Balancer associated with the Express service.
+        public var loadBalancer: ManagedLoadBalancer?
+        /// The security groups associated with the Application Load Balancer.
+        public var loadBalancerSecurityGroups: [ManagedSecurityGroup]?
+        /// The ACM certificate for the Express service's domain.
+        public var certificate: ManagedCertificate?
+        /// The listeners associated with the Application Load Balancer.
+        public var listener: ManagedListener?
+        /// The listener rules for the Application Load Balancer.
+        public var rule: ManagedListenerRule?
+        /// The target groups associated with the Application Load Balancer.
+        public var targetGroups: [ManagedTargetGroup]?
+
+        public init(
+            accessType: AccessType? = nil, endpoint: String? = nil, loadBalancer: ManagedLoadBalancer? = nil,
+            loadBalancerSecurityGroups: [ManagedSecurityGroup]? = nil, certificate: ManagedCertificate? = nil,
+            listener: ManagedListener? = nil, rule: ManagedListenerRule? = nil, targetGroups: [ManagedTargetGroup]? = nil
+        ) {
+            self.accessType = accessType
+            self.endpoint = endpoint
+            self.loadBalancer = loadBalancer
+            self.loadBalancerSecurityGroups = loadBalancerSecurityGroups
+            self.certificate = certificate
+            self.listener = listener
+            self.rule = rule
+            self.targetGroups = targetGroups
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.accessType = try container.decodeIfPresent(AccessType.self, forKey: .accessType)
+            self.endpoint = try container.decodeLenientStringIfPresent(forKey: .endpoint)
+            self.loadBalancer = try container.decodeIfPresent(ManagedLoadBalancer.self, forKey: .loadBalancer)
+            self.loadBalancerSecurityGroups = try container.decodeIfPresent(
+                [ManagedSecurityGroup].self, forKey: .loadBalancerSecurityGroups)
+            self.certificate = try container.decodeIfPresent(ManagedCertificate.self, forKey: .certificate)
+            self.listener = try container.decodeIfPresent(ManagedListener.self, forKey: .listener)
+            self.rule = try container.decodeIfPresent(ManagedListenerRule.self, forKey: .rule)
+            self.targetGroups = try container.decodeIfPresent([ManagedTargetGroup].self, forKey: .targetGroups)
+        }
+    }
+
+    /// The listeners associated with the Express service's Application Load Balancer.
+    public struct ManagedListener: Codable, Sendable, Hashable {
+        /// The Amazon Resource Name (ARN) of the load balancer listener.
+        public var arn: String?
+        /// The status of the load balancer listener.
+        public var status: ManagedResourceStatus?
+        /// Informaion about why the load balancer listener is in the current status.
+        public var statusReason: String?
+        /// The Unix timestamp for when this listener was most recently updated.
+        public var updatedAt: Date?
+
+        public init(arn: String? = nil, status: ManagedResourceStatus? = nil, statusReason: String? = nil, updatedAt: Date? = nil)
+        {
+            self.arn = arn
+            self.status = status
+            self.statusReason = statusReason
+            self.updatedAt = updatedAt
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.status = try container.decodeIfPresent(ManagedResourceStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+        }
+    }
+
+    /// The listener rule associated with the Express service's Application Load Balancer.
+    public struct ManagedListenerRule: Codable, Sendable, Hashable {
+        /// The Amazon Resource Name (ARN) of the load balancer listener rule.
+        public var arn: String?
+        /// The status of the load balancer listener rule.
+        public var status: ManagedResourceStatus?
+        /// Information about why the load balancer listener rule is in the current status.
+        public var statusReason: String?
+        /// The Unix timestamp for when this listener rule was most recently updated.
+        public var updatedAt: Date?
+
+        public init(arn: String? = nil, status: ManagedResourceStatus? = nil, statusReason: String? = nil, updatedAt: Date? = nil)
+        {
+            self.arn = arn
+            self.status = status
+            self.statusReason = statusReason
+            self.updatedAt = updatedAt
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.status = try container.decodeIfPresent(ManagedResourceStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+        }
+    }
+
+    /// The Application Load Balancer associated with the Express service.
+    public struct ManagedLoadBalancer: Codable, Sendable, Hashable {
+        /// The Amazon Resource Name (ARN) of the load balancer.
+        public var arn: String?
+        /// The status of the load balancer.
+        public var status: ManagedResourceStatus?
+        /// Information about why the load balancer is in the current status.
+        public var statusReason: String?
+        /// The Unix timestamp for when this load balancer was most recently updated.
+        public var updatedAt: Date?
+        /// The scheme of the load balancer.
+        public var scheme: String?
+        /// The IDs of the subnets associated with the load balancer.
+        public var subnetIds: [String]?
+        /// The IDs of the security groups associated with the load balancer.
+        public var securityGroupIds: [String]?
+
+        public init(
+            arn: String? = nil, status: ManagedResourceStatus? = nil, statusReason: String? = nil, updatedAt: Date? = nil,
+            scheme: String? = nil, subnetIds: [String]? = nil, securityGroupIds: [String]? = nil
+        ) {
+            self.arn = arn
+            self.status = status
+            self.statusReason = statusReason
+            self.updatedAt = updatedAt
+            self.scheme = scheme
+            self.subnetIds = subnetIds
+            self.securityGroupIds = securityGroupIds
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.status = try container.decodeIfPresent(ManagedResourceStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+            self.scheme = try container.decodeLenientStringIfPresent(forKey: .scheme)
+            self.subnetIds = try container.decodeIfPresent([String].self, forKey: .subnetIds)
+            self.securityGroupIds = try container.decodeIfPresent([String].self, forKey: .securityGroupIds)
+        }
+    }
+
+    /// The Cloudwatch Log Group created by Amazon ECS for an Express service.
+    public struct ManagedLogGroup: Codable, Sendable, Hashable {
+        /// The Amazon Resource Name (ARN) of the Cloudwatch Log Group associated with the Express service.
+        public var arn: String?
+        /// The status of the Cloudwatch LogGroup.
+        public var status: ManagedResourceStatus?
+        /// Information about why the Cloudwatch LogGroup is in the current status.
+        public var statusReason: String?
+        /// The Unix timestamp for when the Cloudwatch LogGroup was last updated
+        public var updatedAt: Date?
+        /// The name of the Cloudwatch Log Group associated with the Express service.
+        public var logGroupName: String?
+
+        public init(
+            arn: String? = nil, status: ManagedResourceStatus? = nil, statusReason: String? = nil, updatedAt: Date? = nil,
+            logGroupName: String? = nil
+        ) {
+            self.arn = arn
+            self.status = status
+            self.statusReason = statusReason
+            self.updatedAt = updatedAt
+            self.logGroupName = logGroupName
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.status = try container.decodeIfPresent(ManagedResourceStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+            self.logGroupName = try container.decodeLenientStringIfPresent(forKey: .logGroupName)
+        }
+    }
+
+    /// The CloudWatch metric alarm associated with the Express service's scaling policy.
+    public struct ManagedMetricAlarm: Codable, Sendable, Hashable {
+        /// The Amazon Resource Name (ARN) of the CloudWatch metric alarm.
+        public var arn: String?
+        /// The status of the CloudWatch metric alarm.
+        public var status: ManagedResourceStatus?
+        /// Information about why the CloudWatch metric alarm is in the current status.
+        public var statusReason: String?
+        /// The Unix timestamp for when the CloudWatch metric alarm was last updated.
+        public var updatedAt: Date?
+
+        public init(arn: String? = nil, status: ManagedResourceStatus? = nil, statusReason: String? = nil, updatedAt: Date? = nil)
+        {
+            self.arn = arn
+            self.status = status
+            self.statusReason = statusReason
+            self.updatedAt = updatedAt
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.status = try container.decodeIfPresent(ManagedResourceStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+        }
+    }
+
+    public struct ManagedResourceStatus: AWSStringEnum {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let provisioning = Self(rawValue: "PROVISIONING")
+        public static let active = Self(rawValue: "ACTIVE")
+        public static let deprovisioning = Self(rawValue: "DEPROVISIONING")
+        public static let deleted = Self(rawValue: "DELETED")
+        public static let failed = Self(rawValue: "FAILED")
+    }
+
+    /// Represents a scalable target.
+    public struct ManagedScalableTarget: Codable, Sendable, Hashable {
+        /// The ARN of the scalable target.
+        public var arn: String?
+        /// The status of the scalable target.
+        public var status: ManagedResourceStatus?
+        /// Information about why the scalable target is in the current status.
+        public var statusReason: String?
+        /// The Unix timestamp for when the target was most recently updated.
+        public var updatedAt: Date?
+        /// The minimum value to scale to in response to a scale-in activity.
+        public var minCapacity: Int?
+        /// The maximum value to scale to in response to a scale-out activity.
+        public var maxCapacity: Int?
+
+        public init(
+            arn: String? = nil, status: ManagedResourceStatus? = nil, statusReason: String? = nil, updatedAt: Date? = nil,
+            minCapacity: Int? = nil, maxCapacity: Int? = nil
+        ) {
+            self.arn = arn
+            self.status = status
+            self.statusReason = statusReason
+            self.updatedAt = updatedAt
+            self.minCapacity = minCapacity
+            self.maxCapacity = maxCapacity
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.status = try container.decodeIfPresent(ManagedResourceStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+            self.minCapacity = try container.decodeIfPresent(Int.self, forKey: .minCapacity)
+            self.maxCapacity = try container.decodeIfPresent(Int.self, forKey: .maxCapacity)
+        }
+    }
+
+    /// A security group associated with the Express service.
+    public struct ManagedSecurityGroup: Codable, Sendable, Hashable {
+        /// The ARN of the security group.
+        public var arn: String?
+        /// The status of the security group.
+        public var status: ManagedResourceStatus?
+        /// Information about why the security group is in the current status.
+        public var statusReason: String?
+        /// The Unix timestamp for when the security group was last updated.
+        public var updatedAt: Date?
+
+        public init(arn: String? = nil, status: ManagedResourceStatus? = nil, statusReason: String? = nil, updatedAt: Date? = nil)
+        {
+            self.arn = arn
+            self.status = status
+            self.statusReason = statusReason
+            self.updatedAt = updatedAt
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.status = try container.decodeIfPresent(ManagedResourceStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+        }
+    }
+
     /// The managed storage configuration for the cluster.
     public struct ManagedStorageConfiguration: Codable, Sendable, Hashable {
         /// Specify a Key Management Service key ID to encrypt Amazon ECS managed storage.
@@ -2308,6 +2935,48 @@ extension ECS {
             self.kmsKeyId = try container.decodeLenientStringIfPresent(forKey: .kmsKeyId)
             self.fargateEphemeralStorageKmsKeyId = try container.decodeLenientStringIfPresent(
                 forKey: .fargateEphemeralStorageKmsKeyId)
+        }
+    }
+
+    /// The target group associated with the Express service's Application Load Balancer.
+    public struct ManagedTargetGroup: Codable, Sendable, Hashable {
+        /// The Amazon Resource Name (ARN) of the target group.
+        public var arn: String?
+        /// The status of the target group.
+        public var status: ManagedResourceStatus?
+        /// Information about why the target group is in the current status.
+        public var statusReason: String?
+        /// The Unix timestamp for when the target group was last updated.
+        public var updatedAt: Date?
+        /// The destination for health checks on the targets.
+        public var healthCheckPath: String?
+        /// The port the load balancer uses when performing health checks on targets.
+        public var healthCheckPort: Int?
+        /// The port on which the targets receive traffic.
+        public var port: Int?
+
+        public init(
+            arn: String? = nil, status: ManagedResourceStatus? = nil, statusReason: String? = nil, updatedAt: Date? = nil,
+            healthCheckPath: String? = nil, healthCheckPort: Int? = nil, port: Int? = nil
+        ) {
+            self.arn = arn
+            self.status = status
+            self.statusReason = statusReason
+            self.updatedAt = updatedAt
+            self.healthCheckPath = healthCheckPath
+            self.healthCheckPort = healthCheckPort
+            self.port = port
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.status = try container.decodeIfPresent(ManagedResourceStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+            self.healthCheckPath = try container.decodeLenientStringIfPresent(forKey: .healthCheckPath)
+            self.healthCheckPort = try container.decodeIfPresent(Int.self, forKey: .healthCheckPort)
+            self.port = try container.decodeIfPresent(Int.self, forKey: .port)
         }
     }
 
@@ -2682,6 +3351,16 @@ extension ECS {
         }
     }
 
+    /// The resolved configuration for a service revision, which contains the actual resources your service revision uses, such as which target groups serve traffic.
+    public struct ResolvedConfiguration: Codable, Sendable, Hashable {
+        /// The resolved load balancer configuration for the service revision.
+        public var loadBalancers: [ServiceRevisionLoadBalancer]?
+
+        public init(loadBalancers: [ServiceRevisionLoadBalancer]? = nil) {
+            self.loadBalancers = loadBalancers
+        }
+    }
+
     public struct ResourceManagementType: AWSStringEnum {
         public let rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
@@ -2713,6 +3392,29 @@ extension ECS {
         public init(rawValue: String) { self.rawValue = rawValue }
         public static let gpu = Self(rawValue: "GPU")
         public static let inferenceAccelerator = Self(rawValue: "InferenceAccelerator")
+    }
+
+    /// Information about the service deployment rollback.
+    public struct Rollback: Codable, Sendable, Hashable {
+        /// The reason the rollback happened.
+        public var reason: String?
+        /// Time time that the rollback started.
+        public var startedAt: Date?
+        /// The ARN of the service revision deployed as part of the rollback.
+        public var serviceRevisionArn: String?
+
+        public init(reason: String? = nil, startedAt: Date? = nil, serviceRevisionArn: String? = nil) {
+            self.reason = reason
+            self.startedAt = startedAt
+            self.serviceRevisionArn = serviceRevisionArn
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.reason = try container.decodeLenientStringIfPresent(forKey: .reason)
+            self.startedAt = try container.decodeIfPresent(Date.self, forKey: .startedAt)
+            self.serviceRevisionArn = try container.decodeLenientStringIfPresent(forKey: .serviceRevisionArn)
+        }
     }
 
     public struct RunTaskRequest: Codable, Sendable, Hashable {
@@ -3348,6 +4050,225 @@ extension ECS {
         }
     }
 
+    /// Information about the service deployment.
+    public struct ServiceDeployment: Codable, Sendable, Hashable {
+        /// The ARN of the service deployment.
+        public var serviceDeploymentArn: String?
+        /// The ARN of the service for this service deployment.
+        public var serviceArn: String?
+        /// The ARN of the cluster that hosts the service.
+        public var clusterArn: String?
+        /// The time the service deployment was created.
+        public var createdAt: Date?
+        /// The time the service deployment statred.
+        public var startedAt: Date?
+        /// The time the service deployment finished.
+        public var finishedAt: Date?
+        /// The time the service deployment stopped.
+        public var stoppedAt: Date?
+        /// The time that the service deployment was last updated.
+        public var updatedAt: Date?
+        /// The currently deployed workload configuration.
+        public var sourceServiceRevisions: [ServiceRevisionSummary]?
+        /// The workload configuration being deployed.
+        public var targetServiceRevision: ServiceRevisionSummary?
+        /// The service deployment state.
+        public var status: ServiceDeploymentStatus?
+        /// Information about why the service deployment is in the current status.
+        public var statusReason: String?
+        /// The current lifecycle stage of the deployment.
+        public var lifecycleStage: ServiceDeploymentLifecycleStage?
+        /// The details of the lifecycle hooks for the current service deployment.
+        public var lifecycleHookDetails: [DeploymentLifecycleHookDetail]?
+        public var deploymentConfiguration: DeploymentConfiguration?
+        /// The rollback options the service deployment uses when the deployment fails.
+        public var rollback: Rollback?
+        /// The circuit breaker configuration that determines a service deployment failed.
+        public var deploymentCircuitBreaker: ServiceDeploymentCircuitBreaker?
+        /// The CloudWatch alarms that determine when a service deployment fails.
+        public var alarms: ServiceDeploymentAlarms?
+
+        public init(
+            serviceDeploymentArn: String? = nil, serviceArn: String? = nil, clusterArn: String? = nil, createdAt: Date? = nil,
+            startedAt: Date? = nil, finishedAt: Date? = nil, stoppedAt: Date? = nil, updatedAt: Date? = nil,
+            sourceServiceRevisions: [ServiceRevisionSummary]? = nil, targetServiceRevision: ServiceRevisionSummary? = nil,
+            status: ServiceDeploymentStatus? = nil, statusReason: String? = nil,
+            lifecycleStage: ServiceDeploymentLifecycleStage? = nil, lifecycleHookDetails: [DeploymentLifecycleHookDetail]? = nil,
+            deploymentConfiguration: DeploymentConfiguration? = nil, rollback: Rollback? = nil,
+            deploymentCircuitBreaker: ServiceDeploymentCircuitBreaker? = nil, alarms: ServiceDeploymentAlarms? = nil
+        ) {
+            self.serviceDeploymentArn = serviceDeploymentArn
+            self.serviceArn = serviceArn
+            self.clusterArn = clusterArn
+            self.createdAt = createdAt
+            self.startedAt = startedAt
+            self.finishedAt = finishedAt
+            self.stoppedAt = stoppedAt
+            self.updatedAt = updatedAt
+            self.sourceServiceRevisions = sourceServiceRevisions
+            self.targetServiceRevision = targetServiceRevision
+            self.status = status
+            self.statusReason = statusReason
+            self.lifecycleStage = lifecycleStage
+            self.lifecycleHookDetails = lifecycleHookDetails
+            self.deploymentConfiguration = deploymentConfiguration
+            self.rollback = rollback
+            self.deploymentCircuitBreaker = deploymentCircuitBreaker
+            self.alarms = alarms
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.serviceDeploymentArn = try container.decodeLenientStringIfPresent(forKey: .serviceDeploymentArn)
+            self.serviceArn = try container.decodeLenientStringIfPresent(forKey: .serviceArn)
+            self.clusterArn = try container.decodeLenientStringIfPresent(forKey: .clusterArn)
+            self.createdAt = try container.decodeIfPresent(Date.self, forKey: .createdAt)
+            self.startedAt = try container.decodeIfPresent(Date.self, forKey: .startedAt)
+            self.finishedAt = try container.decodeIfPresent(Date.self, forKey: .finishedAt)
+            self.stoppedAt = try container.decodeIfPresent(Date.self, forKey: .stoppedAt)
+            self.updatedAt = try container.decodeIfPresent(Date.self, forKey: .updatedAt)
+            self.sourceServiceRevisions = try container.decodeIfPresent(
+                [ServiceRevisionSummary].self, forKey: .sourceServiceRevisions)
+            self.targetServiceRevision = try container.decodeIfPresent(
+                ServiceRevisionSummary.self, forKey: .targetServiceRevision)
+            self.status = try container.decodeIfPresent(ServiceDeploymentStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+            self.lifecycleStage = try container.decodeIfPresent(ServiceDeploymentLifecycleStage.self, forKey: .lifecycleStage)
+            self.lifecycleHookDetails = try container.decodeIfPresent(
+                [DeploymentLifecycleHookDetail].self, forKey: .lifecycleHookDetails)
+            self.deploymentConfiguration = try container.decodeIfPresent(
+                DeploymentConfiguration.self, forKey: .deploymentConfiguration)
+            self.rollback = try container.decodeIfPresent(Rollback.self, forKey: .rollback)
+            self.deploymentCircuitBreaker = try container.decodeIfPresent(
+                ServiceDeploymentCircuitBreaker.self, forKey: .deploymentCircuitBreaker)
+            self.alarms = try container.decodeIfPresent(ServiceDeploymentAlarms.self, forKey: .alarms)
+        }
+    }
+
+    /// The CloudWatch alarms used to determine a service deployment failed.
+    public struct ServiceDeploymentAlarms: Codable, Sendable, Hashable {
+        /// The status of the alarms check.
+        public var status: ServiceDeploymentRollbackMonitorsStatus?
+        /// The name of the CloudWatch alarms that determine when a service deployment failed.
+        public var alarmNames: [String]?
+        /// One or more CloudWatch alarm names that have been triggered during the service deployment.
+        public var triggeredAlarmNames: [String]?
+
+        public init(
+            status: ServiceDeploymentRollbackMonitorsStatus? = nil, alarmNames: [String]? = nil,
+            triggeredAlarmNames: [String]? = nil
+        ) {
+            self.status = status
+            self.alarmNames = alarmNames
+            self.triggeredAlarmNames = triggeredAlarmNames
+        }
+    }
+
+    /// The service deployment properties that are retured when you call ListServiceDeployments .
+    public struct ServiceDeploymentBrief: Codable, Sendable, Hashable {
+        /// The ARN of the service deployment.
+        public var serviceDeploymentArn: String?
+        /// The ARN of the service for this service deployment.
+        public var serviceArn: String?
+        /// The ARN of the cluster that hosts the service.
+        public var clusterArn: String?
+        /// The time that the service deployment statred.
+        public var startedAt: Date?
+        /// The time that the service deployment was created.
+        public var createdAt: Date?
+        /// The time that the service deployment completed.
+        public var finishedAt: Date?
+        /// The ARN of the service revision being deplyed.
+        public var targetServiceRevisionArn: String?
+        /// The status of the service deployment
+        public var status: ServiceDeploymentStatus?
+        /// Information about why the service deployment is in the current status.
+        public var statusReason: String?
+
+        public init(
+            serviceDeploymentArn: String? = nil, serviceArn: String? = nil, clusterArn: String? = nil, startedAt: Date? = nil,
+            createdAt: Date? = nil, finishedAt: Date? = nil, targetServiceRevisionArn: String? = nil,
+            status: ServiceDeploymentStatus? = nil, statusReason: String? = nil
+        ) {
+            self.serviceDeploymentArn = serviceDeploymentArn
+            self.serviceArn = serviceArn
+            self.clusterArn = clusterArn
+            self.startedAt = startedAt
+            self.createdAt = createdAt
+            self.finishedAt = finishedAt
+            self.targetServiceRevisionArn = targetServiceRevisionArn
+            self.status = status
+            self.statusReason = statusReason
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.serviceDeploymentArn = try container.decodeLenientStringIfPresent(forKey: .serviceDeploymentArn)
+            self.serviceArn = try container.decodeLenientStringIfPresent(forKey: .serviceArn)
+            self.clusterArn = try container.decodeLenientStringIfPresent(forKey: .clusterArn)
+            self.startedAt = try container.decodeIfPresent(Date.self, forKey: .startedAt)
+            self.createdAt = try container.decodeIfPresent(Date.self, forKey: .createdAt)
+            self.finishedAt = try container.decodeIfPresent(Date.self, forKey: .finishedAt)
+            self.targetServiceRevisionArn = try container.decodeLenientStringIfPresent(forKey: .targetServiceRevisionArn)
+            self.status = try container.decodeIfPresent(ServiceDeploymentStatus.self, forKey: .status)
+            self.statusReason = try container.decodeLenientStringIfPresent(forKey: .statusReason)
+        }
+    }
+
+    /// Information about the circuit breaker used to determine when a service deployment has failed.
+    public struct ServiceDeploymentCircuitBreaker: Codable, Sendable, Hashable {
+        /// The circuit breaker status.
+        public var status: ServiceDeploymentRollbackMonitorsStatus?
+        /// The number of times the circuit breaker detected a service deploymeny failure.
+        public var failureCount: Int?
+        /// The threshhold which determines that the service deployment failed.
+        public var threshold: Int?
+
+        public init(status: ServiceDeploymentRollbackMonitorsStatus? = nil, failureCount: Int? = nil, threshold: Int? = nil) {
+            self.status = status
+            self.failureCount = failureCount
+            self.threshold = threshold
+        }
+    }
+
+    public struct ServiceDeploymentLifecycleStage: AWSStringEnum {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let reconcileService = Self(rawValue: "RECONCILE_SERVICE")
+        public static let preScaleUp = Self(rawValue: "PRE_SCALE_UP")
+        public static let scaleUp = Self(rawValue: "SCALE_UP")
+        public static let postScaleUp = Self(rawValue: "POST_SCALE_UP")
+        public static let testTrafficShift = Self(rawValue: "TEST_TRAFFIC_SHIFT")
+        public static let postTestTrafficShift = Self(rawValue: "POST_TEST_TRAFFIC_SHIFT")
+        public static let productionTrafficShift = Self(rawValue: "PRODUCTION_TRAFFIC_SHIFT")
+        public static let postProductionTrafficShift = Self(rawValue: "POST_PRODUCTION_TRAFFIC_SHIFT")
+        public static let bakeTime = Self(rawValue: "BAKE_TIME")
+        public static let cleanUp = Self(rawValue: "CLEAN_UP")
+    }
+
+    public struct ServiceDeploymentRollbackMonitorsStatus: AWSStringEnum {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let triggered = Self(rawValue: "TRIGGERED")
+        public static let monitoring = Self(rawValue: "MONITORING")
+        public static let monitoringComplete = Self(rawValue: "MONITORING_COMPLETE")
+        public static let disabled = Self(rawValue: "DISABLED")
+    }
+
+    public struct ServiceDeploymentStatus: AWSStringEnum {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let pending = Self(rawValue: "PENDING")
+        public static let successful = Self(rawValue: "SUCCESSFUL")
+        public static let stopped = Self(rawValue: "STOPPED")
+        public static let stopRequested = Self(rawValue: "STOP_REQUESTED")
+        public static let inProgress = Self(rawValue: "IN_PROGRESS")
+        public static let rollbackRequested = Self(rawValue: "ROLLBACK_REQUESTED")
+        public static let rollbackInProgress = Self(rawValue: "ROLLBACK_IN_PROGRESS")
+        public static let rollbackSuccessful = Self(rawValue: "ROLLBACK_SUCCESSFUL")
+        public static let rollbackFailed = Self(rawValue: "ROLLBACK_FAILED")
+    }
+
     /// The details for an event that's associated with a service.
     public struct ServiceEvent: Codable, Sendable, Hashable {
         /// The ID string for the event.
@@ -3463,6 +4384,167 @@ extension ECS {
         }
     }
 
+    /// Information about the service revision.
+    public struct ServiceRevision: Codable, Sendable, Hashable {
+        /// The ARN of the service revision.
+        public var serviceRevisionArn: String?
+        /// The ARN of the service for the service revision.
+        public var serviceArn: String?
+        /// The ARN of the cluster that hosts the service.
+        public var clusterArn: String?
+        /// The task definition the service revision uses.
+        public var taskDefinition: String?
+        /// The capacity provider strategy the service revision uses.
+        public var capacityProviderStrategy: [CapacityProviderStrategyItem]?
+        /// The launch type the service revision uses.
+        public var launchType: LaunchType?
+        /// For the Fargate launch type, the platform version the service revision uses.
+        public var platformVersion: String?
+        /// The platform family the service revision uses.
+        public var platformFamily: String?
+        /// The load balancers the service revision uses.
+        public var loadBalancers: [LoadBalancer]?
+        /// The service registries (for Service Discovery) the service revision uses.
+        public var serviceRegistries: [ServiceRegistry]?
+        public var networkConfiguration: NetworkConfiguration?
+        /// The container images the service revision uses.
+        public var containerImages: [ContainerImage]?
+        /// Indicates whether Runtime Monitoring is turned on.
+        public var guardDutyEnabled: Bool?
+        public var serviceConnectConfiguration: ServiceConnectConfiguration?
+        /// The volumes that are configured at deployment that the service revision uses.
+        public var volumeConfigurations: [ServiceVolumeConfiguration]?
+        public var fargateEphemeralStorage: DeploymentEphemeralStorage?
+        /// The time that the service revision was created.
+        public var createdAt: Date?
+        /// The VPC Lattice configuration for the service revision.
+        public var vpcLatticeConfigurations: [VpcLatticeConfiguration]?
+        /// The resolved configuration for the service revision which contains the actual resources your service revision uses, such as which target groups serve traffic.
+        public var resolvedConfiguration: ResolvedConfiguration?
+        /// The resources created and managed by Amazon ECS when you create an Express service for Amazon ECS.
+        public var ecsManagedResources: ECSManagedResources?
+
+        public init(
+            serviceRevisionArn: String? = nil, serviceArn: String? = nil, clusterArn: String? = nil,
+            taskDefinition: String? = nil, capacityProviderStrategy: [CapacityProviderStrategyItem]? = nil,
+            launchType: LaunchType? = nil, platformVersion: String? = nil, platformFamily: String? = nil,
+            loadBalancers: [LoadBalancer]? = nil, serviceRegistries: [ServiceRegistry]? = nil,
+            networkConfiguration: NetworkConfiguration? = nil, containerImages: [ContainerImage]? = nil,
+            guardDutyEnabled: Bool? = nil, serviceConnectConfiguration: ServiceConnectConfiguration? = nil,
+            volumeConfigurations: [ServiceVolumeConfiguration]? = nil, fargateEphemeralStorage: DeploymentEphemeralStorage? = nil,
+            createdAt: Date? = nil, vpcLatticeConfigurations: [VpcLatticeConfiguration]? = nil,
+            resolvedConfiguration: ResolvedConfiguration? = nil, ecsManagedResources: ECSManagedResources? = nil
+        ) {
+            self.serviceRevisionArn = serviceRevisionArn
+            self.serviceArn = serviceArn
+            self.clusterArn = clusterArn
+            self.taskDefinition = taskDefinition
+            self.capacityProviderStrategy = capacityProviderStrategy
+            self.launchType = launchType
+            self.platformVersion = platformVersion
+            self.platformFamily = platformFamily
+            self.loadBalancers = loadBalancers
+            self.serviceRegistries = serviceRegistries
+            self.networkConfiguration = networkConfiguration
+            self.containerImages = containerImages
+            self.guardDutyEnabled = guardDutyEnabled
+            self.serviceConnectConfiguration = serviceConnectConfiguration
+            self.volumeConfigurations = volumeConfigurations
+            self.fargateEphemeralStorage = fargateEphemeralStorage
+            self.createdAt = createdAt
+            self.vpcLatticeConfigurations = vpcLatticeConfigurations
+            self.resolvedConfiguration = resolvedConfiguration
+            self.ecsManagedResources = ecsManagedResources
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.serviceRevisionArn = try container.decodeLenientStringIfPresent(forKey: .serviceRevisionArn)
+            self.serviceArn = try container.decodeLenientStringIfPresent(forKey: .serviceArn)
+            self.clusterArn = try container.decodeLenientStringIfPresent(forKey: .clusterArn)
+            self.taskDefinition = try container.decodeLenientStringIfPresent(forKey: .taskDefinition)
+            self.capacityProviderStrategy = try container.decodeIfPresent(
+                [CapacityProviderStrategyItem].self, forKey: .capacityProviderStrategy)
+            self.launchType = try container.decodeIfPresent(LaunchType.self, forKey: .launchType)
+            self.platformVersion = try container.decodeLenientStringIfPresent(forKey: .platformVersion)
+            self.platformFamily = try container.decodeLenientStringIfPresent(forKey: .platformFamily)
+            self.loadBalancers = try container.decodeIfPresent([LoadBalancer].self, forKey: .loadBalancers)
+            self.serviceRegistries = try container.decodeIfPresent([ServiceRegistry].self, forKey: .serviceRegistries)
+            self.networkConfiguration = try container.decodeIfPresent(NetworkConfiguration.self, forKey: .networkConfiguration)
+            self.containerImages = try container.decodeIfPresent([ContainerImage].self, forKey: .containerImages)
+            self.guardDutyEnabled = try container.decodeIfPresent(Bool.self, forKey: .guardDutyEnabled)
+            self.serviceConnectConfiguration = try container.decodeIfPresent(
+                ServiceConnectConfiguration.self, forKey: .serviceConnectConfiguration)
+            self.volumeConfigurations = try container.decodeIfPresent(
+                [ServiceVolumeConfiguration].self, forKey: .volumeConfigurations)
+            self.fargateEphemeralStorage = try container.decodeIfPresent(
+                DeploymentEphemeralStorage.self, forKey: .fargateEphemeralStorage)
+            self.createdAt = try container.decodeIfPresent(Date.self, forKey: .createdAt)
+            self.vpcLatticeConfigurations = try container.decodeIfPresent(
+                [VpcLatticeConfiguration].self, forKey: .vpcLatticeConfigurations)
+            self.resolvedConfiguration = try container.decodeIfPresent(ResolvedConfiguration.self, forKey: .resolvedConfiguration)
+            self.ecsManagedResources = try container.decodeIfPresent(ECSManagedResources.self, forKey: .ecsManagedResources)
+        }
+    }
+
+    /// The resolved load balancer configuration for a service revision.
+    public struct ServiceRevisionLoadBalancer: Codable, Sendable, Hashable {
+        /// The Amazon Resource Name (ARN) of the target group associated with the service revision.
+        public var targetGroupArn: String?
+        /// The Amazon Resource Name (ARN) of the production listener rule or listener that directs traffic to the target group associated with the service revision.
+        public var productionListenerRule: String?
+
+        public init(targetGroupArn: String? = nil, productionListenerRule: String? = nil) {
+            self.targetGroupArn = targetGroupArn
+            self.productionListenerRule = productionListenerRule
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.targetGroupArn = try container.decodeLenientStringIfPresent(forKey: .targetGroupArn)
+            self.productionListenerRule = try container.decodeLenientStringIfPresent(forKey: .productionListenerRule)
+        }
+    }
+
+    /// The information about the number of requested, pending, and running tasks for a service revision.
+    public struct ServiceRevisionSummary: Codable, Sendable, Hashable {
+        /// The ARN of the service revision.
+        public var arn: String?
+        /// The number of requested tasks for the service revision.
+        public var requestedTaskCount: Int?
+        /// The number of running tasks for the service revision.
+        public var runningTaskCount: Int?
+        /// The number of pending tasks for the service revision.
+        public var pendingTaskCount: Int?
+        /// The percentage of test traffic that is directed to this service revision.
+        public var requestedTestTrafficWeight: Double?
+        /// The percentage of production traffic that is directed to this service revision.
+        public var requestedProductionTrafficWeight: Double?
+
+        public init(
+            arn: String? = nil, requestedTaskCount: Int? = nil, runningTaskCount: Int? = nil, pendingTaskCount: Int? = nil,
+            requestedTestTrafficWeight: Double? = nil, requestedProductionTrafficWeight: Double? = nil
+        ) {
+            self.arn = arn
+            self.requestedTaskCount = requestedTaskCount
+            self.runningTaskCount = runningTaskCount
+            self.pendingTaskCount = pendingTaskCount
+            self.requestedTestTrafficWeight = requestedTestTrafficWeight
+            self.requestedProductionTrafficWeight = requestedProductionTrafficWeight
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.requestedTaskCount = try container.decodeIfPresent(Int.self, forKey: .requestedTaskCount)
+            self.runningTaskCount = try container.decodeIfPresent(Int.self, forKey: .runningTaskCount)
+            self.pendingTaskCount = try container.decodeIfPresent(Int.self, forKey: .pendingTaskCount)
+            self.requestedTestTrafficWeight = try container.decodeIfPresent(Double.self, forKey: .requestedTestTrafficWeight)
+            self.requestedProductionTrafficWeight = try container.decodeIfPresent(
+                Double.self, forKey: .requestedProductionTrafficWeight)
+        }
+    }
+
     /// The configuration for a volume specified in the task definition as a volume that is configured at launch time.
     public struct ServiceVolumeConfiguration: Codable, Sendable, Hashable {
         /// The name of the volume.
@@ -3495,6 +4577,45 @@ extension ECS {
         public init(rawValue: String) { self.rawValue = rawValue }
         public static let steadyState = Self(rawValue: "STEADY_STATE")
         public static let stabilizing = Self(rawValue: "STABILIZING")
+    }
+
+    public struct StopServiceDeploymentRequest: Codable, Sendable, Hashable {
+        /// The ARN of the service deployment that you want to stop.
+        public var serviceDeploymentArn: String
+        /// How you want Amazon ECS to stop the service.
+        public var stopType: StopServiceDeploymentStopType?
+
+        public init(serviceDeploymentArn: String, stopType: StopServiceDeploymentStopType? = nil) {
+            self.serviceDeploymentArn = serviceDeploymentArn
+            self.stopType = stopType
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.serviceDeploymentArn = try container.decodeLenientString(forKey: .serviceDeploymentArn)
+            self.stopType = try container.decodeIfPresent(StopServiceDeploymentStopType.self, forKey: .stopType)
+        }
+    }
+
+    public struct StopServiceDeploymentResponse: Codable, Sendable, Hashable {
+        /// The ARN of the stopped service deployment.
+        public var serviceDeploymentArn: String?
+
+        public init(serviceDeploymentArn: String? = nil) {
+            self.serviceDeploymentArn = serviceDeploymentArn
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.serviceDeploymentArn = try container.decodeLenientStringIfPresent(forKey: .serviceDeploymentArn)
+        }
+    }
+
+    public struct StopServiceDeploymentStopType: AWSStringEnum {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let abort = Self(rawValue: "ABORT")
+        public static let rollback = Self(rawValue: "ROLLBACK")
     }
 
     public struct StopTaskRequest: Codable, Sendable, Hashable {

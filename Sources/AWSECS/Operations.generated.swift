@@ -125,4 +125,38 @@ extension ECSClient {
     public func deleteCluster(_ input: ECS.DeleteClusterRequest) async throws -> ECS.DeleteClusterResponse {
         try await client.jsonCall(operation: "DeleteCluster", input: input)
     }
+
+    /// This operation lists all the service deployments that meet the specified filter criteria.
+    public func listServiceDeployments(_ input: ECS.ListServiceDeploymentsRequest) async throws
+        -> ECS.ListServiceDeploymentsResponse
+    {
+        try await client.jsonCall(operation: "ListServiceDeployments", input: input)
+    }
+
+    /// Describes one or more of your service deployments.
+    public func describeServiceDeployments(_ input: ECS.DescribeServiceDeploymentsRequest) async throws
+        -> ECS.DescribeServiceDeploymentsResponse
+    {
+        try await client.jsonCall(operation: "DescribeServiceDeployments", input: input)
+    }
+
+    /// Stops an ongoing service deployment.
+    public func stopServiceDeployment(_ input: ECS.StopServiceDeploymentRequest) async throws -> ECS.StopServiceDeploymentResponse
+    {
+        try await client.jsonCall(operation: "StopServiceDeployment", input: input)
+    }
+
+    /// Continues or rolls back an Amazon ECS service deployment that is paused at a lifecycle hook.
+    public func continueServiceDeployment(_ input: ECS.ContinueServiceDeploymentRequest) async throws
+        -> ECS.ContinueServiceDeploymentResponse
+    {
+        try await client.jsonCall(operation: "ContinueServiceDeployment", input: input)
+    }
+
+    /// Describes one or more service revisions.
+    public func describeServiceRevisions(_ input: ECS.DescribeServiceRevisionsRequest) async throws
+        -> ECS.DescribeServiceRevisionsResponse
+    {
+        try await client.jsonCall(operation: "DescribeServiceRevisions", input: input)
+    }
 }

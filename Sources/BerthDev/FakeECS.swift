@@ -14,6 +14,12 @@ import NIOCore
 /// logs its command, and exits with the number after `exit-` in its image tag (`job:exit-3`), else 0;
 /// StopTask stops it at once (exit code 137, stop code UserInitiated, the reason given).
 /// `failNext(_:times:with:status:)` answers the next calls of one operation with an error.
+/// A service's deployment with strategy BLUE_GREEN, LINEAR or CANARY goes through ECS's lifecycle
+/// stages as a service deployment (`ListServiceDeployments`, `DescribeServiceDeployments`,
+/// `DescribeServiceRevisions`; see `FakeECS+ServiceDeployments.swift`): traffic weights, bake
+/// times (a minute lasts `minute`), PAUSE hooks waiting for `ContinueServiceDeployment`,
+/// `StopServiceDeployment`, and — for an image tagged `…:alarm` — the first of the configured
+/// alarms firing in the bake time and rolling the deployment back.
 /// CreateLogGroup and PutRetentionPolicy keep the groups and their tags and retention. Every
 /// cluster is ACTIVE unless a test gives it another status or deletes it (`setCluster`).
 public final class FakeECS: @unchecked Sendable {
@@ -24,6 +30,10 @@ public final class FakeECS: @unchecked Sendable {
         public var throttleEvery: Int?
         public var account = "123456789012"
         public var region = "eu-west-1"
+        /// How long each stage of a blue/green, linear or canary deployment lasts.
+        public var stageDuration: Duration = .milliseconds(150)
+        /// How long a minute of bake time (and of a hook's timeout) lasts here.
+        public var minute: Duration = .milliseconds(200)
 
         public init(rolloutDuration: Duration = .milliseconds(600), throttleEvery: Int? = nil) {
             self.rolloutDuration = rolloutDuration
@@ -54,6 +64,8 @@ public final class FakeECS: @unchecked Sendable {
         var tags: [[String: String]] = []
         /// What CreateService or the last UpdateService that named it said.
         var managedTags: Bool?
+        /// The deployment configuration as last sent (strategy, bake time, hooks, alarms, …).
+        var deploymentConfiguration: [String: Any] = [:]
     }
 
     struct StoppedTask {
@@ -93,6 +105,7 @@ public final class FakeECS: @unchecked Sendable {
         /// Clusters a test changed: their status, or nil once deleted. Any other cluster is ACTIVE.
         var clusters: [String: String?] = [:]
         var logGroups: [String: LogGroup] = [:]
+        var serviceDeployments: [ServiceDeployment] = []
     }
 
     /// A CloudWatch Logs group made with CreateLogGroup (and PutRetentionPolicy).
@@ -274,6 +287,11 @@ public final class FakeECS: @unchecked Sendable {
         case "CreateService": return ["service": try createService(input, now: now, &state)]
         case "UpdateService": return ["service": try updateService(input, now: now, &state)]
         case "DescribeServices": return describeServices(input, now: now, &state)
+        case "ListServiceDeployments": return listServiceDeployments(input, now: now, &state)
+        case "DescribeServiceDeployments": return describeServiceDeployments(input, now: now, &state)
+        case "DescribeServiceRevisions": return describeServiceRevisions(input, state)
+        case "StopServiceDeployment": return try stopServiceDeployment(input, now: now, &state)
+        case "ContinueServiceDeployment": return try continueServiceDeployment(input, now: now, &state)
         case "TagResource":
             let arn = input["resourceArn"] as? String ?? ""
             if let key = state.services.first(where: { $0.value.arn == arn })?.key {
@@ -373,7 +391,9 @@ public final class FakeECS: @unchecked Sendable {
                 desired: desired)
         ]
         service.managedTags = input["enableECSManagedTags"] as? Bool
+        service.deploymentConfiguration = input["deploymentConfiguration"] as? [String: Any] ?? [:]
         state.services[key] = service
+        startServiceDeployment(of: key, now: now, &state)
         return render(service, now: now)
     }
 
@@ -399,7 +419,11 @@ public final class FakeECS: @unchecked Sendable {
                 taskDefinition: definition["taskDefinitionArn"] as? String ?? "", scenario: scenario(definition), createdAt: now,
                 desired: service.desired), at: 0)
         service.managedTags = input["enableECSManagedTags"] as? Bool
+        if let configuration = input["deploymentConfiguration"] as? [String: Any] {
+            service.deploymentConfiguration = configuration
+        }
         state.services[key] = service
+        startServiceDeployment(of: key, now: now, &state)
         return render(service, now: now)
     }
 
@@ -426,7 +450,8 @@ public final class FakeECS: @unchecked Sendable {
             }
             materialize(&service, now: now, &state)
             state.services[key] = service
-            services.append(render(service, now: now))
+            advanceServiceDeployments(now: now, &state)
+            services.append(render(state.services[key] ?? service, now: now))
         }
         return ["services": services, "failures": failures]
     }
@@ -533,7 +558,7 @@ public final class FakeECS: @unchecked Sendable {
             "events": service.events.prefix(20).enumerated().map {
                 ["id": "\($0.offset)", "message": $0.element, "createdAt": now.timeIntervalSince1970]
             },
-            "deploymentController": ["type": "ECS"],
+            "deploymentController": ["type": "ECS"], "deploymentConfiguration": service.deploymentConfiguration,
         ]
     }
 

@@ -12,7 +12,8 @@ import Foundation
 /// (200), `circuitBreaker` (`{enable: true, rollback: true}`), `networkConfiguration`,
 /// `loadBalancers`, `launchType` or `capacityProviderStrategy`, `platformVersion`,
 /// `healthCheckGracePeriodSeconds`, `enableExecuteCommand`, `enableECSManagedTags`, `propagateTags`, `tags`, `logGroup` and
-/// `logRetentionDays` (see ``ContainerLogging``), `wait`, `timeoutSeconds`.
+/// `logRetentionDays` (see ``ContainerLogging``), `wait`, `timeoutSeconds`, and how ECS shifts
+/// traffic (see ``DeploymentStrategySettings``).
 struct DeployServiceStep {
     let run: StepRun
 
@@ -33,7 +34,9 @@ struct DeployServiceStep {
         let tags = try run.tags()
         taskDefinition.tags =
             (taskDefinition.tags ?? []) + tags.filter { tag in !(taskDefinition.tags ?? []).contains { $0.key == tag.key } }
-        let deploymentConfiguration = ECS.DeploymentConfiguration(
+        var strategy = try DeploymentStrategySettings.read(properties)
+        strategy.isExplicit = true
+        var deploymentConfiguration = ECS.DeploymentConfiguration(
             deploymentCircuitBreaker: try circuitBreaker(),
             maximumPercent: try properties.int("maximumPercent", in: 100...200) ?? 200,
             minimumHealthyPercent: try properties.int("minimumHealthyPercent", in: 0...100) ?? 100)
@@ -45,6 +48,8 @@ struct DeployServiceStep {
         }
         let network = try properties.decode("networkConfiguration", as: ECS.NetworkConfiguration.self)
         let loadBalancers = try properties.decode("loadBalancers", as: [ECS.LoadBalancer].self)
+        try strategy.checkLoadBalancers(loadBalancers, properties)
+        strategy.apply(to: &deploymentConfiguration)
         let platformVersion = try properties.string("platformVersion")
         let grace = try properties.int("healthCheckGracePeriodSeconds", in: 0...2_147_483_647)
         let executeCommand = try properties.bool("enableExecuteCommand")
@@ -54,7 +59,8 @@ struct DeployServiceStep {
         let ecs = try run.ecs()
         let cluster = target.clusterName
 
-        let rollout = ServiceRollout(run: run, ecs: ecs, target: target, serviceName: serviceName, wait: wait)
+        let rollout = ServiceRollout(
+            run: run, ecs: ecs, target: target, serviceName: serviceName, wait: wait, strategy: strategy)
         return try await rollout.locked {
             if let changedAt = rollout.changedEarlier, let arn = rollout.earlier?.taskDefinitionARN {
                 let (definition, _) = try await rollout.register(taskDefinition)

@@ -13,6 +13,8 @@ struct ServiceRollout {
     let target: StepJob.Target
     let serviceName: String
     let wait: WaitOption
+    /// How ECS shifts traffic, whether a cancel rolls back, and the stage to wait until.
+    var strategy = DeploymentStrategySettings()
 
     var cluster: String { target.clusterName }
 
@@ -84,10 +86,54 @@ struct ServiceRollout {
             )
             return .succeeded(outputs)
         }
-        let verdict = try await RolloutWait(
-            run: run, ecs: ecs, cluster: cluster, service: serviceName, taskDefinition: arn, startedAt: changedAt
-        ).wait(wait)
-        return StepOutcome(verdict, outputs: outputs)
+        // The service's own strategy decides how its rollout is reported, also when the step
+        // leaves the strategy as the service has it.
+        let used = strategy.isExplicit ? strategy.strategy : service?.deploymentConfiguration?.strategy ?? .rolling
+        do {
+            let verdict =
+                if used == .rolling {
+                    try await RolloutWait(
+                        run: run, ecs: ecs, cluster: cluster, service: serviceName, taskDefinition: arn, startedAt: changedAt
+                    ).wait(wait)
+                } else {
+                    try await ServiceDeploymentWait(
+                        run: run, ecs: ecs, cluster: cluster, service: serviceName, taskDefinition: arn, settings: strategy,
+                        strategy: used, startedAt: changedAt
+                    ).wait(wait)
+                }
+            return StepOutcome(verdict, outputs: outputs)
+        } catch {
+            if strategy.rollbackOnCancel, !WorkStop.isHandingOver, Task.isCancelled || error is CancellationError {
+                await rollBack()
+            }
+            throw error
+        }
+    }
+
+    /// `rollbackOnCancel`: asks ECS to roll back the service deployment in progress
+    /// (`StopServiceDeployment` with `ROLLBACK`). The calls run in a task of their own, so that the
+    /// cancellation does not cut them short; a failure is logged, as the step has its outcome.
+    func rollBack() async {
+        let (log, ecs, cluster, serviceName) = (run.log, ecs, cluster, serviceName)
+        await Task {
+            do {
+                let listed = try await ecs.listServiceDeployments(
+                    ECS.ListServiceDeploymentsRequest(
+                        service: serviceName, cluster: cluster, status: [.pending, .inProgress]))
+                let running = (listed.serviceDeployments ?? []).compactMap(\.serviceDeploymentArn)
+                if running.isEmpty {
+                    await log.info("rollbackOnCancel: ECS has no deployment of \(serviceName) in progress to roll back.")
+                }
+                for arn in running {
+                    _ = try await ecs.stopServiceDeployment(
+                        ECS.StopServiceDeploymentRequest(serviceDeploymentArn: arn, stopType: .rollback))
+                    await log.warning(
+                        "The deployment was cancelled: asked ECS to roll back its deployment \(arn) (rollbackOnCancel).")
+                }
+            } catch {
+                await log.error("rollbackOnCancel: could not ask ECS to roll back the deployment of \(serviceName): \(error)")
+            }
+        }.value
     }
 
     static func images(_ definition: ECS.TaskDefinition) -> String {

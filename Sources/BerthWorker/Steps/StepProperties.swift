@@ -138,8 +138,16 @@ public struct StepProperties: Sendable {
     }
 
     /// `wait` (true by default) and `timeoutSeconds` (1800 by default; 0 waits without a limit).
+    /// `wait` may also be `{untilStage: STAGE}` on the service steps (see
+    /// ``DeploymentStrategySettings``): the step waits, and returns at that stage.
     func waitOption() throws(BerthError) -> WaitOption {
-        if try bool("wait") == false { return .dontWait }
+        if case .object(let members)? = json["wait"] {
+            guard members.map(\.0) == ["untilStage"] else {
+                throw failure("wait", "must be true, false or {untilStage: STAGE}")
+            }
+        } else if try bool("wait") == false {
+            return .dontWait
+        }
         let seconds = try int("timeoutSeconds", in: 0...86_400) ?? 1800
         return seconds == 0 ? .wait : .waitWithTimeout(.seconds(seconds))
     }

@@ -37,12 +37,21 @@ public enum StepValidation {
             case .deployService:
                 require("serviceName", "the ECS service's name")
                 require("taskDefinition", "a task definition (family and containerDefinitions)")
+                if !hasReference(Array(DeploymentStrategySettings.properties) + ["wait", "loadBalancers"]) {
+                    check { () throws(BerthError) in
+                        try DeploymentStrategySettings.read(properties).checkLoadBalancers(
+                            try properties.decode("loadBalancers", as: [ECS.LoadBalancer].self), properties)
+                    }
+                }
                 if !hasReference(["logGroup", "logRetentionDays"]) {
                     check { () throws(BerthError) in _ = try ContainerLogging.retentionDays(properties) }
                     check { () throws(BerthError) in _ = try ContainerLogging.group(properties, family: "family") }
                 }
             case .updateService:
                 require("serviceName", "the ECS service's name")
+                if !hasReference(Array(DeploymentStrategySettings.properties) + ["wait"]) {
+                    check { () throws(BerthError) in _ = try DeploymentStrategySettings.read(properties) }
+                }
             case .runTask:
                 require("taskDefinition", "the task definition to run (family, family:revision or ARN)")
             case .manualIntervention:
@@ -82,9 +91,14 @@ public enum StepValidation {
                 if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
                 errors.check("\(field).\(key)") { _ = try properties.int(key) }
             }
-            for key in ["wait", "enableExecuteCommand", "enableECSManagedTags", "stopOnTimeout"] {
+            for key in ["enableExecuteCommand", "enableECSManagedTags", "stopOnTimeout", "rollbackOnCancel"] {
                 if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
                 errors.check("\(field).\(key)") { _ = try properties.bool(key) }
+            }
+            if case .object? = step.properties["wait"], step.kind != .deployService, step.kind != .updateService {
+                errors.add("\(field).wait", "step '\(step.name)': wait {untilStage} is for the ECS service steps")
+            } else if !hasReference(["wait"]) {
+                errors.check("\(field).wait") { _ = try properties.waitOption() }
             }
         }
         try errors.throwIfAny("process")
@@ -99,16 +113,16 @@ public enum StepValidation {
 
     static let knownProperties: [DeploymentStep.Kind: Set<String>] = [
         .manualIntervention: ["instructions", "responsibleTeams", "timeoutMinutes"],
-        .deployService: [
+        .deployService: Set([
             "serviceName", "taskDefinition", "desiredCount", "minimumHealthyPercent", "maximumPercent", "launchType",
             "capacityProviderStrategy", "networkConfiguration", "loadBalancers", "platformVersion",
             "healthCheckGracePeriodSeconds", "enableExecuteCommand", "enableECSManagedTags", "propagateTags",
             "circuitBreaker", "logGroup", "logRetentionDays", "tags", "wait", "timeoutSeconds",
-        ],
-        .updateService: [
+        ]).union(DeploymentStrategySettings.properties),
+        .updateService: Set([
             "serviceName", "taskDefinitionFamily", "templateTaskDefinition", "containers", "desiredCount", "tags", "wait",
             "timeoutSeconds",
-        ],
+        ]).union(DeploymentStrategySettings.properties),
         .runTask: [
             "taskDefinition", "count", "launchType", "capacityProviderStrategy", "networkConfiguration", "overrides",
             "platformVersion", "startedBy", "stopOnTimeout", "tags", "wait", "timeoutSeconds",

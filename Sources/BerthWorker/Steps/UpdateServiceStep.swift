@@ -11,7 +11,8 @@ import Foundation
 /// Properties: `serviceName`, `taskDefinitionFamily` (the service's current family by default),
 /// `templateTaskDefinition` (the target family's latest revision by default), `containers`
 /// (`name`, `image`, `environment`, `environmentMode` append|replace, `secrets`, `secretsMode`,
-/// `environmentFiles`, `environmentFilesMode`), `desiredCount`, `tags`, `wait`, `timeoutSeconds`.
+/// `environmentFiles`, `environmentFilesMode`), `desiredCount`, `tags`, `wait`, `timeoutSeconds`, and
+/// how ECS shifts traffic (``DeploymentStrategySettings``; the service keeps its own when unset).
 struct UpdateServiceStep {
     let run: StepRun
 
@@ -50,6 +51,7 @@ struct UpdateServiceStep {
         let changes = try properties.decode("containers", as: [ContainerChange].self) ?? []
         let desiredCount = try properties.int("desiredCount", in: 0...5000)
         let wait = try properties.waitOption()
+        let strategy = try DeploymentStrategySettings.read(properties)
         let tags = try run.tags()
         let ecs = try run.ecs()
         let cluster = target.clusterName
@@ -127,7 +129,15 @@ struct UpdateServiceStep {
             ephemeralStorage: templateDefinition.ephemeralStorage,
             runtimePlatform: templateDefinition.runtimePlatform, enableFaultInjection: templateDefinition.enableFaultInjection)
 
-        let rollout = ServiceRollout(run: run, ecs: ecs, target: target, serviceName: serviceName, wait: wait)
+        let rollout = ServiceRollout(
+            run: run, ecs: ecs, target: target, serviceName: serviceName, wait: wait, strategy: strategy)
+        // The service's deployment configuration is changed only where the step sets the strategy.
+        var configuration: ECS.DeploymentConfiguration?
+        if DeploymentStrategySettings.isSet(in: properties) {
+            var changed = service.deploymentConfiguration ?? ECS.DeploymentConfiguration()
+            strategy.apply(to: &changed)
+            configuration = changed
+        }
         return try await rollout.locked {
             let (definition, arn) = try await rollout.register(request)
             if let changedAt = rollout.changedEarlier {
@@ -149,7 +159,7 @@ struct UpdateServiceStep {
             _ = try await ecs.updateService(
                 ECS.UpdateServiceRequest(
                     service: serviceName, cluster: cluster, desiredCount: desiredCount, taskDefinition: arn,
-                    forceNewDeployment: true))
+                    deploymentConfiguration: configuration, forceNewDeployment: true))
             if let serviceARN = service.serviceArn {
                 _ = try await ecs.tagResource(ECS.TagResourceRequest(resourceArn: serviceARN, tags: tags))
             }

@@ -1,0 +1,209 @@
+import AWSCore
+import AWSECS
+import BerthDomain
+import Foundation
+
+/// Waits for a blue/green, linear or canary rollout through ECS's own record of it, the service
+/// deployment: finds the one that rolls out the step's task definition, then follows its status
+/// and lifecycle stage, logging each stage as it is entered with the traffic the new revision
+/// takes ("TEST_TRAFFIC_SHIFT: 100% test traffic on web:7", "BAKE_TIME: 10 min"). It ends as ECS
+/// ends it: SUCCESSFUL succeeds; ROLLBACK_SUCCESSFUL is a rollback, named with ECS's reason and the
+/// alarms that fired; ROLLBACK_FAILED and STOPPED fail. `untilStage` succeeds as soon as the
+/// deployment reaches that stage, and leaves the rest to ECS. A PAUSE hook waiting for an answer
+/// is said in the log with the command that answers it. Values ECS adds later are shown as they
+/// are. Throttling and connection errors keep it waiting (said at most once a minute), as
+/// ``RolloutWait`` does.
+struct ServiceDeploymentWait {
+    let run: StepRun
+    let ecs: ECSClient
+    let cluster: String
+    let service: String
+    let taskDefinition: String
+    let settings: DeploymentStrategySettings
+    let strategy: ECS.DeploymentStrategy
+    let startedAt: Date
+
+    func wait(_ option: WaitOption) async throws -> RolloutVerdict {
+        if option == .dontWait {
+            await run.log.info("Not waiting for the rollout (wait: false); ECS continues it.")
+            return .succeeded("not waited for")
+        }
+        let clock = run.configuration.clock
+        let revision = RolloutTracker.revision(of: taskDefinition)
+        await run.log.info(
+            "Waiting for ECS's \(strategy.rawValue) deployment of \(revision) to \(service)"
+                + (settings.untilStage.map { " to reach \($0.rawValue)" } ?? " to finish")
+                + (option.timeout.map { " (at most \(Int($0.timeInterval)) s)" } ?? " (no time limit)") + ".")
+        var notice = ThrottleNotice()
+        var arn: String?
+        var checkedRevisions: [String: String] = [:]
+        var seen = Seen()
+        while true {
+            try Task.checkCancellation()
+            if let timeout = option.timeout, clock.now().timeIntervalSince(startedAt) >= timeout.timeInterval {
+                return .timedOut(
+                    "ECS's deployment of \(revision) did not finish within \(Int(timeout.timeInterval)) s"
+                        + (seen.stage.map { " (last stage: \($0))" } ?? "") + "; ECS carries on with it.")
+            }
+            do {
+                if arn == nil {
+                    arn = try await find(&checkedRevisions)
+                    if let arn { await run.log.info("ECS's service deployment: \(arn).") }
+                }
+                if let arn, let deployment = try await describe(arn) {
+                    if let verdict = await follow(deployment, seen: &seen) { return verdict }
+                }
+            } catch let error where ThrottleNotice.isRetryable(error) && !Task.isCancelled {
+                if let line = notice.line(for: "\(error)", throttling: ThrottleNotice.isThrottling(error), at: clock.now()) {
+                    await run.log.warning(line)
+                }
+            } catch let error as AWSClientError where !Task.isCancelled {
+                return .failed("ECS's service deployment could not be read, and asking again will not help: \(error)")
+            }
+            try await clock.sleep(for: interval(at: clock.now()))
+        }
+    }
+
+    /// Every second while the rollout is young, then the configured interval.
+    func interval(at now: Date) -> Duration {
+        let settings = run.worker.watchers.settings
+        return now.timeIntervalSince(startedAt) < settings.youngFor.timeInterval ? settings.fastInterval : settings.ceiling
+    }
+
+    /// The newest service deployment created since the change whose target revision runs our task
+    /// definition (each revision is described once).
+    func find(_ checked: inout [String: String]) async throws -> String? {
+        let listed = try await ecs.listServiceDeployments(
+            ECS.ListServiceDeploymentsRequest(
+                service: service, cluster: cluster, createdAt: ECS.CreatedAt(after: startedAt.addingTimeInterval(-300))))
+        let candidates = (listed.serviceDeployments ?? []).sorted {
+            ($0.createdAt ?? .distantPast) > ($1.createdAt ?? .distantPast)
+        }
+        let unknown = candidates.compactMap(\.targetServiceRevisionArn).filter { checked[$0] == nil }
+        if !unknown.isEmpty {
+            let described = try await ecs.describeServiceRevisions(
+                ECS.DescribeServiceRevisionsRequest(serviceRevisionArns: Array(unknown.prefix(20))))
+            for revision in described.serviceRevisions ?? [] {
+                if let arn = revision.serviceRevisionArn { checked[arn] = revision.taskDefinition ?? "" }
+            }
+        }
+        return candidates.first { checked[$0.targetServiceRevisionArn ?? ""] == taskDefinition }?.serviceDeploymentArn
+    }
+
+    func describe(_ arn: String) async throws -> ECS.ServiceDeployment? {
+        let described = try await ecs.describeServiceDeployments(
+            ECS.DescribeServiceDeploymentsRequest(serviceDeploymentArns: [arn]))
+        if let failure = described.failures?.first {
+            throw AWSClientError(
+                .invalidResponse,
+                "DescribeServiceDeployments did not describe \(arn): \(failure.reason ?? "no reason") \(failure.detail ?? "")")
+        }
+        return described.serviceDeployments?.first
+    }
+
+    /// What the log has said, so that each stage and traffic weight is said once.
+    struct Seen {
+        var stage: String?
+        var weights: String?
+        var status: String?
+        var pausedHooks: Set<String> = []
+    }
+
+    /// Logs what changed; the verdict once the deployment has ended (or reached `untilStage`).
+    func follow(_ deployment: ECS.ServiceDeployment, seen: inout Seen) async -> RolloutVerdict? {
+        let revision = RolloutTracker.revision(of: taskDefinition)
+        let stage = deployment.lifecycleStage
+        if let stage, stage.rawValue != seen.stage {
+            seen.stage = stage.rawValue
+            seen.weights = nil
+            await run.log.info("\(stage.rawValue)\(describe(stage, deployment))")
+        }
+        let weights = Self.weights(deployment.targetServiceRevision, revision: revision)
+        if let weights, weights != seen.weights, stage == .testTrafficShift || stage == .productionTrafficShift {
+            if seen.weights != nil { await run.log.info("\(stage?.rawValue ?? "TRAFFIC"): \(weights)") }
+            seen.weights = weights
+        }
+        for hook in deployment.lifecycleHookDetails ?? [] where hook.status == .awaitingAction {
+            let id = hook.hookId ?? "?"
+            guard !seen.pausedHooks.contains(id) else { continue }
+            seen.pausedHooks.insert(id)
+            await run.log.warning(
+                "ECS waits at the PAUSE hook \(id) (\(stage?.rawValue ?? "?")): continue with `aws ecs continue-service-deployment --service-deployment-arn \(deployment.serviceDeploymentArn ?? "?") --hook-id \(id) --action CONTINUE`, or roll back with --action ROLLBACK."
+            )
+        }
+        let status = deployment.status?.rawValue ?? "UNKNOWN"
+        if status != seen.status {
+            seen.status = status
+            if ["ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED"].contains(status) {
+                await run.log.warning("ECS: \(status)\(Self.reason(deployment).map { " — \($0)" } ?? "").")
+            }
+        }
+        switch deployment.status {
+        case .successful?:
+            await run.log.info("Done: ECS's deployment of \(revision) is SUCCESSFUL.")
+            return .succeeded("\(service) runs \(revision) (\(strategy.rawValue))")
+        case .rollbackSuccessful?:
+            return .rolledBack(
+                "ECS rolled \(service) back from \(revision)\(Self.reason(deployment).map { ": \($0)" } ?? "")")
+        case .rollbackFailed?:
+            return .failed(
+                "ECS could not roll \(service) back from \(revision)\(Self.reason(deployment).map { ": \($0)" } ?? "")")
+        case .stopped?:
+            return .failed("ECS stopped its deployment of \(revision)\(Self.reason(deployment).map { ": \($0)" } ?? "")")
+        default:
+            break
+        }
+        if let until = settings.untilStage, let stage,
+            let reached = DeploymentStrategySettings.stages.firstIndex(of: stage),
+            let wanted = DeploymentStrategySettings.stages.firstIndex(of: until), reached >= wanted,
+            deployment.status == .inProgress
+        {
+            await run.log.info("Reached \(stage.rawValue) (wait untilStage \(until.rawValue)); ECS finishes the deployment.")
+            return .succeeded("\(service) reached \(stage.rawValue) with \(revision)")
+        }
+        return nil
+    }
+
+    /// What a stage means for this deployment: the traffic on the new revision, the bake time.
+    func describe(_ stage: ECS.ServiceDeploymentLifecycleStage, _ deployment: ECS.ServiceDeployment) -> String {
+        let revision = RolloutTracker.revision(of: taskDefinition)
+        let target = deployment.targetServiceRevision
+        switch stage {
+        case .testTrafficShift, .productionTrafficShift:
+            return Self.weights(target, revision: revision).map { ": \($0)" } ?? ""
+        case .bakeTime:
+            let minutes = deployment.deploymentConfiguration?.bakeTimeInMinutes ?? settings.bakeTimeInMinutes
+            return minutes.map { ": \($0) min" } ?? ""
+        case .scaleUp:
+            guard let target else { return "" }
+            return ": \(target.runningTaskCount ?? 0) of \(target.requestedTaskCount ?? 0) tasks of \(revision) running"
+        default:
+            return ""
+        }
+    }
+
+    static func weights(_ target: ECS.ServiceRevisionSummary?, revision: String) -> String? {
+        guard let target else { return nil }
+        var parts: [String] = []
+        if let test = target.requestedTestTrafficWeight { parts.append("\(percent(test)) test traffic") }
+        if let production = target.requestedProductionTrafficWeight { parts.append("\(percent(production)) production traffic") }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ") + " on \(revision)"
+    }
+
+    static func percent(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value))%" : String(format: "%.1f%%", value)
+    }
+
+    /// ECS's reason, with the alarms that fired and the circuit breaker's count when it tripped.
+    static func reason(_ deployment: ECS.ServiceDeployment) -> String? {
+        var parts: [String] = []
+        if let reason = deployment.rollback?.reason ?? deployment.statusReason { parts.append(reason) }
+        if let alarms = deployment.alarms?.triggeredAlarmNames, !alarms.isEmpty {
+            parts.append("alarm\(alarms.count == 1 ? "" : "s") \(alarms.joined(separator: ", ")) fired")
+        }
+        if let breaker = deployment.deploymentCircuitBreaker, breaker.status?.rawValue == "TRIGGERED" {
+            parts.append("the circuit breaker tripped (\(breaker.failureCount ?? 0) failed tasks)")
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
+    }
+}
