@@ -103,10 +103,12 @@ extension FakeECS {
             }
             return
         }
-        while deployment.pausedHook == nil, deployment.status == "IN_PROGRESS",
+        // One stage per call at most: a poller on a loaded machine still sees every stage, as it
+        // would on ECS, whose stages last minutes, not the fake's 150 ms.
+        if deployment.pausedHook == nil, deployment.status == "IN_PROGRESS",
             now.timeIntervalSince(deployment.stageEnteredAt) >= stageLength(deployment)
         {
-            let enteredAt = deployment.stageEnteredAt.addingTimeInterval(stageLength(deployment))
+            let enteredAt = now
             if deployment.stage + 1 >= Self.stages.count {
                 deployment.status = "SUCCESSFUL"
                 deployment.finishedAt = enteredAt

@@ -78,7 +78,10 @@ struct DeploymentStrategyTests {
             #expect(bad.task.state == .rolledBack, "\(bad.task) \(bad.log)")
             #expect(
                 bad.task.errorMessage?.contains("alarm web-5xx fired") == true, "\(String(describing: bad.task.errorMessage))")
-            #expect(bad.task.errorMessage?.contains("CloudWatch alarm web-5xx is in ALARM state") == true)
+            #expect(
+                bad.task.errorMessage
+                    == "Step 'Deploy' on prod: ECS rolled web back from web:2: CloudWatch alarm web-5xx is in ALARM state; alarm web-5xx fired"
+            )
             #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
 
             var until = canary

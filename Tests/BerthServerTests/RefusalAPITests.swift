@@ -27,7 +27,7 @@ struct RefusalAPITests {
         "An unknown property is refused for every step type, naming the property, the step and the closest known name",
         arguments: [
             ("deploy-ecs-service", "desiredCont", "did you mean desiredCount?"),
-            ("deploy-ecs-service", "strategy", nil),
+            ("deploy-ecs-service", "colour", nil),
             ("update-ecs-service", "serviceNme", "did you mean serviceName?"),
             ("run-ecs-task", "cout", "did you mean count?"),
             ("run-aws-cli-script", "scirpt", "did you mean script?"),

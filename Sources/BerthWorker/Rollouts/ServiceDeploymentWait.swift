@@ -197,7 +197,9 @@ struct ServiceDeploymentWait {
     /// ECS's reason, with the alarms that fired and the circuit breaker's count when it tripped.
     static func reason(_ deployment: ECS.ServiceDeployment) -> String? {
         var parts: [String] = []
-        if let reason = deployment.rollback?.reason ?? deployment.statusReason { parts.append(reason) }
+        if let reason = deployment.rollback?.reason ?? deployment.statusReason {
+            parts.append(reason.hasSuffix(".") ? String(reason.dropLast()) : reason)
+        }
         if let alarms = deployment.alarms?.triggeredAlarmNames, !alarms.isEmpty {
             parts.append("alarm\(alarms.count == 1 ? "" : "s") \(alarms.joined(separator: ", ")) fired")
         }
