@@ -57,6 +57,11 @@ struct WorkerRoutes {
             let body = try await decode(JobProtocol.LockRequest.self, from: request)
             return try json(try await jobs.lock(try jobID(context), worker: worker, body))
         }
+        router.post("\(base)/jobs/:job/ask") { request, context -> Response in
+            let worker = try await authenticate(request)
+            let body = try await decode(JobProtocol.AskRequest.self, from: request)
+            return try json(try await jobs.ask(try jobID(context), worker: worker, body))
+        }
         router.post("\(base)/jobs/:job/token") { request, context -> Response in
             let worker = try await authenticate(request)
             var response = try json(try await jobs.token(try jobID(context), worker: worker))

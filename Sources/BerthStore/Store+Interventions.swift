@@ -11,15 +11,16 @@ extension BerthStore {
             if let existing = try await db.raw(
                 """
                 SELECT * FROM interventions WHERE task_id = \(bind: intervention.taskID) \
-                AND step_index = \(bind: intervention.stepIndex)
+                AND step_index = \(bind: intervention.stepIndex) AND subject = \(bind: intervention.subject)
                 """
             ).first() {
                 return try Self.intervention(existing)
             }
             try await db.raw(
                 """
-                INSERT INTO interventions (id, task_id, step_index, step_name, instructions, teams, created_at) VALUES \
-                (\(bind: intervention.id), \(bind: intervention.taskID), \(bind: intervention.stepIndex), \
+                INSERT INTO interventions (id, task_id, step_index, subject, step_name, instructions, teams, created_at) \
+                VALUES (\(bind: intervention.id), \(bind: intervention.taskID), \(bind: intervention.stepIndex), \
+                \(bind: intervention.subject), \
                 \(bind: intervention.stepName), \(bind: intervention.instructions), \(bind: jsonText(intervention.teams)), \
                 \(bind: intervention.createdAt.unixMilliseconds))
                 """
@@ -38,7 +39,7 @@ extension BerthStore {
     public func pendingIntervention(taskID: String) async throws -> Intervention? {
         try await database.withConnection { db in
             try await db.raw(
-                "SELECT * FROM interventions WHERE task_id = \(bind: taskID) AND answer IS NULL ORDER BY step_index LIMIT 1"
+                "SELECT * FROM interventions WHERE task_id = \(bind: taskID) AND answer IS NULL ORDER BY step_index, created_at LIMIT 1"
             ).first().map(Self.intervention)
         }
     }
@@ -65,7 +66,8 @@ extension BerthStore {
         var intervention = Intervention(
             id: try row.string("id"), taskID: try row.string("task_id"), stepIndex: try row.int("step_index"),
             stepName: try row.string("step_name"), instructions: try row.string("instructions"),
-            teams: try row.json("teams", as: [String].self), createdAt: try row.date("created_at"))
+            teams: try row.json("teams", as: [String].self), createdAt: try row.date("created_at"),
+            subject: try row.string("subject"))
         intervention.answer = try row.optionalString("answer").flatMap(Intervention.Answer.init(rawValue:))
         intervention.answeredBy = try row.optionalString("answered_by")
         intervention.answeredAt = try row.optionalDate("answered_at")

@@ -29,6 +29,32 @@ public protocol StepJobHost: Sendable {
     /// A new OIDC token for the job's web identity, when the credentials the job's first token
     /// bought run out before the job ends.
     func freshWebIdentityToken() async throws -> String
+
+    /// Asks a person, as a manual intervention on the job's task (`berth task approve|reject`),
+    /// unless `subject` was asked before; returns the question as it stands, with its answer once
+    /// given. Anyone who may deploy the project to the environment answers.
+    func askPerson(subject: String, instructions: String) async throws -> QuestionState
+}
+
+/// A question for a person as a step sees it: the answer once given, and whether it was asked by
+/// this call (not by an earlier run of the step, which already said so in the log).
+public struct QuestionState: Codable, Sendable, Hashable {
+    public var answer: Intervention.Answer?
+    public var answeredBy: String?
+    public var note: String?
+    public var askedNow: Bool
+
+    public init(answer: Intervention.Answer?, answeredBy: String?, note: String?, askedNow: Bool) {
+        self.answer = answer
+        self.answeredBy = answeredBy
+        self.note = note
+        self.askedNow = askedNow
+    }
+
+    public init(_ intervention: Intervention, askedNow: Bool) {
+        self.init(
+            answer: intervention.answer, answeredBy: intervention.answeredBy, note: intervention.note, askedNow: askedNow)
+    }
 }
 
 /// A named part of a task's log: one step on one target.

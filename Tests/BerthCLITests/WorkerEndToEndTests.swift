@@ -442,6 +442,19 @@ struct WorkerEndToEndTests {
             #expect(
                 String(buffer: try await refused.body.collect(upTo: 1 << 16)).contains(
                     "may lock only services of its own target's cluster"))
+            // …and, from a run-task job, tries to put a question to the people who approve: refused,
+            // and nothing is asked.
+            var ask = HTTPClientRequest(url: h.server.url + "/api/worker/jobs/\(jobID)/ask")
+            ask.method = .POST
+            ask.headers.add(name: "Authorization", value: "Bearer \(try #require(file?["credential"] as? String))")
+            ask.body = .bytes(.init(string: #"{"subject":"hook:x","instructions":"Approve to wire money"}"#))
+            let unasked = try await HTTPClient.shared.execute(ask, timeout: .seconds(10))
+            #expect(unasked.status.code == 403)
+            #expect(
+                String(buffer: try await unasked.body.collect(upTo: 1 << 16)).contains(
+                    "only the ECS service steps ask a person"))
+            let pending = try await h.berth(["task", "approve", taskID])
+            #expect(pending.status != 0, "\(pending.standardOutput)")
             #expect(try await h.berth(["task", "cancel", taskID]).status == 0)
             let log = try await h.server.taskLog(taskID, containing: "The Berth deployment was cancelled.")
             #expect(log.contains("[1. Migrate · jobs] Stopped "), "\(log)")

@@ -133,6 +133,65 @@ struct DeploymentStrategyTests {
         }
     }
 
+    @Test(
+        "A PAUSE hook asks a person through Berth: approved, ECS continues and the deployment succeeds; rejected, ECS rolls back")
+    func pauseHook() async throws {
+        let ecs = FakeECS()
+        try await DeploymentAPITests.withProductionTarget(ecs: ecs) { server in
+            let paused: [String: Any] = [
+                "strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0,
+                "lifecycleHooks": [["targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]]],
+            ]
+            #expect(try await Self.apply(server, paused).status == .ok)
+            for (version, verb) in [("1", "approve"), ("2", "reject")] {
+                let release = try await server.request(
+                    .post, "/api/spaces/default/projects/shop/releases",
+                    json: ["version": version, "images": ["web": "shop/web:\(version)"]])
+                #expect(release.status == .created, "\(release.text)")
+                let queued = try await server.request(
+                    .post, "/api/spaces/default/deployments",
+                    json: ["project": "shop", "release": version, "environment": "production"])
+                let taskID = try #require(queued.json["taskId"] as? String, "\(queued.text)")
+                var asked = false
+                for _ in 0..<1200 where !asked {
+                    asked = try await server.server.store.taskLog(taskID: taskID).contains {
+                        $0.message.hasPrefix("ECS waits at the PAUSE hook")
+                    }
+                    if !asked { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(asked, "the PAUSE hook was never asked about")
+                // Nothing moves while the question is open.
+                try await Task.sleep(for: .milliseconds(600))
+                #expect(try await server.server.store.task(id: taskID)?.state == .executing)
+                let answered = try await server.request(
+                    .post, "/api/tasks/\(taskID)/\(verb)", json: ["note": "checked the test traffic"])
+                #expect(answered.status == .ok, "\(answered.text)")
+                let task = try await server.finishedTask(taskID)
+                let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
+                if verb == "approve" {
+                    #expect(task.state == .succeeded, "\(task) \(log)")
+                    #expect(
+                        log.contains {
+                            $0.hasPrefix("Approved by administrator: checked the test traffic; ECS continues the deployment")
+                        }, "\(log)")
+                    #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
+                } else {
+                    #expect(task.state == .rolledBack, "\(task) \(log)")
+                    #expect(
+                        log.contains {
+                            $0.hasPrefix(
+                                "Rejected by administrator: checked the test traffic; asked ECS to roll the deployment back")
+                        },
+                        "\(log)")
+                    #expect(
+                        task.errorMessage?.contains("Rolled back at the lifecycle hook") == true,
+                        "\(String(describing: task.errorMessage))")
+                    #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
+                }
+            }
+        }
+    }
+
     @Test("Strategy settings are checked when the process is saved, as ECS checks them")
     func validation() async throws {
         try await DeploymentAPITests.withProductionTarget(ecs: FakeECS()) { server in

@@ -13,6 +13,9 @@ public struct Intervention: Sendable, Hashable {
     public var taskID: String
     public var stepIndex: Int
     public var stepName: String
+    /// What within the step is asked, when a step asks more than once (an ECS PAUSE hook:
+    /// `hook:<target>:<service deployment>:<hook id>`); empty for a manual-intervention step.
+    public var subject: String
     public var instructions: String
     /// Team names.
     public var teams: [String]
@@ -24,12 +27,13 @@ public struct Intervention: Sendable, Hashable {
 
     public init(
         id: String = RecordID.make("int"), taskID: String, stepIndex: Int, stepName: String, instructions: String,
-        teams: [String], createdAt: Date
+        teams: [String], createdAt: Date, subject: String = ""
     ) {
         self.id = id
         self.taskID = taskID
         self.stepIndex = stepIndex
         self.stepName = stepName
+        self.subject = subject
         self.instructions = instructions
         self.teams = teams
         self.createdAt = createdAt

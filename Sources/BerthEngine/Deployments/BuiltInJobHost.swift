@@ -10,9 +10,11 @@ struct BuiltInJobHost: StepJobHost {
     let log: any StepJobLog
     let journal: StepJournal
     let key: StepProgress.Key
+    let stepName: String
     let taskID: String
     let locks: ServiceLocks
     let tokens: (any WebIdentityTokenSource)?
+    let questions: StepQuestions
 
     func record(_ progress: StepProgress) async throws {
         try await journal.update(key) { $0 = progress }
@@ -22,6 +24,11 @@ struct BuiltInJobHost: StepJobHost {
         _ key: String, waitAtMost limit: Duration, log: LogSection, _ body: () async throws -> Result
     ) async throws -> Result {
         try await locks.withLock(key, taskID: taskID, waitAtMost: limit, log: log, body)
+    }
+
+    func askPerson(subject: String, instructions: String) async throws -> QuestionState {
+        try await questions.ask(
+            taskID: taskID, stepIndex: key.stepIndex, stepName: stepName, subject: subject, instructions: instructions)
     }
 
     func freshWebIdentityToken() async throws -> String {

@@ -332,8 +332,9 @@ struct DeploymentExecutor: TaskExecutor {
                 let pool = try await planner.pool(for: planned.job, target: target, plan: plan)
                 if pool.isDefault, configuration.inProcessWorker {
                     let host = BuiltInJobHost(
-                        log: log, journal: journal, key: planned.job.key, taskID: task.id, locks: services.locks,
-                        tokens: planned.tokens)
+                        log: log, journal: journal, key: planned.job.key, stepName: planned.job.stepName, taskID: task.id,
+                        locks: services.locks, tokens: planned.tokens,
+                        questions: StepQuestions(store: store, clock: configuration.clock))
                     return await services.worker.run(planned.job, host: host)
                 }
                 let external = externalRun(pool: pool, log: log, section: section)

@@ -144,6 +144,24 @@ public struct StepJobService: Sendable {
         return JobProtocol.LockResponse(held: holder == nil, holder: holder)
     }
 
+    /// A question of the job's step for a person, asked as an intervention of the job's own task.
+    public func ask(_ jobID: String, worker: Worker, _ request: JobProtocol.AskRequest) async throws
+        -> JobProtocol.AskResponse
+    {
+        guard try await store.renewStepJob(id: jobID, workerID: worker.id, until: leaseUntil()) != nil,
+            let record = try await store.stepJob(id: jobID)
+        else { throw Self.notHeld(jobID) }
+        let job = try StepJobEnvelope.open(record, with: secrets).job
+        // Only a service step asks (at an ECS PAUSE hook): no other job puts questions to people.
+        guard job.kind == .deployService || job.kind == .updateService else {
+            throw BerthError(
+                .forbidden, "The job \(jobID) is a \(job.kind.rawValue) step; only the ECS service steps ask a person.")
+        }
+        return try await StepQuestions(store: store, clock: configuration.clock).ask(
+            taskID: record.taskID, stepIndex: job.stepIndex, stepName: job.stepName, subject: request.subject,
+            instructions: request.instructions)
+    }
+
     /// A fresh OIDC token for the job's own subject, and no other.
     public func token(_ jobID: String, worker: Worker) async throws -> JobProtocol.TokenResponse {
         guard try await store.renewStepJob(id: jobID, workerID: worker.id, until: leaseUntil()) != nil,

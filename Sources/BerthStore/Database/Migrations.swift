@@ -328,6 +328,24 @@ public enum Migrations {
                     answer TEXT, answered_by TEXT, answered_at BIGINT, note TEXT, UNIQUE (task_id, step_index))
                 """
             ]),
+        Migration(
+            version: 20, name: "interventions asked within a step (an ECS PAUSE hook), one per subject",
+            statements: [
+                """
+                CREATE TABLE interventions_by_subject (
+                    id TEXT PRIMARY KEY, task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE, step_index BIGINT NOT NULL,
+                    subject TEXT NOT NULL, step_name TEXT NOT NULL, instructions TEXT NOT NULL, teams TEXT NOT NULL,
+                    created_at BIGINT NOT NULL, answer TEXT, answered_by TEXT, answered_at BIGINT, note TEXT,
+                    UNIQUE (task_id, step_index, subject))
+                """,
+                """
+                INSERT INTO interventions_by_subject (id, task_id, step_index, subject, step_name, instructions, teams, \
+                created_at, answer, answered_by, answered_at, note) SELECT id, task_id, step_index, '', step_name, \
+                instructions, teams, created_at, answer, answered_by, answered_at, note FROM interventions
+                """,
+                "DROP TABLE interventions",
+                "ALTER TABLE interventions_by_subject RENAME TO interventions",
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two

@@ -122,6 +122,19 @@ public enum JobProtocol {
         public init(token: String) { self.token = token }
     }
 
+    /// A question for a person within a step (an ECS PAUSE hook), asked once per subject.
+    public struct AskRequest: Codable, Sendable {
+        public var subject: String
+        public var instructions: String
+
+        public init(subject: String, instructions: String) {
+            self.subject = subject
+            self.instructions = instructions
+        }
+    }
+
+    public typealias AskResponse = QuestionState
+
     public struct OutcomeRequest: Codable, Sendable {
         public var outcome: StepOutcome
 

@@ -67,6 +67,13 @@ public struct JobProtocolClient: Sendable {
         return answer.token
     }
 
+    public func ask(_ jobID: String, _ request: JobProtocol.AskRequest) async throws -> JobProtocol.AskResponse {
+        guard let answer = try await post("jobs/\(jobID)/ask", request, as: JobProtocol.AskResponse.self) else {
+            throw Failure(status: 204, code: nil, message: "The server answered a question with no body.")
+        }
+        return answer
+    }
+
     public func finish(_ jobID: String, outcome: StepOutcome) async throws {
         _ = try await post("jobs/\(jobID)/outcome", JobProtocol.OutcomeRequest(outcome: outcome), as: Empty.self)
     }

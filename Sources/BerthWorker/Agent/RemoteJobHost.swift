@@ -78,6 +78,10 @@ public final class RemoteJobHost: StepJobHost {
         }
     }
 
+    public func askPerson(subject: String, instructions: String) async throws -> QuestionState {
+        try await client.ask(jobID, JobProtocol.AskRequest(subject: subject, instructions: instructions))
+    }
+
     public func freshWebIdentityToken() async throws -> String {
         let token = try await client.token(jobID)
         await lines.addSensitive([token])

@@ -10,8 +10,9 @@ import Foundation
 /// ends it: SUCCESSFUL succeeds; ROLLBACK_SUCCESSFUL is a rollback, named with ECS's reason and the
 /// alarms that fired; ROLLBACK_FAILED and STOPPED fail. `untilStage` succeeds as soon as the
 /// deployment reaches that stage, and leaves the rest to ECS. A PAUSE hook waiting for an answer
-/// is said in the log with the command that answers it. Values ECS adds later are shown as they
-/// are. Throttling and connection errors keep it waiting (said at most once a minute), as
+/// becomes a manual intervention of the task: approved (`berth task approve`), ECS is told to
+/// continue; rejected, to roll back (`ContinueServiceDeployment`). Values ECS adds later are shown
+/// as they are. Throttling and connection errors keep it waiting (said at most once a minute), as
 /// ``RolloutWait`` does.
 struct ServiceDeploymentWait {
     let run: StepRun
@@ -52,6 +53,7 @@ struct ServiceDeploymentWait {
                 }
                 if let arn, let deployment = try await describe(arn) {
                     if let verdict = await follow(deployment, seen: &seen) { return verdict }
+                    try await answerPausedHooks(deployment, seen: &seen)
                 }
             } catch let error where ThrottleNotice.isRetryable(error) && !Task.isCancelled {
                 if let line = notice.line(for: "\(error)", throttling: ThrottleNotice.isThrottling(error), at: clock.now()) {
@@ -106,7 +108,8 @@ struct ServiceDeploymentWait {
         var stage: String?
         var weights: String?
         var status: String?
-        var pausedHooks: Set<String> = []
+        /// Hooks ECS has been told to continue or roll back.
+        var answeredHooks: Set<String> = []
     }
 
     /// Logs what changed; the verdict once the deployment has ended (or reached `untilStage`).
@@ -122,14 +125,6 @@ struct ServiceDeploymentWait {
         if let weights, weights != seen.weights, stage == .testTrafficShift || stage == .productionTrafficShift {
             if seen.weights != nil { await run.log.info("\(stage?.rawValue ?? "TRAFFIC"): \(weights)") }
             seen.weights = weights
-        }
-        for hook in deployment.lifecycleHookDetails ?? [] where hook.status == .awaitingAction {
-            let id = hook.hookId ?? "?"
-            guard !seen.pausedHooks.contains(id) else { continue }
-            seen.pausedHooks.insert(id)
-            await run.log.warning(
-                "ECS waits at the PAUSE hook \(id) (\(stage?.rawValue ?? "?")): continue with `aws ecs continue-service-deployment --service-deployment-arn \(deployment.serviceDeploymentArn ?? "?") --hook-id \(id) --action CONTINUE`, or roll back with --action ROLLBACK."
-            )
         }
         let status = deployment.status?.rawValue ?? "UNKNOWN"
         if status != seen.status {
@@ -162,6 +157,41 @@ struct ServiceDeploymentWait {
             return .succeeded("\(service) reached \(stage.rawValue) with \(revision)")
         }
         return nil
+    }
+
+    /// Asks a person about each PAUSE hook ECS waits at (once: the question is stored), and passes
+    /// the answer on to ECS.
+    func answerPausedHooks(_ deployment: ECS.ServiceDeployment, seen: inout Seen) async throws {
+        let revision = RolloutTracker.revision(of: taskDefinition)
+        let stage = deployment.lifecycleStage?.rawValue ?? "?"
+        for hook in deployment.lifecycleHookDetails ?? []
+        where hook.status == .awaitingAction && (hook.targetType ?? .pause) == .pause {
+            guard let id = hook.hookId, let arn = deployment.serviceDeploymentArn, !seen.answeredHooks.contains(id) else {
+                continue
+            }
+            let question = try await run.host.askPerson(
+                subject: "hook:\(run.target?.id ?? "-"):\(arn):\(id)",
+                instructions:
+                    "ECS paused the \(strategy.rawValue) deployment of \(revision) to \(service) at \(stage) (PAUSE hook \(id)): approve to let ECS continue, reject to roll back."
+            )
+            if question.askedNow {
+                await run.log.warning(
+                    "ECS waits at the PAUSE hook \(id) (\(stage)). Answer with: berth task approve \(run.taskID) [--note …] to continue, or berth task reject \(run.taskID) [--note …] to roll back"
+                        + (hook.expiresAt.map { "; ECS decides by itself at \($0.ISO8601Format())" } ?? "") + ".")
+            }
+            guard let answer = question.answer else { continue }
+            let who = question.answeredBy ?? "someone"
+            let note = question.note.map { ": \($0)" } ?? ""
+            let action: ECS.DeploymentLifecycleHookAction = answer == .approved ? .continue : .rollback
+            _ = try await ecs.continueServiceDeployment(
+                ECS.ContinueServiceDeploymentRequest(serviceDeploymentArn: arn, hookId: id, action: action))
+            seen.answeredHooks.insert(id)
+            if answer == .approved {
+                await run.log.info("Approved by \(who)\(note); ECS continues the deployment (PAUSE hook \(id)).")
+            } else {
+                await run.log.warning("Rejected by \(who)\(note); asked ECS to roll the deployment back (PAUSE hook \(id)).")
+            }
+        }
     }
 
     /// What a stage means for this deployment: the traffic on the new revision, the bake time.
