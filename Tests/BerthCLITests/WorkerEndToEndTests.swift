@@ -385,6 +385,80 @@ struct WorkerEndToEndTests {
     }
 
     @Test(
+        "A blue/green deployment on an external worker stops at its PAUSE hook: berth task approve lets ECS continue to success; berth task reject rolls the next release back"
+    )
+    func pauseHookOnWorker() async throws {
+        try await Self.withHarness { h in
+            #expect(try await h.berth(["worker-pool", "create", "web"]).status == 0)
+            let worker = try await h.startWorker("web-worker", pool: "web", token: try await h.token("web"))
+            try await worker.waitForLog(containing: "The worker is waiting for jobs")
+            let target = try await h.berth([
+                "target", "create", "ecs", "--name", "prod", "--environment", "Production", "--role", "web", "--region",
+                "eu-west-1", "--cluster", "prod", "--worker-credentials", "--worker-pool", "web",
+            ])
+            #expect(target.status == 0, "\(target.standardError)")
+            let project = try h.write(
+                "bluegreen.yaml",
+                """
+                name: Shop
+                steps:
+                  - name: Deploy web
+                    type: deploy-ecs-service
+                    targetRoles: [web]
+                    properties:
+                      serviceName: web
+                      strategy: BLUE_GREEN
+                      bakeTimeInMinutes: 0
+                      lifecycleHooks: [{targetType: PAUSE, lifecycleStages: [POST_TEST_TRAFFIC_SHIFT]}]
+                      loadBalancers:
+                        - targetGroupArn: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/blue/1
+                          containerName: app
+                          containerPort: 8080
+                          advancedConfiguration:
+                            alternateTargetGroupArn: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/green/2
+                            productionListenerRule: arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/1/2/3
+                            roleArn: arn:aws:iam::123456789012:role/ecsInfrastructure
+                      taskDefinition:
+                        family: web
+                        containerDefinitions: [{name: app, image: shop/web, memory: 256}]
+                """)
+            let applied = try await h.berth(["project", "apply", "-f", project])
+            #expect(applied.status == 0, "\(applied.standardError)")
+            for (version, verb) in [("1", "approve"), ("2", "reject")] {
+                #expect(
+                    try await h.berth([
+                        "release", "create", "--project", "Shop", "--version", version, "--image", "app=shop/web:\(version)",
+                    ])
+                    .status == 0)
+                let started = try await h.berth([
+                    "deploy", "--project", "Shop", "--release", version, "--environment", "Production", "--output", "json",
+                ])
+                let taskID = try #require(try ServerEndToEndTests.json(started.standardOutput)["taskId"] as? String)
+                let asked = try await h.server.taskLog(taskID, containing: "ECS waits at the PAUSE hook", within: 120)
+                #expect(asked.contains("berth task approve \(taskID)"), "\(asked)")
+                let answered = try await h.berth(["task", verb, taskID, "--note", "test traffic looked at"])
+                #expect(answered.status == 0, "\(answered.standardError)")
+                let waited = try await h.berth(["task", "log", taskID, "--follow"])
+                let log = waited.standardOutput
+                if verb == "approve" {
+                    #expect(waited.status == 0, "\(waited.standardOutput) \(log)")
+                    #expect(log.contains("ECS continues the deployment (PAUSE hook"), "\(log)")
+                    #expect(log.contains("Done: ECS's deployment of web:1 is SUCCESSFUL."), "\(log)")
+                    #expect(log.contains("The worker web-worker of the pool 'web' took the job."), "\(log)")
+                } else {
+                    #expect(waited.status == 4, "rolled back is exit 4: \(waited.standardOutput) \(log)")
+                    #expect(log.contains("asked ECS to roll the deployment back (PAUSE hook"), "\(log)")
+                }
+            }
+            #expect(h.fake.primaryTaskDefinition(ofService: "web") == "web:1")
+            let audit = try await h.berth(["audit", "list", "--output", "json"])
+            #expect(
+                audit.standardOutput.contains("approveTask") && audit.standardOutput.contains("rejectTask"),
+                "\(audit.standardOutput)")
+        }
+    }
+
+    @Test(
         "Cancelling a deployment whose Run ECS task runs on an external worker: the worker stops the ECS task, and the log says so"
     )
     func cancelOnWorker() async throws {
