@@ -67,6 +67,20 @@ struct WorkerEndToEndTests {
                 environment: workerEnvironment)
         }
 
+        /// A pool, a worker of it waiting for jobs, and a target `name` of Production (role `name`,
+        /// cluster `prod`) that the pool's workers deploy to with their own credentials.
+        mutating func poolWithTarget(_ name: String) async throws -> BerthWorkerProcess {
+            #expect(try await berth(["worker-pool", "create", name]).status == 0)
+            let worker = try await startWorker("\(name)-worker", pool: name, token: try await token(name))
+            try await worker.waitForLog(containing: "The worker is waiting for jobs")
+            let target = try await berth([
+                "target", "create", "ecs", "--name", name, "--environment", "Production", "--role", name, "--region",
+                "eu-west-1", "--cluster", "prod", "--worker-credentials", "--worker-pool", name,
+            ])
+            #expect(target.status == 0, "\(target.standardError)")
+            return worker
+        }
+
         /// The database files, where no secret may be in clear.
         var database: String {
             ["berth.sqlite", "berth.sqlite-wal", "berth.sqlite-shm"].map {
@@ -389,14 +403,7 @@ struct WorkerEndToEndTests {
     )
     func pauseHookOnWorker() async throws {
         try await Self.withHarness { h in
-            #expect(try await h.berth(["worker-pool", "create", "web"]).status == 0)
-            let worker = try await h.startWorker("web-worker", pool: "web", token: try await h.token("web"))
-            try await worker.waitForLog(containing: "The worker is waiting for jobs")
-            let target = try await h.berth([
-                "target", "create", "ecs", "--name", "prod", "--environment", "Production", "--role", "web", "--region",
-                "eu-west-1", "--cluster", "prod", "--worker-credentials", "--worker-pool", "web",
-            ])
-            #expect(target.status == 0, "\(target.standardError)")
+            let worker = try await h.poolWithTarget("web")
             let project = try h.write(
                 "bluegreen.yaml",
                 """
@@ -451,6 +458,7 @@ struct WorkerEndToEndTests {
                 }
             }
             #expect(h.fake.primaryTaskDefinition(ofService: "web") == "web:1")
+            #expect(worker.isRunning)
             let audit = try await h.berth(["audit", "list", "--output", "json"])
             #expect(
                 audit.standardOutput.contains("approveTask") && audit.standardOutput.contains("rejectTask"),
@@ -465,9 +473,7 @@ struct WorkerEndToEndTests {
         var settings = FakeECS.Settings()
         settings.taskDuration = .seconds(3600)
         try await Self.withHarness(fake: FakeECS(settings: settings)) { h in
-            #expect(try await h.berth(["worker-pool", "create", "jobs"]).status == 0)
-            let worker = try await h.startWorker("jobs-worker", pool: "jobs", token: try await h.token("jobs"))
-            try await worker.waitForLog(containing: "The worker is waiting for jobs")
+            let worker = try await h.poolWithTarget("jobs")
             let keys = Credentials(
                 accessKeyID: h.workerEnvironment["AWS_ACCESS_KEY_ID"] ?? "",
                 secretAccessKey: h.workerEnvironment["AWS_SECRET_ACCESS_KEY"] ?? "")
@@ -479,11 +485,6 @@ struct WorkerEndToEndTests {
                 ECS.RegisterTaskDefinitionRequest(
                     family: "migrate",
                     containerDefinitions: [ECS.ContainerDefinition(name: "migrate", image: "shop/migrate:1", essential: true)]))
-            let target = try await h.berth([
-                "target", "create", "ecs", "--name", "jobs", "--environment", "Production", "--role", "jobs", "--region",
-                "eu-west-1", "--cluster", "prod", "--worker-credentials", "--worker-pool", "jobs",
-            ])
-            #expect(target.status == 0, "\(target.standardError)")
             let project = try h.write(
                 "jobs.yaml",
                 """
