@@ -204,6 +204,11 @@ public final class FakeECS: @unchecked Sendable {
     }
 
     /// Whether a service's tasks get ECS managed tags (`enableECSManagedTags`), nil when never said.
+    /// The deployment configuration the service was last given (as JSON objects).
+    public func deploymentConfiguration(ofService name: String) -> [String: Any] {
+        withLock { state in state.services.values.first { $0.name == name }?.deploymentConfiguration ?? [:] }
+    }
+
     public func managedTags(ofService name: String) -> Bool? {
         withLock { state in state.services.values.first { $0.name == name }?.managedTags }
     }

@@ -35,12 +35,38 @@ extension BerthStore {
         }
     }
 
-    /// The task's intervention still waiting for an answer, if any.
+    /// The task's intervention still waiting for an answer, if any (the first asked, when several wait).
     public func pendingIntervention(taskID: String) async throws -> Intervention? {
+        try await pendingInterventions(taskID: taskID).first
+    }
+
+    /// Every intervention of the task still waiting for an answer, the first asked first.
+    public func pendingInterventions(taskID: String) async throws -> [Intervention] {
         try await database.withConnection { db in
             try await db.raw(
-                "SELECT * FROM interventions WHERE task_id = \(bind: taskID) AND answer IS NULL ORDER BY step_index, created_at LIMIT 1"
-            ).first().map(Self.intervention)
+                """
+                SELECT * FROM interventions WHERE task_id = \(bind: taskID) AND answer IS NULL \
+                ORDER BY step_index, created_at, id LIMIT 100
+                """
+            ).all().map(Self.intervention)
+        }
+    }
+
+    /// Removes an unanswered question a step asked about `subject` and no longer needs answered.
+    public func withdrawIntervention(taskID: String, stepIndex: Int, subject: String) async throws {
+        try await database.transaction { db in
+            try await db.raw(
+                """
+                DELETE FROM interventions WHERE task_id = \(bind: taskID) AND step_index = \(bind: stepIndex) \
+                AND subject = \(bind: subject) AND answer IS NULL
+                """
+            ).run()
+        }
+    }
+
+    public func interventionCount(taskID: String) async throws -> Int {
+        try await database.withConnection { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM interventions WHERE task_id = \(bind: taskID)").first()?.int("n") ?? 0
         }
     }
 

@@ -41,15 +41,35 @@ extension UseCases {
     /// Answers the manual intervention the task waits on: members of the step's teams may (without
     /// teams, whoever may deploy the project to the environment). The answer and its note are
     /// audited; a rejection fails the deployment.
+    ///
+    /// - Parameter question: the intervention's id; needed when the task waits on several at once
+    ///   (an ECS PAUSE hook per target), so that nobody answers another question than the one read.
     public func answerIntervention(
-        task id: String, _ answer: Intervention.Answer, note: String?, by requester: Requester
+        task id: String, _ answer: Intervention.Answer, note: String?, question: String? = nil, by requester: Requester
     ) async throws -> ServerTask {
         let task = try await task(id, by: requester)
         // Only a deployment still running waits: a cancelled or finished one takes no answer.
-        guard task.state == .executing, !task.cancelRequested,
-            let pending = try await store.pendingIntervention(taskID: task.id)
-        else {
+        let waiting =
+            task.state == .executing && !task.cancelRequested ? try await store.pendingInterventions(taskID: task.id) : []
+        guard !waiting.isEmpty else {
             throw BerthError(.conflict, "The task \(task.id) waits for no answer (\(task.state.phrase)).")
+        }
+        let pending: Intervention
+        if let question {
+            guard let named = waiting.first(where: { $0.id == question }) else {
+                throw BerthError(
+                    .conflict,
+                    "The question \(question) of the task \(task.id) waits for no answer (answered, withdrawn or never asked); waiting: \(waiting.map(\.id).joined(separator: ", "))."
+                )
+            }
+            pending = named
+        } else if waiting.count == 1 {
+            pending = waiting[0]
+        } else {
+            throw BerthError(
+                .conflict,
+                "The task \(task.id) waits on \(waiting.count) questions; name the one you answer (--question): "
+                    + waiting.map { "\($0.id) (\($0.instructions))" }.joined(separator: "; "))
         }
         // Whoever answers may deploy the project there — a key narrowed below that may not, team or no team.
         let deployment = try await store.deployment(taskID: task.id)
@@ -70,7 +90,8 @@ extension UseCases {
         if let note, note.count > 2000 {
             throw BerthError.invalid("answer", [.init(field: "note", message: "is longer than 2000 characters")])
         }
-        var details: [(String, JSONValue)] = [("step", .string(pending.stepName))]
+        var details: [(String, JSONValue)] = [("step", .string(pending.stepName)), ("question", .string(pending.id))]
+        if !pending.subject.isEmpty { details.append(("about", .string(pending.instructions))) }
         if let note { details.append(("note", .string(note))) }
         let recorded = try await audited(
             answer == .approved ? "approveTask" : "rejectTask", record: "tasks/\(task.id)", name: task.description,

@@ -34,17 +34,23 @@ public protocol StepJobHost: Sendable {
     /// unless `subject` was asked before; returns the question as it stands, with its answer once
     /// given. Anyone who may deploy the project to the environment answers.
     func askPerson(subject: String, instructions: String) async throws -> QuestionState
+
+    /// Withdraws an unanswered question about `subject` (nothing happens to an answered one).
+    func withdrawQuestion(subject: String) async throws
 }
 
 /// A question for a person as a step sees it: the answer once given, and whether it was asked by
 /// this call (not by an earlier run of the step, which already said so in the log).
 public struct QuestionState: Codable, Sendable, Hashable {
+    /// The question's id (`int-…`), which `berth task approve --question` names.
+    public var id: String?
     public var answer: Intervention.Answer?
     public var answeredBy: String?
     public var note: String?
     public var askedNow: Bool
 
-    public init(answer: Intervention.Answer?, answeredBy: String?, note: String?, askedNow: Bool) {
+    public init(id: String? = nil, answer: Intervention.Answer?, answeredBy: String?, note: String?, askedNow: Bool) {
+        self.id = id
         self.answer = answer
         self.answeredBy = answeredBy
         self.note = note
@@ -53,7 +59,8 @@ public struct QuestionState: Codable, Sendable, Hashable {
 
     public init(_ intervention: Intervention, askedNow: Bool) {
         self.init(
-            answer: intervention.answer, answeredBy: intervention.answeredBy, note: intervention.note, askedNow: askedNow)
+            id: intervention.id, answer: intervention.answer, answeredBy: intervention.answeredBy, note: intervention.note,
+            askedNow: askedNow)
     }
 }
 

@@ -56,8 +56,30 @@ struct DeploymentStrategyTests {
             #expect(log.contains("BAKE_TIME: 1 min"), "\(log)")
             #expect(log.contains("Done: ECS's deployment of web:1 is SUCCESSFUL."), "\(log)")
             // What ECS was asked for: the strategy and its bake time, no circuit breaker (rolling only).
+            let configuration = ecs.deploymentConfiguration(ofService: "web")
+            #expect(configuration["strategy"] as? String == "BLUE_GREEN", "\(configuration)")
+            #expect(configuration["bakeTimeInMinutes"] as? Int == 1, "\(configuration)")
+            #expect(configuration["deploymentCircuitBreaker"] == nil, "\(configuration)")
             #expect(
                 ecs.calls["ListServiceDeployments", default: 0] >= 1 && ecs.calls["DescribeServiceDeployments", default: 0] >= 1)
+
+            // An Update step that sets only alarms keeps the service's strategy, and follows its
+            // rollout as a blue/green one.
+            let update: [String: Any] = [
+                "name": "Update", "type": "update-ecs-service", "targetRoles": ["web"],
+                "properties": [
+                    "serviceName": "web", "containers": [["name": "web", "image": "shop/web:2"]],
+                    "alarms": ["alarmNames": ["web-5xx"], "enable": true, "rollback": true],
+                ],
+            ]
+            #expect(try await server.request(.put, "/api/spaces/default/projects/Patch", json: ["steps": [update]]).status == .ok)
+            try await DeploymentAPITests.release(server, project: "Patch", version: "1")
+            let (patched, patchLog) = try await DeploymentAPITests.deploy(server, project: "patch", release: "1")
+            #expect(patched.state == .succeeded, "\(patched) \(patchLog)")
+            #expect(patchLog.contains { $0.hasPrefix("Waiting for ECS's BLUE_GREEN deployment of web:2") }, "\(patchLog)")
+            let kept = ecs.deploymentConfiguration(ofService: "web")
+            #expect(kept["strategy"] as? String == "BLUE_GREEN" && kept["bakeTimeInMinutes"] as? Int == 1, "\(kept)")
+            #expect((kept["alarms"] as? [String: Any])?["alarmNames"] as? [String] == ["web-5xx"], "\(kept)")
         }
     }
 
@@ -160,9 +182,10 @@ struct DeploymentStrategyTests {
                     if !asked { try await Task.sleep(for: .milliseconds(100)) }
                 }
                 #expect(asked, "the PAUSE hook was never asked about")
-                // Nothing moves while the question is open.
+                // Nothing is passed on to ECS while the question is open.
                 try await Task.sleep(for: .milliseconds(600))
                 #expect(try await server.server.store.task(id: taskID)?.state == .executing)
+                #expect(ecs.calls["ContinueServiceDeployment", default: 0] == (verb == "approve" ? 0 : 1))
                 let answered = try await server.request(
                     .post, "/api/tasks/\(taskID)/\(verb)", json: ["note": "checked the test traffic"])
                 #expect(answered.status == .ok, "\(answered.text)")
@@ -189,6 +212,59 @@ struct DeploymentStrategyTests {
                     #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
                 }
             }
+        }
+    }
+
+    @Test(
+        "Two targets paused at once: an answer must name its question; a cancelled deployment withdraws the questions it asked"
+    )
+    func severalQuestions() async throws {
+        let ecs = FakeECS()
+        try await DeploymentAPITests.withProductionTarget(ecs: ecs) { server in
+            let second = try await server.request(
+                .post, "/api/spaces/default/targets",
+                json: [
+                    "name": "prod-2", "environments": ["Production"], "roles": ["web"], "region": "eu-west-1",
+                    "clusterName": "prod-2", "account": "keyless",
+                ])
+            #expect(second.status == .created, "\(second.text)")
+            let paused: [String: Any] = [
+                "strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0,
+                "lifecycleHooks": [["targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"]]],
+            ]
+            #expect(try await Self.apply(server, paused).status == .ok)
+            let release = try await server.request(
+                .post, "/api/spaces/default/projects/shop/releases", json: ["version": "1", "images": ["web": "shop/web:1"]])
+            #expect(release.status == .created)
+            let queued = try await server.request(
+                .post, "/api/spaces/default/deployments", json: ["project": "shop", "release": "1", "environment": "production"])
+            let taskID = try #require(queued.json["taskId"] as? String, "\(queued.text)")
+            var waiting: [Intervention] = []
+            for _ in 0..<1200 where waiting.count < 2 {
+                waiting = try await server.server.store.pendingInterventions(taskID: taskID)
+                if waiting.count < 2 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(waiting.count == 2, "\(waiting)")
+            #expect(waiting.contains { $0.instructions.contains("on prod-2 (cluster prod-2)") }, "\(waiting)")
+            let ambiguous = try await server.request(.post, "/api/tasks/\(taskID)/approve", json: ["note": "yes"])
+            #expect(ambiguous.status == .conflict && ambiguous.text.contains("waits on 2 questions"), "\(ambiguous.text)")
+            let wrong = try await server.request(.post, "/api/tasks/\(taskID)/approve", json: ["question": "int-made-up"])
+            #expect(wrong.status == .conflict, "\(wrong.text)")
+            let first = try await server.request(
+                .post, "/api/tasks/\(taskID)/approve", json: ["question": waiting[0].id, "note": "first checked"])
+            #expect(first.status == .ok, "\(first.text)")
+            // The other target still waits; cancelling withdraws its question.
+            let cancel = try await server.request(.post, "/api/tasks/\(taskID)/cancel")
+            #expect(cancel.status == .ok || cancel.status == .accepted, "\(cancel.text)")
+            let task = try await server.finishedTask(taskID)
+            #expect(task.state == .cancelled, "\(task)")
+            #expect(try await server.server.store.pendingInterventions(taskID: taskID).isEmpty)
+            let log = try await server.server.store.taskLog(taskID: taskID).map(\.message)
+            #expect(
+                log.contains {
+                    $0.hasPrefix("The question about the PAUSE hook")
+                        && $0.hasSuffix("is withdrawn: ECS no longer waits for it here.")
+                }, "\(log)")
         }
     }
 
@@ -237,6 +313,11 @@ struct DeploymentStrategyTests {
                     "needs loadBalancers with an advancedConfiguration"
                 ),
                 (["rollbackOnCancel": "perhaps"], "rollbackOnCancel must be true or false"),
+                (["strategy": "CANARY", "alarms": ["alarmNames": ["web-5xx"]]], "alarms needs enable and rollback"),
+                (
+                    ["strategy": "BLUE_GREEN", "lifecycleHooks": [["targetType": "PAUSE", "lifecycleStages": ["BAKE_TIME"]]]],
+                    "lifecycleStages: 'BAKE_TIME' is not one of RECONCILE_SERVICE"
+                ),
             ]
             for (properties, message) in cases {
                 let reply = try await Self.apply(server, properties)

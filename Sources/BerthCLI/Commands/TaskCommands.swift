@@ -10,32 +10,38 @@ struct TaskCommand: AsyncParsableCommand {
 
     struct Approve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Approve the manual intervention a deployment waits on; it goes on.")
+            abstract: "Approve the manual intervention a deployment waits on (or an ECS PAUSE hook); it goes on.")
         @OptionGroup var options: ClientOptions
         @Argument(help: "The task's id.") var task: String
         @Option(help: "Why (in the log and the audit event).") var note: String?
+        @Option(help: "The question answered (int-…), when the task waits on several (an ECS PAUSE hook per target).")
+        var question: String?
 
         func run() async throws {
-            try await TaskCommand.answer(task, approve: true, note: note, options: options)
+            try await TaskCommand.answer(task, approve: true, note: note, question: question, options: options)
         }
     }
 
     struct Reject: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Reject the manual intervention a deployment waits on; the deployment fails.")
+            abstract:
+                "Reject the manual intervention a deployment waits on; the deployment fails (at an ECS PAUSE hook, ECS rolls back)."
+        )
         @OptionGroup var options: ClientOptions
         @Argument(help: "The task's id.") var task: String
         @Option(help: "Why (in the log and the audit event).") var note: String?
+        @Option(help: "The question answered (int-…), when the task waits on several (an ECS PAUSE hook per target).")
+        var question: String?
 
         func run() async throws {
-            try await TaskCommand.answer(task, approve: false, note: note, options: options)
+            try await TaskCommand.answer(task, approve: false, note: note, question: question, options: options)
         }
     }
 
     /// Approves or rejects the manual intervention `task` waits on.
-    static func answer(_ task: String, approve: Bool, note: String?, options: ClientOptions) async throws {
+    static func answer(_ task: String, approve: Bool, note: String?, question: String?, options: ClientOptions) async throws {
         let client = try options.connect()
-        let body = Components.Schemas.InterventionAnswer(note: note)
+        let body = Components.Schemas.InterventionAnswer(note: note, question: question)
         let answered: Components.Schemas.ServerTask
         if approve {
             switch try await client.call({ try await $0.approveTask(path: .init(task: task), body: .json(body)) }) {

@@ -31,6 +31,10 @@ struct BuiltInJobHost: StepJobHost {
             taskID: taskID, stepIndex: key.stepIndex, stepName: stepName, subject: subject, instructions: instructions)
     }
 
+    func withdrawQuestion(subject: String) async throws {
+        try await questions.withdraw(taskID: taskID, stepIndex: key.stepIndex, subject: subject)
+    }
+
     func freshWebIdentityToken() async throws -> String {
         guard let tokens else {
             throw BerthError(.conflict, "This job's credentials have no web identity to mint a token for.")

@@ -14,14 +14,28 @@ struct StepQuestions: Sendable {
     func ask(taskID: String, stepIndex: Int, stepName: String, subject: String, instructions: String) async throws
         -> QuestionState
     {
-        guard !subject.isEmpty, subject.count <= 1024, instructions.count <= 4096 else {
+        // Bytes, not characters: the subject is part of a unique index (PostgreSQL takes about
+        // 2,700 bytes per index entry).
+        guard !subject.isEmpty, subject.utf8.count <= 512, instructions.utf8.count <= 4096 else {
             throw BerthError(
-                .validationFailed, "A step's question needs a subject of 1 to 1024 characters and instructions of at most 4096.")
+                .validationFailed, "A step's question needs a subject of 1 to 512 bytes and instructions of at most 4096.")
+        }
+        guard try await store.interventionCount(taskID: taskID) < Self.limitPerTask else {
+            throw BerthError(
+                .conflict, "The task \(taskID) has asked \(Self.limitPerTask) questions already; it asks no more.")
         }
         let fresh = Intervention(
             taskID: taskID, stepIndex: stepIndex, stepName: stepName, instructions: instructions, teams: [],
             createdAt: clock.now(), subject: subject)
         let asked = try await store.askIntervention(fresh)
         return QuestionState(asked, askedNow: asked.id == fresh.id)
+    }
+
+    /// At most this many questions per task: a worker cannot fill the database with them.
+    static let limitPerTask = 200
+
+    func withdraw(taskID: String, stepIndex: Int, subject: String) async throws {
+        guard !subject.isEmpty else { return }
+        try await store.withdrawIntervention(taskID: taskID, stepIndex: stepIndex, subject: subject)
     }
 }

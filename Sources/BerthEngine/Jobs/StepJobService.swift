@@ -157,7 +157,12 @@ public struct StepJobService: Sendable {
             throw BerthError(
                 .forbidden, "The job \(jobID) is a \(job.kind.rawValue) step; only the ECS service steps ask a person.")
         }
-        return try await StepQuestions(store: store, clock: configuration.clock).ask(
+        let questions = StepQuestions(store: store, clock: configuration.clock)
+        if request.withdraw == true {
+            try await questions.withdraw(taskID: record.taskID, stepIndex: job.stepIndex, subject: request.subject)
+            return QuestionState(answer: nil, answeredBy: nil, note: nil, askedNow: false)
+        }
+        return try await questions.ask(
             taskID: record.taskID, stepIndex: job.stepIndex, stepName: job.stepName, subject: request.subject,
             instructions: request.instructions)
     }

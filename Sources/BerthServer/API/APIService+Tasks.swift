@@ -59,16 +59,18 @@ extension APIService {
 
 extension APIService {
     func approveTask(_ input: Operations.ApproveTask.Input) async throws -> Operations.ApproveTask.Output {
-        var note: String?
-        if case .json(let body)? = input.body { note = body.note }
-        let task = try await useCases.answerIntervention(task: input.path.task, .approved, note: note, by: try requester())
+        var (note, question): (String?, String?) = (nil, nil)
+        if case .json(let body)? = input.body { (note, question) = (body.note, body.question) }
+        let task = try await useCases.answerIntervention(
+            task: input.path.task, .approved, note: note, question: question, by: try requester())
         return .ok(.init(body: .json(.init(task, spaceName: try await store.findSpace(task.spaceID)?.name))))
     }
 
     func rejectTask(_ input: Operations.RejectTask.Input) async throws -> Operations.RejectTask.Output {
-        var note: String?
-        if case .json(let body)? = input.body { note = body.note }
-        let task = try await useCases.answerIntervention(task: input.path.task, .rejected, note: note, by: try requester())
+        var (note, question): (String?, String?) = (nil, nil)
+        if case .json(let body)? = input.body { (note, question) = (body.note, body.question) }
+        let task = try await useCases.answerIntervention(
+            task: input.path.task, .rejected, note: note, question: question, by: try requester())
         return .ok(.init(body: .json(.init(task, spaceName: try await store.findSpace(task.spaceID)?.name))))
     }
 }

@@ -51,7 +51,7 @@ extension WebUI {
         values["mayCancel"] = mayCancel && !task.state.isFinished
         if !task.state.isFinished, let pending = try await useCases.store.pendingIntervention(taskID: task.id) {
             values["intervention"] = [
-                "step": pending.stepName, "instructions": pending.instructions,
+                "question": pending.id, "step": pending.stepName, "instructions": pending.instructions,
                 "teams": pending.teams.isEmpty ? "who may deploy here" : pending.teams.joined(separator: ", "),
             ]
         }
@@ -82,7 +82,7 @@ extension WebUI {
 
     func answerIntervention(_ visit: Visit, _ form: WebForm, _ answer: Intervention.Answer) async throws -> Response {
         let task = try await useCases.answerIntervention(
-            task: try visit.parameter("task"), answer, note: form["note"], by: visit.requester)
+            task: try visit.parameter("task"), answer, note: form["note"], question: form["question"], by: visit.requester)
         return Self.redirect("/tasks/\(task.id)")
     }
 

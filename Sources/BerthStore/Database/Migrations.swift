@@ -334,7 +334,7 @@ public enum Migrations {
                 """
                 CREATE TABLE interventions_by_subject (
                     id TEXT PRIMARY KEY, task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE, step_index BIGINT NOT NULL,
-                    subject TEXT NOT NULL, step_name TEXT NOT NULL, instructions TEXT NOT NULL, teams TEXT NOT NULL,
+                    subject TEXT NOT NULL DEFAULT '', step_name TEXT NOT NULL, instructions TEXT NOT NULL, teams TEXT NOT NULL,
                     created_at BIGINT NOT NULL, answer TEXT, answered_by TEXT, answered_at BIGINT, note TEXT,
                     UNIQUE (task_id, step_index, subject))
                 """,

@@ -126,10 +126,13 @@ public enum JobProtocol {
     public struct AskRequest: Codable, Sendable {
         public var subject: String
         public var instructions: String
+        /// Withdraw the question about `subject` instead (when unanswered).
+        public var withdraw: Bool?
 
-        public init(subject: String, instructions: String) {
+        public init(subject: String, instructions: String, withdraw: Bool? = nil) {
             self.subject = subject
             self.instructions = instructions
+            self.withdraw = withdraw
         }
     }
 

@@ -79,7 +79,15 @@ public final class RemoteJobHost: StepJobHost {
     }
 
     public func askPerson(subject: String, instructions: String) async throws -> QuestionState {
-        try await client.ask(jobID, JobProtocol.AskRequest(subject: subject, instructions: instructions))
+        do {
+            return try await client.ask(jobID, JobProtocol.AskRequest(subject: subject, instructions: instructions))
+        } catch let failure as JobProtocolClient.Failure where failure.isConflict {
+            throw BerthError(.conflict, "This worker no longer holds the job; it stops working on it.")
+        }
+    }
+
+    public func withdrawQuestion(subject: String) async throws {
+        _ = try await client.ask(jobID, JobProtocol.AskRequest(subject: subject, instructions: "", withdraw: true))
     }
 
     public func freshWebIdentityToken() async throws -> String {

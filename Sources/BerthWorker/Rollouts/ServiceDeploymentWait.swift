@@ -35,10 +35,24 @@ struct ServiceDeploymentWait {
             "Waiting for ECS's \(strategy.rawValue) deployment of \(revision) to \(service)"
                 + (settings.untilStage.map { " to reach \($0.rawValue)" } ?? " to finish")
                 + (option.timeout.map { " (at most \(Int($0.timeInterval)) s)" } ?? " (no time limit)") + ".")
+        var seen = Seen()
+        do {
+            let verdict = try await follow(option, revision: revision, seen: &seen)
+            await withdrawQuestions(seen.openQuestions)
+            return verdict
+        } catch {
+            // Cancelled or failed: no question may stay open for a wait that has ended.
+            let open = seen.openQuestions
+            await Task { await withdrawQuestions(open) }.value
+            throw error
+        }
+    }
+
+    func follow(_ option: WaitOption, revision: String, seen: inout Seen) async throws -> RolloutVerdict {
+        let clock = run.configuration.clock
         var notice = ThrottleNotice()
         var arn: String?
         var checkedRevisions: [String: String] = [:]
-        var seen = Seen()
         while true {
             try Task.checkCancellation()
             if let timeout = option.timeout, clock.now().timeIntervalSince(startedAt) >= timeout.timeInterval {
@@ -54,6 +68,7 @@ struct ServiceDeploymentWait {
                 if let arn, let deployment = try await describe(arn) {
                     if let verdict = await follow(deployment, seen: &seen) { return verdict }
                     try await answerPausedHooks(deployment, seen: &seen)
+                    if let verdict = await reachedStage(deployment, seen: seen) { return verdict }
                 }
             } catch let error where ThrottleNotice.isRetryable(error) && !Task.isCancelled {
                 if let line = notice.line(for: "\(error)", throttling: ThrottleNotice.isThrottling(error), at: clock.now()) {
@@ -110,6 +125,8 @@ struct ServiceDeploymentWait {
         var status: String?
         /// Hooks ECS has been told to continue or roll back.
         var answeredHooks: Set<String> = []
+        /// Questions asked and not answered yet: hook id → subject.
+        var openQuestions: [String: String] = [:]
     }
 
     /// Logs what changed; the verdict once the deployment has ended (or reached `untilStage`).
@@ -148,15 +165,39 @@ struct ServiceDeploymentWait {
         default:
             break
         }
-        if let until = settings.untilStage, let stage,
+        return nil
+    }
+
+    /// With `untilStage`: success once the deployment has reached that stage — unless a PAUSE hook
+    /// waits there, which a person answers first.
+    func reachedStage(_ deployment: ECS.ServiceDeployment, seen: Seen) async -> RolloutVerdict? {
+        guard let until = settings.untilStage, let stage = deployment.lifecycleStage,
             let reached = DeploymentStrategySettings.stages.firstIndex(of: stage),
             let wanted = DeploymentStrategySettings.stages.firstIndex(of: until), reached >= wanted,
-            deployment.status == .inProgress
-        {
-            await run.log.info("Reached \(stage.rawValue) (wait untilStage \(until.rawValue)); ECS finishes the deployment.")
-            return .succeeded("\(service) reached \(stage.rawValue) with \(revision)")
+            deployment.status == .inProgress, seen.openQuestions.isEmpty,
+            !Self.pausedHooks(deployment).contains(where: { !seen.answeredHooks.contains($0.hookId ?? "") })
+        else { return nil }
+        let revision = RolloutTracker.revision(of: taskDefinition)
+        await run.log.info("Reached \(stage.rawValue) (wait untilStage \(until.rawValue)); ECS finishes the deployment.")
+        return .succeeded("\(service) reached \(stage.rawValue) with \(revision)")
+    }
+
+    /// The PAUSE hooks ECS waits at (a hook without a type is a Lambda hook: ECS's default).
+    static func pausedHooks(_ deployment: ECS.ServiceDeployment) -> [ECS.DeploymentLifecycleHookDetail] {
+        (deployment.lifecycleHookDetails ?? []).filter { $0.status == .awaitingAction && $0.targetType == .pause }
+    }
+
+    /// Withdraws questions nobody needs to answer any more (ECS went on without Berth, or the wait
+    /// ended), so that they neither stay pending nor stand before a later question.
+    func withdrawQuestions(_ questions: [String: String]) async {
+        for (hook, subject) in questions.sorted(by: { $0.key < $1.key }) {
+            do {
+                try await run.host.withdrawQuestion(subject: subject)
+                await run.log.info("The question about the PAUSE hook \(hook) is withdrawn: ECS no longer waits for it here.")
+            } catch {
+                await run.log.warning("Could not withdraw the question about the PAUSE hook \(hook): \(error)")
+            }
         }
-        return nil
     }
 
     /// Asks a person about each PAUSE hook ECS waits at (once: the question is stored), and passes
@@ -164,28 +205,49 @@ struct ServiceDeploymentWait {
     func answerPausedHooks(_ deployment: ECS.ServiceDeployment, seen: inout Seen) async throws {
         let revision = RolloutTracker.revision(of: taskDefinition)
         let stage = deployment.lifecycleStage?.rawValue ?? "?"
-        for hook in deployment.lifecycleHookDetails ?? []
-        where hook.status == .awaitingAction && (hook.targetType ?? .pause) == .pause {
+        let paused = Self.pausedHooks(deployment)
+        // A question whose hook ECS no longer waits at (it timed out, or was answered in AWS).
+        let gone = seen.openQuestions.filter { hook, _ in !paused.contains { $0.hookId == hook } }
+        if !gone.isEmpty {
+            await withdrawQuestions(gone)
+            for hook in gone.keys { seen.openQuestions[hook] = nil }
+        }
+        for hook in paused {
             guard let id = hook.hookId, let arn = deployment.serviceDeploymentArn, !seen.answeredHooks.contains(id) else {
                 continue
             }
+            let subject = "hook:\(run.target?.id ?? "-"):\(arn):\(id)"
             let question = try await run.host.askPerson(
-                subject: "hook:\(run.target?.id ?? "-"):\(arn):\(id)",
+                subject: subject,
                 instructions:
-                    "ECS paused the \(strategy.rawValue) deployment of \(revision) to \(service) at \(stage) (PAUSE hook \(id)): approve to let ECS continue, reject to roll back."
+                    "ECS paused the \(strategy.rawValue) deployment of \(revision) to \(service) on \(run.target?.name ?? "its target") (cluster \(cluster)) at \(stage) (PAUSE hook \(id)): approve to let ECS continue, reject to roll back."
             )
+            seen.openQuestions[id] = subject
             if question.askedNow {
                 await run.log.warning(
-                    "ECS waits at the PAUSE hook \(id) (\(stage)). Answer with: berth task approve \(run.taskID) [--note …] to continue, or berth task reject \(run.taskID) [--note …] to roll back"
+                    "ECS waits at the PAUSE hook \(id) (\(stage)). Answer with: berth task approve \(run.taskID) --question \(question.id ?? "?") [--note …] to continue, or berth task reject \(run.taskID) --question \(question.id ?? "?") [--note …] to roll back"
                         + (hook.expiresAt.map { "; ECS decides by itself at \($0.ISO8601Format())" } ?? "") + ".")
             }
             guard let answer = question.answer else { continue }
             let who = question.answeredBy ?? "someone"
             let note = question.note.map { ": \($0)" } ?? ""
             let action: ECS.DeploymentLifecycleHookAction = answer == .approved ? .continue : .rollback
-            _ = try await ecs.continueServiceDeployment(
-                ECS.ContinueServiceDeploymentRequest(serviceDeploymentArn: arn, hookId: id, action: action))
+            seen.openQuestions[id] = nil
             seen.answeredHooks.insert(id)
+            do {
+                _ = try await ecs.continueServiceDeployment(
+                    ECS.ContinueServiceDeploymentRequest(serviceDeploymentArn: arn, hookId: id, action: action))
+            } catch let error where !ThrottleNotice.isRetryable(error) {
+                // The hook ended in the meantime (its own timeout, or an answer in AWS): ECS
+                // decided; the deployment says how, and Berth keeps following it.
+                await run.log.warning(
+                    "\(answer == .approved ? "Approved" : "Rejected") by \(who), but ECS no longer waits at the PAUSE hook \(id): \(error)"
+                )
+                continue
+            } catch {
+                seen.answeredHooks.remove(id)
+                throw error
+            }
             if answer == .approved {
                 await run.log.info("Approved by \(who)\(note); ECS continues the deployment (PAUSE hook \(id)).")
             } else {

@@ -40,6 +40,11 @@ struct DeploymentStrategySettings: Equatable {
         "rollbackOnCancel",
     ]
     static let strategies: [ECS.DeploymentStrategy] = [.rolling, .blueGreen, .linear, .canary]
+    /// The stages a lifecycle hook may run at (ECS's `DeploymentLifecycleHookStage`).
+    static let hookStages: [ECS.DeploymentLifecycleHookStage] = [
+        .reconcileService, .preScaleUp, .postScaleUp, .testTrafficShift, .postTestTrafficShift, .preProductionTrafficShift,
+        .productionTrafficShift, .postProductionTrafficShift,
+    ]
     /// Stages where ECS itself moves traffic: a PAUSE hook there is refused by ECS.
     static let trafficShiftStages: Set<ECS.DeploymentLifecycleHookStage> = [.testTrafficShift, .productionTrafficShift]
 
@@ -100,8 +105,8 @@ struct DeploymentStrategySettings: Equatable {
             settings.lifecycleHooks = hooks
         }
         if case .object? = properties.json["wait"] {
-            guard case .string(let name)? = properties.json["wait"]?["untilStage"],
-                stages.contains(ECS.ServiceDeploymentLifecycleStage(rawValue: name))
+            guard case .string(let text)? = properties.json["wait"]?["untilStage"],
+                case let name = text.uppercased(), stages.contains(ECS.ServiceDeploymentLifecycleStage(rawValue: name))
             else {
                 throw properties.failure(
                     "wait", "untilStage must be one of \(stages.map(\.rawValue).joined(separator: ", "))")
@@ -112,7 +117,10 @@ struct DeploymentStrategySettings: Equatable {
             settings.untilStage = ECS.ServiceDeploymentLifecycleStage(rawValue: name)
         }
         if let alarms = try properties.decode("alarms", as: ECS.DeploymentAlarms.self) {
-            if alarms.enable ?? true, (alarms.alarmNames ?? []).isEmpty {
+            guard let enable = alarms.enable, alarms.rollback != nil else {
+                throw properties.failure("alarms", "needs enable and rollback (true or false), as ECS does")
+            }
+            if enable, (alarms.alarmNames ?? []).isEmpty {
                 throw properties.failure("alarms", "alarmNames must name at least one CloudWatch alarm when enable is true")
             }
             settings.alarms = alarms
@@ -127,6 +135,11 @@ struct DeploymentStrategySettings: Equatable {
         let type = hook.targetType ?? .awsLambda
         let stages = hook.lifecycleStages ?? []
         if stages.isEmpty { throw properties.failure(field, "needs lifecycleStages (the stages it runs at)") }
+        if let unknown = stages.first(where: { !hookStages.contains($0) }) {
+            throw properties.failure(
+                field,
+                "lifecycleStages: '\(unknown.rawValue)' is not one of \(hookStages.map(\.rawValue).joined(separator: ", "))")
+        }
         switch type {
         case .awsLambda:
             if (hook.hookTargetArn ?? "").isEmpty || (hook.roleArn ?? "").isEmpty {
@@ -157,12 +170,21 @@ struct DeploymentStrategySettings: Equatable {
         }
     }
 
-    /// `configuration` with this strategy. A rolling update keeps the circuit breaker; the others
-    /// drop it, as ECS takes the circuit breaker only for rolling updates.
+    /// `configuration` with these settings. The strategy only when the step sets it (an Update step
+    /// that sets only alarms keeps the service's strategy); a rolling update keeps the circuit
+    /// breaker and drops what only the other strategies take, the others drop the circuit breaker,
+    /// as ECS takes it only for rolling updates.
     func apply(to configuration: inout ECS.DeploymentConfiguration) {
+        if let alarms { configuration.alarms = alarms }
+        guard isExplicit else { return }
         configuration.strategy = strategy
-        configuration.alarms = alarms
-        guard shiftsTraffic else { return }
+        guard shiftsTraffic else {
+            configuration.bakeTimeInMinutes = nil
+            configuration.linearConfiguration = nil
+            configuration.canaryConfiguration = nil
+            configuration.lifecycleHooks = nil
+            return
+        }
         configuration.deploymentCircuitBreaker = nil
         configuration.bakeTimeInMinutes = bakeTimeInMinutes
         configuration.linearConfiguration = linear
