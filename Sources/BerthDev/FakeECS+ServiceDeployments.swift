@@ -259,11 +259,15 @@ extension FakeECS {
         let stageIndex = deployment.stage
         let testShifted =
             stageIndex >= Self.stages.firstIndex(of: "TEST_TRAFFIC_SHIFT")! && !deployment.status.hasPrefix("ROLLBACK")
+        // The replaced revision keeps its tasks until the clean-up (or gets them back in a rollback).
+        let replaced = deployment.status == "SUCCESSFUL" || Self.stages[stageIndex] == "CLEAN_UP" ? 0 : desired
         var rendered: [String: Any] = [
             "serviceDeploymentArn": deployment.arn, "serviceArn": deployment.serviceArn, "clusterArn": deployment.clusterArn,
             "createdAt": deployment.createdAt.timeIntervalSince1970, "startedAt": deployment.createdAt.timeIntervalSince1970,
             "updatedAt": now.timeIntervalSince1970, "status": deployment.status,
-            "sourceServiceRevisions": deployment.sourceRevisions.map { ["arn": $0] },
+            "sourceServiceRevisions": deployment.sourceRevisions.map {
+                ["arn": $0, "requestedTaskCount": replaced, "runningTaskCount": replaced, "pendingTaskCount": 0]
+            },
             "targetServiceRevision": [
                 "arn": deployment.targetRevision, "requestedTaskCount": desired,
                 "runningTaskCount": stageIndex >= 3 ? desired : 0, "pendingTaskCount": stageIndex >= 3 ? 0 : desired,

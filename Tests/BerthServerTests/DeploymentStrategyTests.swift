@@ -105,6 +105,10 @@ struct DeploymentStrategyTests {
                     == "Step 'Deploy' on prod: ECS rolled web back from web:2: CloudWatch alarm web-5xx is in ALARM state; alarm web-5xx fired"
             )
             #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
+            // The task page's chart: the new revision and the one it was to replace.
+            #expect(
+                bad.log.contains { $0.hasPrefix("Rollout: web:2 PRIMARY") && $0.contains(" · web:1 ACTIVE 1/1 running") },
+                "\(bad.log)")
 
             var until = canary
             until["wait"] = ["untilStage": "BAKE_TIME"]

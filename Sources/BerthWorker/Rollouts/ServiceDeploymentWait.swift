@@ -66,6 +66,7 @@ struct ServiceDeploymentWait {
                     if let arn { await run.log.info("ECS's service deployment: \(arn).") }
                 }
                 if let arn, let deployment = try await describe(arn) {
+                    try await chart(deployment, names: &checkedRevisions, seen: &seen)
                     if let verdict = await follow(deployment, seen: &seen) { return verdict }
                     try await answerPausedHooks(deployment, seen: &seen)
                     if let verdict = await reachedStage(deployment, seen: seen) { return verdict }
@@ -127,6 +128,43 @@ struct ServiceDeploymentWait {
         var answeredHooks: Set<String> = []
         /// Questions asked and not answered yet: hook id → subject.
         var openQuestions: [String: String] = [:]
+        var snapshot: RolloutSnapshot?
+    }
+
+    /// Writes what the task page's rollout chart is drawn from — the tasks of the new revision
+    /// (PRIMARY) and of the ones it replaces (ACTIVE) — when it changed. The revisions' task
+    /// definitions are described once each.
+    func chart(_ deployment: ECS.ServiceDeployment, names: inout [String: String], seen: inout Seen) async throws {
+        let sources = deployment.sourceServiceRevisions ?? []
+        let unknown = sources.compactMap(\.arn).filter { names[$0] == nil }
+        if !unknown.isEmpty {
+            let described = try await ecs.describeServiceRevisions(
+                ECS.DescribeServiceRevisionsRequest(serviceRevisionArns: Array(unknown.prefix(20))))
+            for revision in described.serviceRevisions ?? [] {
+                if let arn = revision.serviceRevisionArn { names[arn] = revision.taskDefinition ?? "" }
+            }
+            // Revisions ECS could not describe are named by their ARN's last part, not asked again.
+            for arn in unknown where names[arn] == nil { names[arn] = "" }
+        }
+        func revision(_ summary: ECS.ServiceRevisionSummary, status: String, taskDefinition: String?) -> RolloutSnapshot.Revision
+        {
+            let name = taskDefinition.flatMap { $0.isEmpty ? nil : RolloutTracker.revision(of: $0) }
+            return RolloutSnapshot.Revision(
+                name: name ?? String((summary.arn ?? "?").split(separator: "/").last ?? "?"), status: status,
+                running: summary.runningTaskCount ?? 0, desired: summary.requestedTaskCount ?? 0,
+                pending: summary.pendingTaskCount ?? 0)
+        }
+        var revisions: [RolloutSnapshot.Revision] = []
+        if let target = deployment.targetServiceRevision {
+            revisions.append(revision(target, status: "PRIMARY", taskDefinition: taskDefinition))
+        }
+        for source in sources {
+            revisions.append(revision(source, status: "ACTIVE", taskDefinition: source.arn.flatMap { names[$0] }))
+        }
+        let snapshot = RolloutSnapshot(revisions: revisions)
+        guard !revisions.isEmpty, snapshot != seen.snapshot else { return }
+        seen.snapshot = snapshot
+        await run.log.verbose(snapshot.line)
     }
 
     /// Logs what changed; the verdict once the deployment has ended (or reached `untilStage`).
