@@ -80,6 +80,11 @@ let package = Package(
         .target(name: "AWSSTS", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
         .target(name: "AWSECS", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
         .target(name: "AWSCloudWatchLogs", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
+        .target(name: "AWSECR", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
+        .target(name: "AWSSecretsManager", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
+        .target(name: "AWSSSM", dependencies: ["AWSCore"], swiftSettings: swiftSettings),
+        .target(name: "AWSIAM", dependencies: ["AWSCore", "AWSSigV4"], swiftSettings: swiftSettings),
+        .target(name: "AWSELBv2", dependencies: ["AWSCore", "AWSSigV4"], swiftSettings: swiftSettings),
         .target(
             name: "AWSCredentials",
             dependencies: ["AWSCore", "AWSSTS"],
@@ -127,7 +132,8 @@ let package = Package(
         .target(
             name: "BerthWorker",
             dependencies: [
-                "BerthDomain", "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "AWSCredentials",
+                "BerthDomain", "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "AWSCredentials", "AWSECR",
+                "AWSSecretsManager", "AWSSSM", "AWSIAM", "AWSELBv2",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -31,6 +31,18 @@ SERVICES = [
         ],
     },
     {
+        "model": "ecr/2015-09-21", "namespace": "ECR", "client": "ECRClient", "module": "AWSECR",
+        "operations": ["DescribeImages"],
+    },
+    {
+        "model": "secretsmanager/2017-10-17", "namespace": "SecretsManager", "client": "SecretsManagerClient",
+        "module": "AWSSecretsManager", "operations": ["DescribeSecret"],
+    },
+    {
+        "model": "ssm/2014-11-06", "namespace": "SSM", "client": "SSMClient", "module": "AWSSSM",
+        "operations": ["DescribeParameters"],
+    },
+    {
         "model": "logs/2014-03-28", "namespace": "CloudWatchLogs", "client": "CloudWatchLogsClient",
         "module": "AWSCloudWatchLogs",
         "operations": ["GetLogEvents", "FilterLogEvents", "CreateLogGroup", "CreateLogStream", "PutLogEvents", "PutRetentionPolicy"],

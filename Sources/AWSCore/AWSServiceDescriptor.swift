@@ -42,6 +42,18 @@ extension AWSServiceDescriptor {
     public static let cloudWatchLogs = AWSServiceDescriptor(
         displayName: "Amazon CloudWatch Logs", endpointPrefix: "logs", signingName: "logs",
         endpointVariableSuffix: "CLOUDWATCH_LOGS", wireProtocol: .json11(targetPrefix: "Logs_20140328"))
+    public static let ecr = AWSServiceDescriptor(
+        displayName: "Amazon ECR", endpointPrefix: "api.ecr", signingName: "ecr", endpointVariableSuffix: "ECR",
+        wireProtocol: .json11(targetPrefix: "AmazonEC2ContainerRegistry_V20150921"))
+    public static let secretsManager = AWSServiceDescriptor(
+        displayName: "AWS Secrets Manager", endpointPrefix: "secretsmanager", signingName: "secretsmanager",
+        endpointVariableSuffix: "SECRETS_MANAGER", wireProtocol: .json11(targetPrefix: "secretsmanager"))
+    public static let ssm = AWSServiceDescriptor(
+        displayName: "AWS Systems Manager", endpointPrefix: "ssm", signingName: "ssm", endpointVariableSuffix: "SSM",
+        wireProtocol: .json11(targetPrefix: "AmazonSSM"))
+    public static let elbv2 = AWSServiceDescriptor(
+        displayName: "Elastic Load Balancing", endpointPrefix: "elasticloadbalancing", signingName: "elasticloadbalancing",
+        endpointVariableSuffix: "ELASTIC_LOAD_BALANCING_V2", wireProtocol: .query(version: "2015-12-01"))
     public static let iam = AWSServiceDescriptor(
         displayName: "AWS IAM", endpointPrefix: "iam", signingName: "iam", endpointVariableSuffix: "IAM",
         wireProtocol: .query(version: "2010-05-08"))

@@ -13,7 +13,7 @@ import Foundation
 /// `loadBalancers`, `launchType` or `capacityProviderStrategy`, `platformVersion`,
 /// `healthCheckGracePeriodSeconds`, `enableExecuteCommand`, `enableECSManagedTags`, `propagateTags`, `tags`, `logGroup` and
 /// `logRetentionDays` (see ``ContainerLogging``), `wait`, `timeoutSeconds`, and how ECS shifts
-/// traffic (see ``DeploymentStrategySettings``).
+/// traffic (see ``DeploymentStrategySettings``); `verify: true` runs the ``Preflight`` first.
 struct DeployServiceStep {
     let run: StepRun
 
@@ -56,6 +56,7 @@ struct DeployServiceStep {
         let managedTags = try properties.bool("enableECSManagedTags")
         let propagateTags = try properties.string("propagateTags").map(ECS.PropagateTags.init(rawValue:)) ?? .service
         let wait = try properties.waitOption()
+        let verify = try properties.bool("verify") ?? false
         let ecs = try run.ecs()
         let cluster = target.clusterName
 
@@ -80,6 +81,13 @@ struct DeployServiceStep {
                     )
                     try await logging.ensureGroup(try run.logs(), tags: try run.tagValues(), log: run.log)
                 }
+            }
+            if verify, rollout.earlier?.taskDefinitionARN == nil {
+                let results = try await Preflight(
+                    run: run, definition: taskDefinition, loadBalancers: loadBalancers ?? [], network: network,
+                    launchType: launchType
+                ).check()
+                if let failure = Preflight.failure(results) { return .failed(failure) }
             }
             let (definition, arn) = try await rollout.register(taskDefinition)
             // An earlier run may have created the service and stopped before recording it: then it

@@ -91,7 +91,7 @@ public enum StepValidation {
                 if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
                 errors.check("\(field).\(key)") { _ = try properties.int(key) }
             }
-            for key in ["enableExecuteCommand", "enableECSManagedTags", "stopOnTimeout", "rollbackOnCancel"] {
+            for key in ["enableExecuteCommand", "enableECSManagedTags", "stopOnTimeout", "rollbackOnCancel", "verify"] {
                 if case .string(let text)? = step.properties[key], text.contains("#{") { continue }
                 errors.check("\(field).\(key)") { _ = try properties.bool(key) }
             }
@@ -117,11 +117,11 @@ public enum StepValidation {
             "serviceName", "taskDefinition", "desiredCount", "minimumHealthyPercent", "maximumPercent", "launchType",
             "capacityProviderStrategy", "networkConfiguration", "loadBalancers", "platformVersion",
             "healthCheckGracePeriodSeconds", "enableExecuteCommand", "enableECSManagedTags", "propagateTags",
-            "circuitBreaker", "logGroup", "logRetentionDays", "tags", "wait", "timeoutSeconds",
+            "circuitBreaker", "logGroup", "logRetentionDays", "tags", "wait", "timeoutSeconds", "verify",
         ]).union(DeploymentStrategySettings.properties),
         .updateService: Set([
             "serviceName", "taskDefinitionFamily", "templateTaskDefinition", "containers", "desiredCount", "tags", "wait",
-            "timeoutSeconds",
+            "timeoutSeconds", "verify",
         ]).union(DeploymentStrategySettings.properties),
         .runTask: [
             "taskDefinition", "count", "launchType", "capacityProviderStrategy", "networkConfiguration", "overrides",

@@ -52,6 +52,7 @@ struct UpdateServiceStep {
         let desiredCount = try properties.int("desiredCount", in: 0...5000)
         let wait = try properties.waitOption()
         let strategy = try DeploymentStrategySettings.read(properties)
+        let verify = try properties.bool("verify") ?? false
         let tags = try run.tags()
         let ecs = try run.ecs()
         let cluster = target.clusterName
@@ -139,6 +140,13 @@ struct UpdateServiceStep {
             configuration = changed
         }
         return try await rollout.locked {
+            if verify, rollout.earlier?.taskDefinitionARN == nil {
+                let results = try await Preflight(
+                    run: run, definition: request, loadBalancers: service.loadBalancers ?? [],
+                    network: service.networkConfiguration, launchType: service.launchType
+                ).check()
+                if let failure = Preflight.failure(results) { return .failed(failure) }
+            }
             let (definition, arn) = try await rollout.register(request)
             if let changedAt = rollout.changedEarlier {
                 await run.log.info(

@@ -1,0 +1,152 @@
+import AWSCore
+import AWSSigV4
+import BerthDev
+import BerthDomain
+import BerthServer
+import BerthStore
+import BerthTestSupport
+import Foundation
+import HTTPTypes
+import Testing
+
+/// `verify: true`: the preflight of a service step, against the roles, images, secrets,
+/// parameters and target groups that exist in moto (ECS itself is the fake).
+@Suite("Preflight (verify) against moto")
+struct PreflightTests {
+    struct Ignored: Decodable {}
+
+    /// What the checks find in moto: two roles (one trusting ECS tasks, one Lambda), an ECR image
+    /// `shop/web:1`, a secret, a parameter and a target group.
+    struct Seeded {
+        var taskRole: String
+        var lambdaRole: String
+        var secret: String
+        var targetGroup: String
+        var image: String
+    }
+
+    static func seed(_ moto: MotoServer) async throws -> Seeded {
+        func trust(_ service: String) -> String {
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"\#(service)"},"Action":"sts:AssumeRole"}]}"#
+        }
+        let taskRole = try await moto.createRole(named: "web-task", trustPolicy: trust("ecs-tasks.amazonaws.com"))
+        let lambdaRole = try await moto.createRole(named: "web-lambda", trustPolicy: trust("lambda.amazonaws.com"))
+        let ecr = try moto.client(for: .ecr)
+        let _: Ignored = try await ecr.jsonCall(operation: "CreateRepository", input: ["repositoryName": "shop/web"])
+        let manifest =
+            #"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}"#
+        let _: Ignored = try await ecr.jsonCall(
+            operation: "PutImage", input: ["repositoryName": "shop/web", "imageManifest": manifest, "imageTag": "1"])
+        struct Created: Decodable { var ARN: String }
+        let secret: Created = try await moto.client(for: .secretsManager).jsonCall(
+            operation: "CreateSecret", input: ["Name": "shop/db-password", "SecretString": "never-read-by-berth"])
+        let _: Ignored = try await moto.client(for: .ssm).jsonCall(
+            operation: "PutParameter", input: ["Name": "/shop/api-key", "Value": "never-read-either", "Type": "SecureString"])
+        let group = try await moto.client(for: .elbv2).queryCall(
+            action: "CreateTargetGroup", parameters: [.init("Name", "web"), .init("TargetType", "lambda")])
+        let targetGroup = try #require(group.child("TargetGroups")?.children.first?.string("TargetGroupArn"), "\(group)")
+        return Seeded(
+            taskRole: taskRole, lambdaRole: lambdaRole, secret: secret.ARN, targetGroup: targetGroup,
+            image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web")
+    }
+
+    @Test("verify reports every check and fails before anything changes; with everything in place it passes and deploys")
+    func preflight() async throws {
+        try await withMoto(authenticated: false) { moto, _ in
+            let seeded = try await Self.seed(moto)
+            let ecs = FakeECS()
+            let sts = FakeSTS(expiration: Date().addingTimeInterval(3600))
+            try await withLocalServer(sts.router) { stsURL in
+                try await withLocalServer(ecs.router) { ecsURL in
+                    var environment = ["AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_STS": stsURL]
+                    environment["AWS_ENDPOINT_URL_ECS"] = ecsURL
+                    environment["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = ecsURL
+                    for service in ["IAM", "ECR", "SECRETS_MANAGER", "SSM", "ELASTIC_LOAD_BALANCING_V2"] {
+                        environment["AWS_ENDPOINT_URL_\(service)"] = moto.endpoint
+                    }
+                    try await TestServer.with(awsEnvironment: environment) { server in
+                        try await Self.run(server, seeded: seeded, ecs: ecs)
+                    }
+                }
+            }
+        }
+    }
+
+    static func run(_ server: TestServer, seeded: Seeded, ecs: FakeECS) async throws {
+        #expect(
+            try await server.request(.post, "/api/spaces/default/environments", json: ["name": "Production"]).status == .created)
+        #expect(
+            try await server.request(
+                .post, "/api/spaces/default/accounts",
+                json: ["type": "aws-oidc", "name": "keyless", "roleArn": "arn:aws:iam::123456789012:role/Deployer"]
+            ).status == .created)
+        #expect(
+            try await server.request(
+                .post, "/api/spaces/default/targets",
+                json: [
+                    "name": "prod", "environments": ["Production"], "roles": ["web"], "region": "us-east-1",
+                    "clusterName": "prod",
+                    "account": "keyless",
+                ]
+            ).status == .created)
+        func step(executionRole: String, parameter: String, network: Bool) -> [String: Any] {
+            var properties: [String: Any] = [
+                "serviceName": "web", "verify": true, "wait": false,
+                "loadBalancers": [["targetGroupArn": seeded.targetGroup, "containerName": "app", "containerPort": 8080]],
+                "taskDefinition": [
+                    "family": "web", "networkMode": "awsvpc", "taskRoleArn": seeded.taskRole, "executionRoleArn": executionRole,
+                    "containerDefinitions": [
+                        [
+                            "name": "app", "image": "\(seeded.image):placeholder", "portMappings": [["containerPort": 8080]],
+                            "secrets": [
+                                ["name": "DB_PASSWORD", "valueFrom": seeded.secret],
+                                ["name": "API_KEY", "valueFrom": parameter],
+                            ],
+                        ],
+                        ["name": "proxy", "image": "nginx:1.27"],
+                    ],
+                ],
+            ]
+            if network {
+                properties["networkConfiguration"] = ["awsvpcConfiguration": ["subnets": ["subnet-1"]]]
+            }
+            return ["name": "Deploy", "type": "deploy-ecs-service", "targetRoles": ["web"], "properties": properties]
+        }
+        let wrong = step(executionRole: seeded.lambdaRole, parameter: "/shop/missing", network: false)
+        #expect(try await server.request(.put, "/api/spaces/default/projects/Shop", json: ["steps": [wrong]]).status == .ok)
+        let release = try await server.request(
+            .post, "/api/spaces/default/projects/shop/releases", json: ["version": "1", "images": ["app": "\(seeded.image):1"]])
+        #expect(release.status == .created, "\(release.text)")
+        let (failed, log) = try await DeploymentAPITests.deploy(server, project: "shop", release: "1")
+        #expect(failed.state == .failed, "\(failed) \(log)")
+        let expected = [
+            "Verify ✓ task role \(seeded.taskRole) exists and trusts ecs-tasks.amazonaws.com",
+            "Verify ✗ execution role \(seeded.lambdaRole) exists but does not trust ecs-tasks.amazonaws.com (it trusts lambda.amazonaws.com); ECS cannot use it",
+            "Verify – image nginx:1.27 (proxy): not in ECR; other registries are not checked",
+            "Verify ✓ secret DB_PASSWORD (app) from \(seeded.secret) exists in Secrets Manager",
+            "Verify ✗ secret API_KEY (app) from /shop/missing: SSM has no parameter /shop/missing",
+            "Verify ✓ target group \(seeded.targetGroup) exists; app serves it on port 8080",
+            "Verify ✗ network: an awsvpc task needs networkConfiguration.awsvpcConfiguration.subnets",
+        ]
+        for line in expected { #expect(log.contains(line), "missing: \(line)\n\(log)") }
+        #expect(log.contains { $0.hasPrefix("Verify ✓ image \(seeded.image):1 (app) exists in ECR (sha256:") }, "\(log)")
+        #expect(failed.errorMessage?.contains("verify found 3 problems; nothing was changed") == true, "\(failed)")
+        #expect(ecs.calls["RegisterTaskDefinition"] == nil && ecs.calls["CreateService"] == nil, "\(ecs.calls)")
+        // No secret's value is read, so none can show.
+        #expect(!log.joined().contains("never-read"))
+
+        let right = step(executionRole: seeded.taskRole, parameter: "/shop/api-key", network: true)
+        #expect(try await server.request(.put, "/api/spaces/default/projects/Shop", json: ["steps": [right]]).status == .ok)
+        #expect(
+            try await server.request(
+                .post, "/api/spaces/default/projects/shop/releases",
+                json: ["version": "2", "images": ["app": "\(seeded.image):1"]]
+            ).status == .created)
+        let (passed, passedLog) = try await DeploymentAPITests.deploy(server, project: "shop", release: "2")
+        #expect(passed.state == .succeeded, "\(passed) \(passedLog)")
+        #expect(!passedLog.contains { $0.hasPrefix("Verify ✗") }, "\(passedLog)")
+        #expect(
+            passedLog.contains("Verify ✓ secret API_KEY (app) from /shop/api-key exists in SSM Parameter Store (SecureString)"))
+        #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
+    }
+}
