@@ -66,6 +66,7 @@ public final class FakeECS: @unchecked Sendable {
         var managedTags: Bool?
         /// The deployment configuration as last sent (strategy, bake time, hooks, alarms, …).
         var deploymentConfiguration: [String: Any] = [:]
+        var propagateTags: String?
     }
 
     struct StoppedTask {
@@ -397,6 +398,7 @@ public final class FakeECS: @unchecked Sendable {
         ]
         service.managedTags = input["enableECSManagedTags"] as? Bool
         service.deploymentConfiguration = input["deploymentConfiguration"] as? [String: Any] ?? [:]
+        service.propagateTags = input["propagateTags"] as? String
         state.services[key] = service
         startServiceDeployment(of: key, now: now, &state)
         return render(service, now: now)
@@ -427,6 +429,7 @@ public final class FakeECS: @unchecked Sendable {
         if let configuration = input["deploymentConfiguration"] as? [String: Any] {
             service.deploymentConfiguration = configuration
         }
+        if let propagateTags = input["propagateTags"] as? String { service.propagateTags = propagateTags }
         state.services[key] = service
         startServiceDeployment(of: key, now: now, &state)
         return render(service, now: now)
@@ -555,7 +558,7 @@ public final class FakeECS: @unchecked Sendable {
             return rendered
         }
         let primary = rollouts.first { $0["status"] as? String == "PRIMARY" }
-        return [
+        var rendered: [String: Any] = [
             "serviceName": service.name, "serviceArn": service.arn,
             "clusterArn": "arn:aws:ecs:\(settings.region):\(settings.account):cluster/\(service.cluster)", "status": "ACTIVE",
             "desiredCount": service.desired, "runningCount": rollouts.reduce(0) { $0 + ($1["runningCount"] as? Int ?? 0) },
@@ -565,6 +568,8 @@ public final class FakeECS: @unchecked Sendable {
             },
             "deploymentController": ["type": "ECS"], "deploymentConfiguration": service.deploymentConfiguration,
         ]
+        rendered["propagateTags"] = service.propagateTags
+        return rendered
     }
 
     // MARK: Tasks

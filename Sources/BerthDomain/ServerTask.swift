@@ -6,6 +6,20 @@ public struct ServerTask: Sendable, Hashable {
         case healthCheck = "health-check"
         case accountTest = "account-test"
         case deployment
+        /// `berth release verify`: the preflight of a release's service steps in an environment.
+        case releaseVerify = "release-verify"
+        /// `berth release diff`: what a release's service steps would change in an environment.
+        case releaseDiff = "release-diff"
+
+        /// The preview of a release (verify or diff): it runs the release's service steps in that
+        /// mode, changes nothing, and is no deployment.
+        public var previewMode: StepJob.Mode? {
+            switch self {
+            case .releaseVerify: .verify
+            case .releaseDiff: .diff
+            default: nil
+            }
+        }
     }
 
     public enum State: String, Sendable, Hashable, Codable, CaseIterable {

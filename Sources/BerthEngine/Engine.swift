@@ -57,6 +57,12 @@ public struct Engine: Sendable {
                 DeploymentExecutor(
                     store: store, credentials: credentials,
                     variables: DeploymentVariables(store: store, secrets: secrets, issuer: issuer), services: deploymentServices),
+                DeploymentExecutor(
+                    kind: .releaseVerify, store: store, credentials: credentials,
+                    variables: DeploymentVariables(store: store, secrets: secrets, issuer: issuer), services: deploymentServices),
+                DeploymentExecutor(
+                    kind: .releaseDiff, store: store, credentials: credentials,
+                    variables: DeploymentVariables(store: store, secrets: secrets, issuer: issuer), services: deploymentServices),
             ], configuration: configuration, running: running, started: engine.nodeStarted, auditKey: secrets.auditChainKey)
         // Services shut down in reverse order: the runner (and the deployments it runs) before the pollers.
         var services: [any Service] = [watchers, runner]
@@ -97,6 +103,26 @@ public struct Engine: Sendable {
         try await store.createDeployment(deployment, task: task)
         queue.wake()
         return (deployment, task)
+    }
+
+    /// Queues the preview of `release` in `environment`: `.releaseVerify` or `.releaseDiff`.
+    public func preview(
+        _ kind: ServerTask.Kind, project: Project, release: Release, environment: Environment, queuedBy: String? = nil
+    ) async throws -> ServerTask {
+        precondition(kind.previewMode != nil, "\(kind) is no preview")
+        let now = configuration.clock.now()
+        let verb = kind == .releaseVerify ? "Verify" : "Diff"
+        let task = ServerTask(
+            spaceID: project.spaceID, kind: kind,
+            description: "\(verb) \(project.name) \(release.version) in \(environment.name)",
+            createdAt: now, queuedBy: queuedBy)
+        try await store.createReleasePreview(
+            ReleasePreview(
+                taskID: task.id, spaceID: project.spaceID, projectID: project.id, releaseID: release.id,
+                environmentID: environment.id, createdAt: now),
+            task: task)
+        queue.wake()
+        return task
     }
 
     /// Cancels a queued task at once; asks the node running an executing one to stop it (this node

@@ -79,6 +79,35 @@ extension UseCases {
             project: project, release: release, environment: environment, action: "createDeployment", note: nil, by: requester)
     }
 
+    /// Queues the preview of a release in an environment: `.releaseVerify` (the preflight of its
+    /// service steps) or `.releaseDiff` (what they would change). It runs on the steps' targets
+    /// with their credentials, so it takes what a deployment there takes: DeploymentCreate. The
+    /// lifecycle does not limit it (seeing what Production would get is the point).
+    public func previewRelease(
+        _ kind: ServerTask.Kind, project projectReference: String, release releaseReference: String,
+        environment environmentReference: String, space spaceReference: String, by requester: Requester
+    ) async throws -> ServerTask {
+        precondition(kind.previewMode != nil, "\(kind) is no preview")
+        let space = try await space(spaceReference, needing: .deploymentCreate, by: requester)
+        let project = try await store.project(projectReference, spaceID: space.id)
+        guard let environment = try await store.findEnvironment(environmentReference, spaceID: space.id) else {
+            throw BerthError.invalid(
+                "preview", [.init(field: "environment", message: "there is no environment '\(environmentReference)'")])
+        }
+        try requester.require(
+            .deploymentCreate, at: AccessScope(spaceID: space.id, projectID: project.id, environmentID: environment.id),
+            for: "\(environment.name) (project '\(project.name)')")
+        let release = try await store.release(releaseReference, projectID: project.id)
+        return try await audited(
+            kind == .releaseVerify ? "verifyRelease" : "diffRelease", record: release.auditReference,
+            name: "\(project.name) \(release.version)",
+            details: [("environment", .string(environment.name))], by: requester
+        ) {
+            try await engine.preview(
+                kind, project: project, release: release, environment: environment, queuedBy: requester.user.username)
+        }
+    }
+
     /// Deploys a deployment's release to its environment again.
     public func redeploy(_ id: String, space spaceReference: String, by requester: Requester) async throws
         -> DeploymentDetails

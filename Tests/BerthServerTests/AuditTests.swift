@@ -150,6 +150,12 @@ struct AuditTests {
             let again = try await walk.change(
                 "redeployDeployment", .post, "\(space)/deployments/\(deploymentID)/redeploy", record: "releases/")
             _ = try await server.finishedTask(try #require(again.reply.json["taskId"] as? String))
+            for operation in ["verifyRelease", "diffRelease"] {
+                let preview = try await walk.change(
+                    operation, .post, "\(space)/projects/web/releases/1.0.0/\(operation == "verifyRelease" ? "verify" : "diff")",
+                    ["environment": "Staging"], record: "releases/")
+                _ = try await server.finishedTask(try #require(preview.reply.json["id"] as? String))
+            }
             // A cancel of a finished task changes nothing, and leaves nothing.
             let unchanged = try await Self.events(server).count
             #expect(try await server.request(.post, "/api/tasks/\(taskID)/cancel").status == .ok)

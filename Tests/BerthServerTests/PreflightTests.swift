@@ -135,6 +135,24 @@ struct PreflightTests {
         // No secret's value is read, so none can show.
         #expect(!log.joined().contains("never-read"))
 
+        // The same checks as `berth release verify`: a task of its own, no deployment, nothing in ECS.
+        let deploymentsBefore = try await server.request(.get, "/api/spaces/default/deployments?limit=100").items.count
+        let verify = try await server.request(
+            .post, "/api/spaces/default/projects/shop/releases/1/verify", json: ["environment": "Production"])
+        #expect(verify.status == .accepted, "\(verify.text)")
+        #expect(verify.json["kind"] as? String == "release-verify", "\(verify.text)")
+        let verifyID = try #require(verify.json["id"] as? String)
+        let verified = try await server.finishedTask(verifyID)
+        let verifyLog = try await server.server.store.taskLog(taskID: verifyID).map(\.message)
+        #expect(verified.state == .failed, "\(verified) \(verifyLog)")
+        for line in expected { #expect(verifyLog.contains(line), "missing: \(line)\n\(verifyLog)") }
+        #expect(verifyLog.first?.hasPrefix("Verifying Shop 1 in Production: its ECS service steps on their targets") == true)
+        #expect(try await server.request(.get, "/api/spaces/default/deployments?limit=100").items.count == deploymentsBefore)
+        #expect(ecs.calls["RegisterTaskDefinition"] == nil && ecs.calls["CreateService"] == nil, "\(ecs.calls)")
+        let unknown = try await server.request(
+            .post, "/api/spaces/default/projects/shop/releases/1/verify", json: ["environment": "Moon"])
+        #expect(unknown.status == .badRequest && unknown.text.contains("there is no environment 'Moon'"), "\(unknown.text)")
+
         let right = step(executionRole: seeded.taskRole, parameter: "/shop/api-key", network: true)
         #expect(try await server.request(.put, "/api/spaces/default/projects/Shop", json: ["steps": [right]]).status == .ok)
         #expect(
@@ -148,5 +166,10 @@ struct PreflightTests {
         #expect(
             passedLog.contains("Verify ✓ secret API_KEY (app) from /shop/api-key exists in SSM Parameter Store (SecureString)"))
         #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
+        let good = try await server.request(
+            .post, "/api/spaces/default/projects/shop/releases/2/verify", json: ["environment": "Production"])
+        let goodTask = try await server.finishedTask(try #require(good.json["id"] as? String, "\(good.text)"))
+        #expect(goodTask.state == .succeeded, "\(goodTask)")
+        #expect(ecs.taskDefinitions(family: "web").count == 1, "verify registered nothing")
     }
 }

@@ -48,7 +48,8 @@ struct RoleMatrixTests {
         "listReleases": "SA SM PL D V", "getRelease": "SA SM PL D V", "listDeployments": "SA SM PL D V",
         "getDeployment": "SA SM PL D V", "createProject": "SA SM PL", "applyProject": "SA SM PL",
         "deleteProject": "SA SM PL", "setVariable": "SA SM PL", "createRelease": "SA SM PL D",
-        "createDeployment": "SA SM PL D", "redeployDeployment": "SA SM PL D",
+        "createDeployment": "SA SM PL D", "redeployDeployment": "SA SM PL D", "verifyRelease": "SA SM PL D",
+        "diffRelease": "SA SM PL D",
     ]
 
     @Test("Each built-in role gets exactly the routes the table gives it; every route is in the table")

@@ -6,7 +6,67 @@ import Foundation
 struct ReleaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "release", abstract: "Releases: a project's process, variables and images, frozen.",
-        subcommands: [Create.self, List.self])
+        subcommands: [Create.self, List.self, Verify.self, Diff.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Check, before deploying, what ECS would otherwise find wrong: roles, images, secrets, target groups, network (exit 1 on a problem; nothing changes).",
+            discussion:
+                "Runs the release's ECS service steps in verify mode on the environment's targets, with their credentials, and prints the report of each check."
+        )
+        @OptionGroup var options: ClientOptions
+        @Option(help: "The project.") var project: String
+        @Option(help: "The release's version or id.") var release: String
+        @Option(help: "The environment whose targets are checked.") var environment: String
+        @Flag(name: .customLong("no-wait"), help: "Print the queued task and return.") var noWait = false
+
+        func run() async throws {
+            try await ReleaseCommand.preview(
+                verify: true, project: project, release: release, environment: environment, noWait: noWait, options: options)
+        }
+    }
+
+    struct Diff: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Print the unified diff of the task definition and service settings the release would apply against what runs now (nothing changes)."
+        )
+        @OptionGroup var options: ClientOptions
+        @Option(help: "The project.") var project: String
+        @Option(help: "The release's version or id.") var release: String
+        @Option(help: "The environment whose services are compared.") var environment: String
+        @Flag(name: .customLong("no-wait"), help: "Print the queued task and return.") var noWait = false
+
+        func run() async throws {
+            try await ReleaseCommand.preview(
+                verify: false, project: project, release: release, environment: environment, noWait: noWait, options: options)
+        }
+    }
+
+    /// Queues a verify or diff task and follows its log (exit code as for `deploy --wait`).
+    static func preview(
+        verify: Bool, project: String, release: String, environment: String, noWait: Bool, options: ClientOptions
+    ) async throws {
+        let client = try options.connect()
+        let path = Operations.VerifyRelease.Input.Path(space: options.space, project: project, release: release)
+        let body = Components.Schemas.ReleasePreviewRequest(environment: environment)
+        let task: Components.Schemas.ServerTask
+        if verify {
+            switch try await client.call({ try await $0.verifyRelease(path: path, body: .json(body)) }) {
+            case .accepted(let accepted): task = try accepted.body.json
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+        } else {
+            let diffPath = Operations.DiffRelease.Input.Path(space: options.space, project: project, release: release)
+            switch try await client.call({ try await $0.diffRelease(path: diffPath, body: .json(body)) }) {
+            case .accepted(let accepted): task = try accepted.body.json
+            case .default(let status, let error): throw BerthClient.failure(status, error)
+            }
+        }
+        if noWait { return print(try TaskPrinter.one(task, options.output)) }
+        try await TaskFollower(client: client, format: options.output).follow(task.id)
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a release that pins every container's image.")

@@ -45,6 +45,13 @@ public struct StepJob: Sendable, Hashable, Codable {
     /// Every sensitive value in the step's scope (variables, earlier steps' sensitive outputs,
     /// minted tokens), whether or not the step may read it: masked in every line the job writes.
     public var masked: [String] = []
+    /// nil: the step does its work. A release preview runs the service steps in a mode that
+    /// changes nothing: `verify` (the preflight) or `diff` (what would change).
+    public var mode: Mode?
+
+    public enum Mode: String, Sendable, Hashable, Codable {
+        case verify, diff
+    }
 
     public init(
         taskID: String, stepIndex: Int, stepName: String, kind: DeploymentStep.Kind, properties: JSONValue,

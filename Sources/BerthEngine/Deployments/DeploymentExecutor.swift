@@ -18,8 +18,11 @@ import Foundation
 /// (its outcome and output variables are the recorded ones), a service or Run ECS task step
 /// continues from its last recorded ECS call, and a script that was running fails, since running
 /// it a second time may not be safe.
+///
+/// The same executor previews a release (kinds release-verify and release-diff): only the service
+/// steps run, each in the preview's mode on its workers with its credentials, and nothing changes.
 struct DeploymentExecutor: TaskExecutor {
-    let kind = ServerTask.Kind.deployment
+    var kind = ServerTask.Kind.deployment
     let store: BerthStore
     let credentials: TargetCredentials
     let variables: DeploymentVariables
@@ -31,7 +34,10 @@ struct DeploymentExecutor: TaskExecutor {
 
     /// What the whole deployment shares.
     struct Plan: Sendable {
+        /// For a preview, the deployment it would be (never stored).
         var deployment: Deployment
+        /// A preview's mode (nil: a deployment).
+        var mode: StepJob.Mode?
         var project: Project
         var release: Release
         var environment: Environment
@@ -79,9 +85,17 @@ struct DeploymentExecutor: TaskExecutor {
     /// The release's steps in order, each on its targets, carrying on from the journal.
     func execute(_ task: ServerTask, log: TaskLogWriter) async throws -> ExecutionResult {
         let plan = try await makePlan(task, log: log)
-        await log.info(
-            "Deploying \(plan.project.name) \(plan.release.version) to \(plan.environment.name): \(plan.release.snapshot.steps.count) steps; images \(plan.release.snapshot.images.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))."
-        )
+        let images = plan.release.snapshot.images.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        switch plan.mode {
+        case nil:
+            await log.info(
+                "Deploying \(plan.project.name) \(plan.release.version) to \(plan.environment.name): \(plan.release.snapshot.steps.count) steps; images \(images.joined(separator: ", "))."
+            )
+        case .verify?, .diff?:
+            await log.info(
+                "\(plan.mode == .verify ? "Verifying" : "Diffing") \(plan.project.name) \(plan.release.version) in \(plan.environment.name): its ECS service steps on their targets, with their credentials; nothing changes. Images \(images.joined(separator: ", "))."
+            )
+        }
         let journal = try await StepJournal.load(
             taskID: task.id, store: store, secrets: variables.secrets, configuration: configuration)
         if !journal.earlier.isEmpty {
@@ -98,6 +112,12 @@ struct DeploymentExecutor: TaskExecutor {
             try Task.checkCancellation()
             if let reason = step.skipReason(in: plan.environment, names: environmentNames) {
                 await log.info("Step \(index + 1): \(step.name) (\(step.kind.rawValue)) is skipped: \(reason).")
+                continue
+            }
+            if plan.mode != nil, step.kind != .deployService, step.kind != .updateService {
+                await log.info(
+                    "Step \(index + 1): \(step.name) (\(step.kind.rawValue)) is not previewed: verify and diff look at the ECS service steps."
+                )
                 continue
             }
             if step.kind == .manualIntervention {
@@ -145,7 +165,12 @@ struct DeploymentExecutor: TaskExecutor {
                     outcome: TaskOutcome(state: worst.state, errorMessage: message, identityARN: identity))
             }
         }
-        await log.info("Deployed \(plan.project.name) \(plan.release.version) to \(plan.environment.name).")
+        switch plan.mode {
+        case nil: await log.info("Deployed \(plan.project.name) \(plan.release.version) to \(plan.environment.name).")
+        case .verify?:
+            await log.info("Verified \(plan.project.name) \(plan.release.version) in \(plan.environment.name): no problem found.")
+        case .diff?: await log.info("Diffed \(plan.project.name) \(plan.release.version) in \(plan.environment.name).")
+        }
         return ExecutionResult(outcome: TaskOutcome(state: .succeeded, identityARN: identity))
     }
 
@@ -186,7 +211,16 @@ struct DeploymentExecutor: TaskExecutor {
     }
 
     func makePlan(_ task: ServerTask, log: TaskLogWriter) async throws -> Plan {
-        guard let deployment = try await store.deployment(taskID: task.id),
+        let preview = task.kind.previewMode == nil ? nil : try await store.releasePreview(taskID: task.id)
+        let recorded: Deployment? =
+            if let preview {
+                Deployment(
+                    id: preview.taskID, spaceID: preview.spaceID, projectID: preview.projectID, releaseID: preview.releaseID,
+                    environmentID: preview.environmentID, taskID: preview.taskID, createdAt: preview.createdAt)
+            } else {
+                try await store.deployment(taskID: task.id)
+            }
+        guard let deployment = recorded,
             let release = try await store.release(id: deployment.releaseID),
             let project = try await store.project(id: deployment.projectID)
         else { throw BerthError(.notFound, "The deployment of task \(task.id) or its release no longer exists.") }
@@ -200,7 +234,8 @@ struct DeploymentExecutor: TaskExecutor {
         await log.addSensitive(candidates.values.filter(\.isSensitive).map(\.value))
         let targets = try await store.allTargets(spaceID: space.id).filter { $0.environmentIDs.contains(environment.id) }
         return Plan(
-            deployment: deployment, project: project, release: release, environment: environment, space: space,
+            deployment: deployment, mode: task.kind.previewMode, project: project, release: release, environment: environment,
+            space: space,
             candidates: candidates.values, tokens: candidates.tokens, subject: subject, targets: targets)
     }
 

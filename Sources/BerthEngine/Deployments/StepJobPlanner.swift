@@ -76,6 +76,7 @@ struct StepJobPlanner {
             },
             region: region, images: plan.release.snapshot.images, defaultTags: defaultTags(plan),
             credentials: material?.credentials, earlier: earlier)
+        job.mode = plan.mode
         job.masked = variables.sensitiveValues
         return Planned(job: job, tokens: material?.refresh)
     }

@@ -112,3 +112,21 @@ extension Components.Schemas.Deployment {
             deployedBy: summary.deployedBy)
     }
 }
+
+extension APIService {
+    func verifyRelease(_ input: Operations.VerifyRelease.Input) async throws -> Operations.VerifyRelease.Output {
+        guard case .json(let body) = input.body else { throw BerthError(.validationFailed, "The request needs a JSON body.") }
+        let task = try await useCases.previewRelease(
+            .releaseVerify, project: input.path.project, release: input.path.release, environment: body.environment,
+            space: input.path.space, by: try requester())
+        return .accepted(.init(body: .json(.init(task, spaceName: try await store.findSpace(task.spaceID)?.name))))
+    }
+
+    func diffRelease(_ input: Operations.DiffRelease.Input) async throws -> Operations.DiffRelease.Output {
+        guard case .json(let body) = input.body else { throw BerthError(.validationFailed, "The request needs a JSON body.") }
+        let task = try await useCases.previewRelease(
+            .releaseDiff, project: input.path.project, release: input.path.release, environment: body.environment,
+            space: input.path.space, by: try requester())
+        return .accepted(.init(body: .json(.init(task, spaceName: try await store.findSpace(task.spaceID)?.name))))
+    }
+}

@@ -70,6 +70,8 @@ enum AccessRequirement: Sendable, Hashable {
         "listDeployments": .space(.projectView),
         "createDeployment": .space(.deploymentCreate),
         "redeployDeployment": .space(.deploymentCreate),
+        "verifyRelease": .space(.deploymentCreate),
+        "diffRelease": .space(.deploymentCreate),
         "getDeployment": .space(.projectView),
         "listNodes": .server(.serverConfigure),
         "drainNode": .server(.serverConfigure),

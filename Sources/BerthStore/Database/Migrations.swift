@@ -346,6 +346,17 @@ public enum Migrations {
                 "DROP TABLE interventions",
                 "ALTER TABLE interventions_by_subject RENAME TO interventions",
             ]),
+        Migration(
+            version: 21, name: "release previews: verify and diff a release in an environment",
+            statements: [
+                """
+                CREATE TABLE release_previews (
+                    task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE, space_id TEXT NOT NULL REFERENCES spaces(id),
+                    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                    release_id TEXT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+                    environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE, created_at BIGINT NOT NULL)
+                """
+            ]),
     ]
 
     /// Applies every migration newer than the database. On PostgreSQL an advisory lock keeps two

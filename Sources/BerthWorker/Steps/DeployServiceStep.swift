@@ -60,6 +60,27 @@ struct DeployServiceStep {
         let ecs = try run.ecs()
         let cluster = target.clusterName
 
+        switch run.job.mode {
+        case .verify?:
+            return try await Preflight(
+                run: run, definition: taskDefinition, loadBalancers: loadBalancers ?? [], network: network,
+                launchType: launchType
+            ).outcome()
+        case .diff?:
+            var settings = try ServiceDiff.json(
+                ECS.UpdateServiceRequest(
+                    service: serviceName, desiredCount: desiredCount, capacityProviderStrategy: capacityProviders,
+                    deploymentConfiguration: deploymentConfiguration, networkConfiguration: network,
+                    platformVersion: platformVersion, healthCheckGracePeriodSeconds: grace, enableExecuteCommand: executeCommand,
+                    enableECSManagedTags: managedTags, loadBalancers: loadBalancers, propagateTags: propagateTags))
+            if case .object(let members) = settings {
+                settings = .object(
+                    members.filter { $0.0 != "service" } + (launchType.map { [("launchType", .string($0.rawValue))] } ?? []))
+            }
+            return try await ServiceDiff(run: run, ecs: ecs, serviceName: serviceName, settings: settings).report(taskDefinition)
+        case nil:
+            break
+        }
         let rollout = ServiceRollout(
             run: run, ecs: ecs, target: target, serviceName: serviceName, wait: wait, strategy: strategy)
         return try await rollout.locked {

@@ -220,6 +220,16 @@ struct Preflight {
             for: service, region: region ?? run.target?.region ?? run.region, credentials: credentials.provider)
     }
 
+    /// The checks, as a step's whole outcome (`berth release verify`).
+    func outcome() async throws -> StepOutcome {
+        let results = try await check()
+        if let failure = Self.failure(results) { return .failed(failure) }
+        let skipped = results.filter { if case .skipped = $0 { true } else { false } }.count
+        return StepOutcome(
+            state: .succeeded,
+            message: "\(results.count - skipped) check\(results.count - skipped == 1 ? "" : "s") passed, \(skipped) skipped")
+    }
+
     /// The step's outcome when a check failed.
     static func failure(_ results: [Result]) -> String? {
         let failed = results.compactMap { if case .failed(let text) = $0 { text } else { nil } }

@@ -130,6 +130,25 @@ struct UpdateServiceStep {
             ephemeralStorage: templateDefinition.ephemeralStorage,
             runtimePlatform: templateDefinition.runtimePlatform, enableFaultInjection: templateDefinition.enableFaultInjection)
 
+        switch run.job.mode {
+        case .verify?:
+            return try await Preflight(
+                run: run, definition: request, loadBalancers: service.loadBalancers ?? [],
+                network: service.networkConfiguration, launchType: service.launchType
+            ).outcome()
+        case .diff?:
+            var settings: [(String, JSONValue)] = []
+            if let desiredCount { settings.append(("desiredCount", .number(Double(desiredCount)))) }
+            if DeploymentStrategySettings.isSet(in: properties) {
+                var changed = service.deploymentConfiguration ?? ECS.DeploymentConfiguration()
+                strategy.apply(to: &changed)
+                settings.append(("deploymentConfiguration", try ServiceDiff.json(changed)))
+            }
+            return try await ServiceDiff(run: run, ecs: ecs, serviceName: serviceName, settings: .object(settings)).report(
+                request)
+        case nil:
+            break
+        }
         let rollout = ServiceRollout(
             run: run, ecs: ecs, target: target, serviceName: serviceName, wait: wait, strategy: strategy)
         // The service's deployment configuration is changed only where the step sets the strategy.
