@@ -53,6 +53,22 @@ struct ModelRoundTripTests {
         #expect(String(decoding: try AWSJSON.encode(decoded), as: UTF8.self).contains(#""networkMode":"some-future-mode""#))
     }
 
+    @Test("a service deployment with a status, stage and hook state ECS adds later decodes, keeping them as they are")
+    func unknownServiceDeploymentValues() throws {
+        let json = #"""
+            {"serviceDeployments":[{"serviceDeploymentArn":"arn:aws:ecs:eu-west-1:1:service-deployment/c/s/x","status":"QUANTUM_SHIFT",
+            "lifecycleStage":"POST_BAKE_TIME_2","lifecycleHookDetails":[{"hookId":"h","targetType":"WEBHOOK","status":"DREAMING"}],
+            "targetServiceRevision":{"arn":"r","requestedProductionTrafficWeight":12.5}}],"failures":[]}
+            """#
+        let decoded = try AWSJSON.decode(ECS.DescribeServiceDeploymentsResponse.self, from: Array(json.utf8))
+        let deployment = try #require(decoded.serviceDeployments?.first)
+        #expect(deployment.status?.rawValue == "QUANTUM_SHIFT")
+        #expect(deployment.lifecycleStage?.rawValue == "POST_BAKE_TIME_2")
+        #expect(deployment.lifecycleHookDetails?.first?.targetType?.rawValue == "WEBHOOK")
+        #expect(deployment.lifecycleHookDetails?.first?.status?.rawValue == "DREAMING")
+        #expect(deployment.targetServiceRevision?.requestedProductionTrafficWeight == 12.5)
+    }
+
     @Test("a string member sent as a number is read as its text")
     func lenientStrings() throws {
         let container = try AWSJSON.decode(ECS.Container.self, from: Array(#"{"name":"app","cpu":256,"memory":"512"}"#.utf8))

@@ -467,6 +467,80 @@ struct WorkerEndToEndTests {
     }
 
     @Test(
+        "On an external worker: release verify reports a missing ECR image and exits 1, release diff prints the changed image, a canary whose alarm fires is rolled back (exit 4), wait untilStage returns at the bake time"
+    )
+    func previewsAndCanaryOnWorker() async throws {
+        try await Self.withHarness { h in
+            let worker = try await h.poolWithTarget("web")
+            let project = try h.write(
+                "canary.yaml",
+                """
+                name: Shop
+                steps:
+                  - name: Deploy web
+                    type: deploy-ecs-service
+                    targetRoles: [web]
+                    properties:
+                      serviceName: web
+                      strategy: CANARY
+                      canaryConfiguration: {canaryPercent: 10.0, canaryBakeTimeInMinutes: 1}
+                      bakeTimeInMinutes: 600
+                      wait: {untilStage: BAKE_TIME}
+                      alarms: {alarmNames: [web-5xx], enable: true, rollback: true}
+                      loadBalancers:
+                        - targetGroupArn: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/blue/1
+                          containerName: app
+                          containerPort: 8080
+                          advancedConfiguration:
+                            alternateTargetGroupArn: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/green/2
+                            productionListenerRule: arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/1/2/3
+                            roleArn: arn:aws:iam::123456789012:role/ecsInfrastructure
+                      taskDefinition:
+                        family: web
+                        containerDefinitions: [{name: app, image: shop/web, memory: 256, portMappings: [{containerPort: 8080}]}]
+                """)
+            #expect(try await h.berth(["project", "apply", "-f", project]).status == 0)
+            let missing = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:9"
+            for (version, image) in [("1", "shop/web:1"), ("2", "shop/web:alarm"), ("3", missing)] {
+                #expect(
+                    try await h.berth(["release", "create", "--project", "Shop", "--version", version, "--image", "app=\(image)"])
+                        .status == 0)
+            }
+            let first = try await h.berth([
+                "deploy", "--project", "Shop", "--release", "1", "--environment", "Production", "--wait",
+            ])
+            #expect(first.status == 0, "\(first.standardOutput) \(first.standardError)")
+            #expect(first.standardOutput.contains("Reached BAKE_TIME (wait untilStage BAKE_TIME); ECS finishes the deployment."))
+
+            let verify = try await h.berth([
+                "release", "verify", "--project", "Shop", "--release", "3", "--environment", "Production",
+            ])
+            #expect(verify.status == 1, "\(verify.standardOutput) \(verify.standardError)")
+            #expect(
+                verify.standardOutput.contains("Verify ✗ image \(missing) (app): RepositoryNotFoundException"),
+                "\(verify.standardOutput)")
+            #expect(verify.standardOutput.contains("The worker web-worker of the pool 'web' took the job."))
+
+            let diff = try await h.berth([
+                "release", "diff", "--project", "Shop", "--release", "3", "--environment", "Production",
+            ])
+            #expect(diff.status == 0, "\(diff.standardOutput) \(diff.standardError)")
+            #expect(diff.standardOutput.contains(#"-      "image": "shop/web:1","#), "\(diff.standardOutput)")
+            #expect(diff.standardOutput.contains(#"+      "image": "\#(missing)","#), "\(diff.standardOutput)")
+            #expect(h.fake.taskDefinitions(family: "web").count == 1, "a preview registered a revision")
+
+            let canary = try await h.berth([
+                "deploy", "--project", "Shop", "--release", "2", "--environment", "Production", "--wait",
+            ])
+            #expect(canary.status == 4, "rolled back is exit 4: \(canary.standardOutput) \(canary.standardError)")
+            #expect(
+                canary.standardOutput.contains("CloudWatch alarm web-5xx is in ALARM state; alarm web-5xx fired"),
+                "\(canary.standardOutput)")
+            #expect(worker.isRunning)
+        }
+    }
+
+    @Test(
         "Cancelling a deployment whose Run ECS task runs on an external worker: the worker stops the ECS task, and the log says so"
     )
     func cancelOnWorker() async throws {
