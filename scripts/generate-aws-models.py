@@ -45,7 +45,10 @@ SERVICES = [
     {
         "model": "logs/2014-03-28", "namespace": "CloudWatchLogs", "client": "CloudWatchLogsClient",
         "module": "AWSCloudWatchLogs",
-        "operations": ["GetLogEvents", "FilterLogEvents", "CreateLogGroup", "CreateLogStream", "PutLogEvents", "PutRetentionPolicy"],
+        "operations": [
+            "GetLogEvents", "FilterLogEvents", "CreateLogGroup", "CreateLogStream", "PutLogEvents", "PutRetentionPolicy",
+            "DescribeLogGroups",
+        ],
     },
 ]
 

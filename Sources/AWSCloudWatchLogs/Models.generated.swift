@@ -54,6 +54,78 @@ extension CloudWatchLogs {
         }
     }
 
+    public struct DataProtectionStatus: AWSStringEnum {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let activated = Self(rawValue: "ACTIVATED")
+        public static let deleted = Self(rawValue: "DELETED")
+        public static let archived = Self(rawValue: "ARCHIVED")
+        public static let disabled = Self(rawValue: "DISABLED")
+    }
+
+    public struct DescribeLogGroupsRequest: Codable, Sendable, Hashable {
+        /// When includeLinkedAccounts is set to true , use this parameter to specify the list of accounts to search.
+        public var accountIdentifiers: [String]?
+        /// The prefix to match.
+        public var logGroupNamePrefix: String?
+        /// If you specify a string for this parameter, the operation returns only log groups that have names that match the string based on a case-sensitive substring search.
+        public var logGroupNamePattern: String?
+        /// The token for the next set of items to return.
+        public var nextToken: String?
+        /// The maximum number of items returned.
+        public var limit: Int?
+        /// If you are using a monitoring account, set this to true to have the operation return log groups in the accounts listed in accountIdentifiers .
+        public var includeLinkedAccounts: Bool?
+        /// Use this parameter to limit the results to only those log groups in the specified log group class.
+        public var logGroupClass: LogGroupClass?
+        /// Use this array to filter the list of log groups returned.
+        public var logGroupIdentifiers: [String]?
+
+        public init(
+            accountIdentifiers: [String]? = nil, logGroupNamePrefix: String? = nil, logGroupNamePattern: String? = nil,
+            nextToken: String? = nil, limit: Int? = nil, includeLinkedAccounts: Bool? = nil, logGroupClass: LogGroupClass? = nil,
+            logGroupIdentifiers: [String]? = nil
+        ) {
+            self.accountIdentifiers = accountIdentifiers
+            self.logGroupNamePrefix = logGroupNamePrefix
+            self.logGroupNamePattern = logGroupNamePattern
+            self.nextToken = nextToken
+            self.limit = limit
+            self.includeLinkedAccounts = includeLinkedAccounts
+            self.logGroupClass = logGroupClass
+            self.logGroupIdentifiers = logGroupIdentifiers
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.accountIdentifiers = try container.decodeIfPresent([String].self, forKey: .accountIdentifiers)
+            self.logGroupNamePrefix = try container.decodeLenientStringIfPresent(forKey: .logGroupNamePrefix)
+            self.logGroupNamePattern = try container.decodeLenientStringIfPresent(forKey: .logGroupNamePattern)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
+            self.limit = try container.decodeIfPresent(Int.self, forKey: .limit)
+            self.includeLinkedAccounts = try container.decodeIfPresent(Bool.self, forKey: .includeLinkedAccounts)
+            self.logGroupClass = try container.decodeIfPresent(LogGroupClass.self, forKey: .logGroupClass)
+            self.logGroupIdentifiers = try container.decodeIfPresent([String].self, forKey: .logGroupIdentifiers)
+        }
+    }
+
+    public struct DescribeLogGroupsResponse: Codable, Sendable, Hashable {
+        /// An array of structures, where each structure contains the information about one log group.
+        public var logGroups: [LogGroup]?
+        public var nextToken: String?
+
+        public init(logGroups: [LogGroup]? = nil, nextToken: String? = nil) {
+            self.logGroups = logGroups
+            self.nextToken = nextToken
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.logGroups = try container.decodeIfPresent([LogGroup].self, forKey: .logGroups)
+            self.nextToken = try container.decodeLenientStringIfPresent(forKey: .nextToken)
+        }
+    }
+
     /// The entity associated with the log events in a PutLogEvents call.
     public struct Entity: Codable, Sendable, Hashable {
         /// The attributes of the entity which identify the specific entity, as a list of key-value pairs.
@@ -264,6 +336,12 @@ extension CloudWatchLogs {
         }
     }
 
+    public struct InheritedProperty: AWSStringEnum {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public static let accountDataProtection = Self(rawValue: "ACCOUNT_DATA_PROTECTION")
+    }
+
     /// Represents a log event, which is a record of activity that was recorded by the application or resource being monitored.
     public struct InputLogEvent: Codable, Sendable, Hashable {
         /// The time the event occurred, expressed as the number of milliseconds after Jan 1, 1970 00:00:00 UTC .
@@ -280,6 +358,75 @@ extension CloudWatchLogs {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.timestamp = try container.decodeIfPresent(Int.self, forKey: .timestamp)
             self.message = try container.decodeLenientStringIfPresent(forKey: .message)
+        }
+    }
+
+    /// Represents a log group.
+    public struct LogGroup: Codable, Sendable, Hashable {
+        /// The name of the log group.
+        public var logGroupName: String?
+        /// The creation time of the log group, expressed as the number of milliseconds after Jan 1, 1970 00:00:00 UTC.
+        public var creationTime: Int?
+        public var retentionInDays: Int?
+        /// The number of metric filters.
+        public var metricFilterCount: Int?
+        /// The Amazon Resource Name (ARN) of the log group.
+        public var arn: String?
+        /// The number of bytes stored.
+        public var storedBytes: Int?
+        /// The Amazon Resource Name (ARN) of the KMS key to use when encrypting log data.
+        public var kmsKeyId: String?
+        /// Displays whether this log group has a protection policy, or whether it had one in the past.
+        public var dataProtectionStatus: DataProtectionStatus?
+        /// Displays all the properties that this log group has inherited from account-level settings.
+        public var inheritedProperties: [InheritedProperty]?
+        /// This specifies the log group class for this log group.
+        public var logGroupClass: LogGroupClass?
+        /// The Amazon Resource Name (ARN) of the log group.
+        public var logGroupArn: String?
+        /// Indicates whether deletion protection is enabled for this log group.
+        public var deletionProtectionEnabled: Bool?
+        /// Indicates whether bearer token authentication is enabled for this log group.
+        public var bearerTokenAuthenticationEnabled: Bool?
+
+        public init(
+            logGroupName: String? = nil, creationTime: Int? = nil, retentionInDays: Int? = nil, metricFilterCount: Int? = nil,
+            arn: String? = nil, storedBytes: Int? = nil, kmsKeyId: String? = nil,
+            dataProtectionStatus: DataProtectionStatus? = nil, inheritedProperties: [InheritedProperty]? = nil,
+            logGroupClass: LogGroupClass? = nil, logGroupArn: String? = nil, deletionProtectionEnabled: Bool? = nil,
+            bearerTokenAuthenticationEnabled: Bool? = nil
+        ) {
+            self.logGroupName = logGroupName
+            self.creationTime = creationTime
+            self.retentionInDays = retentionInDays
+            self.metricFilterCount = metricFilterCount
+            self.arn = arn
+            self.storedBytes = storedBytes
+            self.kmsKeyId = kmsKeyId
+            self.dataProtectionStatus = dataProtectionStatus
+            self.inheritedProperties = inheritedProperties
+            self.logGroupClass = logGroupClass
+            self.logGroupArn = logGroupArn
+            self.deletionProtectionEnabled = deletionProtectionEnabled
+            self.bearerTokenAuthenticationEnabled = bearerTokenAuthenticationEnabled
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.logGroupName = try container.decodeLenientStringIfPresent(forKey: .logGroupName)
+            self.creationTime = try container.decodeIfPresent(Int.self, forKey: .creationTime)
+            self.retentionInDays = try container.decodeIfPresent(Int.self, forKey: .retentionInDays)
+            self.metricFilterCount = try container.decodeIfPresent(Int.self, forKey: .metricFilterCount)
+            self.arn = try container.decodeLenientStringIfPresent(forKey: .arn)
+            self.storedBytes = try container.decodeIfPresent(Int.self, forKey: .storedBytes)
+            self.kmsKeyId = try container.decodeLenientStringIfPresent(forKey: .kmsKeyId)
+            self.dataProtectionStatus = try container.decodeIfPresent(DataProtectionStatus.self, forKey: .dataProtectionStatus)
+            self.inheritedProperties = try container.decodeIfPresent([InheritedProperty].self, forKey: .inheritedProperties)
+            self.logGroupClass = try container.decodeIfPresent(LogGroupClass.self, forKey: .logGroupClass)
+            self.logGroupArn = try container.decodeLenientStringIfPresent(forKey: .logGroupArn)
+            self.deletionProtectionEnabled = try container.decodeIfPresent(Bool.self, forKey: .deletionProtectionEnabled)
+            self.bearerTokenAuthenticationEnabled = try container.decodeIfPresent(
+                Bool.self, forKey: .bearerTokenAuthenticationEnabled)
         }
     }
 

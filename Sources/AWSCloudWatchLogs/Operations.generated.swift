@@ -40,4 +40,18 @@ extension CloudWatchLogsClient {
     public func putRetentionPolicy(_ input: CloudWatchLogs.PutRetentionPolicyRequest) async throws {
         let _: AWSEmptyResponse = try await client.jsonCall(operation: "PutRetentionPolicy", input: input)
     }
+
+    /// Returns information about log groups, including data sources that ingest into each log group.
+    public func describeLogGroups(_ input: CloudWatchLogs.DescribeLogGroupsRequest) async throws
+        -> CloudWatchLogs.DescribeLogGroupsResponse
+    {
+        try await client.jsonCall(operation: "DescribeLogGroups", input: input)
+    }
+
+    /// Every page of `DescribeLogGroups`, fetched as the sequence is iterated.
+    public func describeLogGroupsPages(_ input: CloudWatchLogs.DescribeLogGroupsRequest) -> AWSPaginator<
+        CloudWatchLogs.DescribeLogGroupsRequest, CloudWatchLogs.DescribeLogGroupsResponse
+    > {
+        AWSPaginator(input: input, fetch: { try await self.describeLogGroups($0) }, nextToken: \.nextToken) { $0.nextToken = $1 }
+    }
 }

@@ -42,6 +42,8 @@ struct PreflightTests {
             operation: "CreateSecret", input: ["Name": "shop/db-password", "SecretString": "never-read-by-berth"])
         let _: Ignored = try await moto.client(for: .ssm).jsonCall(
             operation: "PutParameter", input: ["Name": "/shop/api-key", "Value": "never-read-either", "Type": "SecureString"])
+        let _: Ignored = try await moto.client(for: .cloudWatchLogs).jsonCall(
+            operation: "CreateLogGroup", input: ["logGroupName": "/shop/logs"])
         let group = try await moto.client(for: .elbv2).queryCall(
             action: "CreateTargetGroup", parameters: [.init("Name", "web"), .init("TargetType", "lambda")])
         let targetGroup = try #require(group.child("TargetGroups")?.children.first?.string("TargetGroupArn"), "\(group)")
@@ -60,8 +62,7 @@ struct PreflightTests {
                 try await withLocalServer(ecs.router) { ecsURL in
                     var environment = ["AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_STS": stsURL]
                     environment["AWS_ENDPOINT_URL_ECS"] = ecsURL
-                    environment["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = ecsURL
-                    for service in ["IAM", "ECR", "SECRETS_MANAGER", "SSM", "ELASTIC_LOAD_BALANCING_V2"] {
+                    for service in ["IAM", "ECR", "SECRETS_MANAGER", "SSM", "ELASTIC_LOAD_BALANCING_V2", "CLOUDWATCH_LOGS"] {
                         environment["AWS_ENDPOINT_URL_\(service)"] = moto.endpoint
                     }
                     try await TestServer.with(awsEnvironment: environment) { server in
@@ -89,7 +90,7 @@ struct PreflightTests {
                     "account": "keyless",
                 ]
             ).status == .created)
-        func step(executionRole: String, parameter: String, network: Bool) -> [String: Any] {
+        func step(executionRole: String, parameter: String, network: Bool, logGroup: String) -> [String: Any] {
             var properties: [String: Any] = [
                 "serviceName": "web", "verify": true, "wait": false,
                 "loadBalancers": [["targetGroupArn": seeded.targetGroup, "containerName": "app", "containerPort": 8080]],
@@ -103,7 +104,15 @@ struct PreflightTests {
                                 ["name": "API_KEY", "valueFrom": parameter],
                             ],
                         ],
-                        ["name": "proxy", "image": "nginx:1.27"],
+                        [
+                            "name": "proxy", "image": "nginx:1.27",
+                            "logConfiguration": [
+                                "logDriver": "awslogs",
+                                "options": [
+                                    "awslogs-group": logGroup, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "proxy",
+                                ],
+                            ],
+                        ],
                     ],
                 ],
             ]
@@ -112,7 +121,7 @@ struct PreflightTests {
             }
             return ["name": "Deploy", "type": "deploy-ecs-service", "targetRoles": ["web"], "properties": properties]
         }
-        let wrong = step(executionRole: seeded.lambdaRole, parameter: "/shop/missing", network: false)
+        let wrong = step(executionRole: seeded.lambdaRole, parameter: "/shop/missing", network: false, logGroup: "/shop/nowhere")
         #expect(try await server.request(.put, "/api/spaces/default/projects/Shop", json: ["steps": [wrong]]).status == .ok)
         let release = try await server.request(
             .post, "/api/spaces/default/projects/shop/releases", json: ["version": "1", "images": ["app": "\(seeded.image):1"]])
@@ -127,10 +136,11 @@ struct PreflightTests {
             "Verify ✗ secret API_KEY (app) from /shop/missing: SSM has no parameter /shop/missing",
             "Verify ✓ target group \(seeded.targetGroup) exists; app serves it on port 8080",
             "Verify ✗ network: an awsvpc task needs networkConfiguration.awsvpcConfiguration.subnets",
+            "Verify ✗ log group /shop/nowhere does not exist, and nothing creates it: the tasks would fail to start (set logGroup on the step, or awslogs-create-group)",
         ]
         for line in expected { #expect(log.contains(line), "missing: \(line)\n\(log)") }
         #expect(log.contains { $0.hasPrefix("Verify ✓ image \(seeded.image):1 (app) exists in ECR (sha256:") }, "\(log)")
-        #expect(failed.errorMessage?.contains("verify found 3 problems; nothing was changed") == true, "\(failed)")
+        #expect(failed.errorMessage?.contains("verify found 4 problems; nothing was changed") == true, "\(failed)")
         #expect(ecs.calls["RegisterTaskDefinition"] == nil && ecs.calls["CreateService"] == nil, "\(ecs.calls)")
         // No secret's value is read, so none can show.
         #expect(!log.joined().contains("never-read"))
@@ -153,7 +163,7 @@ struct PreflightTests {
             .post, "/api/spaces/default/projects/shop/releases/1/verify", json: ["environment": "Moon"])
         #expect(unknown.status == .badRequest && unknown.text.contains("there is no environment 'Moon'"), "\(unknown.text)")
 
-        let right = step(executionRole: seeded.taskRole, parameter: "/shop/api-key", network: true)
+        let right = step(executionRole: seeded.taskRole, parameter: "/shop/api-key", network: true, logGroup: "/shop/logs")
         #expect(try await server.request(.put, "/api/spaces/default/projects/Shop", json: ["steps": [right]]).status == .ok)
         #expect(
             try await server.request(
@@ -165,6 +175,7 @@ struct PreflightTests {
         #expect(!passedLog.contains { $0.hasPrefix("Verify ✗") }, "\(passedLog)")
         #expect(
             passedLog.contains("Verify ✓ secret API_KEY (app) from /shop/api-key exists in SSM Parameter Store (SecureString)"))
+        #expect(passedLog.contains("Verify ✓ log group /shop/logs exists"), "\(passedLog)")
         #expect(ecs.primaryTaskDefinition(ofService: "web") == "web:1")
         let good = try await server.request(
             .post, "/api/spaces/default/projects/shop/releases/2/verify", json: ["environment": "Production"])

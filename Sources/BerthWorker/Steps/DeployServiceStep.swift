@@ -64,7 +64,7 @@ struct DeployServiceStep {
         case .verify?:
             return try await Preflight(
                 run: run, definition: taskDefinition, loadBalancers: loadBalancers ?? [], network: network,
-                launchType: launchType
+                launchType: launchType, berthLogGroup: loggedContainers.isEmpty ? nil : logging?.group
             ).outcome()
         case .diff?:
             var settings = try ServiceDiff.json(
@@ -106,7 +106,7 @@ struct DeployServiceStep {
             if verify, rollout.earlier?.taskDefinitionARN == nil {
                 let results = try await Preflight(
                     run: run, definition: taskDefinition, loadBalancers: loadBalancers ?? [], network: network,
-                    launchType: launchType
+                    launchType: launchType, berthLogGroup: loggedContainers.isEmpty ? nil : logging?.group
                 ).check()
                 if let failure = Preflight.failure(results) { return .failed(failure) }
             }

@@ -1,3 +1,4 @@
+import AWSCloudWatchLogs
 import AWSCore
 import AWSECR
 import AWSECS
@@ -27,6 +28,8 @@ struct Preflight {
     var loadBalancers: [ECS.LoadBalancer] = []
     var network: ECS.NetworkConfiguration?
     var launchType: ECS.LaunchType?
+    /// The log group Berth itself creates at deploy (`logGroup`), if the step has one.
+    var berthLogGroup: String?
 
     /// The checks' results, in order; logged as they are made.
     func check() async throws -> [Result] {
@@ -51,6 +54,7 @@ struct Preflight {
             }
         }
         for result in try await targetGroups() { await note(result) }
+        for result in try await logGroups() { await note(result) }
         if let result = awsvpc() { await note(result) }
         return results
     }
@@ -197,6 +201,50 @@ struct Preflight {
                     ))
             } else {
                 results.append(.ok("target group \(entry.arn) exists; \(name) serves it on port \(port)"))
+            }
+        }
+        return results
+    }
+
+    // MARK: Log groups
+
+    /// Every CloudWatch Logs group the containers write to (awslogs) exists, or something creates
+    /// it: Berth (the step's `logGroup`) or ECS (`awslogs-create-group`). Otherwise the tasks
+    /// would fail to start.
+    func logGroups() async throws -> [Result] {
+        var groups: [(name: String, region: String, createdByECS: Bool)] = []
+        for container in definition.containerDefinitions {
+            guard let configuration = container.logConfiguration, configuration.logDriver == .awslogs,
+                let name = configuration.options?["awslogs-group"], !groups.contains(where: { $0.name == name })
+            else { continue }
+            groups.append(
+                (
+                    name, configuration.options?["awslogs-region"] ?? run.target?.region ?? run.region,
+                    configuration.options?["awslogs-create-group"] == "true"
+                ))
+        }
+        var results: [Result] = []
+        for group in groups {
+            let logs = CloudWatchLogsClient(client: try client(.cloudWatchLogs, region: group.region))
+            do {
+                let found = try await logs.describeLogGroups(
+                    CloudWatchLogs.DescribeLogGroupsRequest(logGroupNamePrefix: group.name))
+                if (found.logGroups ?? []).contains(where: { $0.logGroupName == group.name }) {
+                    results.append(.ok("log group \(group.name) exists"))
+                } else if group.name == berthLogGroup {
+                    results.append(
+                        .skipped(
+                            "log group \(group.name) does not exist yet: Berth creates it when it deploys (logs:CreateLogGroup)"))
+                } else if group.createdByECS {
+                    results.append(.skipped("log group \(group.name) does not exist yet: ECS creates it (awslogs-create-group)"))
+                } else {
+                    results.append(
+                        .failed(
+                            "log group \(group.name) does not exist, and nothing creates it: the tasks would fail to start (set logGroup on the step, or awslogs-create-group)"
+                        ))
+                }
+            } catch let error as AWSError {
+                results.append(.failed("log group \(group.name): \(error.code): \(error.message)"))
             }
         }
         return results
