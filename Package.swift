@@ -135,6 +135,7 @@ let package = Package(
                 "BerthDomain", "AWSSigV4", "AWSCore", "AWSSTS", "AWSECS", "AWSCloudWatchLogs", "AWSCredentials", "AWSECR",
                 "AWSSecretsManager", "AWSSSM", "AWSIAM", "AWSELBv2",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

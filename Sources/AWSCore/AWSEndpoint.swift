@@ -19,7 +19,9 @@ public struct AWSEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// The endpoint of `service` in `region`, honouring `AWS_ENDPOINT_URL_<SERVICE>` and then
     /// `AWS_ENDPOINT_URL` (unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true).
     ///
-    /// Global services (IAM) use their partition's global host; every other service its regional one.
+    /// Global services (IAM) use their partition's global host, signed for the partition's home
+    /// region (`us-east-1`, `cn-north-1`, `us-gov-west-1`) whatever region asked; every other
+    /// service its regional one.
     public static func resolve(
         service: AWSServiceDescriptor, region regionName: String, environment: EnvironmentVariables
     ) throws(AWSClientError) -> AWSEndpoint {
@@ -30,10 +32,15 @@ public struct AWSEndpoint: Sendable, Hashable, CustomStringConvertible {
                 return try configured(url: value, variable: variable, region: region)
             }
         }
-        let region = try Region(regionName)
+        var region = try Region(regionName)
         let host: String
         if service.endpointPrefix == "iam" {
-            host = region.partition.id == "aws" ? "iam.amazonaws.com" : "iam.\(region.name).\(region.partition.dnsSuffix)"
+            switch region.partition.id {
+            case "aws": (host, region) = ("iam.amazonaws.com", try Region("us-east-1"))
+            case "aws-cn": (host, region) = ("iam.cn-north-1.amazonaws.com.cn", try Region("cn-north-1"))
+            case "aws-us-gov": (host, region) = ("iam.us-gov.amazonaws.com", try Region("us-gov-west-1"))
+            default: host = "iam.\(region.name).\(region.partition.dnsSuffix)"
+            }
         } else {
             host = "\(service.endpointPrefix).\(region.name).\(region.partition.dnsSuffix)"
         }

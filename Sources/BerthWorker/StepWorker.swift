@@ -56,6 +56,10 @@ public struct StepWorker: Sendable {
                 checkpoint: StepCheckpoint(job: job, host: host), host: host, worker: self)
             let outcome: StepOutcome
             switch job.kind {
+            case _ where job.mode != nil && job.kind != .deployService && job.kind != .updateService:
+                // Only the service steps know a mode that changes nothing; any other would run for real.
+                outcome = StepOutcome(
+                    state: .failed, message: "A \(job.kind.rawValue) step cannot be previewed (\(job.mode?.rawValue ?? "?")).")
             case .deployService: outcome = try await DeployServiceStep(run: run).execute()
             case .updateService: outcome = try await UpdateServiceStep(run: run).execute()
             case .runTask: outcome = try await RunTaskStep(run: run).execute()

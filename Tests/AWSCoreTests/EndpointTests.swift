@@ -21,6 +21,19 @@ struct EndpointTests {
         #expect(endpoint.source == "default")
     }
 
+    @Test(
+        "IAM is global: its partition's one host, signed for the partition's home region whatever region asks",
+        arguments: [
+            ("eu-west-1", "https://iam.amazonaws.com", "us-east-1"), ("us-east-1", "https://iam.amazonaws.com", "us-east-1"),
+            ("cn-northwest-1", "https://iam.cn-north-1.amazonaws.com.cn", "cn-north-1"),
+            ("us-gov-east-1", "https://iam.us-gov.amazonaws.com", "us-gov-west-1"),
+        ])
+    func iamSigningRegion(asked: String, url: String, signingRegion: String) throws {
+        let endpoint = try AWSEndpoint.resolve(service: .iam, region: asked, environment: [:])
+        #expect(endpoint.description == url)
+        #expect(endpoint.region.name == signingRegion)
+    }
+
     @Test("AWS_ENDPOINT_URL_<SERVICE> wins over AWS_ENDPOINT_URL")
     func serviceSpecificOverride() throws {
         let environment: EnvironmentVariables = [

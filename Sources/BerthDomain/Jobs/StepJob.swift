@@ -72,6 +72,50 @@ public struct StepJob: Sendable, Hashable, Codable {
         self.earlier = earlier
     }
 
+    enum CodingKeys: String, CodingKey {
+        case taskID, stepIndex, stepName, kind, previewKind, properties, variables, target, region, images, defaultTags
+        case credentials, earlier, masked, mode
+    }
+
+    /// A preview job carries its step type under `previewKind`, not `kind`: a worker or node of a
+    /// version that knows no previews then cannot read the job at all — it would otherwise run a
+    /// verify or a diff as the real step, and change the service.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        taskID = try container.decode(String.self, forKey: .taskID)
+        stepIndex = try container.decode(Int.self, forKey: .stepIndex)
+        stepName = try container.decode(String.self, forKey: .stepName)
+        mode = try container.decodeIfPresent(Mode.self, forKey: .mode)
+        kind = try container.decode(DeploymentStep.Kind.self, forKey: mode == nil ? .kind : .previewKind)
+        properties = try container.decode(JSONValue.self, forKey: .properties)
+        variables = try container.decode(VariableDictionary.self, forKey: .variables)
+        target = try container.decodeIfPresent(Target.self, forKey: .target)
+        region = try container.decode(String.self, forKey: .region)
+        images = try container.decode([String: String].self, forKey: .images)
+        defaultTags = try container.decode([String: String].self, forKey: .defaultTags)
+        credentials = try container.decodeIfPresent(StepJobCredentials.self, forKey: .credentials)
+        earlier = try container.decodeIfPresent(StepProgress.self, forKey: .earlier)
+        masked = try container.decodeIfPresent([String].self, forKey: .masked) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(taskID, forKey: .taskID)
+        try container.encode(stepIndex, forKey: .stepIndex)
+        try container.encode(stepName, forKey: .stepName)
+        try container.encodeIfPresent(mode, forKey: .mode)
+        try container.encode(kind, forKey: mode == nil ? .kind : .previewKind)
+        try container.encode(properties, forKey: .properties)
+        try container.encode(variables, forKey: .variables)
+        try container.encodeIfPresent(target, forKey: .target)
+        try container.encode(region, forKey: .region)
+        try container.encode(images, forKey: .images)
+        try container.encode(defaultTags, forKey: .defaultTags)
+        try container.encodeIfPresent(credentials, forKey: .credentials)
+        try container.encodeIfPresent(earlier, forKey: .earlier)
+        try container.encode(masked, forKey: .masked)
+    }
+
     /// The job's place in the deployment's record of progress.
     public var key: StepProgress.Key { StepProgress.Key(stepIndex: stepIndex, targetID: target?.id) }
 

@@ -130,8 +130,17 @@ public struct StepJobService: Sendable {
         guard try await store.renewStepJob(id: jobID, workerID: worker.id, until: leaseUntil()) != nil,
             let record = try await store.stepJob(id: jobID)
         else { throw Self.notHeld(jobID) }
+        let job = try StepJobEnvelope.open(record, with: secrets).job
+        // A preview changes nothing, so it locks nothing: a worker asking is one that does not know
+        // previews and is about to run the step for real.
+        guard job.mode == nil else {
+            throw BerthError(
+                .conflict,
+                "The job \(jobID) is a \(job.mode?.rawValue ?? "") preview, which takes no service lock; this worker does not know previews (update it)."
+            )
+        }
         // A job locks services of its own target's cluster only.
-        guard let target = try StepJobEnvelope.open(record, with: secrets).job.target,
+        guard let target = job.target,
             request.key.hasPrefix("\(target.region)/\(target.clusterName)/"), request.key.count <= 1024
         else {
             throw BerthError(.validationFailed, "The job \(jobID) may lock only services of its own target's cluster.")
@@ -152,10 +161,14 @@ public struct StepJobService: Sendable {
             let record = try await store.stepJob(id: jobID)
         else { throw Self.notHeld(jobID) }
         let job = try StepJobEnvelope.open(record, with: secrets).job
-        // Only a service step asks (at an ECS PAUSE hook): no other job puts questions to people.
-        guard job.kind == .deployService || job.kind == .updateService else {
+        // Only a service step asks (at an ECS PAUSE hook): no other job puts questions to people,
+        // and only about its own target.
+        guard job.kind == .deployService || job.kind == .updateService, job.mode == nil else {
             throw BerthError(
                 .forbidden, "The job \(jobID) is a \(job.kind.rawValue) step; only the ECS service steps ask a person.")
+        }
+        guard request.subject.hasPrefix("hook:\(job.target?.id ?? "-"):") else {
+            throw BerthError(.forbidden, "The job \(jobID) asks only about its own target's hooks.")
         }
         let questions = StepQuestions(store: store, clock: configuration.clock)
         if request.withdraw == true {

@@ -1,6 +1,7 @@
 import AWSCore
 import AWSECS
 import BerthDomain
+import Crypto
 import Foundation
 
 /// `berth release diff`: what a service step would change, against what runs now — the unified
@@ -8,8 +9,11 @@ import Foundation
 /// register) and of the service settings the step sets. Without the noise of what ECS fills in:
 /// the fields ECS adds to a revision (ARN, revision, status, registration), empty lists, and
 /// defaults the release does not name (`cpu: 0`, `essential: true`, `protocol: tcp`, …);
-/// environment variables and secrets are compared by name, not by position. Sensitive values are
-/// masked in the log like every other line.
+/// environment variables and secrets are compared by name, not by position. An environment
+/// variable's value is shown as a fingerprint (an HMAC under a key made for this diff), so that a
+/// change shows without the value — the running revision may hold values Berth does not know are
+/// secret, and a task log is readable with less than a diff needs; every sensitive value of the
+/// step's scope is masked wherever else it appears, before the JSON escapes it.
 struct ServiceDiff {
     let run: StepRun
     let ecs: ECSClient
@@ -22,7 +26,10 @@ struct ServiceDiff {
         let cluster = run.target?.clusterName ?? "?"
         let service = try await ecs.describeServices(ECS.DescribeServicesRequest(services: [serviceName], cluster: cluster))
             .services?.first { $0.serviceName == serviceName && $0.status == "ACTIVE" }
-        var proposed = Self.normalized(try Self.json(definition), dropping: Self.requestOnly)
+        let fingerprints = SymmetricKey(size: .bits256)
+        let secrets = run.job.masked.filter { $0.count >= 4 }
+        var proposed = Self.redacted(
+            Self.normalized(try Self.json(definition), dropping: Self.requestOnly), key: fingerprints, secrets: secrets)
         var running = JSONValue.object([])
         var runningName = "nothing (the service does not exist yet: it would be created)"
         if let service, let arn = service.taskDefinition,
@@ -30,7 +37,8 @@ struct ServiceDiff {
                 .taskDefinition
         {
             runningName = RolloutTracker.revision(of: arn)
-            running = Self.normalized(try Self.json(current), dropping: Self.addedByECS)
+            running = Self.redacted(
+                Self.normalized(try Self.json(current), dropping: Self.addedByECS), key: fingerprints, secrets: secrets)
             (running, proposed) = Self.withoutUnnamedDefaults(running, proposed)
         }
         let release = "\(definition.family) (this release)"
@@ -42,7 +50,8 @@ struct ServiceDiff {
                 "Task definition: no change against \(runningName) (a deployment registers an identical revision).")
         } else {
             await run.log.info("Task definition: \(runningName) → \(release):")
-            for line in lines { await run.log.info(line) }
+            for line in lines.prefix(Self.maximumLines) { await run.log.info(line) }
+            if lines.count > Self.maximumLines { await run.log.info("… and \(lines.count - Self.maximumLines) more lines.") }
         }
         let runningSettings = try service.map { Self.picked(Self.normalized(try Self.json($0), dropping: []), like: settings) }
         let settingLines = UnifiedDiff.lines(
@@ -53,12 +62,43 @@ struct ServiceDiff {
             await run.log.info("Service settings: no change.")
         } else {
             await run.log.info("Service settings:")
-            for line in settingLines { await run.log.info(line) }
+            for line in settingLines.prefix(Self.maximumLines) { await run.log.info(line) }
+            if settingLines.count > Self.maximumLines {
+                await run.log.info("… and \(settingLines.count - Self.maximumLines) more lines.")
+            }
         }
         let changed = !lines.isEmpty || !settingLines.isEmpty
         return StepOutcome(
             state: .succeeded, message: changed ? "\(serviceName) would change" : "\(serviceName) would not change")
     }
+
+    /// Environment values as fingerprints; every `secrets` value masked in any other text.
+    static func redacted(_ value: JSONValue, key: SymmetricKey, secrets: [String]) -> JSONValue {
+        func walk(_ value: JSONValue, inEnvironment: Bool) -> JSONValue {
+            switch value {
+            case .object(let members):
+                return .object(
+                    members.map { name, member in
+                        if inEnvironment, name == "value", case .string(let text) = member {
+                            let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)
+                            return (name, .string("(value \(mac.prefix(4).map { String(format: "%02x", $0) }.joined()))"))
+                        }
+                        return (name, walk(member, inEnvironment: name == "environment"))
+                    })
+            case .array(let items): return .array(items.map { walk($0, inEnvironment: inEnvironment) })
+            case .string(var text):
+                for secret in secrets where text.contains(secret) {
+                    text = text.replacingOccurrences(of: secret, with: LogMasker.mask)
+                }
+                return .string(text)
+            default: return value
+            }
+        }
+        return walk(value, inEnvironment: false)
+    }
+
+    /// At most this many lines of each diff go into the log.
+    static let maximumLines = 2000
 
     static func json(_ value: some Encodable) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
@@ -141,30 +181,52 @@ struct ServiceDiff {
 /// A unified diff of two lists of lines (`---`/`+++` headers, `@@` hunks with three lines of
 /// context), from their longest common subsequence.
 enum UnifiedDiff {
+    /// At most this many cells (4 bytes each) in the alignment table: 16 MB.
+    static let maximumCells = 4_000_000
+
     static func lines(from old: [String], to new: [String], fromName: String, toName: String, context: Int = 3) -> [String] {
         guard old != new else { return [] }
-        // The longest common subsequence, table from the end.
-        var table = Array(repeating: Array(repeating: 0, count: new.count + 1), count: old.count + 1)
-        for i in stride(from: old.count - 1, through: 0, by: -1) {
-            for j in stride(from: new.count - 1, through: 0, by: -1) {
-                table[i][j] = old[i] == new[j] ? table[i + 1][j + 1] + 1 : max(table[i + 1][j], table[i][j + 1])
-            }
-        }
         enum Edit { case same(String), removed(String), added(String) }
-        var edits: [Edit] = []
-        var (i, j) = (0, 0)
-        while i < old.count || j < new.count {
-            if i < old.count, j < new.count, old[i] == new[j] {
-                edits.append(.same(old[i]))
-                (i, j) = (i + 1, j + 1)
-            } else if j < new.count, i == old.count || table[i][j + 1] >= table[i + 1][j] {
-                edits.append(.added(new[j]))
-                j += 1
-            } else {
-                edits.append(.removed(old[i]))
-                i += 1
+        // The common head and tail cost nothing; only what lies between is compared.
+        var prefix = 0
+        while prefix < old.count, prefix < new.count, old[prefix] == new[prefix] { prefix += 1 }
+        var suffix = 0
+        while suffix < old.count - prefix, suffix < new.count - prefix, old[old.count - 1 - suffix] == new[new.count - 1 - suffix]
+        {
+            suffix += 1
+        }
+        let a = Array(old[prefix..<(old.count - suffix)])
+        let b = Array(new[prefix..<(new.count - suffix)])
+        var edits: [Edit] = old[..<prefix].map { .same($0) }
+        if a.count * b.count > maximumCells {
+            // Too large to align line by line within bounded memory: all of one, then all of the other.
+            edits += a.map { .removed($0) } + b.map { .added($0) }
+        } else {
+            // The longest common subsequence of the middle, in one flat table filled from the end.
+            let width = b.count + 1
+            var table = [Int32](repeating: 0, count: (a.count + 1) * width)
+            for i in stride(from: a.count - 1, through: 0, by: -1) {
+                for j in stride(from: b.count - 1, through: 0, by: -1) {
+                    table[i * width + j] =
+                        a[i] == b[j]
+                        ? table[(i + 1) * width + j + 1] + 1 : max(table[(i + 1) * width + j], table[i * width + j + 1])
+                }
+            }
+            var (i, j) = (0, 0)
+            while i < a.count || j < b.count {
+                if i < a.count, j < b.count, a[i] == b[j] {
+                    edits.append(.same(a[i]))
+                    (i, j) = (i + 1, j + 1)
+                } else if i < a.count, j == b.count || table[(i + 1) * width + j] >= table[i * width + j + 1] {
+                    edits.append(.removed(a[i]))
+                    i += 1
+                } else {
+                    edits.append(.added(b[j]))
+                    j += 1
+                }
             }
         }
+        edits += old[(old.count - suffix)...].map { .same($0) }
         let changed = edits.indices.filter { if case .same = edits[$0] { false } else { true } }
         var output = ["--- \(fromName)", "+++ \(toName)"]
         var index = 0
@@ -194,7 +256,10 @@ enum UnifiedDiff {
                 case .added(let line): body.append("+" + line); newCount += 1
                 }
             }
-            output.append("@@ -\(oldLine),\(oldCount) +\(newLine),\(newCount) @@")
+            // An empty side names the line before it, as diff(1) does.
+            output.append(
+                "@@ -\(oldCount == 0 ? oldLine - 1 : oldLine),\(oldCount) +\(newCount == 0 ? newLine - 1 : newLine),\(newCount) @@"
+            )
             output += body
             index += 1
         }
