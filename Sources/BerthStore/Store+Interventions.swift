@@ -6,7 +6,8 @@ import SQLKit
 extension BerthStore {
     /// The step's intervention, asked now unless it was asked before (by an earlier run of the
     /// deployment, on this node or another).
-    public func askIntervention(_ intervention: Intervention) async throws -> Intervention {
+    /// - Parameter limit: at most this many questions per task (a new one beyond is refused with 409).
+    public func askIntervention(_ intervention: Intervention, limit: Int? = nil) async throws -> Intervention {
         try await database.transaction { db in
             if let existing = try await db.raw(
                 """
@@ -15,6 +16,13 @@ extension BerthStore {
                 """
             ).first() {
                 return try Self.intervention(existing)
+            }
+            if let limit,
+                try await db.raw("SELECT COUNT(*) AS n FROM interventions WHERE task_id = \(bind: intervention.taskID)").first()?
+                    .int("n") ?? 0 >= limit
+            {
+                throw BerthError(
+                    .conflict, "The task \(intervention.taskID) has asked \(limit) questions already; it asks no more.")
             }
             try await db.raw(
                 """
@@ -61,12 +69,6 @@ extension BerthStore {
                 AND subject = \(bind: subject) AND answer IS NULL
                 """
             ).run()
-        }
-    }
-
-    public func interventionCount(taskID: String) async throws -> Int {
-        try await database.withConnection { db in
-            try await db.raw("SELECT COUNT(*) AS n FROM interventions WHERE task_id = \(bind: taskID)").first()?.int("n") ?? 0
         }
     }
 

@@ -21,6 +21,17 @@ extension BerthStore {
         }
     }
 
+    /// What a task deploys, or previews: its deployment, or the deployment a preview would be
+    /// (never stored; its id is the task's). Nil for other tasks.
+    public func deploymentOrPreview(taskID: String) async throws -> Deployment? {
+        if let deployment = try await deployment(taskID: taskID) { return deployment }
+        return try await releasePreview(taskID: taskID).map {
+            Deployment(
+                id: $0.taskID, spaceID: $0.spaceID, projectID: $0.projectID, releaseID: $0.releaseID,
+                environmentID: $0.environmentID, taskID: $0.taskID, createdAt: $0.createdAt)
+        }
+    }
+
     public func releasePreview(taskID: String) async throws -> ReleasePreview? {
         try await database.withConnection { db in
             try await db.raw("SELECT * FROM release_previews WHERE task_id = \(bind: taskID)").first().map { row in

@@ -26,7 +26,7 @@ extension UseCases {
     /// the task acts (a deployment's project and environment).
     public func cancelTask(_ id: String, by requester: Requester) async throws -> ServerTask {
         guard let queued = try await store.task(id: id) else { throw BerthError.notFound("task", id) }
-        let deployment = try await store.deployment(taskID: queued.id)
+        let deployment = try await store.deploymentOrPreview(taskID: queued.id)
         try requester.require(
             .taskCancel,
             at: AccessScope(spaceID: queued.spaceID, projectID: deployment?.projectID, environmentID: deployment?.environmentID),

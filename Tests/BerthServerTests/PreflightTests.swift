@@ -9,6 +9,8 @@ import Foundation
 import HTTPTypes
 import Testing
 
+@testable import BerthWorker
+
 /// `verify: true`: the preflight of a service step, against the roles, images, secrets,
 /// parameters and target groups that exist in moto (ECS itself is the fake).
 @Suite("Preflight (verify) against moto")
@@ -182,5 +184,37 @@ struct PreflightTests {
         let goodTask = try await server.finishedTask(try #require(good.json["id"] as? String, "\(good.text)"))
         #expect(goodTask.state == .succeeded, "\(goodTask)")
         #expect(ecs.taskDefinitions(family: "web").count == 1, "verify registered nothing")
+    }
+}
+
+@Suite("Preflight: reading references")
+struct PreflightReferenceTests {
+    @Test("ECR image references: tag, digest, tag and digest, the default tag; other registries are not ECR")
+    func images() throws {
+        let host = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+        let tagged = try #require(Preflight.ecrReference("\(host)/shop/web:1.2"))
+        #expect(tagged.registry == "123456789012" && tagged.region == "eu-west-1" && tagged.repository == "shop/web")
+        #expect(tagged.tag == "1.2" && tagged.digest == nil)
+        let both = try #require(Preflight.ecrReference("\(host)/shop/web:1.2@sha256:abc"))
+        #expect(both.repository == "shop/web" && both.tag == nil && both.digest == "sha256:abc")
+        #expect(try #require(Preflight.ecrReference("\(host)/web")).tag == "latest")
+        #expect(Preflight.ecrReference("nginx:1.27") == nil)
+        #expect(Preflight.ecrReference("ghcr.io/shop/web:1") == nil)
+        #expect(Preflight.ecrReference("public.ecr.aws/shop/web:1") == nil)
+    }
+
+    @Test("A missing permission is 'could not check', not a finding; another refusal fails the check")
+    func refusals() {
+        let denied = AWSError(
+            code: .accessDeniedException, message: "not authorized", requestID: nil, statusCode: 400, operation: "DescribeImages")
+        guard case .skipped(let text) = Preflight.refusal("image x", denied) else {
+            Issue.record("AccessDenied failed the check")
+            return
+        }
+        #expect(text.contains("could not check"))
+        let missing = AWSError(
+            code: "RepositoryNotFoundException", message: "no such repository", requestID: nil, statusCode: 400,
+            operation: "DescribeImages")
+        #expect(Preflight.refusal("image x", missing) == .failed("image x: RepositoryNotFoundException: no such repository"))
     }
 }

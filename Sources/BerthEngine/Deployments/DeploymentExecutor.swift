@@ -211,16 +211,7 @@ struct DeploymentExecutor: TaskExecutor {
     }
 
     func makePlan(_ task: ServerTask, log: TaskLogWriter) async throws -> Plan {
-        let preview = task.kind.previewMode == nil ? nil : try await store.releasePreview(taskID: task.id)
-        let recorded: Deployment? =
-            if let preview {
-                Deployment(
-                    id: preview.taskID, spaceID: preview.spaceID, projectID: preview.projectID, releaseID: preview.releaseID,
-                    environmentID: preview.environmentID, taskID: preview.taskID, createdAt: preview.createdAt)
-            } else {
-                try await store.deployment(taskID: task.id)
-            }
-        guard let deployment = recorded,
+        guard let deployment = try await store.deploymentOrPreview(taskID: task.id),
             let release = try await store.release(id: deployment.releaseID),
             let project = try await store.project(id: deployment.projectID)
         else { throw BerthError(.notFound, "The deployment of task \(task.id) or its release no longer exists.") }

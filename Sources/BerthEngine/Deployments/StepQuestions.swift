@@ -20,14 +20,11 @@ struct StepQuestions: Sendable {
             throw BerthError(
                 .validationFailed, "A step's question needs a subject of 1 to 512 bytes and instructions of at most 4096.")
         }
-        guard try await store.interventionCount(taskID: taskID) < Self.limitPerTask else {
-            throw BerthError(
-                .conflict, "The task \(taskID) has asked \(Self.limitPerTask) questions already; it asks no more.")
-        }
         let fresh = Intervention(
             taskID: taskID, stepIndex: stepIndex, stepName: stepName, instructions: instructions, teams: [],
             createdAt: clock.now(), subject: subject)
-        let asked = try await store.askIntervention(fresh)
+        // Asking again (how a step reads the answer) is never refused; only a new question beyond the limit.
+        let asked = try await store.askIntervention(fresh, limit: Self.limitPerTask)
         return QuestionState(asked, askedNow: asked.id == fresh.id)
     }
 

@@ -28,7 +28,7 @@ extension WebUI {
     func taskPage(_ visit: Visit) async throws -> Response {
         let requester = visit.requester
         let task = try await useCases.task(try visit.parameter("task"), by: requester)
-        let deployment = try await useCases.store.deployment(taskID: task.id)
+        let deployment = try await useCases.store.deploymentOrPreview(taskID: task.id)
         var values: [String: Any] = [
             "id": task.id, "description": task.description, "state": task.state.phrase, "stateClass": task.state.rawValue,
             "finished": task.state.isFinished, "queuedBy": task.queuedBy ?? "the schedule", "created": Self.time(task.createdAt),

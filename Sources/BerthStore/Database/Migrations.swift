@@ -355,7 +355,10 @@ public enum Migrations {
                     project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
                     release_id TEXT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
                     environment_id TEXT NOT NULL REFERENCES environments(id) ON DELETE CASCADE, created_at BIGINT NOT NULL)
-                """
+                """,
+                "CREATE INDEX release_previews_by_release ON release_previews (release_id)",
+                "CREATE INDEX release_previews_by_project ON release_previews (project_id)",
+                "CREATE INDEX release_previews_by_environment ON release_previews (environment_id)",
             ]),
     ]
 

@@ -41,9 +41,12 @@ struct ServiceDeploymentWait {
             await withdrawQuestions(seen.openQuestions)
             return verdict
         } catch {
-            // Cancelled or failed: no question may stay open for a wait that has ended.
-            let open = seen.openQuestions
-            await Task { await withdrawQuestions(open) }.value
+            // Cancelled or failed: no question may stay open for a wait that has ended — unless the
+            // deployment is handed over, and the node that carries it on waits on the same questions.
+            if !WorkStop.isHandingOver {
+                let open = seen.openQuestions
+                await Task { await withdrawQuestions(open) }.value
+            }
             throw error
         }
     }

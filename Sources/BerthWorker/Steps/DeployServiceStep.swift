@@ -93,6 +93,14 @@ struct DeployServiceStep {
                     definition, arn: arn, family: taskDefinition.family, service: try await rollout.describeService(),
                     changedAt: changedAt)
             }
+            // Checked before anything is created, the log group too.
+            if verify, rollout.earlier?.taskDefinitionARN == nil {
+                let results = try await Preflight(
+                    run: run, definition: taskDefinition, loadBalancers: loadBalancers ?? [], network: network,
+                    launchType: launchType, berthLogGroup: loggedContainers.isEmpty ? nil : logging?.group
+                ).check()
+                if let failure = Preflight.failure(results) { return .failed(failure) }
+            }
             if let logging, rollout.earlier?.taskDefinitionARN == nil {
                 if loggedContainers.isEmpty {
                     await run.log.info("Every container has its own log configuration; logGroup \(logging.group) is not used.")
@@ -102,13 +110,6 @@ struct DeployServiceStep {
                     )
                     try await logging.ensureGroup(try run.logs(), tags: try run.tagValues(), log: run.log)
                 }
-            }
-            if verify, rollout.earlier?.taskDefinitionARN == nil {
-                let results = try await Preflight(
-                    run: run, definition: taskDefinition, loadBalancers: loadBalancers ?? [], network: network,
-                    launchType: launchType, berthLogGroup: loggedContainers.isEmpty ? nil : logging?.group
-                ).check()
-                if let failure = Preflight.failure(results) { return .failed(failure) }
             }
             let (definition, arn) = try await rollout.register(taskDefinition)
             // An earlier run may have created the service and stopped before recording it: then it

@@ -73,7 +73,7 @@ struct Preflight {
             }
             return .ok("\(label) \(arn) exists and trusts ecs-tasks.amazonaws.com")
         } catch let error as AWSError {
-            return .failed("\(label) \(arn): \(error.code): \(error.message)")
+            return Self.refusal("\(label) \(arn)", error)
         }
     }
 
@@ -93,6 +93,8 @@ struct Preflight {
         if let at = rest.firstIndex(of: "@") {
             digest = String(rest[rest.index(after: at)...])
             rest = String(rest[..<at])
+            // `repository:tag@digest` names the digest; the tag is only a label.
+            if let colon = rest.lastIndex(of: ":") { rest = String(rest[..<colon]) }
         } else if let colon = rest.lastIndex(of: ":") {
             tag = String(rest[rest.index(after: colon)...])
             rest = String(rest[..<colon])
@@ -115,7 +117,7 @@ struct Preflight {
             }
             return .ok("image \(image) (\(container)) exists in ECR (\(described.imageDigest ?? "no digest"))")
         } catch let error as AWSError {
-            return .failed("image \(image) (\(container)): \(error.code): \(error.message)")
+            return Self.refusal("image \(image) (\(container))", error)
         }
     }
 
@@ -133,7 +135,7 @@ struct Preflight {
                 if described.DeletedDate != nil { return .failed("\(label): the secret is scheduled for deletion") }
                 return .ok("\(label) exists in Secrets Manager")
             } catch let error as AWSError {
-                return .failed("\(label): \(error.code): \(error.message)")
+                return Self.refusal("\(label)", error)
             }
         }
         let parameter: String
@@ -159,7 +161,7 @@ struct Preflight {
             }
             return .ok("\(label) exists in SSM Parameter Store (\(match.`Type`?.rawValue ?? "?"))")
         } catch let error as AWSError {
-            return .failed("\(label): \(error.code): \(error.message)")
+            return Self.refusal("\(label)", error)
         }
     }
 
@@ -183,7 +185,7 @@ struct Preflight {
                     continue
                 }
             } catch let error as AWSError {
-                results.append(.failed("target group \(entry.arn): \(error.code): \(error.message)"))
+                results.append(Self.refusal("target group \(entry.arn)", error))
                 continue
             }
             guard let name = entry.container, let port = entry.port else {
@@ -244,7 +246,7 @@ struct Preflight {
                         ))
                 }
             } catch let error as AWSError {
-                results.append(.failed("log group \(group.name): \(error.code): \(error.message)"))
+                results.append(Self.refusal("log group \(group.name)", error))
             }
         }
         return results
@@ -276,6 +278,15 @@ struct Preflight {
         return StepOutcome(
             state: .succeeded,
             message: "\(results.count - skipped) check\(results.count - skipped == 1 ? "" : "s") passed, \(skipped) skipped")
+    }
+
+    /// What AWS refused: a missing permission of the step's credentials (AccessDenied) is no
+    /// finding about the release, so the check is skipped and says why; anything else fails it.
+    static func refusal(_ label: String, _ error: AWSError) -> Result {
+        if error.code == .accessDenied || error.code == .accessDeniedException || error.statusCode == 403 {
+            return .skipped("\(label): could not check, the step's credentials may not (\(error.code): \(error.message))")
+        }
+        return .failed("\(label): \(error.code): \(error.message)")
     }
 
     /// The step's outcome when a check failed.

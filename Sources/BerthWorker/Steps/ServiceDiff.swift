@@ -53,7 +53,9 @@ struct ServiceDiff {
             for line in lines.prefix(Self.maximumLines) { await run.log.info(line) }
             if lines.count > Self.maximumLines { await run.log.info("… and \(lines.count - Self.maximumLines) more lines.") }
         }
-        let runningSettings = try service.map { Self.picked(Self.normalized(try Self.json($0), dropping: []), like: settings) }
+        let runningSettings = try service.map {
+            Self.picked(Self.normalized(try Self.json($0), dropping: []), like: Self.normalized(settings, dropping: []))
+        }
         let settingLines = UnifiedDiff.lines(
             from: (runningSettings ?? .object([])).rendered(pretty: true).components(separatedBy: "\n"),
             to: Self.normalized(settings, dropping: []).rendered(pretty: true).components(separatedBy: "\n"),
@@ -170,11 +172,22 @@ struct ServiceDiff {
         return (strip(running, like: proposed).sortedKeys, proposed)
     }
 
-    /// The members of `running` that `like` names, at the top level (the settings a step sets).
+    /// The members of `running` that `like` names, at every depth (the settings a step sets: what
+    /// ECS fills in besides — disabled alarms, `assignPublicIp`, `LATEST` — is no change of the release's).
     static func picked(_ running: JSONValue, like: JSONValue) -> JSONValue {
-        guard case .object(let wanted) = like, case .object(let members) = running else { return .object([]) }
-        let names = Set(wanted.map(\.0))
-        return JSONValue.object(members.filter { names.contains($0.0) }).sortedKeys
+        func pick(_ running: JSONValue, _ like: JSONValue) -> JSONValue {
+            switch (running, like) {
+            case (.object(let members), .object(let wanted)):
+                return .object(
+                    wanted.compactMap { name, wantedValue in
+                        members.first { $0.0 == name }.map { (name, pick($0.1, wantedValue)) }
+                    })
+            case (.array(let items), .array(let wanted)):
+                return .array(items.enumerated().map { index, item in index < wanted.count ? pick(item, wanted[index]) : item })
+            default: return running
+            }
+        }
+        return pick(running, like).sortedKeys
     }
 }
 
