@@ -29,7 +29,6 @@ struct ServiceDeploymentWait {
             await run.log.info("Not waiting for the rollout (wait: false); ECS continues it.")
             return .succeeded("not waited for")
         }
-        let clock = run.configuration.clock
         let revision = RolloutTracker.revision(of: taskDefinition)
         await run.log.info(
             "Waiting for ECS's \(strategy.rawValue) deployment of \(revision) to \(service)"
