@@ -21,9 +21,10 @@ struct ThrottledRolloutTests {
         return try #require(deployment.json["taskId"] as? String, "\(deployment.text)")
     }
 
-    /// Waits until the log of `taskID` has a line that `matches`; fails when none comes in 30 s.
+    /// Waits until the log of `taskID` has a line that `matches`; fails when none comes in 120 s
+    /// (the whole suite, a browser among it, shares two cores).
     static func waitForLine(_ server: TestServer, taskID: String, _ matches: (String) -> Bool) async throws {
-        for _ in 0..<600 {
+        for _ in 0..<2400 {
             if try await server.server.store.taskLog(taskID: taskID).contains(where: { matches($0.message) }) { return }
             try await Task.sleep(for: .milliseconds(50))
         }

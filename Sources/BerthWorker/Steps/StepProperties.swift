@@ -141,15 +141,20 @@ public struct StepProperties: Sendable {
     /// `wait` may also be `{untilStage: STAGE}` on the service steps (see
     /// ``DeploymentStrategySettings``): the step waits, and returns at that stage.
     func waitOption() throws(BerthError) -> WaitOption {
+        if try waits() == false { return .dontWait }
+        let seconds = try int("timeoutSeconds", in: 0...86_400) ?? 1800
+        return seconds == 0 ? .wait : .waitWithTimeout(.seconds(seconds))
+    }
+
+    /// `wait` alone: true (the default), false, or `{untilStage: STAGE}` (which waits).
+    func waits() throws(BerthError) -> Bool {
         if case .object(let members)? = json["wait"] {
             guard members.map(\.0) == ["untilStage"] else {
                 throw failure("wait", "must be true, false or {untilStage: STAGE}")
             }
-        } else if try bool("wait") == false {
-            return .dontWait
+            return true
         }
-        let seconds = try int("timeoutSeconds", in: 0...86_400) ?? 1800
-        return seconds == 0 ? .wait : .waitWithTimeout(.seconds(seconds))
+        return try bool("wait") ?? true
     }
 
     static func describe(_ error: DecodingError) -> String {

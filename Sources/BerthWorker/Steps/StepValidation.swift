@@ -98,7 +98,8 @@ public enum StepValidation {
             if case .object? = step.properties["wait"], step.kind != .deployService, step.kind != .updateService {
                 errors.add("\(field).wait", "step '\(step.name)': wait {untilStage} is for the ECS service steps")
             } else if !hasReference(["wait"]) {
-                errors.check("\(field).wait") { _ = try properties.waitOption() }
+                // `wait` alone: `timeoutSeconds` is checked below, and may be a `#{}` reference.
+                errors.check("\(field).wait") { _ = try properties.waits() }
             }
         }
         try errors.throwIfAny("process")
