@@ -316,7 +316,7 @@ let package = Package(
             name: "BerthServerTests",
             dependencies: [
                 "BerthServer", "BerthEngine", "BerthWorker", "BerthOIDC", "BerthStore", "BerthDomain", "BerthAPI", "BerthDev",
-                "BerthUseCases", "BerthTestSupport", "AWSCore",
+                "BerthUseCases", "BerthTestSupport", "AWSCore", "AWSIAM",
                 "AWSECS",
                 "AWSSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -19,11 +19,27 @@ public struct IAMClient: AWSServiceClient {
         /// The trust policy, decoded (IAM sends it URL-encoded).
         public var assumeRolePolicyDocument: String?
 
+        public init(name: String, arn: String, assumeRolePolicyDocument: String?) {
+            self.name = name
+            self.arn = arn
+            self.assumeRolePolicyDocument = assumeRolePolicyDocument
+        }
+
         /// The services the trust policy lets assume the role (`ecs-tasks.amazonaws.com`, …).
-        public var trustedServices: Set<String> {
-            guard let document = assumeRolePolicyDocument, let data = document.data(using: .utf8),
-                let policy = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-            else { return [] }
+        /// - Throws: when IAM sent no policy, or one that is not a JSON object.
+        public func trustedServices() throws(AWSClientError) -> Set<String> {
+            guard let document = assumeRolePolicyDocument, let data = document.data(using: .utf8) else {
+                throw AWSClientError(.invalidResponse, "IAM GetRole answered without the role's trust policy.")
+            }
+            let parsed: Any
+            do {
+                parsed = try JSONSerialization.jsonObject(with: data)
+            } catch {
+                throw AWSClientError(.invalidResponse, "The role's trust policy is not JSON: \(error.localizedDescription)")
+            }
+            guard let policy = parsed as? [String: Any] else {
+                throw AWSClientError(.invalidResponse, "The role's trust policy is not a JSON object.")
+            }
             let statements: [[String: Any]] =
                 (policy["Statement"] as? [[String: Any]]) ?? ((policy["Statement"] as? [String: Any]).map { [$0] } ?? [])
             var services: Set<String> = []

@@ -38,8 +38,9 @@ public struct Engine: Sendable {
         let engine = Engine(store: store, queue: queue, configuration: configuration, running: running)
         let watchers = ServiceWatchHub(
             interval: configuration.deploymentPollInterval, clock: configuration.clock, logger: configuration.logger)
+        let cleanup = CleanupCalls()
         let worker = StepWorker(
-            configuration: configuration.worker, watchers: watchers,
+            configuration: configuration.worker, watchers: watchers, cleanup: cleanup,
             registry: CredentialCacheRegistry(clock: configuration.clock))
         let credentials = TargetCredentials(
             store: store, secrets: secrets, resolver: worker.credentials, issuer: issuer)
@@ -64,8 +65,9 @@ public struct Engine: Sendable {
                     kind: .releaseDiff, store: store, credentials: credentials,
                     variables: DeploymentVariables(store: store, secrets: secrets, issuer: issuer), services: deploymentServices),
             ], configuration: configuration, running: running, started: engine.nodeStarted, auditKey: secrets.auditChainKey)
-        // Services shut down in reverse order: the runner (and the deployments it runs) before the pollers.
-        var services: [any Service] = [watchers, runner]
+        // Services shut down in reverse order: the runner (and the deployments it runs) before the
+        // calls of cancelled steps, those before the pollers.
+        var services: [any Service] = [watchers, cleanup, runner]
         if let interval = configuration.healthCheckInterval {
             services.append(HealthCheckSchedule(engine: engine, interval: interval))
         }

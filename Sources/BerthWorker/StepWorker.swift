@@ -15,11 +15,16 @@ import Foundation
 public struct StepWorker: Sendable {
     public let configuration: WorkerConfiguration
     public let watchers: ServiceWatchHub
+    /// Where a cancelled step's calls on its way out run (a service of its own).
+    public let cleanup: CleanupCalls
     public let credentials: JobCredentialResolver
 
-    public init(configuration: WorkerConfiguration, watchers: ServiceWatchHub, registry: CredentialCacheRegistry) {
+    public init(
+        configuration: WorkerConfiguration, watchers: ServiceWatchHub, cleanup: CleanupCalls, registry: CredentialCacheRegistry
+    ) {
         self.configuration = configuration
         self.watchers = watchers
+        self.cleanup = cleanup
         self.credentials = JobCredentialResolver(registry: registry, configuration: configuration)
     }
 

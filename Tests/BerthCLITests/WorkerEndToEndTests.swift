@@ -398,37 +398,48 @@ struct WorkerEndToEndTests {
         }
     }
 
+    /// The project Shop: one Deploy ECS service step on the targets `web`, whose service sits behind
+    /// a blue and a green target group, with the strategy settings given (YAML, one per line).
+    static func shopProject(_ h: Harness, strategy: String) throws -> String {
+        let settings = strategy.split(separator: "\n").map { "      \($0)" }.joined(separator: "\n")
+        return try h.write(
+            "shop.yaml",
+            """
+            name: Shop
+            steps:
+              - name: Deploy web
+                type: deploy-ecs-service
+                targetRoles: [web]
+                properties:
+                  serviceName: web
+            \(settings)
+                  loadBalancers:
+                    - targetGroupArn: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/blue/1
+                      containerName: app
+                      containerPort: 8080
+                      advancedConfiguration:
+                        alternateTargetGroupArn: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/green/2
+                        productionListenerRule: arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/1/2/3
+                        roleArn: arn:aws:iam::123456789012:role/ecsInfrastructure
+                  taskDefinition:
+                    family: web
+                    containerDefinitions: [{name: app, image: shop/web, memory: 256, portMappings: [{containerPort: 8080}]}]
+            """)
+    }
+
     @Test(
         "A blue/green deployment on an external worker stops at its PAUSE hook: berth task approve lets ECS continue to success; berth task reject rolls the next release back"
     )
     func pauseHookOnWorker() async throws {
         try await Self.withHarness { h in
             let worker = try await h.poolWithTarget("web")
-            let project = try h.write(
-                "bluegreen.yaml",
-                """
-                name: Shop
-                steps:
-                  - name: Deploy web
-                    type: deploy-ecs-service
-                    targetRoles: [web]
-                    properties:
-                      serviceName: web
-                      strategy: BLUE_GREEN
-                      bakeTimeInMinutes: 0
-                      lifecycleHooks: [{targetType: PAUSE, lifecycleStages: [POST_TEST_TRAFFIC_SHIFT]}]
-                      loadBalancers:
-                        - targetGroupArn: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/blue/1
-                          containerName: app
-                          containerPort: 8080
-                          advancedConfiguration:
-                            alternateTargetGroupArn: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/green/2
-                            productionListenerRule: arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/1/2/3
-                            roleArn: arn:aws:iam::123456789012:role/ecsInfrastructure
-                      taskDefinition:
-                        family: web
-                        containerDefinitions: [{name: app, image: shop/web, memory: 256}]
-                """)
+            let project = try Self.shopProject(
+                h,
+                strategy: """
+                    strategy: BLUE_GREEN
+                    bakeTimeInMinutes: 0
+                    lifecycleHooks: [{targetType: PAUSE, lifecycleStages: [POST_TEST_TRAFFIC_SHIFT]}]
+                    """)
             let applied = try await h.berth(["project", "apply", "-f", project])
             #expect(applied.status == 0, "\(applied.standardError)")
             for (version, verb) in [("1", "approve"), ("2", "reject")] {
@@ -472,33 +483,15 @@ struct WorkerEndToEndTests {
     func previewsAndCanaryOnWorker() async throws {
         try await Self.withHarness { h in
             let worker = try await h.poolWithTarget("web")
-            let project = try h.write(
-                "canary.yaml",
-                """
-                name: Shop
-                steps:
-                  - name: Deploy web
-                    type: deploy-ecs-service
-                    targetRoles: [web]
-                    properties:
-                      serviceName: web
-                      strategy: CANARY
-                      canaryConfiguration: {canaryPercent: 10.0, canaryBakeTimeInMinutes: 1}
-                      bakeTimeInMinutes: 600
-                      wait: {untilStage: BAKE_TIME}
-                      alarms: {alarmNames: [web-5xx], enable: true, rollback: true}
-                      loadBalancers:
-                        - targetGroupArn: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/blue/1
-                          containerName: app
-                          containerPort: 8080
-                          advancedConfiguration:
-                            alternateTargetGroupArn: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/green/2
-                            productionListenerRule: arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/1/2/3
-                            roleArn: arn:aws:iam::123456789012:role/ecsInfrastructure
-                      taskDefinition:
-                        family: web
-                        containerDefinitions: [{name: app, image: shop/web, memory: 256, portMappings: [{containerPort: 8080}]}]
-                """)
+            let project = try Self.shopProject(
+                h,
+                strategy: """
+                    strategy: CANARY
+                    canaryConfiguration: {canaryPercent: 10.0, canaryBakeTimeInMinutes: 1}
+                    bakeTimeInMinutes: 600
+                    wait: {untilStage: BAKE_TIME}
+                    alarms: {alarmNames: [web-5xx], enable: true, rollback: true}
+                    """)
             #expect(try await h.berth(["project", "apply", "-f", project]).status == 0)
             let missing = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:9"
             for (version, image) in [("1", "shop/web:1"), ("2", "shop/web:alarm"), ("3", missing)] {

@@ -1,4 +1,5 @@
 import AWSCore
+import AWSIAM
 import AWSSigV4
 import BerthDev
 import BerthDomain
@@ -201,6 +202,27 @@ struct PreflightReferenceTests {
         #expect(Preflight.ecrReference("nginx:1.27") == nil)
         #expect(Preflight.ecrReference("ghcr.io/shop/web:1") == nil)
         #expect(Preflight.ecrReference("public.ecr.aws/shop/web:1") == nil)
+    }
+
+    @Test(
+        "A role's trust policy: services of Allow statements (one or a list, a statement or a list of them); an unreadable one is an error, not 'trusts nothing'"
+    )
+    func trustPolicies() throws {
+        func role(_ document: String?) -> IAMClient.Role {
+            IAMClient.Role(name: "r", arn: "arn:aws:iam::1:role/r", assumeRolePolicyDocument: document)
+        }
+        #expect(
+            try role(
+                #"{"Statement":{"Effect":"Allow","Principal":{"Service":["ecs-tasks.amazonaws.com","lambda.amazonaws.com"]}}}"#
+            ).trustedServices() == ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com"])
+        #expect(
+            try role(
+                #"{"Statement":[{"Effect":"Deny","Principal":{"Service":"ecs-tasks.amazonaws.com"}},{"Effect":"Allow","Principal":{"AWS":"*"}}]}"#
+            ).trustedServices().isEmpty)
+        #expect(throws: AWSClientError.self) { try role("{not json").trustedServices() }
+        #expect(throws: AWSClientError.self) { try role(nil).trustedServices() }
+        #expect(IAMClient.roleName(of: "arn:aws:iam::123456789012:role/service/web-task") == "web-task")
+        #expect(IAMClient.roleName(of: "web-task") == nil)
     }
 
     @Test("A missing permission is 'could not check', not a finding; another refusal fails the check")

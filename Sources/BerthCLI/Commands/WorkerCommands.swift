@@ -155,7 +155,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let configuration = WorkerConfiguration(
             environment: .process, deploymentPollInterval: poll, scriptUser: scripts, logger: logger)
         let watchers = ServiceWatchHub(interval: poll, clock: configuration.clock, logger: logger)
-        let worker = StepWorker(configuration: configuration, watchers: watchers, registry: CredentialCacheRegistry())
+        let cleanup = CleanupCalls()
+        let worker = StepWorker(
+            configuration: configuration, watchers: watchers, cleanup: cleanup, registry: CredentialCacheRegistry())
         var http = HTTPClient.Configuration()
         http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = concurrency + 2
         if let certificatePEM {
@@ -171,7 +173,8 @@ struct WorkerCommand: AsyncParsableCommand {
             concurrency: concurrency, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: watchers), .init(service: agent)], gracefulShutdownSignals: [.sigterm, .sigint],
+                services: [.init(service: watchers), .init(service: cleanup), .init(service: agent)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
             try await group.run()

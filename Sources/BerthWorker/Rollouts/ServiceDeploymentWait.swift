@@ -44,7 +44,7 @@ struct ServiceDeploymentWait {
             // deployment is handed over, and the node that carries it on waits on the same questions.
             if !WorkStop.isHandingOver {
                 let open = seen.openQuestions
-                await Task { await withdrawQuestions(open) }.value
+                await run.worker.cleanup.perform { await withdrawQuestions(open) }
             }
             throw error
         }

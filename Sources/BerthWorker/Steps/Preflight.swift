@@ -66,9 +66,15 @@ struct Preflight {
         let iam = IAMClient(client: try client(.iam))
         do {
             let role = try await iam.getRole(named: name)
-            guard role.trustedServices.contains("ecs-tasks.amazonaws.com") else {
+            let trusted: Set<String>
+            do {
+                trusted = try role.trustedServices()
+            } catch {
+                return .failed("\(label) \(arn) exists, but its trust policy could not be read: \(error.message)")
+            }
+            guard trusted.contains("ecs-tasks.amazonaws.com") else {
                 return .failed(
-                    "\(label) \(arn) exists but does not trust ecs-tasks.amazonaws.com (it trusts \(role.trustedServices.sorted().joined(separator: ", ").nonEmpty ?? "no service")); ECS cannot use it"
+                    "\(label) \(arn) exists but does not trust ecs-tasks.amazonaws.com (it trusts \(trusted.sorted().joined(separator: ", ").nonEmpty ?? "no service")); ECS cannot use it"
                 )
             }
             return .ok("\(label) \(arn) exists and trusts ecs-tasks.amazonaws.com")

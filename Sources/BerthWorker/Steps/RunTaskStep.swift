@@ -179,12 +179,12 @@ struct RunTaskStep {
         }
     }
 
-    /// Stops tasks with StopTask, even when the step itself is being cancelled (the calls run in a
-    /// task of their own, so the cancellation does not cut them short). Failures are logged, not thrown:
-    /// the step already has its outcome.
+    /// Stops tasks with StopTask, even when the step itself is being cancelled (the calls run in
+    /// the worker's ``CleanupCalls``, so the cancellation does not cut them short). Failures are
+    /// logged, not thrown: the step already has its outcome.
     func stop(_ arns: [String], ecs: ECSClient, cluster: String, reason: String) async {
         let log = run.log
-        await Task {
+        await run.worker.cleanup.perform {
             for arn in arns {
                 do {
                     _ = try await ecs.stopTask(ECS.StopTaskRequest(task: arn, cluster: cluster, reason: reason))
@@ -193,7 +193,7 @@ struct RunTaskStep {
                     await log.error("Could not stop \(Self.shortID(arn)): \(error)")
                 }
             }
-        }.value
+        }
     }
 
     /// Fails on the first essential container that exited with a non-zero code or never ran.

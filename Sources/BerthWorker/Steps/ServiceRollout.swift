@@ -111,11 +111,11 @@ struct ServiceRollout {
     }
 
     /// `rollbackOnCancel`: asks ECS to roll back the service deployment in progress
-    /// (`StopServiceDeployment` with `ROLLBACK`). The calls run in a task of their own, so that the
-    /// cancellation does not cut them short; a failure is logged, as the step has its outcome.
+    /// (`StopServiceDeployment` with `ROLLBACK`). The calls run in the worker's ``CleanupCalls``, so
+    /// that the cancellation does not cut them short; a failure is logged, as the step has its outcome.
     func rollBack() async {
         let (log, ecs, cluster, serviceName) = (run.log, ecs, cluster, serviceName)
-        await Task {
+        await run.worker.cleanup.perform {
             do {
                 let listed = try await ecs.listServiceDeployments(
                     ECS.ListServiceDeploymentsRequest(
@@ -133,7 +133,7 @@ struct ServiceRollout {
             } catch {
                 await log.error("rollbackOnCancel: could not ask ECS to roll back the deployment of \(serviceName): \(error)")
             }
-        }.value
+        }
     }
 
     static func images(_ definition: ECS.TaskDefinition) -> String {
