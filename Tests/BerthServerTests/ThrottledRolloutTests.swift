@@ -31,6 +31,15 @@ struct ThrottledRolloutTests {
         throw TestSupportError("the log of \(taskID) never had the line waited for")
     }
 
+    /// Waits until `condition` holds; fails naming `what` when it does not within 120 s.
+    static func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
+        for _ in 0..<2400 {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSupportError("never happened: \(what)")
+    }
+
     static func deployStep(image: String) -> [String: Any] {
         [
             "name": "Deploy", "type": "deploy-ecs-service", "targetRoles": ["web"],
@@ -45,7 +54,9 @@ struct ThrottledRolloutTests {
         "Throttled DescribeServices while watching a rollout keep the step waiting, said once in the log; AccessDenied fails it at once"
     )
     func throttlingKeepsWaiting() async throws {
-        let ecs = FakeECS(settings: .init(rolloutDuration: .seconds(2)))
+        // Rollouts end only when the test says so: under load a rollout of a few seconds could end
+        // before the failures are injected, and the throttling would then hit the next deployment.
+        let ecs = FakeECS(settings: .init(rolloutDuration: .seconds(3600)))
         try await API.withProductionTarget(ecs: ecs) { server in
             try await server.request(
                 .put, "/api/spaces/default/projects/Shop", json: ["steps": [Self.deployStep(image: "shop/web:1")]])
@@ -54,6 +65,8 @@ struct ThrottledRolloutTests {
             try await Self.waitForLine(server, taskID: throttled) { $0.hasPrefix("Waiting for web to run web:1") }
             // Six polls in a row fail after the client's three attempts each; before, five failed the step.
             ecs.failNext("DescribeServices", times: 18, with: "ThrottlingException")
+            try await Self.waitUntil("ECS has throttled 18 calls") { ecs.throttledCalls == 18 }
+            ecs.finishRollouts()
             let task = try await server.finishedTask(throttled)
             let log = try await server.server.store.taskLog(taskID: throttled).map(\.message)
             #expect(task.state == .succeeded, "\(task) \(log)")
@@ -87,7 +100,7 @@ struct ThrottledRolloutTests {
     )
     func runTaskStopsOnEveryExit() async throws {
         var settings = FakeECS.Settings()
-        settings.taskDuration = .seconds(2)
+        settings.taskDuration = .seconds(3600)  // tasks end when the test says so
         let ecs = FakeECS(settings: settings)
         try await API.withProductionTarget(ecs: ecs) { server in
             let logging: [String: Any] = [
@@ -102,6 +115,8 @@ struct ThrottledRolloutTests {
             try await Self.waitForLine(server, taskID: throttled) { $0.hasPrefix("Started ") }
             ecs.failNext("DescribeTasks", times: 9, with: "ThrottlingException")
             ecs.failNext("GetLogEvents", times: 1000, with: "AccessDeniedException")
+            try await Self.waitUntil("ECS has throttled 9 calls") { ecs.throttledCalls == 9 }
+            ecs.finishRunningTasks()
             let task = try await server.finishedTask(throttled)
             var log = try await server.server.store.taskLog(taskID: throttled).map(\.message)
             #expect(task.state == .succeeded, "\(task) \(log)")
