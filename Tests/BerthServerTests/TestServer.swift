@@ -38,6 +38,10 @@ struct TestServer {
                 environment: EnvironmentVariables(awsEnvironment), healthCheckInterval: healthCheckInterval,
                 deploymentPollInterval: deploymentPollInterval, clock: clock, logger: logger),
             logger: logger)
+        // The test client keeps one connection open for the whole test; under the full suite's load
+        // a test's own work between two requests can outlast the 60 s default, and the server would
+        // close the connection under it ("I/O on closed channel"). Tests of the timeout set their own.
+        configuration.http.idleTimeout = .seconds(600)
         configure(&configuration)
         let server = try await BerthServer.build(configuration)
         let key = try #require(server.administratorKey)
