@@ -121,14 +121,31 @@ public final class Database: Sendable {
                     try await AuditTrail.append(
                         event, key: pending.key, database, dialect: dialect == .postgres ? .postgres : .sqlite)
                 }
-                try await database.raw("COMMIT").run()
+                try await Self.end("COMMIT", database)
                 return result
             } catch {
-                try? await database.raw("ROLLBACK").run()
+                do {
+                    try await Self.end("ROLLBACK", database)
+                } catch let rollbackError {
+                    logger.error(
+                        "A transaction could not be rolled back", metadata: ["error": "\(rollbackError)", "cause": "\(error)"])
+                }
                 if event != nil { pending?.giveBack() }
                 throw error
             }
         }
+    }
+
+    /// Runs COMMIT or ROLLBACK to its end even when the calling task is cancelled.
+    ///
+    /// The drivers' async calls skip the work of a cancelled task (NIOThreadPool's `runIfActive`
+    /// throws CancellationError without running it), so a task cancelled in a transaction — a step
+    /// stopped, a lease lost — never sent its ROLLBACK, and its pooled connection went back with the
+    /// transaction open: on SQLite holding the write lock against every later writer, for good.
+    /// The future-based calls always run.
+    private static func end(_ statement: String, _ database: any SQLDatabase) async throws {
+        let done: EventLoopFuture<Void> = database.execute(sql: SQLRaw(statement)) { _ in }
+        try await done.get()
     }
 
     /// PostgreSQL: holds one connection that LISTENs on `channel` and calls `onNotification` for
