@@ -45,11 +45,11 @@ extension BerthStore {
         spaceID: String, environmentID: String? = nil, role: String? = nil, limit: Int = 100, after: String? = nil
     ) async throws -> TargetPage {
         try await database.withConnection { db in
-            var query = SQLQueryString("SELECT * FROM targets")
+            var query: HotQuery = "SELECT * FROM targets"
             Self.appendPageClauses(
                 to: &query, table: "targets", spaceID: spaceID, environmentID: environmentID, role: role, limit: limit,
                 after: after)
-            let rows = try await db.raw(query).all()
+            let rows = try await db.raw(query.sqlQueryString).all()
             let pageRows = rows.prefix(limit)
             let ids = try pageRows.map { try $0.string("id") }
             let environments = try await Self.targetEnvironments(ids, db)
@@ -61,55 +61,59 @@ extension BerthStore {
     /// A page of targets as the API lists them: like `listTargets`, and with the names of each
     /// target's environments, account and worker pool.
     ///
-    /// The busiest read of the API, so one query: the page (with its account and pool names) in a
-    /// subquery, joined to its environments — a row per target and environment, a target's rows
-    /// next to each other — and read by `ColumnRow`.
+    /// The busiest read of the API, so one hot read (`Database.read(_:_:)`): the page (with its
+    /// account and pool names) in a subquery, joined to its environments — a row per target and
+    /// environment, a target's rows next to each other — read by column position
+    /// (`TargetListingColumn`).
     public func targetListing(
         spaceID: String, environmentID: String? = nil, role: String? = nil, limit: Int = 100, after: String? = nil
     ) async throws -> TargetListing {
-        var query = SQLQueryString(
-            """
-            SELECT page.*, te.environment_id, e.name AS environment_name FROM (\
+        var query: HotQuery = """
+            SELECT \(unsafeRaw: TargetListingColumn.selectList) FROM (\
             SELECT t.id, t.space_id, t.name, t.roles, t.account_id, a.name AS account_name, t.assume_role, t.region, \
             t.cluster_name, t.worker_pool_id, p.name AS worker_pool_name, t.health_status, t.health_message, \
             t.health_checked_at, t.health_task_id, t.created_at, t.updated_at FROM targets t \
             LEFT JOIN accounts a ON a.id = t.account_id AND a.space_id = t.space_id \
             LEFT JOIN worker_pools p ON p.id = t.worker_pool_id AND p.space_id = t.space_id
-            """)
+            """
         Self.appendPageClauses(
             to: &query, table: "t", spaceID: spaceID, environmentID: environmentID, role: role, limit: limit, after: after)
-        query.appendInterpolation(
-            unsafeRaw: """
-                ) page LEFT JOIN target_environments te ON te.target_id = page.id \
-                LEFT JOIN environments e ON e.id = te.environment_id AND e.space_id = page.space_id ORDER BY page.name
-                """)
-        let statement = query
-        let rows = try await database.withColumnQueries { try await $0.all(statement) }
+        query.append(
+            """
+            ) page LEFT JOIN target_environments te ON te.target_id = page.id \
+            LEFT JOIN environments e ON e.id = te.environment_id AND e.space_id = page.space_id ORDER BY page.name
+            """)
+        return try await database.read(query) { rows in try Self.listing(&rows, limit: limit) }
+    }
+
+    /// The page of `targetListing`'s rows: a target's rows (one per environment) are next to each
+    /// other; the target after the `limit`th only tells that another page follows.
+    static func listing(_ rows: inout any RowCursor, limit: Int) throws -> TargetListing {
+        typealias Column = TargetListingColumn
         var entries: [TargetListing.Entry] = []
-        var first = rows.startIndex
-        while first < rows.endIndex {
-            let id = try rows[first].string("id")
-            var environmentIDs: [String] = []
-            var environmentNames: [String] = []
-            var next = first
-            while next < rows.endIndex, try rows[next].string("id") == id {
-                if let environmentID = try rows[next].optionalString("environment_id") {
-                    environmentIDs.append(environmentID)
-                }
-                if let name = try rows[next].optionalString("environment_name") { environmentNames.append(name) }
-                next += 1
-            }
-            // The target after the page only tells that another page follows.
+        entries.reserveCapacity(limit)
+        var hasRow = try rows.next()
+        while hasRow {
             guard entries.count < limit else {
                 return TargetListing(entries: entries, nextCursor: entries.last?.target.name)
             }
-            let row = rows[first]
-            entries.append(
-                TargetListing.Entry(
-                    target: try Self.target(row, environmentIDs: environmentIDs), environmentNames: environmentNames,
-                    accountName: try row.optionalString("account_name"),
-                    workerPoolName: try row.optionalString("worker_pool_name")))
-            first = next
+            let id = try rows.string(Column.id.rawValue)
+            let target = try Self.target(rows, id: id)
+            let accountName = try rows.optionalString(Column.accountName.rawValue)
+            let workerPoolName = try rows.optionalString(Column.workerPoolName.rawValue)
+            var environmentIDs: [String] = []
+            var environmentNames: [String] = []
+            repeat {
+                if let environmentID = try rows.optionalString(Column.environmentID.rawValue) {
+                    environmentIDs.append(environmentID)
+                }
+                if let name = try rows.optionalString(Column.environmentName.rawValue) { environmentNames.append(name) }
+                hasRow = try rows.next()
+            } while try hasRow && rows.string(Column.id.rawValue) == id
+            var entry = TargetListing.Entry(
+                target: target, environmentNames: environmentNames, accountName: accountName, workerPoolName: workerPoolName)
+            entry.target.environmentIDs = environmentIDs.sorted()
+            entries.append(entry)
         }
         return TargetListing(entries: entries, nextCursor: nil)
     }
@@ -118,28 +122,24 @@ extension BerthStore {
     /// table's name or alias): the space, the optional filters, the cursor, one row more than
     /// `limit` to tell whether another page follows.
     static func appendPageClauses(
-        to query: inout SQLQueryString, table: String, spaceID: String, environmentID: String?, role: String?,
+        to query: inout HotQuery, table: String, spaceID: String, environmentID: String?, role: String?,
         limit: Int, after: String?
     ) {
-        query.appendInterpolation(unsafeRaw: " WHERE \(table).space_id = ")
-        query.appendInterpolation(bind: spaceID)
+        query.append(" WHERE \(unsafeRaw: table).space_id = \(bind: spaceID)")
         if let environmentID {
-            query.appendInterpolation(
-                unsafeRaw: " AND \(table).id IN (SELECT target_id FROM target_environments WHERE environment_id = ")
-            query.appendInterpolation(bind: environmentID)
-            query.appendInterpolation(unsafeRaw: ")")
+            query.append(
+                """
+                 AND \(unsafeRaw: table).id IN (SELECT target_id FROM target_environments WHERE \
+                environment_id = \(bind: environmentID))
+                """)
         }
         if let role {
-            query.appendInterpolation(unsafeRaw: " AND \(table).roles LIKE ")
-            query.appendInterpolation(bind: "%\"" + Self.escapeLike(role) + "\"%")
-            query.appendInterpolation(unsafeRaw: " ESCAPE '!'")
+            query.append(" AND \(unsafeRaw: table).roles LIKE \(bind: "%\"" + Self.escapeLike(role) + "\"%") ESCAPE '!'")
         }
         if let after {
-            query.appendInterpolation(unsafeRaw: " AND \(table).name > ")
-            query.appendInterpolation(bind: after)
+            query.append(" AND \(unsafeRaw: table).name > \(bind: after)")
         }
-        query.appendInterpolation(unsafeRaw: " ORDER BY \(table).name LIMIT ")
-        query.appendInterpolation(bind: Int64(limit + 1))
+        query.append(" ORDER BY \(unsafeRaw: table).name LIMIT \(bind: Int64(limit + 1))")
     }
 
     /// Every target of a space (for health-checking them all).
@@ -277,26 +277,26 @@ extension BerthStore {
         return target
     }
 
-    /// The target of a `targetListing` row (see `target(_:environmentIDs:)` for `SQLRow`s).
-    static func target(_ row: ColumnRow, environmentIDs: [String]) throws -> ECSClusterTarget {
-        let id = try row.string("id")
-        let accountID = try row.optionalString("account_id")
-        let assumeRole = try row.optionalString("assume_role").map {
+    /// The target of `targetListing`'s current row, without its environments (they come one per row).
+    static func target(_ row: any RowCursor, id: String) throws -> ECSClusterTarget {
+        typealias Column = TargetListingColumn
+        let accountID = try row.optionalString(Column.accountID.rawValue)
+        let assumeRole = try row.optionalString(Column.assumeRole.rawValue).map {
             try JSONDecoder().decode(AssumeRoleSettings.self, from: Data($0.utf8))
         }
         return ECSClusterTarget(
-            id: id, spaceID: try row.string("space_id"), name: try row.string("name"),
-            environmentIDs: environmentIDs.sorted(), roles: try StoredStringArray.decode(row.string("roles")),
+            id: id, spaceID: try row.string(Column.spaceID.rawValue), name: try row.string(Column.name.rawValue),
+            environmentIDs: [], roles: try StoredStringArray.decode(row.string(Column.roles.rawValue)),
             authentication: accountID.map { .account($0) } ?? .workerCredentials, assumeRole: assumeRole,
-            region: try row.string("region"), clusterName: try row.string("cluster_name"),
-            workerPoolID: try row.string("worker_pool_id"),
+            region: try row.string(Column.region.rawValue), clusterName: try row.string(Column.clusterName.rawValue),
+            workerPoolID: try row.string(Column.workerPoolID.rawValue),
             health: TargetHealth(
-                status: HealthStatus(rawValue: try row.string("health_status")) ?? .unknown,
-                message: try row.optionalString("health_message"),
-                checkedAt: try row.optionalInt64("health_checked_at").map(Date.init(unixMilliseconds:)),
-                taskID: try row.optionalString("health_task_id")),
-            createdAt: Date(unixMilliseconds: try row.int64("created_at")),
-            updatedAt: Date(unixMilliseconds: try row.int64("updated_at")))
+                status: HealthStatus(rawValue: try row.string(Column.healthStatus.rawValue)) ?? .unknown,
+                message: try row.optionalString(Column.healthMessage.rawValue),
+                checkedAt: try row.optionalInt64(Column.healthCheckedAt.rawValue).map(Date.init(unixMilliseconds:)),
+                taskID: try row.optionalString(Column.healthTaskID.rawValue)),
+            createdAt: Date(unixMilliseconds: try row.int64(Column.createdAt.rawValue)),
+            updatedAt: Date(unixMilliseconds: try row.int64(Column.updatedAt.rawValue)))
     }
 
     static func escapeLike(_ value: String) -> String {
@@ -307,4 +307,38 @@ extension BerthStore {
         }
         return escaped
     }
+}
+
+/// The columns of `targetListing`'s rows, in the order of its select list (which is made from
+/// them, so the two cannot drift apart): read by position.
+enum TargetListingColumn: Int, CaseIterable {
+    case id, spaceID, name, roles, accountID, accountName, assumeRole, region, clusterName, workerPoolID, workerPoolName
+    case healthStatus, healthMessage, healthCheckedAt, healthTaskID, createdAt, updatedAt, environmentID, environmentName
+
+    /// The column's expression in the select list: the page subquery's columns, then the environment's.
+    var expression: String {
+        switch self {
+        case .id: "page.id"
+        case .spaceID: "page.space_id"
+        case .name: "page.name"
+        case .roles: "page.roles"
+        case .accountID: "page.account_id"
+        case .accountName: "page.account_name"
+        case .assumeRole: "page.assume_role"
+        case .region: "page.region"
+        case .clusterName: "page.cluster_name"
+        case .workerPoolID: "page.worker_pool_id"
+        case .workerPoolName: "page.worker_pool_name"
+        case .healthStatus: "page.health_status"
+        case .healthMessage: "page.health_message"
+        case .healthCheckedAt: "page.health_checked_at"
+        case .healthTaskID: "page.health_task_id"
+        case .createdAt: "page.created_at"
+        case .updatedAt: "page.updated_at"
+        case .environmentID: "te.environment_id"
+        case .environmentName: "e.name AS environment_name"
+        }
+    }
+
+    static let selectList = allCases.map(\.expression).joined(separator: ", ")
 }

@@ -55,10 +55,8 @@ public struct BerthStore: Sendable {
     /// (targets, their health, accounts, environments, worker pools), on any server node.
     public func revision(spaceID: String) async throws -> Int {
         // Asked before every target listing, cached or not: read like the listing's own rows.
-        let rows = try await database.withColumnQueries { queries in
-            try await queries.all("SELECT revision FROM space_revisions WHERE space_id = \(bind: spaceID)")
-        }
-        return try rows.first.map { Int(try $0.int64("revision")) } ?? 0
+        let query: HotQuery = "SELECT revision FROM space_revisions WHERE space_id = \(bind: spaceID)"
+        return try await database.read(query) { rows in try rows.next() ? Int(try rows.int64(0)) : 0 }
     }
 
     static func bumpRevision(spaceID: String, _ db: any SQLDatabase) async throws {

@@ -4,7 +4,7 @@ import Testing
 
 @testable import BerthStore
 
-/// The listing page (`targetListing`, rows read by `ColumnRow`) holds exactly what the Codable
+/// The listing page (`targetListing`, a hot read: rows read by position) holds exactly what the Codable
 /// reading of `listTargets` holds, plus the right names, on SQLite and PostgreSQL.
 @Suite struct TargetListingStoreTests {
     let now = Date(timeIntervalSince1970: 1_764_000_000.123)

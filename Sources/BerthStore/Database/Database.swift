@@ -16,8 +16,10 @@ public final class Database: Sendable {
     public let dialect: Dialect
     let configuration: DatabaseConfiguration
     private let pool: Pool
-    /// For PostgresNIO's queries of `withColumnQueries(_:)` (SQLKit's carry the pool's own).
+    /// For PostgresNIO's queries of `read(_:_:)` (SQLKit's carry the pool's own).
     private let logger: Logger
+    /// SQLite: the hot reads' own connections (`read(_:_:)`).
+    private let reader: SQLiteReader?
     /// SQLite allows one writer at a time. Writers of this process queue here, instead of inside
     /// SQLite's busy wait, which blocks one of the few threads that every connection needs.
     private let writeGate = WriteGate()
@@ -40,15 +42,19 @@ public final class Database: Sendable {
         switch configuration {
         case .sqlite(let path):
             dialect = .sqlite
+            let busyTimeoutMilliseconds =
+                Int(sqliteBusyTimeout.components.seconds) * 1000
+                + Int(sqliteBusyTimeout.components.attoseconds / 1_000_000_000_000_000)
             let source = SQLitePragmaSource(
                 base: SQLiteConnectionSource(configuration: .init(storage: .file(path: path), enableForeignKeys: true)),
-                busyTimeoutMilliseconds: Int(sqliteBusyTimeout.components.seconds) * 1000
-                    + Int(sqliteBusyTimeout.components.attoseconds / 1_000_000_000_000_000))
+                busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+            reader = SQLiteReader(path: path, busyTimeoutMilliseconds: Int32(clamping: busyTimeoutMilliseconds))
             pool = .sqlite(
                 EventLoopGroupConnectionPool(
                     source: source, maxConnectionsPerEventLoop: 4, pruneInterval: nil, logger: logger, on: group))
         case .postgres(let url):
             dialect = .postgres
+            reader = nil
             let sqlConfiguration: SQLPostgresConfiguration
             do {
                 sqlConfiguration = try SQLPostgresConfiguration(url: url)
@@ -76,18 +82,36 @@ public final class Database: Sendable {
         }
     }
 
-    /// Runs `body` on one pooled connection whose rows are read column by column, without Codable
-    /// (`ColumnRow`): for hot paths that read many rows.
-    func withColumnQueries<T: Sendable>(_ body: @Sendable (ColumnQueries) async throws -> T) async throws -> T {
+    /// Runs `query` and lets `body` read its rows column by position (`RowCursor`): for hot paths
+    /// that read many rows, or often. On SQLite through `SQLiteReader` (prepared statements kept,
+    /// rows read in place as SQLite steps, on the thread pool); on PostgreSQL through one pooled
+    /// connection, with PostgresNIO's own decoding.
+    func read<T: Sendable>(
+        _ query: HotQuery, _ body: @escaping @Sendable (inout any RowCursor) throws -> T
+    ) async throws -> T {
         switch pool {
-        case .sqlite(let pool):
-            let connection = try await pool.requestConnection().get()
-            defer { pool.releaseConnection(connection) }
-            return try await body(ColumnQueries(connection: .sqlite(connection)))
+        case .sqlite:
+            guard let reader else { throw BerthError(.internalError, "The SQLite database has no reader.") }
+            return try await reader.read(query.sql(for: .sqlite), query.binds) { (cursor: inout SQLiteCursor) in
+                var rows: any RowCursor = cursor
+                return try body(&rows)
+            }
         case .postgres(let pool):
             let connection = try await pool.requestConnection().get()
             defer { pool.releaseConnection(connection) }
-            return try await body(ColumnQueries(connection: .postgres(connection, logger)))
+            var bindings = PostgresBindings(capacity: query.binds.count)
+            for bind in query.binds {
+                switch bind {
+                case .text(let text): bindings.append(text)
+                case .integer(let integer): bindings.append(integer)
+                }
+            }
+            let result = try await connection.query(
+                PostgresQuery(unsafeSQL: query.sql(for: .postgres), binds: bindings), logger: logger)
+            var received: [PostgresRandomAccessRow] = []
+            for try await row in result { received.append(row.makeRandomAccess()) }
+            var rows: any RowCursor = PostgresRowCursor(received)
+            return try body(&rows)
         }
     }
 
@@ -161,6 +185,7 @@ public final class Database: Sendable {
     }
 
     public func shutdown() async {
+        reader?.close()
         switch pool {
         case .sqlite(let pool): try? await pool.shutdownAsync()
         case .postgres(let pool): try? await pool.shutdownAsync()
