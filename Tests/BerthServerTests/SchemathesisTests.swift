@@ -39,7 +39,7 @@ struct SchemathesisTests {
                         "--header", "Authorization: Bearer \(server.key)", "--checks", "all", "--exclude-checks",
                         "positive_data_acceptance,use_after_free,ensure_resource_availability,ignored_auth,object_level_authorization",
                         "--phases", "examples,fuzzing", "--max-examples", "10", "--max-time", "\(maxTime)", "--workers", "2",
-                        "--seed", "14", "--request-timeout", "10", "--no-color", "--generation-database", "none",
+                        "--seed", "14", "--request-timeout", "60", "--no-color", "--generation-database", "none",
                         "--report-dir", directory.appendingPathComponent("report").path,
                     ] + selection,
                     environment: ["HOME": directory.path, "SCHEMATHESIS_TELEMETRY": "false"], binary: "/usr/bin/env",
