@@ -159,7 +159,7 @@ let package = Package(
         .target(
             name: "BerthUseCases",
             dependencies: [
-                "BerthDomain", "BerthStore", "BerthEngine", "BerthOIDC", "BerthWorker",
+                "BerthDomain", "BerthStore", "BerthEngine", "BerthOIDC", "BerthWorker", "AWSSigV4",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],

@@ -1,3 +1,4 @@
+import AWSSigV4
 import BerthDomain
 import Crypto
 import Foundation
@@ -14,6 +15,8 @@ public enum APIKeyFactory {
 
     /// The stored form of a key: SHA-256, in hex.
     public static func hash(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        // Hashed on every request that carries a key: hex without String(format:), which cost
+        // a twentieth of a busy listing's time.
+        SHA256.hash(data: Data(key.utf8)).hexString
     }
 }

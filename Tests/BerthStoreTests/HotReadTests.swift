@@ -21,6 +21,29 @@ struct HotReadTests {
         }
     }
 
+    @Test("SQLite keeps the listing's statement: twenty pages, each after another name, prepare it once per connection")
+    func listingStatementIsKept() async throws {
+        try await TestDatabase.sqlite.withStore { store in
+            let fixture = try await Fixture.make(store, now: Date(timeIntervalSince1970: 1_764_000_000))
+            for index in 0..<30 {
+                var target = fixture.target
+                target.id = "tgt-kept-\(index)"
+                target.name = "kept-\(100 + index)"
+                _ = try await store.createTarget(target)
+            }
+            let before = try #require(store.database.hotReadStatistics)
+            for index in 0..<20 {
+                let page = try await store.targetListing(spaceID: fixture.space.id, limit: 5, after: "kept-\(100 + index)")
+                #expect(page.entries.first?.target.name == "kept-\(101 + index)")
+            }
+            let after = try #require(store.database.hotReadStatistics)
+            let prepared = after.prepared - before.prepared
+            // SQLite prepares a new statement once more at its first run; never again for new binds.
+            #expect(prepared >= 1 && prepared <= 8, "\(after)")
+            #expect(after.reprepared - before.reprepared <= prepared, "\(before) → \(after)")
+        }
+    }
+
     @Test("A body that stops half-way leaves the statement to start over at the first row", arguments: TestDatabase.available)
     func stoppedBodyStartsOver(_ kind: TestDatabase) async throws {
         try await kind.withStore { store in

@@ -82,6 +82,9 @@ public final class Database: Sendable {
         }
     }
 
+    /// SQLite: how many hot-read statements were prepared, and how many runs SQLite prepared again.
+    var hotReadStatistics: (prepared: Int, reprepared: Int)? { reader?.statistics }
+
     /// Runs `query` and lets `body` read its rows column by position (`RowCursor`): for hot paths
     /// that read many rows, or often. On SQLite through `SQLiteReader` (prepared statements kept,
     /// rows read in place as SQLite steps, on the thread pool); on PostgreSQL through one pooled

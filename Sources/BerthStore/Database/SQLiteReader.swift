@@ -27,6 +27,7 @@ final class SQLiteReader: Sendable {
     private let busyTimeoutMilliseconds: Int32
     private let threadPool: NIOThreadPool
     private let idle = Mutex<[Connection]>([])
+    private let counts = Counts()
     /// Connections kept open between reads: the thread pool runs at most this many at once anyway.
     private static let idleLimit = 8
 
@@ -44,8 +45,14 @@ final class SQLiteReader: Sendable {
         try await threadPool.runIfActive {
             let connection = try self.checkOut()
             defer { self.checkIn(connection) }
-            return try connection.read(sql, binds, body)
+            return try connection.read(sql, binds, self.counts, body)
         }
+    }
+
+    /// How many statements were prepared, and how many of their runs SQLite had to prepare again
+    /// (a kept statement is only worth keeping while this stays low).
+    var statistics: (prepared: Int, reprepared: Int) {
+        (counts.prepared.load(ordering: .relaxed), counts.reprepared.load(ordering: .relaxed))
     }
 
     /// Closes the idle connections (at shutdown, when no read runs any more).
@@ -93,13 +100,18 @@ final class SQLiteReader: Sendable {
             sqlite_nio_sqlite3_exec(handle, "PRAGMA cache_size = -1024", nil, nil, nil)
         }
 
-        func read<T>(_ sql: String, _ binds: [SQLiteReader.Value], _ body: (inout SQLiteCursor) throws -> T) throws -> T {
+        func read<T>(
+            _ sql: String, _ binds: [SQLiteReader.Value], _ counts: Counts, _ body: (inout SQLiteCursor) throws -> T
+        ) throws -> T {
             guard let handle else { throw SQLiteReadError(SQLITE_MISUSE, nil, doing: "read from a closed connection") }
-            let statement = try prepared(sql, handle)
-            // Reset whatever happens: a statement left mid-way would hold its read snapshot.
+            let statement = try prepared(sql, handle, counts)
+            // Reset whatever happens: a statement left mid-way would hold its read snapshot. Every
+            // parameter is bound anew below, so the bindings are not cleared (clearing them expires
+            // a statement whose plan looked at a parameter, which SQLite then prepares again).
             defer {
                 sqlite_nio_sqlite3_reset(statement)
-                sqlite_nio_sqlite3_clear_bindings(statement)
+                let reprepared = sqlite_nio_sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 1)
+                if reprepared > 0 { counts.reprepared.add(Int(reprepared), ordering: .relaxed) }
             }
             for (index, value) in binds.enumerated() {
                 let position = Int32(index + 1)
@@ -123,7 +135,7 @@ final class SQLiteReader: Sendable {
             return try body(&cursor)
         }
 
-        private func prepared(_ sql: String, _ handle: OpaquePointer) throws -> OpaquePointer {
+        private func prepared(_ sql: String, _ handle: OpaquePointer, _ counts: Counts) throws -> OpaquePointer {
             if let statement = statements[sql] { return statement }
             if statements.count >= Self.statementLimit { finalizeAll() }
             var statement: OpaquePointer?
@@ -133,6 +145,7 @@ final class SQLiteReader: Sendable {
                 throw SQLiteReadError(status, handle, doing: "prepare a query")
             }
             statements[sql] = statement
+            counts.prepared.add(1, ordering: .relaxed)
             return statement
         }
 
@@ -146,6 +159,14 @@ final class SQLiteReader: Sendable {
             sqlite_nio_sqlite3_close_v2(handle)
             handle = nil
         }
+    }
+}
+
+extension SQLiteReader {
+    /// The reader's statistics, counted by every connection.
+    final class Counts: Sendable {
+        let prepared = Atomic<Int>(0)
+        let reprepared = Atomic<Int>(0)
     }
 }
 
