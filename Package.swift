@@ -103,6 +103,9 @@ let package = Package(
                 "BerthDomain",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                // BerthStore's hot reads also import VaporCSQLite, the copy of SQLite inside
+                // sqlite-nio (SQLiteKit's driver), which is visible through this dependency but
+                // is no product of its own: a sqlite-nio that renames it breaks the build.
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "Logging", package: "swift-log"),

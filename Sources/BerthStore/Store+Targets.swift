@@ -134,7 +134,10 @@ extension BerthStore {
                 """)
         }
         if let role {
-            query.append(" AND \(unsafeRaw: table).roles LIKE \(bind: "%\"" + Self.escapeLike(role) + "\"%") ESCAPE '!'")
+            // `(? || '')`, not a bare `?`: SQLite's LIKE optimisation looks at a bare parameter's
+            // value, and then prepares the statement again for every new value.
+            query.append(
+                " AND \(unsafeRaw: table).roles LIKE (\(bind: "%\"" + Self.escapeLike(role) + "\"%") || '') ESCAPE '!'")
         }
         if let after {
             query.append(" AND \(unsafeRaw: table).name > \(bind: after)")

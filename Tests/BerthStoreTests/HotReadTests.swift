@@ -21,7 +21,9 @@ struct HotReadTests {
         }
     }
 
-    @Test("SQLite keeps the listing's statement: twenty pages, each after another name, prepare it once per connection")
+    @Test(
+        "SQLite keeps the listing's statements: twenty pages after another name, four roles, each prepared once per connection"
+    )
     func listingStatementIsKept() async throws {
         try await TestDatabase.sqlite.withStore { store in
             let fixture = try await Fixture.make(store, now: Date(timeIntervalSince1970: 1_764_000_000))
@@ -35,6 +37,10 @@ struct HotReadTests {
             for index in 0..<20 {
                 let page = try await store.targetListing(spaceID: fixture.space.id, limit: 5, after: "kept-\(100 + index)")
                 #expect(page.entries.first?.target.name == "kept-\(101 + index)")
+            }
+            for role in ["web", "api", "worker", "batch"] {
+                let page = try await store.targetListing(spaceID: fixture.space.id, role: role, limit: 5)
+                #expect(page.entries.allSatisfy { $0.target.roles.contains(role) })
             }
             let after = try #require(store.database.hotReadStatistics)
             let prepared = after.prepared - before.prepared

@@ -19,6 +19,7 @@ struct TransactionCancellationTests {
             let (started, startedSignal) = AsyncStream<Void>.makeStream()
             await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
+                    defer { startedSignal.finish() }  // an UPDATE that fails ends the wait below, too
                     try await store.database.transaction { db in
                         try await db.raw("UPDATE spaces SET created_at = -1 WHERE id = \(bind: space.id)").run()
                         startedSignal.yield()

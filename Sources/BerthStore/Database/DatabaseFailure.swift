@@ -17,6 +17,7 @@ public enum DatabaseFailure: Sendable, Hashable {
         switch error {
         case let error as SQLiteError: self = Self.sqlite(error)
         case let error as PSQLError: self = Self.postgres(error)
+        case let error as SQLiteReadError: self = error.isTransient ? .transient : .other
         case is IOError, is ChannelError, is NIOConnectionError: self = .transient
         default: self = .other
         }

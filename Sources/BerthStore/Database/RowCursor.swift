@@ -66,6 +66,10 @@ struct PostgresRowCursor: RowCursor {
     }
 
     private func decode<T: PostgresDecodable>(_ column: Int, as type: T.Type, expected: String) throws -> T {
+        guard index >= 0, index < rows.count else { throw BerthError(.internalError, "A hot read read past its rows.") }
+        guard column >= 0, column < rows[index].count else {
+            throw BerthError(.internalError, "The query's result has no column #\(column) (it has \(rows[index].count)).")
+        }
         let cell = rows[index][column]
         do {
             return try cell.decode(T.self)

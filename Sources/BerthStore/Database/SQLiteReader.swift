@@ -1,4 +1,5 @@
 import BerthDomain
+import NIOCore
 import NIOPosix
 import Synchronization
 import VaporCSQLite
@@ -26,10 +27,16 @@ final class SQLiteReader: Sendable {
     private let path: String
     private let busyTimeoutMilliseconds: Int32
     private let threadPool: NIOThreadPool
-    private let idle = Mutex<[Connection]>([])
+    private let idle = Mutex<Idle>(Idle())
     private let counts = Counts()
-    /// Connections kept open between reads: the thread pool runs at most this many at once anyway.
-    private static let idleLimit = 8
+
+    private struct Idle {
+        var connections: [Connection] = []
+        var isClosed = false
+    }
+
+    /// Connections kept open between reads: as many as the thread pool runs reads at once.
+    private static let idleLimit = max(NIOSingletons.blockingPoolThreadCountSuggestion, 2)
 
     init(path: String, busyTimeoutMilliseconds: Int32, threadPool: NIOThreadPool = .singleton) {
         self.path = path
@@ -55,24 +62,30 @@ final class SQLiteReader: Sendable {
         (counts.prepared.load(ordering: .relaxed), counts.reprepared.load(ordering: .relaxed))
     }
 
-    /// Closes the idle connections (at shutdown, when no read runs any more).
+    /// Closes the idle connections, and each read's connection when the read ends; later reads fail
+    /// (at shutdown).
     func close() {
         let connections = idle.withLock { idle in
-            defer { idle.removeAll() }
-            return idle
+            defer {
+                idle.connections.removeAll()
+                idle.isClosed = true
+            }
+            return idle.connections
         }
         for connection in connections { connection.close() }
     }
 
     private func checkOut() throws -> Connection {
-        if let connection = idle.withLock({ $0.popLast() }) { return connection }
+        let (connection, isClosed) = idle.withLock { ($0.connections.popLast(), $0.isClosed) }
+        guard !isClosed else { throw SQLiteReadError(SQLITE_MISUSE, nil, doing: "read: the database has been shut down") }
+        if let connection { return connection }
         return try Connection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
     }
 
     private func checkIn(_ connection: Connection) {
         let kept = idle.withLock { idle in
-            guard idle.count < Self.idleLimit else { return false }
-            idle.append(connection)
+            guard !idle.isClosed, idle.connections.count < Self.idleLimit else { return false }
+            idle.connections.append(connection)
             return true
         }
         if !kept { connection.close() }
@@ -95,16 +108,30 @@ final class SQLiteReader: Sendable {
                 sqlite_nio_sqlite3_close_v2(handle)
                 throw error
             }
-            sqlite_nio_sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
-            // As the pool's connections: 1 MiB of page cache (the OS caches the file anyway).
-            sqlite_nio_sqlite3_exec(handle, "PRAGMA cache_size = -1024", nil, nil, nil)
+            // As the pool's connections: the same busy timeout, 1 MiB of page cache (the OS caches
+            // the file anyway).
+            var setting = sqlite_nio_sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+            if setting == SQLITE_OK { setting = sqlite_nio_sqlite3_exec(handle, "PRAGMA cache_size = -1024", nil, nil, nil) }
+            guard setting == SQLITE_OK else {
+                let error = SQLiteReadError(setting, handle, doing: "set up a connection to \(path)")
+                sqlite_nio_sqlite3_close_v2(handle)
+                throw error
+            }
         }
+
+        deinit { close() }
 
         func read<T>(
             _ sql: String, _ binds: [SQLiteReader.Value], _ counts: Counts, _ body: (inout SQLiteCursor) throws -> T
         ) throws -> T {
             guard let handle else { throw SQLiteReadError(SQLITE_MISUSE, nil, doing: "read from a closed connection") }
             let statement = try prepared(sql, handle, counts)
+            // Bindings are kept from run to run (see below): every parameter must be bound anew.
+            let parameters = Int(sqlite_nio_sqlite3_bind_parameter_count(statement))
+            guard parameters == binds.count else {
+                throw BerthError(
+                    .internalError, "A hot read binds \(binds.count) values where its query has \(parameters) parameters.")
+            }
             // Reset whatever happens: a statement left mid-way would hold its read snapshot. Every
             // parameter is bound anew below, so the bindings are not cleared (clearing them expires
             // a statement whose plan looked at a parameter, which SQLite then prepares again).
@@ -155,9 +182,10 @@ final class SQLiteReader: Sendable {
         }
 
         func close() {
+            guard let handle else { return }
             finalizeAll()
             sqlite_nio_sqlite3_close_v2(handle)
-            handle = nil
+            self.handle = nil
         }
     }
 }
@@ -188,13 +216,16 @@ struct SQLiteCursor: RowCursor {
     }
 
     func optionalString(_ column: Int) throws -> String? {
-        let index = Int32(column)
+        let index = try checked(column)
         switch sqlite_nio_sqlite3_column_type(statement, index) {
         case SQLITE_NULL:
             return nil
         case SQLITE_TEXT:
             // column_text before column_bytes, as SQLite asks: the length is of the UTF-8 form.
-            guard let text = sqlite_nio_sqlite3_column_text(statement, index) else { return "" }
+            guard let text = sqlite_nio_sqlite3_column_text(statement, index) else {
+                throw SQLiteReadError(
+                    sqlite_nio_sqlite3_errcode(handle), handle, doing: "read the column '\(columnName(column))'")
+            }
             let count = Int(sqlite_nio_sqlite3_column_bytes(statement, index))
             return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
         default:
@@ -203,7 +234,7 @@ struct SQLiteCursor: RowCursor {
     }
 
     func optionalInt64(_ column: Int) throws -> Int64? {
-        let index = Int32(column)
+        let index = try checked(column)
         switch sqlite_nio_sqlite3_column_type(statement, index) {
         case SQLITE_NULL: return nil
         case SQLITE_INTEGER: return sqlite_nio_sqlite3_column_int64(statement, index)
@@ -212,7 +243,17 @@ struct SQLiteCursor: RowCursor {
     }
 
     func columnName(_ column: Int) -> String {
-        sqlite_nio_sqlite3_column_name(statement, Int32(column)).map { String(cString: $0) } ?? "#\(column)"
+        guard column >= 0, column < Int(sqlite_nio_sqlite3_column_count(statement)) else { return "#\(column)" }
+        return sqlite_nio_sqlite3_column_name(statement, Int32(column)).map { String(cString: $0) } ?? "#\(column)"
+    }
+
+    /// `column` as SQLite's index; an error when the query has no such column (SQLite would read NULL).
+    private func checked(_ column: Int) throws -> Int32 {
+        let count = Int(sqlite_nio_sqlite3_column_count(statement))
+        guard column >= 0, column < count else {
+            throw BerthError(.internalError, "The query's result has no column #\(column) (it has \(count)).")
+        }
+        return Int32(column)
     }
 
     private func unexpected(_ column: Int, expected: String) -> BerthError {
@@ -235,8 +276,9 @@ struct SQLiteReadError: Error, CustomStringConvertible {
         message = "SQLite could not \(action): \(detail) (code \(code))"
     }
 
-    /// SQLITE_BUSY and SQLITE_LOCKED, with their extended codes: another connection holds a lock.
-    var isBusy: Bool { code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED }
+    /// A failure that passes by itself (`DatabaseFailure.transient`): SQLITE_BUSY or SQLITE_LOCKED
+    /// (another connection holds a lock), SQLITE_IOERR — with their extended codes.
+    var isTransient: Bool { [SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR].contains(code & 0xFF) }
 
     var description: String { message }
 }
