@@ -12,13 +12,15 @@ import NIOCore
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import Prometheus
+import ServiceLifecycle
+import UnixSignals
 
 /// A Berth server, built and ready to run: `main` and the tests both call `build(_:)`.
 ///
 /// ```swift
 /// let server = try await BerthServer.build(configuration)
 /// if let key = server.administratorKey { print("API key: \(key)") }
-/// try await server.application.runService()
+/// try await server.run()
 /// ```
 public struct BerthServer: Sendable {
     public let application: Application<RouterResponder<BerthRequestContext>>
@@ -33,6 +35,8 @@ public struct BerthServer: Sendable {
     public let administratorKey: String?
     /// Whether this start created the data directory's master key.
     public let createdMasterKey: Bool
+    /// Turns a failing service into a graceful shutdown under `run()`.
+    let stop: ServerStop
 
     /// Opens (or initialises) the data directory and the database, and assembles the HTTP server,
     /// the task runner and the health-check schedule as one service group.
@@ -134,12 +138,16 @@ public struct BerthServer: Sendable {
         routes.record(router.routes.map { (path: $0.path.description, method: $0.method) })
 
         if let warning = configuration.plaintextWarning { configuration.logger.warning("\(warning)") }
+        let stop = ServerStop()
+        let running: [any Service] =
+            engineServices + [KeyRotationService(issuer: issuer), MemoryTrimmer()]
+            + (builtInWorker.map { [$0.supervisor] } ?? [])
         let application = Application(
             router: router, server: try configuration.http.serverBuilder(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "berth"),
-            services: [StoreCloser(store: store, lock: lock)] + engineServices + [
-                KeyRotationService(issuer: issuer), MemoryTrimmer(),
-            ] + (builtInWorker.map { [$0.supervisor] } ?? []),
+            // The store is closed last, after every other service has stopped.
+            services: [StoreCloser(store: store, lock: lock)]
+                + running.map { StopsServerOnFailure(service: $0, stop: stop, logger: configuration.logger) },
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 issuer.listening(on: port)
@@ -150,7 +158,19 @@ public struct BerthServer: Sendable {
         return BerthServer(
             application: application, store: store, engine: engine, issuer: issuer, secrets: secrets, useCases: useCases,
             administratorKey: administratorKey,
-            createdMasterKey: createdMasterKey)
+            createdMasterKey: createdMasterKey, stop: stop)
+    }
+
+    /// Runs the server until SIGTERM or SIGINT, which shut it down gracefully, as does the failure
+    /// of one of its services (another live node with this node's name, say): it then throws that
+    /// failure, once the shutdown has ended.
+    public func run() async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: application.logger))
+        stop.arm { await group.triggerGracefulShutdown() }
+        try await group.run()
+        if let failure = stop.failure { throw failure }
     }
 
     /// How this node starts its built-in worker process, when it runs one (`--builtin-worker on`),

@@ -171,11 +171,13 @@ public final class BerthServerProcess: Sendable {
         return try await waitForExit()
     }
 
-    private func waitForExit() async throws -> Int32 {
-        for _ in 0..<300 where process.isRunning {
+    /// Waits (without blocking a thread) for the server to exit by itself; returns the exit status.
+    /// - Throws: when it still runs after `seconds`.
+    public func waitForExit(within seconds: Int = 30) async throws -> Int32 {
+        for _ in 0..<(seconds * 10) where process.isRunning {
             try await Task.sleep(for: .milliseconds(100))
         }
-        guard !process.isRunning else { throw TestSupportError("berth server did not exit within 30 s") }
+        guard !process.isRunning else { throw TestSupportError("berth server did not exit within \(seconds) s") }
         return process.terminationStatus
     }
 }

@@ -241,7 +241,7 @@ struct ServerCommand: AsyncParsableCommand {
                 "Web UI: \(address)/ — users log in with a password; `berth user login-link administrator` makes a one-time link to set one."
             )
         }
-        try await server.application.runService()
+        try await server.run()
     }
 }
 
