@@ -21,7 +21,9 @@ test: venv browser format-check
 	@swift build --build-tests $(SWIFT_BUILD_FLAGS) > .build-log.txt 2>&1 || { cat .build-log.txt; exit 1; }
 	@if grep -E "^/.*/(Sources|Tests|Benchmarks)/.*: (warning|error):" .build-log.txt | grep -v "/.build/"; then \
 		echo "make test: the build has warnings in Berth's own code"; exit 1; fi
-	BERTH_MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server BERTH_REQUIRE_POSTGRES=1 \
+	@# The test process hosts dozens of servers whose SQLite work shares NIO's blocking thread pool
+	@# (one thread per core by default): a few statements waiting out a lock would stall them all.
+	NIO_SINGLETON_BLOCKING_POOL_THREAD_COUNT=16 BERTH_MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server BERTH_REQUIRE_POSTGRES=1 \
 		scripts/with-postgres.sh swift test --skip-build --disable-xctest $(SWIFT_BUILD_FLAGS)
 
 ## The Python test tools (moto, awscli/botocore) in a local virtual environment.
