@@ -7,7 +7,9 @@ import Synchronization
 /// cancellation does not cut them short, and a shutdown waits for them.
 ///
 /// ```swift
-/// await worker.cleanup.perform { _ = try? await ecs.stopTask(…) }   // awaits the call's end
+/// await worker.cleanup.perform {  // awaits the call's end
+///     do { _ = try await ecs.stopTask(request) } catch { await log.error("Could not stop \(arn): \(error)") }
+/// }
 /// ```
 public final class CleanupCalls: Service, Sendable {
     private struct Call: Sendable {
